@@ -1,0 +1,1 @@
+//! The embedded demo world: a simulated ibet infrastructure.

@@ -1,0 +1,144 @@
+//! Time as an injected dependency.
+//!
+//! Everything that needs "now" (pollers, gates, the demo world, ages on screen) asks a
+//! [`Clock`], so tests can pin time and advance it by hand. Times are milliseconds since
+//! the Unix epoch ([`EpochMs`]); this module does no I/O besides reading the system clock.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Milliseconds since the Unix epoch.
+pub type EpochMs = i64;
+
+/// A source of the current time.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time in milliseconds since the Unix epoch.
+    fn now_ms(&self) -> EpochMs;
+}
+
+/// A shared clock handle.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// The real wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> EpochMs {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as EpochMs)
+    }
+}
+
+/// A clock that only moves when told to: for tests and for rendering snapshots.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    now: AtomicI64,
+}
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    pub fn new(start: EpochMs) -> Self {
+        Self {
+            now: AtomicI64::new(start),
+        }
+    }
+
+    /// Moves the clock forward by `ms` milliseconds.
+    pub fn advance(&self, ms: i64) {
+        self.now.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Sets the clock to `at`.
+    pub fn set(&self, at: EpochMs) {
+        self.now.store(at, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> EpochMs {
+        self.now.load(Ordering::SeqCst)
+    }
+}
+
+/// Formats a duration in milliseconds as a short age: `42s`, `3m`, `5h`, `2d`.
+pub fn short_age(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else if s < 86_400 {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{}d", s / 86_400)
+    }
+}
+
+/// Formats an epoch time as UTC `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn iso_utc(at: EpochMs) -> String {
+    let (date, hms, ms) = split_utc(at);
+    format!("{date}T{hms}.{ms:03}Z")
+}
+
+/// Formats an epoch time as UTC `HH:MM:SS`.
+pub fn hms_utc(at: EpochMs) -> String {
+    split_utc(at).1
+}
+
+fn split_utc(at: EpochMs) -> (String, String, i64) {
+    let ms = at.rem_euclid(1000);
+    let secs = at.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    (
+        format!("{y:04}-{m:02}-{d:02}"),
+        format!("{:02}:{:02}:{:02}", rem / 3600, (rem / 60) % 60, rem % 60),
+        ms,
+    )
+}
+
+/// Converts days since 1970-01-01 to a (year, month, day) civil date.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc() {
+        assert_eq!(iso_utc(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_utc(1_795_000_000_123), "2026-11-18T08:26:40.123Z");
+        assert_eq!(hms_utc(1_795_000_000_123), "08:26:40");
+    }
+
+    #[test]
+    fn short_ages() {
+        assert_eq!(short_age(999), "0s");
+        assert_eq!(short_age(61_000), "1m");
+        assert_eq!(short_age(7_200_000), "2h");
+        assert_eq!(short_age(-5), "0s");
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let c = ManualClock::new(10);
+        assert_eq!(c.now_ms(), 10);
+        c.advance(5);
+        assert_eq!(c.now_ms(), 15);
+    }
+}

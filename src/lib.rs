@@ -1,0 +1,16 @@
+//! # ibet-console
+//!
+//! A full-screen terminal console for the ibet blockchain infrastructure on AWS.
+//!
+//! The crate is one library and a thin binary. The modules, from the data up:
+//!
+//! - [`clock`]: injected time (tests and the demo world pin it).
+//! - [`config`]: the TOML topology and settings, validated with file:line:col.
+//! - [`model`]: plain observed-state types (ECS, ALB, Quorum, logs) and their judgements.
+//! - [`backend`]: the traits the rest talks to, and their implementations: the AWS SDK,
+//!   Quorum JSON-RPC, and the embedded demo world (`backend::sim`).
+
+pub mod backend;
+pub mod clock;
+pub mod config;
+pub mod model;
