@@ -5,6 +5,7 @@
 //! nothing above here knows about the SDKs. A failure is a [`BackendError`] that the
 //! panel owning the call draws, with [`BackendError::hint`] for the operator.
 
+pub mod aws;
 pub mod sim;
 
 use std::sync::Arc;
@@ -69,9 +70,9 @@ impl BackendError {
     /// A short hint that tells the operator what to do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::NoCredentials(_) => Some(
-                "set AWS_PROFILE or aws_profile in the config, or run `aws configure`".into(),
-            ),
+            Self::NoCredentials(_) => {
+                Some("set AWS_PROFILE or aws_profile in the config, or run `aws configure`".into())
+            }
             Self::SsoExpired { profile } => Some(match profile {
                 Some(p) => format!("run `aws sso login --profile {p}`"),
                 None => "run `aws sso login`".into(),

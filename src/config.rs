@@ -218,9 +218,7 @@ impl Config {
     /// Parses and validates config text; `path` is used in messages only.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         toml::from_str::<Self>(text).map_err(|e| {
-            let (line, col) = e
-                .span()
-                .map_or((1, 1), |s| line_col(text, s.start));
+            let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
             ConfigError::Invalid {
                 problems: vec![ConfigProblem {
                     path: path.to_path_buf(),

@@ -1,1 +1,3 @@
+//! The `ibet-console` binary.
+
 fn main() {}

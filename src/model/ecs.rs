@@ -156,7 +156,11 @@ impl Service {
     /// Rollout state: failed or in progress when any deployment says so, else that of the
     /// primary deployment; a service with several deployments is in progress.
     pub fn rollout(&self) -> Rollout {
-        if self.deployments.iter().any(|d| d.rollout == Rollout::Failed) {
+        if self
+            .deployments
+            .iter()
+            .any(|d| d.rollout == Rollout::Failed)
+        {
             return Rollout::Failed;
         }
         if self.deployments.len() > 1
@@ -363,7 +367,10 @@ mod tests {
     #[test]
     fn service_health() {
         assert_eq!(svc(2, 2, &[Rollout::Completed]).health([]), Health::Ok);
-        assert_eq!(svc(2, 1, &[Rollout::Completed]).health([]), Health::Degraded);
+        assert_eq!(
+            svc(2, 1, &[Rollout::Completed]).health([]),
+            Health::Degraded
+        );
         assert_eq!(svc(2, 0, &[Rollout::Completed]).health([]), Health::Down);
         assert_eq!(svc(0, 0, &[Rollout::Completed]).health([]), Health::Ok);
         assert_eq!(
@@ -375,7 +382,10 @@ mod tests {
             health_status: "UNHEALTHY".into(),
             ..Task::default()
         };
-        assert_eq!(svc(1, 1, &[Rollout::Completed]).health([&sick]), Health::Degraded);
+        assert_eq!(
+            svc(1, 1, &[Rollout::Completed]).health([&sick]),
+            Health::Degraded
+        );
     }
 
     #[test]

@@ -1,0 +1,122 @@
+//! SDK configuration per environment, and classification of SDK errors.
+//!
+//! Every AWS call's error passes through [`classify`], so that an expired SSO token, a
+//! missing permission or an unreachable endpoint read the same on every panel.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+
+use crate::backend::BackendError;
+use crate::config::Environment;
+
+/// Per-call timeout: a hung endpoint makes data stale, never the console stuck.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Loads the SDK configuration of one environment.
+pub async fn sdk_config(env: &Environment) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(env.region.clone()))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(CALL_TIMEOUT)
+                .operation_timeout(CALL_TIMEOUT * 2)
+                .build(),
+        );
+    if let Some(profile) = &env.aws_profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &env.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// Turns an SDK error from `action` (e.g. `ecs:ListServices`) into a [`BackendError`].
+pub fn classify<E, R>(err: &SdkError<E, R>, action: &str, profile: Option<&str>) -> BackendError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::TimeoutError(_) => BackendError::Timeout {
+            secs: CALL_TIMEOUT.as_secs(),
+        },
+        SdkError::DispatchFailure(d) => {
+            let detail = format!("{:?}", d.as_connector_error());
+            if d.is_timeout() {
+                BackendError::Timeout {
+                    secs: CALL_TIMEOUT.as_secs(),
+                }
+            } else if ["sso", "token", "credential"]
+                .iter()
+                .any(|w| detail.to_ascii_lowercase().contains(w))
+            {
+                classify_credentials(&detail, profile)
+            } else {
+                BackendError::Unreachable {
+                    endpoint: action.to_string(),
+                    detail: short(&detail),
+                }
+            }
+        }
+        SdkError::ConstructionFailure(_) => {
+            classify_credentials(&format!("{:?}", std::error::Error::source(err)), profile)
+        }
+        SdkError::ServiceError(s) => {
+            let e = s.err();
+            let code = e.code().unwrap_or_default();
+            let message = e.message().unwrap_or_default().to_string();
+            match code {
+                "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+                    BackendError::AccessDenied {
+                        action: action.to_string(),
+                        message,
+                    }
+                }
+                "ExpiredToken"
+                | "ExpiredTokenException"
+                | "UnrecognizedClientException"
+                | "InvalidClientTokenId" => BackendError::SsoExpired {
+                    profile: profile.map(str::to_string),
+                },
+                "ThrottlingException"
+                | "Throttling"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded" => BackendError::Throttled(message),
+                c if c.ends_with("NotFoundException") || c.ends_with("NotFound") => {
+                    BackendError::NotFound(if message.is_empty() {
+                        c.into()
+                    } else {
+                        message
+                    })
+                }
+                _ => BackendError::Other(format!("{action}: {code} {message}").trim().to_string()),
+            }
+        }
+        other => BackendError::Other(format!("{action}: {}", short(&format!("{other:?}")))),
+    }
+}
+
+fn classify_credentials(detail: &str, profile: Option<&str>) -> BackendError {
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("sso") && (lower.contains("expired") || lower.contains("token")) {
+        BackendError::SsoExpired {
+            profile: profile.map(str::to_string),
+        }
+    } else {
+        BackendError::NoCredentials(short(detail))
+    }
+}
+
+fn short(s: &str) -> String {
+    const MAX: usize = 200;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        s.chars().take(MAX).chain(std::iter::once('…')).collect()
+    }
+}
