@@ -122,8 +122,8 @@ mod tests {
     #[test]
     fn formats_utc() {
         assert_eq!(iso_utc(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso_utc(1_795_000_000_123), "2026-11-18T08:26:40.123Z");
-        assert_eq!(hms_utc(1_795_000_000_123), "08:26:40");
+        assert_eq!(iso_utc(1_795_000_000_123), "2026-11-18T11:06:40.123Z");
+        assert_eq!(hms_utc(1_795_000_000_123), "11:06:40");
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! - [`backend`]: the traits the rest talks to, and their implementations: the AWS SDK,
 //!   Quorum JSON-RPC, and the embedded demo world (`backend::sim`).
 
+pub mod app;
 pub mod backend;
 pub mod clock;
 pub mod config;
 pub mod model;
+pub mod ui;

@@ -1,0 +1,329 @@
+//! The console's state: plain data, drawn by `ui` and changed only by `update`.
+
+use crate::backend::BackendError;
+use crate::clock::EpochMs;
+use crate::config::{Config, QuorumNode};
+use crate::model::Health;
+use crate::model::alb::SwitchView;
+use crate::model::ecs::{ClusterSnapshot, Service, Task};
+use crate::model::quorum::NodeSample;
+
+/// Data from one poller, with its freshness and last error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel<T> {
+    /// The last good data.
+    pub data: Option<T>,
+    /// When the last good data arrived.
+    pub updated_at: Option<EpochMs>,
+    /// The last error, when the last poll failed.
+    pub error: Option<PanelError>,
+}
+
+impl<T> Default for Panel<T> {
+    fn default() -> Self {
+        Self {
+            data: None,
+            updated_at: None,
+            error: None,
+        }
+    }
+}
+
+impl<T> Panel<T> {
+    /// Applies a poll result: good data replaces the old and clears the error; an error
+    /// keeps the last good data (shown with its age).
+    pub fn apply(&mut self, result: Result<T, BackendError>, when: EpochMs) {
+        match result {
+            Ok(d) => {
+                self.data = Some(d);
+                self.updated_at = Some(when);
+                self.error = None;
+            }
+            Err(e) => {
+                let since = match &self.error {
+                    Some(prev) if prev.error == e => prev.since,
+                    _ => when,
+                };
+                self.error = Some(PanelError {
+                    error: e,
+                    since,
+                    at: when,
+                });
+            }
+        }
+    }
+
+    /// Whether the data is older than `max_age_ms` (or missing) at `now`.
+    pub fn is_stale(&self, now: EpochMs, max_age_ms: i64) -> bool {
+        self.updated_at.is_none_or(|t| now - t > max_age_ms)
+    }
+}
+
+/// A failed poll, kept as state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelError {
+    /// What failed.
+    pub error: BackendError,
+    /// When this error first appeared (in a run of identical errors).
+    pub since: EpochMs,
+    /// When it last happened.
+    pub at: EpochMs,
+}
+
+/// One Quorum node and what we last saw of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeSlot {
+    /// Its configuration.
+    pub config: QuorumNode,
+    /// The latest sample.
+    pub last: Option<NodeSample>,
+    /// Failed polls in a row.
+    pub failures: u32,
+}
+
+/// One cluster of an environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterState {
+    /// Display name.
+    pub name: String,
+    /// ECS cluster name.
+    pub ecs_cluster: String,
+    /// ECS data.
+    pub ecs: Panel<ClusterSnapshot>,
+    /// Quorum nodes.
+    pub nodes: Vec<NodeSlot>,
+    /// The ALB switch, when configured.
+    pub switch: Option<Panel<SwitchView>>,
+}
+
+impl ClusterState {
+    /// Overall health of the cluster for the cluster list.
+    pub fn health(&self) -> Health {
+        let ecs = match (&self.ecs.data, &self.ecs.error) {
+            (_, Some(_)) => Health::Down,
+            (Some(s), None) => s.health(),
+            (None, None) => Health::Unknown,
+        };
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|n| match &n.last {
+                Some(s) if s.reachable => Health::Ok,
+                Some(_) => Health::Down,
+                None => Health::Unknown,
+            })
+            .fold(Health::Ok, Health::worst);
+        if self.nodes.is_empty() {
+            ecs
+        } else {
+            ecs.worst(if nodes == Health::Down {
+                Health::Degraded
+            } else {
+                nodes
+            })
+        }
+    }
+}
+
+/// One environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvState {
+    /// Name.
+    pub name: String,
+    /// Production look and typed confirmations.
+    pub danger: bool,
+    /// Mutations refused (unless `--write`).
+    pub read_only: bool,
+    /// Clusters.
+    pub clusters: Vec<ClusterState>,
+    /// Selected cluster.
+    pub selected_cluster: usize,
+}
+
+/// Which pane of the overview has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Focus {
+    /// The cluster list.
+    Clusters,
+    /// The services table.
+    #[default]
+    Services,
+}
+
+/// The screen shown.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Screen {
+    /// Environments, clusters, services, Quorum nodes.
+    #[default]
+    Overview,
+    /// The tasks of one service.
+    Tasks {
+        /// Service name.
+        service: String,
+    },
+}
+
+/// A `/` filter on the current table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Filter {
+    /// The text typed.
+    pub text: String,
+    /// Whether keys go to the filter input.
+    pub editing: bool,
+}
+
+/// The whole console state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// Environments, in tab order.
+    pub envs: Vec<EnvState>,
+    /// Selected environment.
+    pub env: usize,
+    /// The screen.
+    pub screen: Screen,
+    /// Which overview pane has focus.
+    pub focus: Focus,
+    /// Selected service row (in the filtered list).
+    pub service_row: usize,
+    /// Selected task row (in the filtered list).
+    pub task_row: usize,
+    /// The filter of the current table.
+    pub filter: Filter,
+    /// Help overlay shown.
+    pub help: bool,
+    /// Now, as of the last message.
+    pub now: EpochMs,
+    /// ECS refresh interval (ms), for staleness.
+    pub refresh_ms: i64,
+    /// Started with `--write`.
+    pub write_enabled: bool,
+    /// Whether this is the demo world.
+    pub demo: bool,
+    /// A one-line notice for the footer, with when it was set.
+    pub notice: Option<(String, EpochMs)>,
+    /// Set when something visible changed since the last frame.
+    pub dirty: bool,
+    /// Set when the console should exit.
+    pub quit: bool,
+}
+
+impl State {
+    /// The initial state for a configuration.
+    pub fn new(config: &Config, now: EpochMs) -> Self {
+        let envs = config
+            .environments
+            .iter()
+            .map(|e| EnvState {
+                name: e.name.clone(),
+                danger: e.danger,
+                read_only: e.is_read_only(),
+                selected_cluster: 0,
+                clusters: e
+                    .clusters
+                    .iter()
+                    .map(|c| ClusterState {
+                        name: c.name.clone(),
+                        ecs_cluster: c.ecs_cluster.clone(),
+                        ecs: Panel::default(),
+                        nodes: c
+                            .quorum_nodes
+                            .iter()
+                            .map(|n| NodeSlot {
+                                config: n.clone(),
+                                last: None,
+                                failures: 0,
+                            })
+                            .collect(),
+                        switch: c.alb_switch.as_ref().map(|_| Panel::default()),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self {
+            envs,
+            env: 0,
+            screen: Screen::Overview,
+            focus: Focus::Services,
+            service_row: 0,
+            task_row: 0,
+            filter: Filter::default(),
+            help: false,
+            now,
+            refresh_ms: (config.refresh_secs.max(1) * 1000) as i64,
+            write_enabled: false,
+            demo: false,
+            notice: None,
+            dirty: true,
+            quit: false,
+        }
+    }
+
+    /// The selected environment.
+    pub fn current_env(&self) -> Option<&EnvState> {
+        self.envs.get(self.env)
+    }
+
+    /// The selected cluster.
+    pub fn current_cluster(&self) -> Option<&ClusterState> {
+        self.current_env()
+            .and_then(|e| e.clusters.get(e.selected_cluster))
+    }
+
+    /// The services of the selected cluster that pass the filter, sorted by name.
+    pub fn visible_services(&self) -> Vec<&Service> {
+        let filter = match self.screen {
+            Screen::Overview => self.filter.text.to_lowercase(),
+            Screen::Tasks { .. } => String::new(),
+        };
+        self.current_cluster()
+            .and_then(|c| c.ecs.data.as_ref())
+            .map(|s| {
+                s.services
+                    .iter()
+                    .filter(|svc| filter.is_empty() || svc.name.to_lowercase().contains(&filter))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The selected service (overview) or the drilled-into one (tasks screen).
+    pub fn selected_service(&self) -> Option<&Service> {
+        match &self.screen {
+            Screen::Overview => self.visible_services().get(self.service_row).copied(),
+            Screen::Tasks { service } => self
+                .current_cluster()
+                .and_then(|c| c.ecs.data.as_ref())
+                .and_then(|s| s.services.iter().find(|x| &x.name == service)),
+        }
+    }
+
+    /// The tasks of the drilled-into service that pass the filter: running first, then
+    /// stopped, newest first within each.
+    pub fn visible_tasks(&self) -> Vec<&Task> {
+        let Screen::Tasks { service } = &self.screen else {
+            return Vec::new();
+        };
+        let filter = self.filter.text.to_lowercase();
+        let Some(snap) = self.current_cluster().and_then(|c| c.ecs.data.as_ref()) else {
+            return Vec::new();
+        };
+        let mut tasks: Vec<&Task> = snap
+            .tasks_of(service)
+            .filter(|t| {
+                filter.is_empty()
+                    || t.id.to_lowercase().contains(&filter)
+                    || t.last_status.to_lowercase().contains(&filter)
+                    || t.stopped_reason
+                        .as_deref()
+                        .is_some_and(|r| r.to_lowercase().contains(&filter))
+            })
+            .collect();
+        tasks.sort_by(|a, b| {
+            a.is_stopped()
+                .cmp(&b.is_stopped())
+                .then(b.created_at.cmp(&a.created_at))
+                .then(a.id.cmp(&b.id))
+        });
+        tasks
+    }
+}

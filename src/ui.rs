@@ -1,0 +1,172 @@
+//! Layout and screen routing: `render(&state, &theme, frame)`, no side effects.
+//!
+//! ```text
+//! ┌──────────────────────────────────────────────────────────────────────────┐
+//! │ ibet-console  1 production  2 staging                    demo · read-only │ header
+//! │ ■ PRODUCTION · read-only                                                  │ danger banner
+//! │┌ Clusters ─┐┌ Services · node-api ─────────────────────────────────────┐ │
+//! ││● node-api ││ NAME  STATUS  RUN/DES  PEND  REV  ROLLOUT  HEALTH          │ │ overview
+//! ││● satoshi  │└──────────────────────────────────────────────────────────┘ │  (or tasks)
+//! ││▲ issuer   │┌ Quorum · ALB → general-1 ────────────────────────────────┐ │
+//! ││● bank     ││ NODE  ROLE  HEIGHT  LAG  HEAD  PEERS  TXPOOL  STATE       │ │
+//! │└───────────┘└──────────────────────────────────────────────────────────┘ │
+//! │ ↑↓ move  ⏎ tasks  Tab env  / filter  ? help  q quit                        │ footer
+//! └──────────────────────────────────────────────────────────────────────────┘
+//! ```
+//! The help overlay draws over everything. Views read the state; they never change it.
+
+pub mod help;
+pub mod overview;
+pub mod quorum;
+pub mod tasks;
+pub mod theme;
+pub mod widgets;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::state::{Screen, State};
+pub use theme::Theme;
+
+/// Draws the whole screen.
+pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
+    let area = frame.area();
+    let danger = state.current_env().is_some_and(|e| e.danger);
+    let [header, banner, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(danger)),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(state, theme, frame, header);
+    if danger {
+        render_banner(state, theme, frame, banner);
+    }
+    match &state.screen {
+        Screen::Overview => overview::render(state, theme, frame, body),
+        Screen::Tasks { service } => tasks::render(state, theme, frame, body, service),
+    }
+    render_footer(state, theme, frame, footer);
+    if state.help {
+        help::render(theme, frame, area);
+    }
+}
+
+fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let base = Style::new().bg(theme.header_bg).fg(theme.header_fg);
+    let mut spans = vec![Span::styled(
+        " ibet-console ",
+        base.add_modifier(Modifier::BOLD),
+    )];
+    for (i, env) in state.envs.iter().enumerate() {
+        let label = format!(" {} {} ", i + 1, env.name);
+        let style = if i == state.env {
+            if env.danger {
+                theme.danger()
+            } else if theme.color {
+                Style::new()
+                    .bg(theme.tab_active_bg)
+                    .fg(theme.tab_active_fg)
+                    .add_modifier(Modifier::BOLD)
+            } else {
+                Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+            }
+        } else if env.danger && theme.color {
+            base.fg(theme.error)
+        } else {
+            base
+        };
+        spans.push(Span::styled(label, style));
+        spans.push(Span::styled(" ", base));
+    }
+    let mut right = Vec::new();
+    if state.demo {
+        right.push("demo world".to_string());
+    }
+    if let Some(env) = state.current_env() {
+        right.push(if env.read_only && !state.write_enabled {
+            "read-only".to_string()
+        } else {
+            "writable".to_string()
+        });
+    }
+    let right = format!("{} ", right.join(" · "));
+    let used: usize = spans.iter().map(Span::width).sum();
+    let pad = (area.width as usize).saturating_sub(used + right.chars().count());
+    spans.push(Span::styled(" ".repeat(pad), base));
+    spans.push(Span::styled(right, base.fg(theme.dim)));
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
+}
+
+fn render_banner(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(env) = state.current_env() else {
+        return;
+    };
+    let mode = if env.read_only && !state.write_enabled {
+        "read-only: start with --write to act"
+    } else {
+        "WRITABLE: actions need the environment name typed"
+    };
+    let text = format!(
+        " ■ {} · danger environment · {mode}",
+        env.name.to_uppercase()
+    );
+    frame.render_widget(Paragraph::new(text).style(theme.danger()), area);
+}
+
+fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    if state.filter.editing {
+        let line = Line::from(vec![
+            Span::styled(" filter ", theme.accent()),
+            Span::styled(format!("/{}", state.filter.text), theme.text()),
+            Span::styled("█", theme.accent()),
+            Span::styled("   ⏎ keep  Esc clear", theme.dim()),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    if let Some((notice, _)) = &state.notice {
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(format!(" {notice}"), theme.warn()))),
+            area,
+        );
+        return;
+    }
+    let keys: &[(&str, &str)] = match state.screen {
+        Screen::Overview => &[
+            ("↑↓", "move"),
+            ("⏎", "tasks"),
+            ("←→", "pane"),
+            ("[ ]", "cluster"),
+            ("Tab", "env"),
+            ("/", "filter"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Screen::Tasks { .. } => &[
+            ("↑↓", "move"),
+            ("Esc", "back"),
+            ("Tab", "env"),
+            ("/", "filter"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+    };
+    let mut spans = vec![Span::raw(" ")];
+    if !state.filter.text.is_empty() {
+        spans.push(Span::styled(
+            format!("/{} ", state.filter.text),
+            theme.accent(),
+        ));
+        spans.push(Span::styled("(Esc clears)  ", theme.dim()));
+    }
+    for (k, what) in keys {
+        spans.push(Span::styled(*k, theme.accent()));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,79 @@
+//! The `?` help overlay: every key, grouped by where it works.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::Theme;
+use super::widgets::pane;
+
+/// Every key the console knows: (section, key, what it does).
+pub const KEYS: &[(&str, &str, &str)] = &[
+    (
+        "everywhere",
+        "Tab / Shift-Tab",
+        "next / previous environment",
+    ),
+    ("everywhere", "1 … 9", "environment by number"),
+    (
+        "everywhere",
+        "/",
+        "filter the current table (Enter keeps, Esc clears)",
+    ),
+    ("everywhere", "Esc", "clear the filter, then go back"),
+    ("everywhere", "Ctrl-r", "refresh now"),
+    (
+        "everywhere",
+        "?",
+        "this help (any of ? Esc q Enter closes it)",
+    ),
+    ("everywhere", "q / Ctrl-c", "quit"),
+    ("overview", "↑ ↓ / j k", "move in the focused pane"),
+    ("overview", "PgUp PgDn g G", "page, first, last"),
+    ("overview", "← → / h l", "focus clusters / services"),
+    ("overview", "[ ]", "previous / next cluster"),
+    ("overview", "Enter", "open the service's tasks"),
+    (
+        "tasks",
+        "↑ ↓ / j k",
+        "select a task (its containers show below)",
+    ),
+    ("tasks", "Esc", "back to the overview"),
+];
+
+/// Draws the overlay centred over `area`.
+pub fn render(theme: &Theme, frame: &mut Frame, area: Rect) {
+    let width = area.width.min(72);
+    let height = area.height.min(KEYS.len() as u16 + 8);
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
+    let mut lines = Vec::new();
+    let mut section = "";
+    for (sec, key, what) in KEYS {
+        if *sec != section {
+            if !section.is_empty() {
+                lines.push(Line::default());
+            }
+            lines.push(Line::from(Span::styled((*sec).to_string(), theme.accent())));
+            section = sec;
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {key:<16}"), theme.text()),
+            Span::styled((*what).to_string(), theme.dim()),
+        ]));
+    }
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(pane(
+            Line::from(" Keys "),
+            theme,
+            true,
+        )),
+        popup,
+    );
+}

@@ -1,0 +1,255 @@
+//! The overview: the environment's clusters, the selected cluster's services, and its
+//! Quorum nodes.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+
+use super::Theme;
+use super::widgets::{
+    error_lines, fit, freshness, header_style, health_glyph, health_span, inner, pane,
+};
+use crate::app::state::{ClusterState, Focus, State};
+use crate::model::ecs::{ClusterSnapshot, task_definition_revision};
+
+/// Draws the overview into `area`.
+pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(env) = state.current_env() else {
+        frame.render_widget(
+            Paragraph::new("No environments configured.").style(theme.warn()),
+            area,
+        );
+        return;
+    };
+    let list_width = env
+        .clusters
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 20) as u16
+        + 6;
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(20)]).areas(area);
+    render_clusters(state, theme, frame, left);
+    let Some(cluster) = env.clusters.get(env.selected_cluster) else {
+        return;
+    };
+    if cluster.nodes.is_empty() {
+        render_services(state, cluster, theme, frame, right);
+    } else {
+        let node_rows = cluster.nodes.len() as u16 + 3;
+        let services_min = 5;
+        let quorum_height = node_rows
+            .min(right.height.saturating_sub(services_min))
+            .max(3);
+        let [top, bottom] = Layout::vertical([
+            Constraint::Min(services_min),
+            Constraint::Length(quorum_height),
+        ])
+        .areas(right);
+        render_services(state, cluster, theme, frame, top);
+        super::quorum::render(state, cluster, theme, frame, bottom);
+    }
+}
+
+fn render_clusters(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(env) = state.current_env() else {
+        return;
+    };
+    let focused = state.focus == Focus::Clusters;
+    let lines: Vec<Line> = env
+        .clusters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let h = c.health();
+            let selected = i == env.selected_cluster;
+            let name_style = if selected {
+                if focused {
+                    theme.selected()
+                } else {
+                    theme.text().add_modifier(Modifier::BOLD)
+                }
+            } else {
+                theme.text()
+            };
+            Line::from(vec![
+                Span::styled(format!(" {} ", health_glyph(h)), theme.health(h)),
+                Span::styled(
+                    format!("{:<w$}", c.name, w = area.width.saturating_sub(5) as usize),
+                    name_style,
+                ),
+            ])
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(Line::from(" Clusters "), theme, focused)),
+        area,
+    );
+}
+
+fn render_services(
+    state: &State,
+    cluster: &ClusterState,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let focused = state.focus == Focus::Services;
+    let mut title = vec![
+        Span::styled(" Services ", theme.accent()),
+        Span::styled(format!("· {} ", cluster.name), theme.text()),
+    ];
+    if area.width > 60 {
+        title.push(Span::styled(
+            format!("({}) ", cluster.ecs_cluster),
+            theme.dim(),
+        ));
+    }
+    if let Some(f) = freshness(&cluster.ecs, state.now, state.refresh_ms * 3, theme) {
+        title.push(f);
+    }
+    let block = pane(Line::from(title), theme, focused);
+    let inner_area = inner(area);
+    frame.render_widget(block, area);
+
+    let mut table_area = inner_area;
+    if let Some(err) = &cluster.ecs.error {
+        let lines = error_lines(err, state.now, theme);
+        let h = (lines.len() as u16).min(inner_area.height);
+        let [e, rest] =
+            Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(inner_area);
+        frame.render_widget(Paragraph::new(lines), e);
+        table_area = rest;
+    }
+    let Some(snap) = cluster.ecs.data.as_ref() else {
+        if cluster.ecs.error.is_none() {
+            frame.render_widget(
+                Paragraph::new(format!("Loading services of {}…", cluster.ecs_cluster))
+                    .style(theme.dim()),
+                table_area,
+            );
+        }
+        return;
+    };
+    let services = state.visible_services();
+    if services.is_empty() {
+        let msg = if state.filter.text.is_empty() {
+            "No services in this cluster.".to_string()
+        } else {
+            format!("No service matches /{}", state.filter.text)
+        };
+        frame.render_widget(Paragraph::new(msg).style(theme.dim()), table_area);
+        return;
+    }
+    let wide = table_area.width >= 100;
+    let header = if wide {
+        vec![
+            "NAME",
+            "STATUS",
+            "RUN/DES",
+            "PEND",
+            "TASK DEFINITION",
+            "ROLLOUT",
+            "HEALTH",
+            "LAST EVENT",
+        ]
+    } else {
+        vec![
+            "NAME", "STATUS", "RUN/DES", "PEND", "REV", "ROLLOUT", "HEALTH",
+        ]
+    };
+    let rows = services.iter().map(|svc| {
+        let h = svc.health(snap.tasks_of(&svc.name));
+        let counts = format!("{}/{}", svc.running, svc.desired);
+        let counts_style = if svc.running < svc.desired {
+            theme.warn()
+        } else {
+            theme.text()
+        };
+        let rollout = svc.rollout();
+        let rollout_style = match rollout {
+            crate::model::ecs::Rollout::Failed => theme.error(),
+            crate::model::ecs::Rollout::InProgress => theme.warn(),
+            _ => theme.dim(),
+        };
+        let mut cells = vec![
+            Cell::from(svc.name.clone()),
+            Cell::from(svc.status.clone()).style(theme.dim()),
+            Cell::from(counts).style(counts_style),
+            Cell::from(svc.pending.to_string()).style(if svc.pending > 0 {
+                theme.warn()
+            } else {
+                theme.dim()
+            }),
+        ];
+        if wide {
+            cells.push(Cell::from(svc.task_definition_short().to_string()));
+        } else {
+            cells.push(Cell::from(
+                task_definition_revision(&svc.task_definition)
+                    .map_or_else(|| "-".to_string(), |r| r.to_string()),
+            ));
+        }
+        cells.push(Cell::from(rollout.as_str().replace('_', " ")).style(rollout_style));
+        cells.push(Cell::from(health_span(h, theme)));
+        if wide {
+            let ev = svc
+                .events
+                .first()
+                .map(|e| fit(&e.message, 80))
+                .unwrap_or_default();
+            cells.push(Cell::from(ev).style(theme.dim()));
+        }
+        Row::new(cells)
+    });
+    let name_w = services
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 28) as u16;
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Length(name_w),
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(4),
+            Constraint::Length(longest_td(snap).clamp(8, 40)),
+            Constraint::Length(11),
+            Constraint::Length(10),
+            Constraint::Min(10),
+        ]
+    } else {
+        vec![
+            Constraint::Min(name_w.min(16)),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(4),
+            Constraint::Length(4),
+            Constraint::Length(11),
+            Constraint::Length(10),
+        ]
+    };
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(header_style(theme)))
+        .row_highlight_style(if focused {
+            theme.selected()
+        } else {
+            theme.text().add_modifier(Modifier::BOLD)
+        })
+        .column_spacing(1);
+    let mut ts = TableState::default().with_selected(Some(state.service_row));
+    frame.render_stateful_widget(table, table_area, &mut ts);
+}
+
+fn longest_td(snap: &ClusterSnapshot) -> u16 {
+    snap.services
+        .iter()
+        .map(|s| s.task_definition_short().chars().count())
+        .max()
+        .unwrap_or(8) as u16
+}
