@@ -1,7 +1,18 @@
 //! The configuration: TOML topology and settings.
 //!
-//! Keys are a contract (DESIGN.md "Configuration"): runbooks depend on them. This module
-//! parses and validates; it never touches the network.
+//! Keys are a contract (DESIGN.md "Configuration"): runbooks depend on them. The structs
+//! here are that contract; [`Config::parse`] checks a file against it and reports every
+//! problem with its file, line and column (`validate`), then hands a clean file to
+//! serde. `paths` finds the file (`--config`, `IBET_CONSOLE_CONFIG`, the XDG default)
+//! and the themes and data folders. This module reads the config file and nothing else:
+//! no environment variables (callers pass them in), no network, no writes.
+//!
+//! `assets/config.example.toml` is a complete, commented example; the fixtures under
+//! `tests/valid_configs` and `tests/invalid_configs` pin the messages.
+
+mod paths;
+mod suggest;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +21,12 @@ use serde::Deserialize;
 
 use crate::model::alb::SwitchMode;
 use crate::model::quorum::NodeRole;
+
+pub use paths::{
+    CONFIG_ENV_VAR, ConfigSource, ResolvedPath, config_dir, data_dir, default_config_path,
+    resolve_config_path, resolve_config_path_with, themes_dir,
+};
+pub use suggest::{closest, edit_distance};
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -205,6 +222,16 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// The problems found in the file (none for a read error).
+    pub fn problems(&self) -> &[ConfigProblem] {
+        match self {
+            Self::Read { .. } => &[],
+            Self::Invalid { problems } => problems,
+        }
+    }
+}
+
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -216,7 +243,14 @@ impl Config {
     }
 
     /// Parses and validates config text; `path` is used in messages only.
+    ///
+    /// On failure, [`ConfigError::Invalid`] holds every problem found, in file order.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let problems = validate::problems(text, path);
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid { problems });
+        }
+        // The checks above mirror these structs; should serde still object, say where.
         toml::from_str::<Self>(text).map_err(|e| {
             let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
             ConfigError::Invalid {
@@ -224,7 +258,7 @@ impl Config {
                     path: path.to_path_buf(),
                     line,
                     col,
-                    message: e.message().to_string(),
+                    message: e.message().trim_end().to_string(),
                 }],
             }
         })
@@ -238,7 +272,10 @@ impl Config {
 
 /// 1-based line and column (in characters) of byte offset `at` in `text`.
 pub fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let at = at.min(text.len());
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1; // inside a multi-byte character: count from its start
+    }
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;
     let col = before
@@ -248,4 +285,166 @@ pub fn line_col(text: &str, at: usize) -> (usize, usize) {
         .count()
         + 1;
     (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("test.toml"))
+    }
+
+    fn messages(text: &str) -> Vec<String> {
+        match parse(text) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems().iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    const MINIMAL: &str = r#"
+[[environments]]
+name = "staging"
+
+[[environments.clusters]]
+name = "node-api"
+ecs_cluster = "ibet-stg-node-api"
+
+[[environments.clusters.quorum_nodes]]
+name = "general-1"
+rpc_url = "http://10.1.2.3:8545"
+
+[[environments.clusters.quorum_nodes]]
+name = "general-2"
+rpc_url = "http://10.1.2.4:8545"
+
+[environments.clusters.alb_switch]
+listener_arn = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:listener/app/int/1/2"
+
+[environments.clusters.alb_switch.nodes]
+general-1 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/quorum-a/1"
+general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/quorum-b/2"
+"#;
+
+    #[test]
+    fn line_col_is_one_based_and_counts_characters() {
+        let text = "ab\ncdé f\n\nx";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 1), (1, 2));
+        assert_eq!(line_col(text, 2), (1, 3)); // the newline itself
+        assert_eq!(line_col(text, 3), (2, 1));
+        // `é` is two bytes, one column: `f` is the fifth character of line 2.
+        assert_eq!(line_col(text, text.find('f').expect("f")), (2, 5));
+        assert_eq!(line_col(text, text.find('x').expect("x")), (4, 1));
+        assert_eq!(line_col(text, 10_000), (4, 2)); // clamped to the end
+        assert_eq!(line_col("", 0), (1, 1));
+        assert_eq!(line_col("é", 1), (1, 1)); // inside a character: never panics
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let config = parse("").expect("valid config");
+        assert_eq!(config.refresh_secs, 5);
+        assert_eq!(config.rpc_poll_secs, 1);
+        assert_eq!(config.theme, "default");
+        assert_eq!(config.log_buffer_lines, 100_000);
+        assert_eq!(config.audit_log, None);
+        assert!(config.environments.is_empty());
+    }
+
+    #[test]
+    fn minimal_topology_gets_defaults() {
+        let config = parse(MINIMAL).expect("valid config");
+        let env = config.environment("staging").expect("present");
+        assert_eq!(env.region, "ap-northeast-1");
+        assert!(!env.danger);
+        assert!(!env.is_read_only());
+        let cluster = &env.clusters[0];
+        assert_eq!(cluster.quorum_nodes[0].role, NodeRole::General);
+        let switch = cluster.alb_switch.as_ref().expect("present");
+        assert_eq!(switch.mode, SwitchMode::Listener);
+        assert_eq!(switch.max_lag_blocks, 0);
+        assert_eq!(switch.max_head_age_secs, 15);
+        assert_eq!(switch.consecutive_polls, 3);
+        assert_eq!(switch.min_peers, 1);
+    }
+
+    #[test]
+    fn read_only_defaults_to_danger() {
+        let env = |extra: &str| {
+            let text = format!("[[environments]]\nname = \"e\"\n{extra}");
+            parse(&text).expect("valid config").environments.remove(0)
+        };
+        assert!(!env("").is_read_only());
+        assert!(env("danger = true").is_read_only());
+        assert!(!env("danger = true\nread_only = false").is_read_only());
+        assert!(env("danger = false\nread_only = true").is_read_only());
+        assert_eq!(env("danger = true").read_only, None);
+    }
+
+    #[test]
+    fn every_problem_is_reported_in_file_order() {
+        let text = "refesh_secs = 5\ntheme = 3\n[[environments]]\nname = \"\"\ndanger = \"yes\"\n";
+        assert_eq!(
+            messages(text),
+            [
+                "test.toml:1:1: unknown key `refesh_secs`; did you mean `refresh_secs`?",
+                "test.toml:2:9: `theme` must be a string, found an integer",
+                "test.toml:4:8: `environments[0].name` must not be empty",
+                "test.toml:5:10: `environments[0].danger` must be a boolean (`true` or `false`), found a string",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_key_without_a_near_match_lists_the_valid_keys() {
+        assert_eq!(
+            messages("colour = \"red\""),
+            [
+                "test.toml:1:1: unknown key `colour`; valid keys are `refresh_secs`, \
+              `rpc_poll_secs`, `theme`, `log_buffer_lines`, `audit_log`, `environments`"
+            ]
+        );
+    }
+
+    #[test]
+    fn integers_out_of_range() {
+        assert_eq!(
+            messages("refresh_secs = 0\nrpc_poll_secs = -2\nlog_buffer_lines = 0x10"),
+            [
+                "test.toml:1:16: `refresh_secs` must be at least 1, found 0",
+                "test.toml:2:17: `rpc_poll_secs` must be at least 1, found -2",
+            ]
+        );
+        let text = MINIMAL.replace(
+            "[environments.clusters.alb_switch]\n",
+            "[environments.clusters.alb_switch]\nmin_peers = -1\nconsecutive_polls = 5000000000\n",
+        );
+        let found = messages(&text);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].ends_with(
+            "`environments[0].clusters[0].alb_switch.min_peers` must not be negative, found -1"
+        ));
+        assert!(found[1].ends_with("`environments[0].clusters[0].alb_switch.consecutive_polls` must be at most 4294967295, found 5000000000"));
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_text() {
+        let found = messages("theme = \"default\"\nrefresh_secs = = 5\n");
+        assert!(!found.is_empty());
+        assert!(found[0].starts_with("test.toml:2:"), "{found:?}");
+        assert!(found[0].contains("TOML syntax"), "{found:?}");
+    }
+
+    #[test]
+    fn read_errors_name_the_file() {
+        let missing = Path::new("/nonexistent/ibet-console/config.toml");
+        let err = Config::load(missing).expect_err("should fail");
+        assert!(matches!(err, ConfigError::Read { .. }));
+        assert!(err.problems().is_empty());
+        assert!(
+            err.to_string()
+                .starts_with("/nonexistent/ibet-console/config.toml: ")
+        );
+    }
 }
