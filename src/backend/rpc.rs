@@ -6,7 +6,8 @@
 //! each poll by a timeout, so a node that accepts and never answers costs one timeout and
 //! never holds up the others. Methods a node does not offer (JSON-RPC -32601, or Besu's
 //! -32604 "not enabled") are [`Probe::NotAvailable`], remembered per node and not asked
-//! again for a while. It judges nothing (that is [`crate::quorum`]) and knows nothing of
+//! again for a while. Node RPC goes straight to the node over plain HTTP: proxy variables
+//! in the environment are ignored and `https://` URLs are refused. It judges nothing (that is [`crate::quorum`]) and knows nothing of
 //! the terminal.
 
 mod parse;
@@ -215,10 +216,22 @@ impl QuorumRpc {
         if let Some(link) = links.get(url) {
             return Ok(link.client.clone());
         }
+        let shown = without_userinfo(url);
+        if url.starts_with("https://") {
+            return Err(format!(
+                "{shown}: https is not supported for node RPC; use http://"
+            ));
+        }
         let parsed = url
             .parse()
-            .map_err(|e| format!("bad RPC URL {}: {e}", without_userinfo(url)))?;
-        let client = RpcClient::new_http(parsed);
+            .map_err(|e| format!("bad RPC URL `{shown}`: {e}"))?;
+        // Nodes are reached directly inside the VPC: a proxy set in the environment for
+        // outside traffic (HTTP_PROXY) must not carry node RPC.
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("cannot set up HTTP for {shown}: {e}"))?;
+        let client = RpcClient::new_http_with_client(http, parsed);
         links.insert(
             url.to_owned(),
             NodeLink {
