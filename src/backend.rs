@@ -6,6 +6,7 @@
 //! panel owning the call draws, with [`BackendError::hint`] for the operator.
 
 pub mod aws;
+pub mod rpc;
 pub mod sim;
 
 use std::sync::Arc;

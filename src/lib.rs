@@ -9,10 +9,13 @@
 //! - [`model`]: plain observed-state types (ECS, ALB, Quorum, logs) and their judgements.
 //! - [`backend`]: the traits the rest talks to, and their implementations: the AWS SDK,
 //!   Quorum JSON-RPC, and the embedded demo world (`backend::sim`).
+//! - [`quorum`]: the Quorum node monitor's judgement (synced, lagging, stalled, down; the
+//!   chain's fault tolerance), pure over the samples the RPC backend takes.
 
 pub mod app;
 pub mod backend;
 pub mod clock;
 pub mod config;
 pub mod model;
+pub mod quorum;
 pub mod ui;

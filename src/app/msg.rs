@@ -45,7 +45,7 @@ pub enum Msg {
         /// Node index within the cluster's `quorum_nodes`.
         node: usize,
         /// What the poll saw.
-        sample: NodeSample,
+        sample: Box<NodeSample>,
     },
     /// An ALB switch poll finished.
     Switch {

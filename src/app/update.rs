@@ -41,8 +41,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 } else {
                     slot.failures.saturating_add(1)
                 };
-                if slot.last.as_ref() != Some(&sample) {
-                    slot.last = Some(sample);
+                if slot.last.as_ref() != Some(&*sample) {
+                    slot.last = Some(*sample);
                     state.dirty = true;
                 }
             }

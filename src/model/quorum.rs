@@ -105,9 +105,13 @@ pub struct NodeSample {
     pub peers: Probe<u64>,
     /// `txpool_status`.
     pub txpool: Probe<TxPool>,
+    /// The validator's own signing address (`istanbul_nodeAddress`), asked with the
+    /// once-only probes of a validator.
+    pub signer: Probe<String>,
     /// Validator addresses (`istanbul_getValidators` / `qbft_getValidatorsByBlockNumber`).
     pub validators: Probe<Vec<String>>,
-    /// Blocks proposed per validator over the recent window (`istanbul_status`).
+    /// Blocks proposed per validator over the recent window (`istanbul_status`: the last
+    /// 64 blocks; Besu's `qbft_getSignerMetrics`: the last 100), sorted by address.
     pub proposers: Probe<Vec<(String, u64)>>,
     /// Round-trip time of the poll (ms).
     pub latency_ms: u64,
