@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 
@@ -14,6 +15,46 @@ use crate::config::Environment;
 
 /// Per-call timeout: a hung endpoint makes data stale, never the console stuck.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Attempts per call under the standard retry mode (the first try included).
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// The SDK's standard retry mode: throttling and transient errors are retried with
+/// jittered exponential backoff, the client-side token bucket keeps a struggling endpoint
+/// from being hammered. [`sdk_config`] gets it from the SDK's defaults (which the
+/// operator may tune with `AWS_MAX_ATTEMPTS`); clients built from a hand-made
+/// configuration without one use this.
+pub fn standard_retry() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
+}
+
+/// Timeouts under which no call, all attempts included, outlives `limit`.
+pub fn timeouts_within(limit: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(limit.min(Duration::from_secs(3)))
+        .operation_attempt_timeout(limit)
+        .operation_timeout(limit)
+        .build()
+}
+
+/// `sdk` completed with what every client of the console needs, where it sets none:
+/// the standard retry mode ([`standard_retry`]) and timeouts ([`CALL_TIMEOUT`]); and the
+/// longest a call may then take, all attempts included (its operation timeout).
+pub fn completed(sdk: &aws_config::SdkConfig) -> (aws_config::SdkConfig, Duration) {
+    let mut builder = sdk.to_builder();
+    if sdk.retry_config().is_none() {
+        builder.set_retry_config(Some(standard_retry()));
+    }
+    let set = sdk.timeout_config().and_then(|t| {
+        t.operation_timeout()
+            .or_else(|| t.operation_attempt_timeout())
+    });
+    let limit = set.unwrap_or_else(|| {
+        builder.set_timeout_config(Some(timeouts_within(CALL_TIMEOUT)));
+        CALL_TIMEOUT
+    });
+    (builder.build(), limit)
+}
 
 /// Loads the SDK configuration of one environment.
 pub async fn sdk_config(env: &Environment) -> aws_config::SdkConfig {
@@ -41,16 +82,30 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
+    classify_within(err, action, profile, CALL_TIMEOUT)
+}
+
+/// [`classify`] for a client whose calls are limited to `limit`: a timeout reports that
+/// limit (rounded up to whole seconds).
+pub fn classify_within<E, R>(
+    err: &SdkError<E, R>,
+    action: &str,
+    profile: Option<&str>,
+    limit: Duration,
+) -> BackendError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let timeout = BackendError::Timeout {
+        secs: limit.as_millis().div_ceil(1000) as u64,
+    };
     match err {
-        SdkError::TimeoutError(_) => BackendError::Timeout {
-            secs: CALL_TIMEOUT.as_secs(),
-        },
+        SdkError::TimeoutError(_) => timeout,
         SdkError::DispatchFailure(d) => {
             let detail = format!("{:?}", d.as_connector_error());
             if d.is_timeout() {
-                BackendError::Timeout {
-                    secs: CALL_TIMEOUT.as_secs(),
-                }
+                timeout
             } else if ["sso", "token", "credential"]
                 .iter()
                 .any(|w| detail.to_ascii_lowercase().contains(w))
