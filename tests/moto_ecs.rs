@@ -1,0 +1,490 @@
+//! The ECS backend against a real moto server: what it reads, what it changes, how many
+//! requests a refresh costs, and how it fails when the endpoint goes away or hangs.
+//!
+//! Each test starts its own moto on a free loopback port and builds its fixture with the
+//! SDK (`support/ecs_fixture.rs`).
+
+#[path = "support/ecs_fixture.rs"]
+mod ecs_fixture;
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ecs_fixture::{ClusterShape, EcsFixture, config_toml};
+use ibet_console::backend::aws::ecs::AwsEcs;
+use ibet_console::backend::aws::identity::AwsIdentity;
+use ibet_console::backend::aws::metrics::RequestCounter;
+use ibet_console::backend::{BackendError, EcsApi, IdentityApi, ServiceUpdate};
+use ibet_console::clock::{ManualClock, SharedClock};
+use ibet_console::config::Config;
+use ibet_console::model::ecs::ClusterSnapshot;
+use moto::Moto;
+
+/// A moto server with task states held, a fixture builder, and a counted backend.
+struct Bench {
+    moto: Moto,
+    fixture: EcsFixture,
+    ecs: AwsEcs,
+    requests: RequestCounter,
+}
+
+async fn bench() -> Bench {
+    let moto = Moto::start();
+    let sdk = moto::sdk_config(&moto.url());
+    let fixture = EcsFixture::new(&sdk).expect("fixture");
+    fixture.hold_task_states().await.expect("hold task states");
+    let requests = RequestCounter::new();
+    let clock: SharedClock = Arc::new(ManualClock::new(1_795_000_000_000));
+    let ecs = AwsEcs::new(&sdk, None, clock).with_request_counter(&requests);
+    Bench {
+        moto,
+        fixture,
+        ecs,
+        requests,
+    }
+}
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
+}
+
+fn service_names(snapshot: &ClusterSnapshot) -> Vec<&str> {
+    snapshot.services.iter().map(|s| s.name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn staging_cluster_appears_as_created() {
+    let b = bench().await;
+    let built = b
+        .fixture
+        .staging_cluster("node-api", ClusterShape::Wallet)
+        .await
+        .expect("fixture");
+    let snap = b.ecs.snapshot("ibet-stg-node-api").await.expect("snapshot");
+
+    assert_eq!(snap.cluster, "ibet-stg-node-api");
+    assert_eq!(
+        service_names(&snap),
+        [
+            "api",
+            "batch",
+            "nginx-proxy",
+            "notification",
+            "quorum-general-1",
+            "quorum-general-2"
+        ]
+    );
+    for service in &built.services {
+        let seen = snap
+            .services
+            .iter()
+            .find(|s| s.name == service.spec.name)
+            .expect("service");
+        assert_eq!(seen.desired, service.spec.desired);
+        assert_eq!(seen.running, service.spec.desired);
+        assert_eq!(seen.task_definition, service.task_definition);
+        assert_eq!(seen.deployments[0].status, "PRIMARY");
+        let mut running: Vec<&str> = snap
+            .tasks_of(&service.spec.name)
+            .filter(|t| t.is_running())
+            .map(|t| t.arn.as_str())
+            .collect();
+        running.sort_unstable();
+        let mut expected: Vec<&str> = service.tasks.iter().map(String::as_str).collect();
+        expected.sort_unstable();
+        assert_eq!(running, expected, "tasks of {}", service.spec.name);
+    }
+
+    let general = snap
+        .services
+        .iter()
+        .find(|s| s.name == "quorum-general-1")
+        .expect("general node");
+    assert_eq!(general.target_groups.len(), 1);
+    assert!(
+        general.target_groups[0]
+            .arn
+            .contains("targetgroup/ibet-stg-node-api-quorum-a/")
+    );
+    assert_eq!(general.target_groups[0].port, 8545);
+
+    let api = built.service("api").expect("api");
+    let definition = &snap.task_definitions[&api.task_definition];
+    assert_eq!(definition.family, "ibet-stg-node-api-api");
+    assert_eq!(definition.revision, 2);
+    let container = &definition.containers[0];
+    assert!(container.image.ends_with("ibet/wallet-api:v24.12.0"));
+    assert_eq!(container.ports, [5000]);
+    assert!(
+        container
+            .environment
+            .contains(&("RUN_MODE".into(), "server".into()))
+    );
+    assert!(container.environment.is_sorted());
+    assert_eq!(container.secrets[0].0, "DATABASE_URL");
+    let log = container.log.as_ref().expect("awslogs");
+    assert_eq!(log.group, "/ecs/ibet-stg-node-api/api");
+    assert_eq!(log.region.as_deref(), Some("ap-northeast-1"));
+    assert_eq!(log.stream_prefix.as_deref(), Some("ecs"));
+    assert_eq!(
+        snap.task_definitions.len(),
+        built.task_definitions_referenced()
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_task_shows_why_it_stopped() {
+    let b = bench().await;
+    let built = b
+        .fixture
+        .staging_cluster("node-api", ClusterShape::Wallet)
+        .await
+        .expect("fixture");
+    let snap = b.ecs.snapshot("ibet-stg-node-api").await.expect("snapshot");
+    let (arn, reason) = &built.stopped[0];
+    let stopped = snap
+        .tasks
+        .iter()
+        .find(|t| &t.arn == arn)
+        .expect("stopped task");
+    assert!(stopped.is_stopped());
+    assert_eq!(stopped.service.as_deref(), Some("api"));
+    assert_eq!(stopped.stopped_reason.as_ref(), Some(reason));
+    assert_eq!(stopped.containers[0].exit_code, Some(0));
+    // The stopped task ran the older revision, which the snapshot describes too.
+    assert_eq!(snap.task_definitions[&stopped.task_definition].revision, 1);
+}
+
+#[tokio::test]
+async fn a_refresh_costs_the_minimum_requests_and_caches_task_definitions() {
+    let b = bench().await;
+    let built = b
+        .fixture
+        .staging_cluster("node-api", ClusterShape::Wallet)
+        .await
+        .expect("fixture");
+    let definitions = built.task_definitions_referenced() as u64;
+    assert_eq!(definitions, 7, "six services, plus api's older revision");
+
+    b.ecs.snapshot("ibet-stg-node-api").await.expect("first");
+    assert_eq!(
+        b.requests.snapshot(),
+        counts(&[
+            ("DescribeServices", 1),
+            ("DescribeTaskDefinition", definitions),
+            ("DescribeTasks", 1),
+            ("ListServices", 1),
+            ("ListTasks", 2),
+        ])
+    );
+    b.requests.reset();
+    b.ecs.snapshot("ibet-stg-node-api").await.expect("second");
+    assert_eq!(
+        b.requests.snapshot(),
+        counts(&[
+            ("DescribeServices", 1),
+            ("DescribeTasks", 1),
+            ("ListServices", 1),
+            ("ListTasks", 2),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn more_than_ten_services_and_a_hundred_tasks_are_batched() {
+    let b = bench().await;
+    let built = b
+        .fixture
+        .bulk_cluster("bulk", 12, 130)
+        .await
+        .expect("fixture");
+    // Stop a few so both task lists have entries.
+    for arn in built.services[0].tasks.iter().take(3) {
+        b.fixture
+            .stop_task("bulk", arn, "Scaling activity initiated by deployment")
+            .await
+            .expect("stop");
+    }
+    let snap = b.ecs.snapshot("bulk").await.expect("snapshot");
+    assert_eq!(snap.services.len(), 12);
+    assert_eq!(snap.tasks.len(), 130);
+    assert_eq!(snap.tasks.iter().filter(|t| t.is_stopped()).count(), 3);
+    assert_eq!(snap.tasks_of("svc-00").count(), 11);
+    assert_eq!(snap.tasks_of("svc-11").count(), 10);
+    assert_eq!(
+        b.requests.snapshot(),
+        counts(&[
+            ("DescribeServices", 2),
+            ("DescribeTaskDefinition", 1),
+            ("DescribeTasks", 2),
+            ("ListServices", 1),
+            ("ListTasks", 2),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn stop_task_and_update_service_change_what_moto_reports() {
+    let b = bench().await;
+    let built = b
+        .fixture
+        .staging_cluster("node-api", ClusterShape::Wallet)
+        .await
+        .expect("fixture");
+    let cluster = "ibet-stg-node-api";
+    let nginx = built.service("nginx-proxy").expect("nginx");
+
+    let victim = &nginx.tasks[0];
+    b.ecs
+        .stop_task(cluster, victim, "restarted from the console")
+        .await
+        .expect("stop task");
+    let snap = b.ecs.snapshot(cluster).await.expect("snapshot");
+    let stopped = snap.tasks.iter().find(|t| &t.arn == victim).expect("task");
+    assert!(stopped.is_stopped());
+    assert_eq!(stopped.desired_status, "STOPPED");
+    assert_eq!(
+        stopped.stopped_reason.as_deref(),
+        Some("restarted from the console")
+    );
+
+    let before = snap
+        .services
+        .iter()
+        .find(|s| s.name == "nginx-proxy")
+        .expect("service")
+        .deployments[0]
+        .id
+        .clone();
+    b.ecs
+        .update_service(
+            cluster,
+            "nginx-proxy",
+            &ServiceUpdate {
+                task_definition: None,
+                force_new_deployment: true,
+            },
+        )
+        .await
+        .expect("force new deployment");
+    let snap = b.ecs.snapshot(cluster).await.expect("snapshot");
+    let after = &snap
+        .services
+        .iter()
+        .find(|s| s.name == "nginx-proxy")
+        .expect("service")
+        .deployments[0];
+    assert_ne!(after.id, before, "a new deployment");
+
+    let api = built.service("api").expect("api");
+    let release = b
+        .fixture
+        .task_definition(
+            "ibet-stg-node-api-api",
+            cluster,
+            &api.spec,
+            "ibet/wallet-api:v25.1.0",
+        )
+        .await
+        .expect("new revision");
+    b.ecs
+        .update_service(
+            cluster,
+            "api",
+            &ServiceUpdate {
+                task_definition: Some(release.clone()),
+                force_new_deployment: false,
+            },
+        )
+        .await
+        .expect("release");
+    let snap = b.ecs.snapshot(cluster).await.expect("snapshot");
+    let api_now = snap.services.iter().find(|s| s.name == "api").expect("api");
+    assert_eq!(api_now.task_definition, release);
+    assert_eq!(api_now.task_definition_short(), "ibet-stg-node-api-api:3");
+    assert!(
+        snap.task_definitions[&release].containers[0]
+            .image
+            .ends_with("v25.1.0")
+    );
+}
+
+#[tokio::test]
+async fn revisions_are_listed_newest_first() {
+    let b = bench().await;
+    let built = b
+        .fixture
+        .staging_cluster("node-api", ClusterShape::Wallet)
+        .await
+        .expect("fixture");
+    let api = built.service("api").expect("api");
+    let third = b
+        .fixture
+        .task_definition(
+            "ibet-stg-node-api-api",
+            "ibet-stg-node-api",
+            &api.spec,
+            "ibet/wallet-api:v25.1.0",
+        )
+        .await
+        .expect("third revision");
+    let revisions = b
+        .ecs
+        .task_definition_revisions("ibet-stg-node-api-api")
+        .await
+        .expect("revisions");
+    let mut expected = api.revisions.clone();
+    expected.push(third.clone());
+    expected.reverse();
+    assert_eq!(revisions, expected);
+
+    let definition = b.ecs.task_definition(&third).await.expect("definition");
+    assert_eq!(definition.revision, 3);
+    let again = b.ecs.task_definition(&third).await.expect("cached");
+    assert_eq!(again, definition);
+    assert_eq!(b.requests.count("DescribeTaskDefinition"), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_cluster_is_not_found() {
+    let b = bench().await;
+    let err = b
+        .ecs
+        .snapshot("no-such-cluster")
+        .await
+        .expect_err("missing");
+    assert!(matches!(err, BackendError::NotFound(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn moto_going_away_is_an_error_and_its_return_recovers() {
+    let mut b = bench().await;
+    b.fixture
+        .staging_cluster("node-api", ClusterShape::Wallet)
+        .await
+        .expect("fixture");
+    b.ecs.snapshot("ibet-stg-node-api").await.expect("before");
+
+    b.moto.stop();
+    let err = b
+        .ecs
+        .snapshot("ibet-stg-node-api")
+        .await
+        .expect_err("moto is down");
+    assert!(matches!(err, BackendError::Unreachable { .. }), "{err:?}");
+    assert!(err.hint().is_some());
+
+    b.moto.restart();
+    b.fixture
+        .hold_task_states()
+        .await
+        .expect("hold task states");
+    b.fixture
+        .staging_cluster("node-api", ClusterShape::Wallet)
+        .await
+        .expect("fixture again");
+    let snap = b.ecs.snapshot("ibet-stg-node-api").await.expect("after");
+    assert_eq!(snap.services.len(), 6);
+}
+
+/// An endpoint that accepts connections and never answers, on the test's own runtime
+/// (current-thread): the call must give up on time while other tasks keep running.
+#[tokio::test]
+async fn a_silent_endpoint_times_out_without_freezing_the_runtime() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let ticks = Arc::new(AtomicU64::new(0));
+    let ticker = tokio::spawn({
+        let ticks = ticks.clone();
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                ticks.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+
+    let limit = Duration::from_millis(1500);
+    let clock: SharedClock = Arc::new(ManualClock::new(0));
+    let ecs = AwsEcs::new(&moto::sdk_config(&url), None, clock).with_timeout(limit);
+    let started = Instant::now();
+    let err = ecs
+        .snapshot("ibet-stg-node-api")
+        .await
+        .expect_err("silence");
+    let took = started.elapsed();
+
+    assert_eq!(err, BackendError::Timeout { secs: 2 });
+    assert!(took >= Duration::from_millis(1400), "{took:?}");
+    assert!(took < limit + Duration::from_secs(1), "{took:?}");
+    assert!(
+        ticks.load(Ordering::SeqCst) >= 20,
+        "the runtime kept running"
+    );
+    ticker.abort();
+    silent.abort();
+}
+
+#[tokio::test]
+async fn the_caller_identity_is_asked_once() {
+    let moto = Moto::start();
+    let requests = RequestCounter::new();
+    let identity =
+        AwsIdentity::new(&moto::sdk_config(&moto.url()), None).with_request_counter(&requests);
+    let arn = identity.caller().await.expect("caller");
+    assert!(arn.starts_with("arn:aws:"), "{arn}");
+    assert_eq!(identity.caller().await.expect("again"), arn);
+    assert_eq!(requests.snapshot(), counts(&[("GetCallerIdentity", 1)]));
+}
+
+#[tokio::test]
+async fn the_staging_world_comes_with_a_matching_config() {
+    let b = bench().await;
+    let world = b.fixture.staging_world().await.expect("world");
+    let url = b.moto.url();
+    let config = Config::parse(&config_toml(&url, &world), "fixture.toml".as_ref())
+        .expect("the printed config parses");
+    let env = config.environment("staging").expect("staging");
+    assert_eq!(env.endpoint_url.as_deref(), Some(url.as_str()));
+    assert_eq!(env.aws_profile, None);
+    let clusters: Vec<&str> = env
+        .clusters
+        .iter()
+        .map(|c| c.ecs_cluster.as_str())
+        .collect();
+    assert_eq!(
+        clusters,
+        [
+            "ibet-stg-node-api",
+            "ibet-stg-satoshi",
+            "ibet-stg-issuer",
+            "ibet-stg-bank"
+        ]
+    );
+    let satoshi = &env.clusters[1];
+    assert_eq!(satoshi.quorum_nodes.len(), 4);
+    assert_eq!(
+        satoshi.quorum_nodes[0].service.as_deref(),
+        Some("quorum-validator-1")
+    );
+    for cluster in &env.clusters {
+        let snap = b
+            .ecs
+            .snapshot(&cluster.ecs_cluster)
+            .await
+            .expect("snapshot");
+        assert!(!snap.services.is_empty(), "{}", cluster.ecs_cluster);
+    }
+}
