@@ -2,7 +2,9 @@
 //! requests a refresh costs, and how it fails when the endpoint goes away or hangs.
 //!
 //! Each test starts its own moto on a free loopback port and builds its fixture with the
-//! SDK (`support/ecs_fixture.rs`).
+//! SDK (`support/ecs_fixture.rs`). Two tests need no moto: a silent endpoint (accepts,
+//! never answers) and a small fake ECS that pages its List answers the way AWS does,
+//! which moto does not.
 
 #[path = "support/ecs_fixture.rs"]
 mod ecs_fixture;
@@ -487,4 +489,206 @@ async fn the_staging_world_comes_with_a_matching_config() {
             .expect("snapshot");
         assert!(!snap.services.is_empty(), "{}", cluster.ecs_cluster);
     }
+}
+
+/// A fake ECS endpoint that pages its List answers like AWS (moto answers every List
+/// call in one page): `services` services and as many running tasks, one task
+/// definition. It records the largest Describe batch it was sent.
+struct PagingEcs {
+    url: String,
+    largest_batch: Arc<std::sync::Mutex<BTreeMap<String, usize>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl PagingEcs {
+    const TASK_DEFINITION: &str = "arn:aws:ecs:ap-northeast-1:123456789012:task-definition/bulk:1";
+
+    async fn start(services: usize) -> Self {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let largest_batch = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+        let batches = largest_batch.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut raw = Vec::new();
+                let mut buf = [0_u8; 4096];
+                let (head, body) = loop {
+                    let n = socket.read(&mut buf).await.expect("read");
+                    assert!(n > 0, "request cut short");
+                    raw.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&raw).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().expect("length"))
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break (head.to_string(), body.to_string());
+                        }
+                    }
+                };
+                let target = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .starts_with("x-amz-target:")
+                            .then(|| l.rsplit('.').next().unwrap_or_default().trim().to_string())
+                    })
+                    .expect("x-amz-target");
+                let request: serde_json::Value = serde_json::from_str(&body).expect("json");
+                let answer = Self::answer(&target, &request, services, &batches);
+                let answer = answer.to_string();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                socket.write_all(response.as_bytes()).await.expect("write");
+            }
+        });
+        Self {
+            url,
+            largest_batch,
+            server,
+        }
+    }
+
+    /// One page of `items` after `request`'s `nextToken`, `maxResults` long.
+    fn page(items: &[String], request: &serde_json::Value, key: &str) -> serde_json::Value {
+        let start: usize = request["nextToken"]
+            .as_str()
+            .map_or(0, |t| t.parse().expect("token"));
+        let size = request["maxResults"].as_u64().unwrap_or(10) as usize;
+        let end = (start + size).min(items.len());
+        let mut page = serde_json::json!({ key: items[start..end] });
+        if end < items.len() {
+            page["nextToken"] = end.to_string().into();
+        }
+        page
+    }
+
+    fn answer(
+        target: &str,
+        request: &serde_json::Value,
+        services: usize,
+        batches: &std::sync::Mutex<BTreeMap<String, usize>>,
+    ) -> serde_json::Value {
+        let service_arn =
+            |i: usize| format!("arn:aws:ecs:ap-northeast-1:123456789012:service/bulk/svc-{i:03}");
+        let task_arn =
+            |i: usize| format!("arn:aws:ecs:ap-northeast-1:123456789012:task/bulk/{i:032x}");
+        let record = |key: &str| {
+            let size = request[key].as_array().map_or(0, Vec::len);
+            let mut batches = batches.lock().expect("batches");
+            let largest = batches.entry(target.to_string()).or_insert(0);
+            *largest = (*largest).max(size);
+        };
+        match target {
+            "ListServices" => Self::page(
+                &(0..services).map(service_arn).collect::<Vec<_>>(),
+                request,
+                "serviceArns",
+            ),
+            "ListTasks" if request["desiredStatus"] == "STOPPED" => {
+                serde_json::json!({ "taskArns": [] })
+            }
+            "ListTasks" => Self::page(
+                &(0..services).map(task_arn).collect::<Vec<_>>(),
+                request,
+                "taskArns",
+            ),
+            "DescribeServices" => {
+                record("services");
+                let described: Vec<serde_json::Value> = request["services"]
+                    .as_array()
+                    .expect("services")
+                    .iter()
+                    .map(|arn| {
+                        let arn = arn.as_str().expect("arn");
+                        serde_json::json!({
+                            "serviceArn": arn,
+                            "serviceName": arn.rsplit('/').next(),
+                            "status": "ACTIVE",
+                            "desiredCount": 1,
+                            "runningCount": 1,
+                            "pendingCount": 0,
+                            "taskDefinition": Self::TASK_DEFINITION,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({ "services": described, "failures": [] })
+            }
+            "DescribeTasks" => {
+                record("tasks");
+                let described: Vec<serde_json::Value> = request["tasks"]
+                    .as_array()
+                    .expect("tasks")
+                    .iter()
+                    .map(|arn| {
+                        let i = usize::from_str_radix(
+                            arn.as_str().expect("arn").rsplit('/').next().expect("id"),
+                            16,
+                        )
+                        .expect("task number");
+                        serde_json::json!({
+                            "taskArn": arn,
+                            "group": format!("service:svc-{i:03}"),
+                            "lastStatus": "RUNNING",
+                            "desiredStatus": "RUNNING",
+                            "taskDefinitionArn": Self::TASK_DEFINITION,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({ "tasks": described, "failures": [] })
+            }
+            "DescribeTaskDefinition" => serde_json::json!({
+                "taskDefinition": {
+                    "taskDefinitionArn": Self::TASK_DEFINITION,
+                    "family": "bulk",
+                    "revision": 1,
+                    "containerDefinitions": [{ "name": "app", "image": "app:1" }],
+                }
+            }),
+            other => panic!("unexpected {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn list_pages_are_followed_and_describe_batches_are_full() {
+    let fake = PagingEcs::start(250).await;
+    let requests = RequestCounter::new();
+    let clock: SharedClock = Arc::new(ManualClock::new(0));
+    let ecs =
+        AwsEcs::new(&moto::sdk_config(&fake.url), None, clock).with_request_counter(&requests);
+
+    let snap = ecs.snapshot("bulk").await.expect("snapshot");
+    assert_eq!(snap.services.len(), 250);
+    assert_eq!(snap.tasks.len(), 250);
+    assert_eq!(snap.tasks_of("svc-249").count(), 1);
+    assert_eq!(
+        requests.snapshot(),
+        counts(&[
+            ("DescribeServices", 25),
+            ("DescribeTaskDefinition", 1),
+            ("DescribeTasks", 3),
+            ("ListServices", 3),
+            ("ListTasks", 4),
+        ])
+    );
+    assert_eq!(
+        *fake.largest_batch.lock().expect("batches"),
+        counts(&[("DescribeServices", 10), ("DescribeTasks", 100)])
+            .into_iter()
+            .map(|(k, v)| (k, v as usize))
+            .collect::<BTreeMap<_, _>>()
+    );
+    fake.server.abort();
 }
