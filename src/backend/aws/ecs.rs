@@ -3,13 +3,15 @@
 //!
 //! A snapshot costs the fewest requests the data allows: one ListServices page per 100
 //! services and one DescribeServices per 10; one ListTasks page per 100 running tasks
-//! plus one per 100 stopped ones, and one DescribeTasks per 100 of them together; one
-//! DescribeTaskDefinition per task definition never seen before (revisions are
-//! immutable, so they are cached for the life of the backend). Independent calls run
-//! concurrently, at most [`CONCURRENT_CALLS`] at a time. Every call is bounded by a
-//! timeout and retried by the SDK's standard retry mode; every failure is classified by
-//! [`auth::classify_within`]. This module maps SDK shapes to [`crate::model::ecs`] and
-//! nothing else: it knows no terminal, no poller and no audit.
+//! plus one per 100 stopped ones, and one DescribeTasks per 100 tasks not yet seen
+//! stopped; one DescribeTaskDefinition per task definition never seen before. What
+//! cannot change is kept for the life of the backend: task-definition revisions, and
+//! tasks once STOPPED (until they leave ECS's list). The services and the tasks are
+//! read side by side, and each run of Describe calls keeps at most [`CONCURRENT_CALLS`]
+//! in flight. Every call is bounded by a timeout and retried by the SDK's standard retry
+//! mode; every failure is classified by [`auth::classify_within`]. This module maps SDK
+//! shapes to [`crate::model::ecs`] and nothing else: it knows no terminal, no poller and
+//! no audit.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
@@ -53,6 +55,8 @@ pub struct AwsEcs {
     /// Task definitions by the reference they were fetched with (an ARN, or
     /// `family:revision`), and by their own ARN.
     definitions: Mutex<HashMap<String, TaskDefinition>>,
+    /// Tasks seen STOPPED, by cluster and task ARN: a stopped task never changes again.
+    stopped: Mutex<HashMap<String, HashMap<String, Task>>>,
 }
 
 impl std::fmt::Debug for AwsEcs {
@@ -76,6 +80,7 @@ impl AwsEcs {
             clock,
             limit,
             definitions: Mutex::new(HashMap::new()),
+            stopped: Mutex::new(HashMap::new()),
         }
     }
 
@@ -176,33 +181,59 @@ impl AwsEcs {
     }
 
     /// Running tasks and recently stopped ones of `cluster`, sorted by service, newest
-    /// first.
+    /// first. Tasks already seen STOPPED are not described again.
     async fn tasks(&self, cluster: &str) -> BackendResult<Vec<Task>> {
         let (running, stopped) = futures_util::future::try_join(
             self.task_arns(cluster, DesiredStatus::Running),
             self.task_arns(cluster, DesiredStatus::Stopped),
         )
         .await?;
+        let mut known = self.stopped_tasks_seen(cluster, &stopped);
         // A task that stopped between the two lists appears in both.
         let mut seen = BTreeSet::new();
-        let arns: Vec<String> = running
+        let unknown: Vec<String> = running
             .into_iter()
-            .chain(stopped)
+            .chain(stopped.into_iter().filter(|arn| !known.contains_key(arn)))
             .filter(|arn| seen.insert(arn.clone()))
             .collect();
-        let batches: Vec<Vec<Task>> = stream::iter(batches_of(&arns, DESCRIBE_TASKS_BATCH))
+        let batches: Vec<Vec<Task>> = stream::iter(batches_of(&unknown, DESCRIBE_TASKS_BATCH))
             .map(|batch| self.describe_tasks(cluster, batch))
             .buffered(CONCURRENT_CALLS)
             .try_collect()
             .await?;
+        let described: Vec<Task> = batches.into_iter().flatten().collect();
+        known.extend(
+            described
+                .iter()
+                .filter(|t| t.is_stopped())
+                .map(|t| (t.arn.clone(), t.clone())),
+        );
         let now = self.clock.now_ms();
-        let mut tasks: Vec<Task> = batches
+        let mut tasks: Vec<Task> = described
             .into_iter()
-            .flatten()
+            .filter(|t| !t.is_stopped())
+            .chain(known.values().cloned())
             .filter(|t| is_recent(t, now))
             .collect();
         sort_tasks(&mut tasks);
+        self.stopped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(cluster.to_string(), known);
         Ok(tasks)
+    }
+
+    /// The stopped tasks of `cluster` already described, of those in `listed` (the rest
+    /// have aged out of ECS's list and are forgotten).
+    fn stopped_tasks_seen(&self, cluster: &str, listed: &[String]) -> HashMap<String, Task> {
+        let cache = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(seen) = cache.get(cluster) else {
+            return HashMap::new();
+        };
+        listed
+            .iter()
+            .filter_map(|arn| seen.get(arn).map(|t| (arn.clone(), t.clone())))
+            .collect()
     }
 
     async fn task_arns(&self, cluster: &str, desired: DesiredStatus) -> BackendResult<Vec<String>> {
