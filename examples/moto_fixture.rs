@@ -31,9 +31,10 @@ async fn main() -> anyhow::Result<()> {
     let url = url.trim_end_matches('/').to_string();
     let fixture = ecs_fixture::EcsFixture::new(&moto::sdk_config(&url))?;
     fixture
-        .hold_task_states()
+        .ready()
         .await
         .with_context(|| format!("is moto running at {url}?"))?;
+    fixture.hold_task_states().await?;
     let world = fixture.staging_world().await?;
     for cluster in &world {
         eprintln!(

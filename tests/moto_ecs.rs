@@ -34,10 +34,27 @@ struct Bench {
     requests: RequestCounter,
 }
 
+/// How long a backend call against moto may take: moto loads a service on its first
+/// call, which takes seconds on a busy machine.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// `moto::sdk_config` with calls limited to [`PATIENCE`].
+fn patient_sdk_config(url: &str) -> aws_config::SdkConfig {
+    moto::sdk_config(url)
+        .to_builder()
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(PATIENCE)
+                .build(),
+        )
+        .build()
+}
+
 async fn bench() -> Bench {
     let moto = Moto::start();
-    let sdk = moto::sdk_config(&moto.url());
+    let sdk = patient_sdk_config(&moto.url());
     let fixture = EcsFixture::new(&sdk).expect("fixture");
+    fixture.ready().await.expect("moto answers ECS");
     fixture.hold_task_states().await.expect("hold task states");
     let requests = RequestCounter::new();
     let clock: SharedClock = Arc::new(ManualClock::new(1_795_000_000_000));
@@ -470,7 +487,7 @@ async fn the_caller_identity_is_asked_once() {
     let moto = Moto::start();
     let requests = RequestCounter::new();
     let identity =
-        AwsIdentity::new(&moto::sdk_config(&moto.url()), None).with_request_counter(&requests);
+        AwsIdentity::new(&patient_sdk_config(&moto.url()), None).with_request_counter(&requests);
     let arn = identity.caller().await.expect("caller");
     assert!(arn.starts_with("arn:aws:"), "{arn}");
     assert_eq!(identity.caller().await.expect("again"), arn);

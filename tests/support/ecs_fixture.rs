@@ -185,6 +185,17 @@ impl EcsFixture {
         &self.client
     }
 
+    /// Waits until moto's ECS answers: moto loads a service on its first call, which
+    /// takes seconds on a busy machine.
+    pub async fn ready(&self) -> anyhow::Result<()> {
+        self.client
+            .list_clusters()
+            .send()
+            .await
+            .context("ListClusters")?;
+        Ok(())
+    }
+
     /// Tells moto's state manager to leave task statuses alone on DescribeTasks, so that
     /// a running task stays running until stopped. Lasts until moto restarts.
     pub async fn hold_task_states(&self) -> anyhow::Result<()> {
