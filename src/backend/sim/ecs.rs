@@ -295,6 +295,9 @@ pub(super) struct SimCluster {
     counts: Vec<ServiceCounts>,
     /// Ticks before this one change nothing (see [`Self::quiet_until`]).
     quiet_until: i64,
+    /// Tests turn the quiet shortcut off to check that it changes nothing.
+    #[cfg(test)]
+    pub(super) never_quiet: bool,
 }
 
 /// What the cluster needs to know about its environment during a tick.
@@ -326,6 +329,8 @@ impl SimCluster {
             next_serial: 0,
             counts: Vec::new(),
             quiet_until: 0,
+            #[cfg(test)]
+            never_quiet: false,
         };
         for (service_spec, target_groups) in services {
             let family = env.family(spec.name, &service_spec.name);
@@ -446,7 +451,10 @@ impl SimCluster {
         rng: &mut SplitMix,
         notes: &mut Vec<EcsNote>,
     ) -> bool {
-        if ctx.now < self.quiet_until {
+        let quiet = ctx.now < self.quiet_until;
+        #[cfg(test)]
+        let quiet = quiet && !self.never_quiet;
+        if quiet {
             return false;
         }
         self.advance_tasks(ctx.now, notes);
@@ -459,7 +467,7 @@ impl SimCluster {
         let mut counts = std::mem::take(&mut self.counts);
         self.count_into(ctx.now, &mut counts);
         for (s, c) in counts.iter().enumerate() {
-            self.schedule(ctx, s, *c, rng);
+            self.schedule(ctx, s, *c, rng, notes);
         }
         self.counts = counts;
         self.quiet_until = self.quiet_until(ctx.now);
@@ -605,7 +613,14 @@ impl SimCluster {
         }
     }
 
-    fn schedule(&mut self, ctx: &TickContext, s: usize, c: ServiceCounts, rng: &mut SplitMix) {
+    fn schedule(
+        &mut self,
+        ctx: &TickContext,
+        s: usize,
+        c: ServiceCounts,
+        rng: &mut SplitMix,
+        notes: &mut Vec<EcsNote>,
+    ) {
         let now = ctx.now;
         let at = now * 1000;
         let Some(primary) = self.services[s].deployments.first().map(|d| d.serial) else {
@@ -623,7 +638,7 @@ impl SimCluster {
                     t.service == s && t.alive() && t.deployment != primary
                 })
                 .collect();
-            self.stop_for_deployment(s, &old, now);
+            self.stop_for_deployment(s, &old, now, notes);
         }
 
         let service = &self.services[s];
@@ -685,7 +700,13 @@ impl SimCluster {
         service.steady = steady;
     }
 
-    fn stop_for_deployment(&mut self, s: usize, tasks: &[usize], now: i64) {
+    fn stop_for_deployment(
+        &mut self,
+        s: usize,
+        tasks: &[usize],
+        now: i64,
+        notes: &mut Vec<EcsNote>,
+    ) {
         let at = now * 1000;
         let primary = self.services[s]
             .deployments
@@ -707,6 +728,7 @@ impl SimCluster {
                 format!("Scaling activity initiated by (deployment {primary})"),
             );
             ids.push(format!("(task {})", task.id));
+            notes.push(note_for(self.index, task, TaskNote::Stopping));
         }
         let service = &mut self.services[s];
         let name = service.spec.name.clone();

@@ -140,7 +140,7 @@ fn same_seed_and_times_give_the_same_world_however_often_polled() {
     let (jumped, jumped_clock) = world(7);
     let stg = backends(&polled, "staging");
     let prd = backends(&polled, "production");
-    for second in 0..300 {
+    for second in 0..150 {
         polled_clock.advance(1_000);
         run(async {
             let _ = stg.ecs.snapshot("ibet-stg-node-api").await;
@@ -149,7 +149,39 @@ fn same_seed_and_times_give_the_same_world_however_often_polled() {
             }
         });
     }
-    jumped_clock.advance(300_000);
+    jumped_clock.advance(150_000);
+    // The same mutations at the same time, then more polling against one jump.
+    for w in [&polled, &jumped] {
+        let b = backends(w, "staging");
+        run(async {
+            let snap = b.ecs.snapshot("ibet-stg-bank").await.expect("snapshot");
+            let task = snap
+                .tasks_of("nginx-proxy")
+                .next()
+                .expect("task")
+                .id
+                .clone();
+            b.ecs
+                .stop_task("ibet-stg-bank", &task, "test")
+                .await
+                .expect("stop");
+            let force = ServiceUpdate {
+                task_definition: None,
+                force_new_deployment: true,
+            };
+            b.ecs
+                .update_service("ibet-stg-bank", "api", &force)
+                .await
+                .expect("update");
+        });
+    }
+    for _ in 0..150 {
+        polled_clock.advance(1_000);
+        run(async {
+            let _ = stg.ecs.snapshot("ibet-stg-bank").await;
+        });
+    }
+    jumped_clock.advance(150_000);
     assert_eq!(observe(&polled, "staging"), observe(&jumped, "staging"));
     assert_eq!(
         observe(&polled, "production"),
@@ -159,6 +191,23 @@ fn same_seed_and_times_give_the_same_world_however_often_polled() {
     polled_clock.advance(400);
     jumped_clock.advance(400);
     assert_eq!(observe(&polled, "staging"), observe(&jumped, "staging"));
+}
+
+#[test]
+fn the_quiet_shortcut_changes_nothing() {
+    let (fast, fast_clock) = world(17);
+    let (slow, slow_clock) = world(17);
+    for env in 0..2 {
+        slow.with_env(env, |w| {
+            for c in &mut w.clusters {
+                c.never_quiet = true;
+            }
+        });
+    }
+    fast_clock.advance(1_800_000);
+    slow_clock.advance(1_800_000);
+    assert_eq!(observe(&fast, "staging"), observe(&slow, "staging"));
+    assert_eq!(observe(&fast, "production"), observe(&slow, "production"));
 }
 
 #[test]
