@@ -301,8 +301,9 @@ pub(super) fn sample(
             at: now_ms,
             reachable: false,
             error: Some(format!(
-                "dial tcp {}:8545: connect: connection refused",
-                node.ip
+                "dial tcp {}:{}: connect: connection refused",
+                node.ip,
+                if node.validator.is_some() { 8545 } else { 8443 }
             )),
             latency_ms: 1,
             ..NodeSample::default()
