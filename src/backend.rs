@@ -14,7 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::{AlbSwitch, QuorumNode};
-use crate::model::alb::SwitchView;
+use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::{ClusterSnapshot, TaskDefinition};
 use crate::model::logs::{LogPage, LogQuery};
 use crate::model::quorum::NodeSample;
@@ -137,6 +137,12 @@ pub trait ElbApi: Send + Sync {
     async fn read_switch(&self, switch: &AlbSwitch) -> BackendResult<SwitchView>;
     /// Points the switch at `node` (one of the switch's configured nodes).
     async fn apply_switch(&self, switch: &AlbSwitch, node: &str) -> BackendResult<()>;
+    /// The load balancers and listeners in front of these target groups, and the health
+    /// of their targets: the request-path view. Backends without it say "not supported".
+    async fn discover_paths(&self, target_group_arns: &[String]) -> BackendResult<PathTopology> {
+        let _ = target_group_arns;
+        Err(BackendError::Other("not supported".into()))
+    }
 }
 
 /// CloudWatch Logs, per environment.
