@@ -339,6 +339,14 @@ pub(super) fn sample(
         } else {
             Probe::NotAvailable
         },
+        signer: match (first, node.validator) {
+            (true, Some(i)) => chain
+                .validators
+                .get(i)
+                .map_or(Probe::NotAvailable, |a| Probe::Value(a.clone())),
+            (true, None) => Probe::NotAvailable,
+            (false, _) => Probe::NotAsked,
+        },
         latency_ms,
     }
 }
