@@ -9,8 +9,14 @@
 //! - [`model`]: plain observed-state types (ECS, ALB, Quorum, logs) and their judgements.
 //! - [`backend`]: the traits the rest talks to, and their implementations: the AWS SDK,
 //!   Quorum JSON-RPC, and the embedded demo world (`backend::sim`).
+//! - [`text`]: display-safe text; nothing from a log line or a node reaches the terminal
+//!   unsanitised.
+//! - [`logs`]: live CloudWatch Logs: stream discovery, the tail engine, the log buffer,
+//!   and the `logs` subcommand's core.
 
 pub mod backend;
 pub mod clock;
 pub mod config;
+pub mod logs;
 pub mod model;
+pub mod text;

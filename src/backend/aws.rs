@@ -6,5 +6,6 @@
 //! [`auth::classify`]. Nothing here knows about the terminal.
 
 pub mod auth;
+pub mod logs;
 
 pub use crate::backend::BackendError;
