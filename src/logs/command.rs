@@ -167,7 +167,138 @@ pub fn parse_since(text: &str) -> Result<Duration, ParseSinceError> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::backend::LogsApi;
+    use crate::clock::ManualClock;
+    use crate::logs::fake::FakeLogs;
+    use crate::logs::tail::TailConfig;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn tail(fake: &Arc<FakeLogs>, follow: bool) -> Tail {
+        let logs: Arc<dyn LogsApi> = fake.clone();
+        Tail::new(logs, Arc::new(ManualClock::new(NOW))).with_config(TailConfig {
+            follow,
+            ..TailConfig::default()
+        })
+    }
+
+    fn sources() -> Vec<LogSource> {
+        vec![LogSource {
+            group: "/ecs/api".into(),
+            stream: Some("ecs/api/1a2b3c4d5e6f".into()),
+            label: Arc::from("api/1a2b3c4d"),
+        }]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn prints_the_window_sanitised_and_returns() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        let stream = "ecs/api/1a2b3c4d5e6f";
+        fake.put("/ecs/api", stream, NOW - 2_000, "INFO started\n");
+        fake.put(
+            "/ecs/api",
+            stream,
+            NOW - 1_000,
+            "\x1b[2J\x1b]0;pwned\x07ERROR\tboom\rfake",
+        );
+        let (mut out, mut errors) = (Vec::new(), Vec::new());
+        let summary = print_logs(tail(&fake, false), sources(), &mut out, &mut errors)
+            .await
+            .unwrap();
+        assert_eq!(
+            summary,
+            PrintSummary {
+                lines: 2,
+                errors: 0
+            }
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "2023-11-14T22:13:18.000Z api/1a2b3c4d INFO started\n\
+             2023-11-14T22:13:19.000Z api/1a2b3c4d ERROR   boom␍fake\n"
+        );
+        assert!(errors.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_that_could_not_be_read_is_an_error() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.fail_with([BackendError::SsoExpired {
+            profile: Some("ibet-stg".into()),
+        }]);
+        let (mut out, mut errors) = (Vec::new(), Vec::new());
+        let result = print_logs(tail(&fake, false), sources(), &mut out, &mut errors).await;
+        assert!(matches!(
+            result,
+            Err(PrintError::Incomplete { ref group, error: BackendError::SsoExpired { .. } })
+                if group == "/ecs/api"
+        ));
+        assert_eq!(
+            String::from_utf8(errors).unwrap(),
+            "error: /ecs/api: the AWS SSO session has expired \
+             (hint: run `aws sso login --profile ibet-stg`)\n"
+        );
+    }
+
+    /// A pipe whose reader goes away after `room` lines.
+    struct ClosingPipe {
+        room: usize,
+        written: Vec<u8>,
+    }
+
+    impl Write for ClosingPipe {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let lines = String::from_utf8_lossy(buf).matches('\n').count();
+            self.room -= lines.min(self.room);
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn following_stops_quietly_when_the_pipe_closes() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        let stream = "ecs/api/1a2b3c4d5e6f";
+        for i in 0..5 {
+            fake.put("/ecs/api", stream, NOW - 1_000 + i, &format!("line {i}"));
+        }
+        let mut out = ClosingPipe {
+            room: 2,
+            written: Vec::new(),
+        };
+        let summary = print_logs(tail(&fake, true), sources(), &mut out, &mut Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(summary.lines, 2);
+        assert_eq!(String::from_utf8_lossy(&out.written).lines().count(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn following_goes_on_while_quiet_until_dropped() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.create("/ecs/api", "ecs/api/1a2b3c4d5e6f");
+        let mut out = ClosingPipe {
+            room: 0,
+            written: Vec::new(),
+        };
+        // Nothing to print: the printer waits, the engine polls quietly. Dropping the
+        // future (as Ctrl-C does) ends both.
+        let mut errors = Vec::new();
+        let printing = print_logs(tail(&fake, true), sources(), &mut out, &mut errors);
+        let waited = tokio::time::timeout(std::time::Duration::from_secs(60), printing).await;
+        assert!(waited.is_err(), "still following after a quiet minute");
+        assert!(fake.queries().len() > 10);
+    }
 
     #[test]
     fn since_values() {

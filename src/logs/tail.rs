@@ -226,6 +226,7 @@ impl Tail {
         events: mpsc::Sender<TailEvent>,
     ) {
         let initial = sources.borrow_and_update().clone();
+        let receiver_gone = events.clone();
         let mut engine = Engine {
             groups: Vec::new(),
             backoff: Backoff::new(
@@ -258,22 +259,24 @@ impl Tail {
                 return;
             }
             delay = next_delay(delay, outcome, &engine.tail.config);
-            if sources_open {
+            // Wait for the next round; a change of sources starts it at once, and a
+            // closed receiver ends the tail even when there is nothing to send.
+            let sleep = tokio::time::sleep(delay);
+            tokio::pin!(sleep);
+            loop {
                 tokio::select! {
-                    () = tokio::time::sleep(delay) => {}
-                    changed = sources.changed() => {
+                    () = &mut sleep => break,
+                    () = receiver_gone.closed() => return,
+                    changed = sources.changed(), if sources_open => {
                         if changed.is_ok() {
                             let changed = sources.borrow_and_update().clone();
                             engine.set_sources(&changed);
-                        } else {
-                            // A closed sender means the sources never change again.
-                            sources_open = false;
-                            tokio::time::sleep(delay).await;
+                            break;
                         }
+                        // A closed sender means the sources never change again.
+                        sources_open = false;
                     }
                 }
-            } else {
-                tokio::time::sleep(delay).await;
             }
         }
     }
