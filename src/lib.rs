@@ -11,11 +11,17 @@
 //!   Quorum JSON-RPC, and the embedded demo world (`backend::sim`).
 //! - [`quorum`]: the Quorum node monitor's judgement (synced, lagging, stalled, down; the
 //!   chain's fault tolerance), pure over the samples the RPC backend takes.
+//! - [`text`]: display-safe text; nothing from a log line or a node reaches the terminal
+//!   unsanitised.
+//! - [`logs`]: live CloudWatch Logs: stream discovery, the tail engine, the log buffer,
+//!   and the `logs` subcommand's core.
 
 pub mod app;
 pub mod backend;
 pub mod clock;
 pub mod config;
+pub mod logs;
 pub mod model;
 pub mod quorum;
+pub mod text;
 pub mod ui;

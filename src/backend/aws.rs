@@ -5,13 +5,14 @@
 //! profiles included). SDK errors are classified into [`BackendError`]s with hints by
 //! [`auth::classify`]. [`ecs::AwsEcs`] reads and changes ECS, [`elb::AwsElb`] reads and
 //! switches the internal ALB and discovers request paths, [`identity::AwsIdentity`]
-//! answers who we are, and [`metrics::RequestCounter`] counts the requests any client
+//! answers who we are, [`logs::AwsLogs`] reads CloudWatch Logs, and [`metrics::RequestCounter`] counts the requests any client
 //! sends. Nothing here knows about the terminal.
 
 pub mod auth;
 pub mod ecs;
 pub mod elb;
 pub mod identity;
+pub mod logs;
 pub mod metrics;
 
 pub use crate::backend::BackendError;

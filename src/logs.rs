@@ -1,0 +1,37 @@
+//! Live CloudWatch Logs: which streams to read, the tail engine that reads them, and the
+//! buffer a log view keeps.
+//!
+//! The pieces, in the order data flows through them:
+//!
+//! - [`discovery`]: [`LogSource`]s (group, stream, label) from a cluster snapshot's task
+//!   definitions (`awslogs` options) and tasks, for services, tasks or containers.
+//! - [`tail`]: the [`Tail`] engine. It backfills a window, then polls FilterLogEvents
+//!   adaptively, batching the streams of a group into one request, under a
+//!   [`RequestBudget`] shared by all tails ([`budget`]), delivering each event once
+//!   ([`cursor`]) as [`LogLine`]s ([`line`]) over a channel.
+//! - [`buffer`]: the bounded [`LogBuffer`] a log view holds, with search and saving.
+//! - [`command`]: the `logs` subcommand's core ([`print_logs`], [`parse_since`]).
+//!
+//! Every message is sanitised ([`crate::text`]) before it can be displayed. Nothing here
+//! draws: the log view builds on these types, and the AWS side is behind
+//! [`crate::backend::LogsApi`].
+
+pub mod budget;
+pub mod buffer;
+pub mod command;
+pub mod cursor;
+pub mod discovery;
+pub mod level;
+pub mod line;
+pub mod tail;
+
+#[cfg(test)]
+mod fake;
+
+pub use budget::RequestBudget;
+pub use buffer::LogBuffer;
+pub use command::{PrintError, PrintSummary, parse_since, print_logs};
+pub use discovery::{DiscoveryError, LogSource, LogTarget, discover};
+pub use level::Level;
+pub use line::LogLine;
+pub use tail::{Tail, TailConfig, TailEvent, TailHandle};

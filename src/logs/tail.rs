@@ -1,0 +1,975 @@
+//! The tail engine: backfill a window of CloudWatch Logs, then follow it live.
+//!
+//! A [`Tail`] reads a set of [`LogSource`]s through a [`LogsApi`]:
+//!
+//! 1. **Grouping.** Sources are grouped by log group; the streams of one group are asked
+//!    in one FilterLogEvents request (up to [`TailConfig::streams_per_request`] names
+//!    each), so a service with ten tasks costs one request per poll, not ten. If AWS
+//!    answers that a named stream does not exist (a task that has not logged yet), the
+//!    group falls back to the streams' common name prefix and drops foreign streams
+//!    itself.
+//! 2. **Rounds.** Each round polls every group from its [`TailCursor`] start, follows
+//!    `next_token` to the end, drops events already delivered, and sends the new lines of
+//!    all groups merged in timestamp order as one [`TailEvent::Lines`]. The first round is
+//!    the backfill of [`TailConfig::since`]; [`TailEvent::Backfilled`] follows it.
+//! 3. **Pacing.** Rounds repeat every [`TailConfig::fast_poll`] while lines flow, and back
+//!    off by doubling to [`TailConfig::slow_poll`] when quiet. Every request first takes a
+//!    token from the [`RequestBudget`] shared by all tails. A throttled request is retried
+//!    after an exponential back-off with jitter.
+//! 4. **Errors are messages.** A failed request becomes a [`TailEvent::Error`]; the tail
+//!    goes on, and the next round re-reads what the failed one missed.
+//!
+//! Time: the window and cursor floors use the injected [`SharedClock`]; sleeps use tokio's
+//! clock, so tests run with `tokio::time::pause()`. The engine knows nothing of the
+//! terminal: it produces [`LogLine`]s whose display text is already sanitised.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::budget::{Backoff, RequestBudget};
+use super::cursor::TailCursor;
+use super::discovery::LogSource;
+use super::line::LogLine;
+use crate::backend::{BackendError, LogsApi};
+use crate::clock::{EpochMs, SharedClock};
+use crate::model::logs::{LogEvent, LogQuery};
+
+/// How a tail reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TailConfig {
+    /// The backfill window: read from `now - since` on. Default 10 minutes.
+    pub since: Duration,
+    /// A CloudWatch filter pattern applied by the service.
+    pub filter_pattern: Option<String>,
+    /// Keep polling after the backfill (false: stop after it).
+    pub follow: bool,
+    /// Poll interval while lines flow. Default 500 ms.
+    pub fast_poll: Duration,
+    /// Poll interval when quiet (reached by doubling). Default 4 s.
+    pub slow_poll: Duration,
+    /// Look-back applied to groups that merge several streams (see [`TailCursor`]).
+    /// Default 10 s: the `awslogs` driver sends every 5 s, so one task's lines can land
+    /// after a newer line of another task.
+    pub lookback: Duration,
+    /// After a complete poll begun at `T`, never restart before `T - ingest_slack`.
+    /// Default 60 s.
+    pub ingest_slack: Duration,
+    /// Page size asked of FilterLogEvents (`None`: the service's default, 10,000).
+    pub page_limit: Option<u32>,
+    /// Stream names per request (FilterLogEvents takes at most 100).
+    pub streams_per_request: usize,
+    /// First back-off after throttling. Default 1 s.
+    pub throttle_base: Duration,
+    /// Longest back-off after throttling. Default 30 s.
+    pub throttle_max: Duration,
+    /// Throttled retries of one request before the round gives the group up.
+    pub throttle_retries: u32,
+    /// Seed of the back-off jitter.
+    pub jitter_seed: u64,
+    /// Most lines per [`TailEvent::Lines`] message.
+    pub batch_lines: usize,
+}
+
+impl Default for TailConfig {
+    fn default() -> Self {
+        Self {
+            since: Duration::from_secs(600),
+            filter_pattern: None,
+            follow: true,
+            fast_poll: Duration::from_millis(500),
+            slow_poll: Duration::from_secs(4),
+            lookback: Duration::from_secs(10),
+            ingest_slack: Duration::from_secs(60),
+            page_limit: None,
+            streams_per_request: 100,
+            throttle_base: Duration::from_secs(1),
+            throttle_max: Duration::from_secs(30),
+            throttle_retries: 5,
+            jitter_seed: 0x1b37_c0de,
+            batch_lines: 10_000,
+        }
+    }
+}
+
+/// What a tail reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TailEvent {
+    /// New lines, in timestamp order, each delivered once.
+    Lines(Vec<LogLine>),
+    /// A request failed. The tail goes on.
+    Error {
+        /// The log group asked.
+        group: String,
+        /// What went wrong.
+        error: BackendError,
+        /// True when the same request is retried after a back-off (nothing is lost);
+        /// false when this round gave the group up (the next round re-reads it).
+        retrying: bool,
+    },
+    /// The backfill window has been read (once, after the first round).
+    Backfilled,
+}
+
+/// A tail, ready to run: the backend, the shared budget, the clock and the settings.
+#[derive(Clone)]
+pub struct Tail {
+    logs: Arc<dyn LogsApi>,
+    budget: Arc<RequestBudget>,
+    clock: SharedClock,
+    config: TailConfig,
+}
+
+impl std::fmt::Debug for Tail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tail")
+            .field("budget", &self.budget)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running tail: its events, and a way to change what it follows. Dropping it stops
+/// the tail.
+#[derive(Debug)]
+pub struct TailHandle {
+    events: mpsc::Receiver<TailEvent>,
+    sources: watch::Sender<Vec<LogSource>>,
+    task: JoinHandle<()>,
+}
+
+impl TailHandle {
+    /// The next event; `None` once the tail has stopped (not following, and done).
+    pub async fn recv(&mut self) -> Option<TailEvent> {
+        self.events.recv().await
+    }
+
+    /// The next event if one is waiting (for a draw loop that must not wait).
+    pub fn try_recv(&mut self) -> Option<TailEvent> {
+        self.events.try_recv().ok()
+    }
+
+    /// Follows these sources from the next round on. Groups already followed keep their
+    /// position; a new group is backfilled over the configured window.
+    pub fn set_sources(&self, sources: Vec<LogSource>) {
+        self.sources.send_replace(sources);
+    }
+
+    /// Stops the tail.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for TailHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Tail {
+    /// A tail over `logs` with its own default budget and the default settings.
+    pub fn new(logs: Arc<dyn LogsApi>, clock: SharedClock) -> Self {
+        Self {
+            logs,
+            budget: Arc::new(RequestBudget::default()),
+            clock,
+            config: TailConfig::default(),
+        }
+    }
+
+    /// Uses `budget` (share one between every tail of an AWS account and region).
+    #[must_use]
+    pub fn with_budget(mut self, budget: Arc<RequestBudget>) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Uses these settings.
+    #[must_use]
+    pub fn with_config(mut self, config: TailConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TailConfig {
+        &self.config
+    }
+
+    /// The shared request budget.
+    pub fn budget(&self) -> &Arc<RequestBudget> {
+        &self.budget
+    }
+
+    /// Runs the tail on a spawned task; events arrive on the handle. `capacity` bounds
+    /// the queue of undelivered messages (the tail waits when it is full).
+    pub fn spawn(self, sources: Vec<LogSource>, capacity: usize) -> TailHandle {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let (sources_tx, sources_rx) = watch::channel(sources);
+        let task = tokio::spawn(self.run(sources_rx, tx));
+        TailHandle {
+            events: rx,
+            sources: sources_tx,
+            task,
+        }
+    }
+
+    /// Runs the tail in the current task until it is done (not following) or `events`
+    /// is closed. Changes sent on `sources` apply from the next round.
+    pub async fn run(
+        self,
+        mut sources: watch::Receiver<Vec<LogSource>>,
+        events: mpsc::Sender<TailEvent>,
+    ) {
+        let initial = sources.borrow_and_update().clone();
+        let receiver_gone = events.clone();
+        let mut engine = Engine {
+            groups: Vec::new(),
+            backoff: Backoff::new(
+                self.config.throttle_base,
+                self.config.throttle_max,
+                self.config.jitter_seed,
+            ),
+            tail: self,
+            events,
+        };
+        engine.set_sources(&initial);
+        let mut sources_open = true;
+        let mut delay = engine.tail.config.fast_poll;
+        let mut first = true;
+        loop {
+            if sources.has_changed().unwrap_or(false) {
+                let changed = sources.borrow_and_update().clone();
+                engine.set_sources(&changed);
+            }
+            let Ok(outcome) = engine.round().await else {
+                return;
+            };
+            if first {
+                first = false;
+                if engine.events.send(TailEvent::Backfilled).await.is_err() {
+                    return;
+                }
+            }
+            if !engine.tail.config.follow {
+                return;
+            }
+            delay = next_delay(delay, outcome, &engine.tail.config);
+            // Wait for the next round; a change of sources starts it at once, and a
+            // closed receiver ends the tail even when there is nothing to send.
+            let sleep = tokio::time::sleep(delay);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    () = &mut sleep => break,
+                    () = receiver_gone.closed() => return,
+                    changed = sources.changed(), if sources_open => {
+                        if changed.is_ok() {
+                            let changed = sources.borrow_and_update().clone();
+                            engine.set_sources(&changed);
+                            break;
+                        }
+                        // A closed sender means the sources never change again.
+                        sources_open = false;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What one round did, for pacing the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoundOutcome {
+    /// New lines arrived.
+    Lines,
+    /// Nothing new.
+    Quiet,
+    /// A group could not be read.
+    Failed,
+}
+
+/// The wait before the next round: fast while lines flow, doubling up to slow when
+/// quiet, slow after a failure.
+pub fn next_delay(previous: Duration, outcome: RoundOutcome, config: &TailConfig) -> Duration {
+    let slow = config.slow_poll.max(config.fast_poll);
+    match outcome {
+        RoundOutcome::Lines => config.fast_poll,
+        RoundOutcome::Quiet => previous.saturating_mul(2).clamp(config.fast_poll, slow),
+        RoundOutcome::Failed => slow,
+    }
+}
+
+/// The receiver of events went away: stop.
+struct Closed;
+
+struct Engine {
+    tail: Tail,
+    groups: Vec<GroupTail>,
+    backoff: Backoff,
+    events: mpsc::Sender<TailEvent>,
+}
+
+/// The streams of one log group followed together.
+#[derive(Debug)]
+struct GroupTail {
+    group: String,
+    /// Exact stream names, sorted.
+    streams: Vec<String>,
+    /// Label per stream.
+    labels: HashMap<String, Arc<str>>,
+    /// Set when a source follows every stream of the group: the label of the rest.
+    whole_group: Option<Arc<str>>,
+    /// Read by the streams' common prefix, after AWS said a named stream is missing.
+    by_prefix: bool,
+    cursor: TailCursor,
+}
+
+impl GroupTail {
+    fn merges_streams(&self) -> bool {
+        self.whole_group.is_some() || self.streams.len() > 1
+    }
+
+    /// The label of an event's stream, or `None` for a stream not followed.
+    fn label_of(&self, stream: &str) -> Option<Arc<str>> {
+        self.labels
+            .get(stream)
+            .cloned()
+            .or_else(|| self.whole_group.clone())
+    }
+
+    /// The requests of one round, all from `start`.
+    fn queries(&self, start: EpochMs, config: &TailConfig) -> Vec<LogQuery> {
+        let base = LogQuery {
+            group: self.group.clone(),
+            start,
+            filter_pattern: config.filter_pattern.clone(),
+            limit: config.page_limit,
+            ..LogQuery::default()
+        };
+        if self.whole_group.is_some() {
+            return vec![base];
+        }
+        if self.by_prefix {
+            let prefix = common_prefix(&self.streams);
+            return vec![LogQuery {
+                stream_prefix: (!prefix.is_empty()).then(|| prefix.to_string()),
+                ..base
+            }];
+        }
+        self.streams
+            .chunks(config.streams_per_request.clamp(1, 100))
+            .map(|chunk| LogQuery {
+                streams: chunk.to_vec(),
+                ..base.clone()
+            })
+            .collect()
+    }
+}
+
+/// The longest common prefix of `names`, cut at a character boundary.
+fn common_prefix(names: &[String]) -> &str {
+    let Some(first) = names.first() else {
+        return "";
+    };
+    let mut len = first.len();
+    for name in &names[1..] {
+        len = first
+            .bytes()
+            .zip(name.bytes())
+            .take(len)
+            .take_while(|(a, b)| a == b)
+            .count();
+    }
+    while !first.is_char_boundary(len) {
+        len -= 1;
+    }
+    &first[..len]
+}
+
+impl Engine {
+    /// Regroups the sources; groups already followed keep their cursors.
+    fn set_sources(&mut self, sources: &[LogSource]) {
+        let config = &self.tail.config;
+        let window_start = self.tail.clock.now_ms() - duration_ms(config.since);
+        let mut by_group: BTreeMap<&str, Vec<&LogSource>> = BTreeMap::new();
+        for source in sources {
+            by_group.entry(&source.group).or_default().push(source);
+        }
+        let mut old: HashMap<String, GroupTail> = self
+            .groups
+            .drain(..)
+            .map(|g| (g.group.clone(), g))
+            .collect();
+        for (group, members) in by_group {
+            let mut streams: Vec<String> =
+                members.iter().filter_map(|s| s.stream.clone()).collect();
+            streams.sort();
+            streams.dedup();
+            let labels = members
+                .iter()
+                .filter_map(|s| Some((s.stream.clone()?, s.label.clone())))
+                .collect();
+            let whole_group = members
+                .iter()
+                .find(|s| s.stream.is_none())
+                .map(|s| s.label.clone());
+            let (cursor, by_prefix) = match old.remove(group) {
+                Some(previous) => {
+                    let same = previous.streams == streams;
+                    (previous.cursor, previous.by_prefix && same)
+                }
+                None => (TailCursor::new(window_start, 0), false),
+            };
+            let mut tail = GroupTail {
+                group: group.to_string(),
+                streams,
+                labels,
+                whole_group,
+                by_prefix,
+                cursor,
+            };
+            let lookback = if tail.merges_streams() {
+                duration_ms(config.lookback)
+            } else {
+                0
+            };
+            tail.cursor.set_lookback(lookback);
+            self.groups.push(tail);
+        }
+    }
+
+    /// Polls every group once and sends what is new.
+    async fn round(&mut self) -> Result<RoundOutcome, Closed> {
+        let began_at = self.tail.clock.now_ms();
+        let mut lines = Vec::new();
+        let mut failed = false;
+        for index in 0..self.groups.len() {
+            let complete = self.poll_group(index, &mut lines).await?;
+            let group = &mut self.groups[index];
+            if complete {
+                group
+                    .cursor
+                    .complete_round(began_at, duration_ms(self.tail.config.ingest_slack));
+            } else {
+                failed = true;
+            }
+        }
+        let delivered = !lines.is_empty();
+        // Stable: lines with equal timestamps keep the order the service gave them.
+        lines.sort_by_key(|l: &LogLine| l.timestamp);
+        let batch = self.tail.config.batch_lines.max(1);
+        while !lines.is_empty() {
+            let rest = lines.split_off(batch.min(lines.len()));
+            self.send(TailEvent::Lines(lines)).await?;
+            lines = rest;
+        }
+        Ok(if failed {
+            RoundOutcome::Failed
+        } else if delivered {
+            RoundOutcome::Lines
+        } else {
+            RoundOutcome::Quiet
+        })
+    }
+
+    /// Reads one group's requests to their last page. Returns whether every request
+    /// completed.
+    async fn poll_group(&mut self, index: usize, lines: &mut Vec<LogLine>) -> Result<bool, Closed> {
+        let start = self.groups[index].cursor.start();
+        let mut queries = self.groups[index].queries(start, &self.tail.config);
+        let mut q = 0;
+        while q < queries.len() {
+            match self.read_query(index, &mut queries[q], lines).await? {
+                QueryEnd::Done => q += 1,
+                QueryEnd::Failed => return Ok(false),
+                QueryEnd::StreamMissing => {
+                    // Re-plan this group by prefix; what was read is remembered.
+                    self.groups[index].by_prefix = true;
+                    queries = self.groups[index].queries(start, &self.tail.config);
+                    q = 0;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    async fn read_query(
+        &mut self,
+        index: usize,
+        query: &mut LogQuery,
+        lines: &mut Vec<LogLine>,
+    ) -> Result<QueryEnd, Closed> {
+        loop {
+            self.tail.budget.acquire().await;
+            match self.tail.logs.filter(query).await {
+                Ok(page) => {
+                    self.backoff.reset();
+                    let group = &mut self.groups[index];
+                    let followed: Vec<LogEvent> = page
+                        .events
+                        .into_iter()
+                        .filter(|e| group.label_of(&e.stream).is_some())
+                        .collect();
+                    for event in group.cursor.admit(followed) {
+                        if let Some(label) = group.label_of(&event.stream) {
+                            lines.push(LogLine::new(event.timestamp, label, event.message));
+                        }
+                    }
+                    match page.next_token {
+                        Some(token) if query.next_token.as_deref() != Some(token.as_str()) => {
+                            query.next_token = Some(token);
+                        }
+                        _ => return Ok(QueryEnd::Done),
+                    }
+                }
+                Err(error) if error.is_throttling() => {
+                    let retrying = self.backoff.attempts() < self.tail.config.throttle_retries;
+                    self.report(index, error, retrying).await?;
+                    if !retrying {
+                        self.backoff.reset();
+                        return Ok(QueryEnd::Failed);
+                    }
+                    tokio::time::sleep(self.backoff.next_delay()).await;
+                }
+                Err(BackendError::NotFound(_))
+                    if !query.streams.is_empty() && !self.groups[index].by_prefix =>
+                {
+                    return Ok(QueryEnd::StreamMissing);
+                }
+                Err(error) => {
+                    self.report(index, error, false).await?;
+                    return Ok(QueryEnd::Failed);
+                }
+            }
+        }
+    }
+
+    async fn report(
+        &self,
+        index: usize,
+        error: BackendError,
+        retrying: bool,
+    ) -> Result<(), Closed> {
+        let group = self.groups[index].group.clone();
+        self.send(TailEvent::Error {
+            group,
+            error,
+            retrying,
+        })
+        .await
+    }
+
+    async fn send(&self, event: TailEvent) -> Result<(), Closed> {
+        self.events.send(event).await.map_err(|_| Closed)
+    }
+}
+
+/// How reading one request ended.
+enum QueryEnd {
+    Done,
+    Failed,
+    StreamMissing,
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::logs::fake::FakeLogs;
+
+    const NOW: EpochMs = 1_700_000_000_000;
+    const G: &str = "/ecs/api";
+
+    fn source(group: &str, stream: &str, label: &str) -> LogSource {
+        LogSource {
+            group: group.into(),
+            stream: Some(stream.into()),
+            label: Arc::from(label),
+        }
+    }
+
+    fn tail(fake: &Arc<FakeLogs>, config: TailConfig) -> (Tail, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(NOW));
+        let budget = Arc::new(RequestBudget::new(1_000.0, 1_000));
+        let logs: Arc<dyn LogsApi> = fake.clone();
+        let tail = Tail::new(logs, clock.clone())
+            .with_budget(budget)
+            .with_config(config);
+        (tail, clock)
+    }
+
+    fn backfill_only() -> TailConfig {
+        TailConfig {
+            follow: false,
+            ..TailConfig::default()
+        }
+    }
+
+    /// Collects events until `Backfilled` or the end; returns lines and errors.
+    async fn recv(h: &mut TailHandle) -> Option<TailEvent> {
+        tokio::time::timeout(Duration::from_secs(600), h.recv())
+            .await
+            .expect("no event within ten (virtual) minutes")
+    }
+
+    async fn until_backfilled(h: &mut TailHandle) -> (Vec<LogLine>, Vec<TailEvent>) {
+        let mut lines = Vec::new();
+        let mut other = Vec::new();
+        while let Some(event) = recv(h).await {
+            match event {
+                TailEvent::Lines(l) => lines.extend(l),
+                TailEvent::Backfilled => break,
+                e @ TailEvent::Error { .. } => other.push(e),
+            }
+        }
+        (lines, other)
+    }
+
+    /// The next batch of lines (errors are skipped).
+    async fn next_lines(h: &mut TailHandle) -> Vec<LogLine> {
+        loop {
+            match recv(h).await {
+                Some(TailEvent::Lines(l)) => return l,
+                Some(_) => {}
+                None => return Vec::new(),
+            }
+        }
+    }
+
+    fn texts(lines: &[LogLine]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| format!("{} {}", l.source, l.display))
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backfills_the_window_in_order_then_stops() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.put(G, "ecs/api/t1", NOW - 700_000, "too old");
+        fake.put(G, "ecs/api/t1", NOW - 3_000, "a");
+        fake.put(G, "ecs/api/t2", NOW - 2_000, "b");
+        fake.put(G, "ecs/api/t1", NOW - 1_000, "c");
+        fake.put(G, "ecs/other/x", NOW - 1_500, "not followed");
+        let (tail, _) = tail(&fake, backfill_only());
+        let mut h = tail.spawn(
+            vec![
+                source(G, "ecs/api/t1", "api/t1"),
+                source(G, "ecs/api/t2", "api/t2"),
+            ],
+            8,
+        );
+        let (lines, errors) = until_backfilled(&mut h).await;
+        assert!(errors.is_empty());
+        assert_eq!(texts(&lines), ["api/t1 a", "api/t2 b", "api/t1 c"]);
+        assert_eq!(
+            h.recv().await,
+            None,
+            "not following: done after the backfill"
+        );
+        let queries = fake.queries();
+        assert_eq!(queries.len(), 1, "both streams in one request");
+        assert_eq!(queries[0].streams, ["ecs/api/t1", "ecs/api/t2"]);
+        assert_eq!(queries[0].start, NOW - 600_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn identical_timestamps_written_between_polls_arrive_once_each_in_order() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        let s = "ecs/api/t1";
+        for i in 0..3 {
+            fake.put(G, s, NOW - 1_000, &format!("first {i}"));
+        }
+        let (tail, _) = tail(&fake, TailConfig::default());
+        let mut h = tail.spawn(vec![source(G, s, "api/t1")], 8);
+        let (lines, _) = until_backfilled(&mut h).await;
+        assert_eq!(lines.len(), 3);
+        for round in 0..3 {
+            for i in 0..4 {
+                fake.put(G, s, NOW - 1_000, &format!("again {round}.{i}"));
+            }
+            let lines = next_lines(&mut h).await;
+            let want: Vec<String> = (0..4)
+                .map(|i| format!("api/t1 again {round}.{i}"))
+                .collect();
+            assert_eq!(texts(&lines), want);
+        }
+        // Every later poll restarted at the boundary timestamp.
+        assert!(
+            fake.queries()
+                .iter()
+                .skip(1)
+                .all(|q| q.start == NOW - 1_000)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn follows_next_tokens_to_the_end_of_each_poll() {
+        let fake = Arc::new(FakeLogs::new(7));
+        let s = "ecs/api/t1";
+        for i in 0..50 {
+            fake.put(G, s, NOW - 60_000 + i, &format!("m{i}"));
+        }
+        let (tail, _) = tail(&fake, backfill_only());
+        let mut h = tail.spawn(vec![source(G, s, "api/t1")], 8);
+        let (lines, _) = until_backfilled(&mut h).await;
+        let want: Vec<String> = (0..50).map(|i| format!("api/t1 m{i}")).collect();
+        assert_eq!(texts(&lines), want);
+        assert_eq!(fake.queries().len(), 8, "50 events in pages of 7");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn streams_are_batched_by_group_and_groups_interleaved() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        let mut sources = Vec::new();
+        for i in 0..150 {
+            let stream = format!("ecs/api/task{i:03}");
+            fake.put(G, &stream, NOW - 10_000 + 2 * i, &format!("api {i}"));
+            sources.push(source(G, &stream, &format!("api/{i}")));
+        }
+        fake.put("/ecs/nginx", "nginx/nginx/n1", NOW - 10_000 + 1, "nginx 0");
+        fake.put("/ecs/nginx", "nginx/nginx/n1", NOW - 10_000 + 3, "nginx 1");
+        sources.push(source("/ecs/nginx", "nginx/nginx/n1", "nginx/n1"));
+        let (tail, _) = tail(&fake, backfill_only());
+        let mut h = tail.spawn(sources, 8);
+        let (lines, _) = until_backfilled(&mut h).await;
+        assert_eq!(lines.len(), 152);
+        assert_eq!(
+            texts(&lines[..5]),
+            [
+                "api/0 api 0",
+                "nginx/n1 nginx 0",
+                "api/1 api 1",
+                "nginx/n1 nginx 1",
+                "api/2 api 2"
+            ]
+        );
+        assert!(lines.windows(2).all(|w| w[0].timestamp <= w[1].timestamp));
+        let sizes: Vec<(String, usize)> = fake
+            .queries()
+            .iter()
+            .map(|q| (q.group.clone(), q.streams.len()))
+            .collect();
+        assert_eq!(
+            sizes,
+            [(G.into(), 100), (G.into(), 50), ("/ecs/nginx".into(), 1)]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn polls_fast_while_lines_flow_and_back_off_when_quiet() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        let s = "ecs/api/t1";
+        fake.put(G, s, NOW - 1, "x");
+        let (tail, _) = tail(&fake, TailConfig::default());
+        let mut h = tail.spawn(vec![source(G, s, "api/t1")], 8);
+        until_backfilled(&mut h).await;
+        let t0 = tokio::time::Instant::now();
+        // Quiet from now on: polls at +0.5, +1.5, +3.5, +7.5, +11.5, +15.5 s.
+        tokio::time::sleep(Duration::from_millis(15_600)).await;
+        assert_eq!(fake.queries().len(), 1 + 6);
+        fake.put(G, s, NOW, "y");
+        let lines = next_lines(&mut h).await;
+        assert_eq!(texts(&lines), ["api/t1 y"]);
+        assert_eq!(t0.elapsed(), Duration::from_millis(19_500));
+        // Lines flowed: the next poll comes after the fast interval again.
+        fake.put(G, s, NOW + 1, "z");
+        let t1 = tokio::time::Instant::now();
+        next_lines(&mut h).await;
+        assert_eq!(t1.elapsed(), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn delays() {
+        let c = TailConfig::default();
+        let ms = Duration::from_millis;
+        assert_eq!(next_delay(ms(4_000), RoundOutcome::Lines, &c), ms(500));
+        assert_eq!(next_delay(ms(500), RoundOutcome::Quiet, &c), ms(1_000));
+        assert_eq!(next_delay(ms(3_000), RoundOutcome::Quiet, &c), ms(4_000));
+        assert_eq!(next_delay(ms(0), RoundOutcome::Quiet, &c), ms(500));
+        assert_eq!(next_delay(ms(500), RoundOutcome::Failed, &c), ms(4_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_is_retried_with_backoff_and_reported() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        let s = "ecs/api/t1";
+        fake.put(G, s, NOW - 1, "after the storm");
+        fake.fail_with([
+            BackendError::Throttled("Rate exceeded".into()),
+            BackendError::Throttled("Rate exceeded".into()),
+        ]);
+        let (tail, _) = tail(&fake, backfill_only());
+        let t0 = tokio::time::Instant::now();
+        let mut h = tail.spawn(vec![source(G, s, "api/t1")], 8);
+        let (lines, errors) = until_backfilled(&mut h).await;
+        assert_eq!(texts(&lines), ["api/t1 after the storm"]);
+        assert_eq!(errors.len(), 2);
+        assert!(errors.iter().all(|e| matches!(
+            e,
+            TailEvent::Error {
+                retrying: true,
+                error: BackendError::Throttled(_),
+                ..
+            }
+        )));
+        // Waited between half of 1 s + 2 s and all of it.
+        let waited = t0.elapsed();
+        assert!(waited >= Duration::from_millis(1_500) && waited <= Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn endless_throttling_gives_the_group_up_for_the_round() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        let s = "ecs/api/t1";
+        fake.put(G, s, NOW - 1, "x");
+        fake.fail_with((0..6).map(|_| BackendError::Throttled("Rate exceeded".into())));
+        let (tail, _) = tail(&fake, backfill_only());
+        let mut h = tail.spawn(vec![source(G, s, "api/t1")], 8);
+        let (lines, errors) = until_backfilled(&mut h).await;
+        assert!(lines.is_empty());
+        assert_eq!(errors.len(), 6);
+        assert!(matches!(
+            errors[5],
+            TailEvent::Error {
+                retrying: false,
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_is_a_message_and_the_tail_goes_on() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        let s = "ecs/api/t1";
+        fake.put(G, s, NOW - 2, "before");
+        fake.fail_with([BackendError::AccessDenied {
+            action: "logs:FilterLogEvents".into(),
+            message: "no".into(),
+        }]);
+        let (tail, _) = tail(&fake, TailConfig::default());
+        let mut h = tail.spawn(vec![source(G, s, "api/t1")], 8);
+        let (lines, errors) = until_backfilled(&mut h).await;
+        assert!(lines.is_empty());
+        assert!(matches!(
+            &errors[..],
+            [TailEvent::Error { group, error: BackendError::AccessDenied { .. }, retrying: false }]
+                if group == G
+        ));
+        // The next round (after the slow interval) reads the window that was missed.
+        assert_eq!(texts(&next_lines(&mut h).await), ["api/t1 before"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_missing_stream_falls_back_to_the_common_prefix() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.put(G, "ecs/api/t1", NOW - 3, "one");
+        fake.put(G, "ecs/api/old", NOW - 2, "foreign");
+        let (tail, _) = tail(&fake, backfill_only());
+        let mut h = tail.spawn(
+            vec![
+                source(G, "ecs/api/t1", "api/t1"),
+                source(G, "ecs/api/t2-not-yet", "api/t2"),
+            ],
+            8,
+        );
+        let (lines, errors) = until_backfilled(&mut h).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(texts(&lines), ["api/t1 one"]);
+        let queries = fake.queries();
+        assert_eq!(queries.len(), 2);
+        assert_eq!(queries[1].stream_prefix.as_deref(), Some("ecs/api/t"));
+        assert!(queries[1].streams.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_whole_group_source_reads_every_stream() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.put("/nginx", "a", NOW - 3, "one");
+        fake.put("/nginx", "b", NOW - 2, "two");
+        let (tail, _) = tail(&fake, backfill_only());
+        let whole = LogSource {
+            group: "/nginx".into(),
+            stream: None,
+            label: Arc::from("nginx"),
+        };
+        let mut h = tail.spawn(vec![whole, source("/nginx", "b", "nginx/b")], 8);
+        let (lines, _) = until_backfilled(&mut h).await;
+        assert_eq!(texts(&lines), ["nginx one", "nginx/b two"]);
+        assert!(fake.queries()[0].streams.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_batch_of_another_stream_is_caught_by_the_look_back() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.put(G, "ecs/api/b", NOW - 1_000, "b at -1.0s");
+        let (tail, _) = tail(&fake, TailConfig::default());
+        let mut h = tail.spawn(
+            vec![source(G, "ecs/api/a", "a"), source(G, "ecs/api/b", "b")],
+            8,
+        );
+        fake.create(G, "ecs/api/a");
+        let (lines, _) = until_backfilled(&mut h).await;
+        assert_eq!(texts(&lines), ["b b at -1.0s"]);
+        // Task a's batch lands late with older timestamps.
+        fake.put(G, "ecs/api/a", NOW - 4_000, "a at -4.0s");
+        fake.put(G, "ecs/api/a", NOW - 500, "a at -0.5s");
+        assert_eq!(
+            texts(&next_lines(&mut h).await),
+            ["a a at -4.0s", "a a at -0.5s"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn new_sources_join_a_running_tail() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.put(G, "ecs/api/t1", NOW - 5, "api");
+        fake.put("/ecs/web", "web/web/w1", NOW - 4, "web backfill");
+        let (tail, _) = tail(&fake, TailConfig::default());
+        let mut h = tail.spawn(vec![source(G, "ecs/api/t1", "api/t1")], 8);
+        let (lines, _) = until_backfilled(&mut h).await;
+        assert_eq!(texts(&lines), ["api/t1 api"]);
+        h.set_sources(vec![
+            source(G, "ecs/api/t1", "api/t1"),
+            source("/ecs/web", "web/web/w1", "web/w1"),
+        ]);
+        assert_eq!(texts(&next_lines(&mut h).await), ["web/w1 web backfill"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_filter_pattern_is_passed_to_the_service() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.put(G, "s", NOW - 3, "GET /health 200");
+        fake.put(G, "s", NOW - 2, "POST /tx 500");
+        let config = TailConfig {
+            filter_pattern: Some("500".into()),
+            ..backfill_only()
+        };
+        let (tail, _) = tail(&fake, config);
+        let mut h = tail.spawn(vec![source(G, "s", "s")], 8);
+        let (lines, _) = until_backfilled(&mut h).await;
+        assert_eq!(texts(&lines), ["s POST /tx 500"]);
+    }
+
+    #[test]
+    fn common_prefixes() {
+        let names = |v: &[&str]| v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            common_prefix(&names(&["ecs/api/a1", "ecs/api/b2"])),
+            "ecs/api/"
+        );
+        assert_eq!(common_prefix(&names(&["x"])), "x");
+        assert_eq!(common_prefix(&names(&["ab", "cd"])), "");
+        assert_eq!(common_prefix(&names(&["日本", "日曜"])), "日");
+        assert_eq!(common_prefix(&[]), "");
+    }
+}
