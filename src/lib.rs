@@ -15,13 +15,24 @@
 //!   unsanitised.
 //! - [`logs`]: live CloudWatch Logs: stream discovery, the tail engine, the log buffer,
 //!   and the `logs` subcommand's core.
+//! - [`app`]: the event loop, the state and `update`; [`ui`] draws the state; [`tui`] owns
+//!   the terminal.
+//! - [`poll`]: the pollers that feed the state; [`session`]: the world a run talks to.
+//! - [`problems`]: what is wrong now, worst first; [`status`]: the `status` subcommand.
+//! - [`cli`]: the command line.
 
 pub mod app;
 pub mod backend;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod logs;
 pub mod model;
+pub mod poll;
+pub mod problems;
 pub mod quorum;
+pub mod session;
+pub mod status;
 pub mod text;
+pub mod tui;
 pub mod ui;

@@ -1,3 +1,229 @@
-//! The `ibet-console` binary.
+//! The `ibet-console` binary: parse the command line, then run the TUI or a subcommand.
 
-fn main() {}
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use ibet_console::app::{self, RunOptions};
+use ibet_console::cli::{Cli, Command, GlobalOpts, exit};
+use ibet_console::clock::{SharedClock, SystemClock};
+use ibet_console::config::{self, Config, ConfigError};
+use ibet_console::poll::poll_once;
+use ibet_console::session::Session;
+use ibet_console::status::StatusReport;
+use ibet_console::ui::Theme;
+use ibet_console::ui::theme::no_color_requested;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ibet-console: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::INVALID as u8);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            None => run_tui(&cli.global).await,
+            Some(Command::CheckConfig) => check_config(&cli.global),
+            Some(Command::Status { json }) => status(&cli.global, json).await,
+        }
+    });
+    ExitCode::from(code as u8)
+}
+
+fn clock() -> SharedClock {
+    Arc::new(SystemClock)
+}
+
+/// The config file named by `--config`, `IBET_CONSOLE_CONFIG` or the XDG default.
+fn config_path(global: &GlobalOpts) -> Option<std::path::PathBuf> {
+    config::resolve_config_path(
+        global.config.as_deref(),
+        std::env::var_os("IBET_CONSOLE_CONFIG"),
+    )
+    .map(|r| r.path)
+}
+
+fn check_config(global: &GlobalOpts) -> i32 {
+    let Some(path) = config_path(global) else {
+        eprintln!("ibet-console: no config path: pass --config PATH");
+        return exit::INVALID;
+    };
+    match Config::load(&path) {
+        Ok(c) => {
+            let clusters: usize = c.environments.iter().map(|e| e.clusters.len()).sum();
+            println!(
+                "{}: valid ({} environments, {clusters} clusters)",
+                path.display(),
+                c.environments.len()
+            );
+            exit::OK
+        }
+        Err(ConfigError::Invalid { problems }) => {
+            for p in &problems {
+                println!("{p}");
+            }
+            exit::INVALID
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            exit::INVALID
+        }
+    }
+}
+
+/// Opens the session a subcommand works on: the demo world, or the config's backends,
+/// limited to `--env` when given.
+async fn open_session(global: &GlobalOpts) -> Result<Session, i32> {
+    let mut session = if global.demo {
+        Session::demo(global.seed, clock())
+    } else {
+        let Some(path) = config_path(global) else {
+            eprintln!("ibet-console: no config file: pass --config PATH, or try --demo");
+            return Err(exit::INVALID);
+        };
+        match Config::load(&path) {
+            Ok(config) => Session::connect(config, clock()).await,
+            Err(e) => {
+                eprintln!("{e}");
+                return Err(exit::INVALID);
+            }
+        }
+    };
+    if let Some(env) = &global.env
+        && let Err(e) = session.restrict_to_env(env)
+    {
+        eprintln!("ibet-console: {e}");
+        return Err(exit::INVALID);
+    }
+    Ok(session)
+}
+
+async fn status(global: &GlobalOpts, json: bool) -> i32 {
+    let session = match open_session(global).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let msgs = poll_once(&session.config, &session.backends, &session.clock).await;
+    let now = session.clock.now_ms();
+    let mut state = ibet_console::app::State::new(&session.config, now);
+    for m in msgs {
+        ibet_console::app::update(&mut state, m);
+    }
+    let report = StatusReport::from_state(&state, now);
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("ibet-console: {e}");
+                return exit::INVALID;
+            }
+        }
+    } else {
+        print!("{}", report.to_table());
+    }
+    report.exit_code()
+}
+
+async fn run_tui(global: &GlobalOpts) -> i32 {
+    let mut setup = None;
+    let session = if global.demo {
+        Session::demo(global.seed, clock())
+    } else {
+        let path = config_path(global);
+        match path.as_deref().map(Config::load) {
+            Some(Ok(config)) => Session::connect(config, clock()).await,
+            Some(Err(ConfigError::Read { path, source }))
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                setup = Some(setup_lines(&path));
+                Session::empty(clock())
+            }
+            None => {
+                setup = Some(setup_lines(std::path::Path::new(
+                    "~/.config/ibet-console/config.toml",
+                )));
+                Session::empty(clock())
+            }
+            Some(Err(e)) => {
+                eprintln!("{e}");
+                eprintln!(
+                    "ibet-console: fix the config (`ibet-console check-config`) or try `ibet-console --demo`"
+                );
+                return exit::INVALID;
+            }
+        }
+    };
+    let theme_name = global
+        .theme
+        .clone()
+        .unwrap_or_else(|| session.config.theme.clone());
+    let theme = match Theme::load(
+        &theme_name,
+        config::themes_dir().as_deref(),
+        no_color_requested(std::env::var_os("NO_COLOR").as_deref()),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("ibet-console: {e}");
+            return exit::INVALID;
+        }
+    };
+    if let Some(env) = &global.env
+        && !session.config.environments.iter().any(|e| &e.name == env)
+        && setup.is_none()
+    {
+        let names: Vec<_> = session
+            .config
+            .environments
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        eprintln!(
+            "ibet-console: no environment `{env}`; configured: {}",
+            names.join(", ")
+        );
+        return exit::INVALID;
+    }
+    let options = RunOptions {
+        theme,
+        start_env: global.env.clone(),
+        write: global.write,
+        setup,
+    };
+    match app::run(session, options).await {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("ibet-console: {e}");
+            exit::DEGRADED
+        }
+    }
+}
+
+fn setup_lines(path: &std::path::Path) -> Vec<String> {
+    vec![
+        format!("No config file at {}.", path.display()),
+        String::new(),
+        "To create one, copy the commented example and edit it:".into(),
+        format!(
+            "    mkdir -p {} && cp assets/config.example.toml {}",
+            path.parent()
+                .map_or_else(|| ".".into(), |p| p.display().to_string()),
+            path.display()
+        ),
+        "    ibet-console check-config".into(),
+        String::new(),
+        "Or point at another file: --config PATH or IBET_CONSOLE_CONFIG=PATH.".into(),
+        String::new(),
+        "To look around first, try the embedded demo world (no AWS, no nodes):".into(),
+        "    ibet-console --demo".into(),
+        String::new(),
+        "Press q to quit.".into(),
+    ]
+}

@@ -6,7 +6,7 @@ use crate::config::{Config, QuorumNode};
 use crate::model::Health;
 use crate::model::alb::SwitchView;
 use crate::model::ecs::{ClusterSnapshot, Service, Task};
-use crate::model::quorum::NodeSample;
+use crate::quorum::{NodeHistory, NodeView, QuorumThresholds, best_height, node_view};
 
 /// Data from one poller, with its freshness and last error.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,15 +70,13 @@ pub struct PanelError {
     pub at: EpochMs,
 }
 
-/// One Quorum node and what we last saw of it.
+/// One Quorum node and what we have seen of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeSlot {
     /// Its configuration.
     pub config: QuorumNode,
-    /// The latest sample.
-    pub last: Option<NodeSample>,
-    /// Failed polls in a row.
-    pub failures: u32,
+    /// Recent samples.
+    pub history: NodeHistory,
 }
 
 /// One cluster of an environment.
@@ -97,31 +95,58 @@ pub struct ClusterState {
 }
 
 impl ClusterState {
-    /// Overall health of the cluster for the cluster list.
-    pub fn health(&self) -> Health {
+    /// Overall health of the cluster for the cluster list: the ECS services' worst, and
+    /// degraded when a Quorum node is not synced.
+    pub fn health(&self, views: &[NodeView]) -> Health {
         let ecs = match (&self.ecs.data, &self.ecs.error) {
             (_, Some(_)) => Health::Down,
             (Some(s), None) => s.health(),
             (None, None) => Health::Unknown,
         };
-        let nodes = self
-            .nodes
+        let nodes = views
             .iter()
-            .map(|n| match &n.last {
-                Some(s) if s.reachable => Health::Ok,
-                Some(_) => Health::Down,
-                None => Health::Unknown,
+            .map(|v| match v.state {
+                crate::model::quorum::NodeState::Synced => Health::Ok,
+                crate::model::quorum::NodeState::Unknown => Health::Unknown,
+                _ => Health::Degraded,
             })
             .fold(Health::Ok, Health::worst);
-        if self.nodes.is_empty() {
+        if views.is_empty() {
             ecs
         } else {
-            ecs.worst(if nodes == Health::Down {
-                Health::Degraded
-            } else {
-                nodes
-            })
+            ecs.worst(nodes)
         }
+    }
+}
+
+impl EnvState {
+    /// The best block height among the environment's nodes (they share one chain).
+    pub fn best_height(&self, thresholds: &QuorumThresholds) -> Option<u64> {
+        best_height(
+            self.clusters
+                .iter()
+                .flat_map(|c| c.nodes.iter().map(|n| &n.history)),
+            thresholds,
+        )
+    }
+
+    /// The judged rows of `cluster`'s nodes at `now`.
+    pub fn node_views(
+        &self,
+        cluster: usize,
+        now: EpochMs,
+        thresholds: &QuorumThresholds,
+    ) -> Vec<NodeView> {
+        let best = self.best_height(thresholds);
+        self.clusters
+            .get(cluster)
+            .map(|c| {
+                c.nodes
+                    .iter()
+                    .map(|n| node_view(&n.history, best, now, thresholds))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -205,6 +230,10 @@ pub struct State {
     pub dirty: bool,
     /// Set when the console should exit.
     pub quit: bool,
+    /// How to get started, shown instead of the overview when nothing is configured.
+    pub setup: Option<Vec<String>>,
+    /// Quorum judgement thresholds.
+    pub thresholds: QuorumThresholds,
 }
 
 impl State {
@@ -230,8 +259,7 @@ impl State {
                             .iter()
                             .map(|n| NodeSlot {
                                 config: n.clone(),
-                                last: None,
-                                failures: 0,
+                                history: NodeHistory::new(n.name.clone(), n.role),
                             })
                             .collect(),
                         switch: c.alb_switch.as_ref().map(|_| Panel::default()),
@@ -255,6 +283,8 @@ impl State {
             notice: None,
             dirty: true,
             quit: false,
+            setup: None,
+            thresholds: QuorumThresholds::default(),
         }
     }
 

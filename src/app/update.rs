@@ -36,13 +36,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if let Some(slot) =
                 cluster_mut(state, at.env, at.cluster).and_then(|c| c.nodes.get_mut(node))
             {
-                slot.failures = if sample.reachable {
-                    0
-                } else {
-                    slot.failures.saturating_add(1)
-                };
-                if slot.last.as_ref() != Some(&*sample) {
-                    slot.last = Some(*sample);
+                let before = (slot.history.height(), slot.history.consecutive_failures());
+                slot.history.record(*sample);
+                if before != (slot.history.height(), slot.history.consecutive_failures()) {
                     state.dirty = true;
                 }
             }

@@ -17,10 +17,7 @@ use crate::model::ecs::{ClusterSnapshot, task_definition_revision};
 /// Draws the overview into `area`.
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(env) = state.current_env() else {
-        frame.render_widget(
-            Paragraph::new("No environments configured.").style(theme.warn()),
-            area,
-        );
+        render_setup(state, theme, frame, area);
         return;
     };
     let list_width = env
@@ -65,7 +62,7 @@ fn render_clusters(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) 
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let h = c.health();
+            let h = c.health(&env.node_views(i, state.now, &state.thresholds));
             let selected = i == env.selected_cluster;
             let name_style = if selected {
                 if focused {
@@ -158,9 +155,7 @@ fn render_services(
             "LAST EVENT",
         ]
     } else {
-        vec![
-            "NAME", "STATUS", "RUN/DES", "PEND", "REV", "ROLLOUT", "HEALTH",
-        ]
+        vec!["NAME", "RUN/DES", "PEND", "REV", "ROLLOUT", "HEALTH"]
     };
     let rows = services.iter().map(|svc| {
         let h = svc.health(snap.tasks_of(&svc.name));
@@ -176,16 +171,24 @@ fn render_services(
             crate::model::ecs::Rollout::InProgress => theme.warn(),
             _ => theme.dim(),
         };
-        let mut cells = vec![
-            Cell::from(svc.name.clone()),
-            Cell::from(svc.status.clone()).style(theme.dim()),
+        let name = if wide || svc.status == "ACTIVE" {
+            Cell::from(svc.name.clone())
+        } else {
+            // Narrow screens have no STATUS column: an unusual status rides on the name.
+            Cell::from(format!("{} ({})", svc.name, svc.status.to_lowercase())).style(theme.warn())
+        };
+        let mut cells = vec![name];
+        if wide {
+            cells.push(Cell::from(svc.status.clone()).style(theme.dim()));
+        }
+        cells.extend([
             Cell::from(counts).style(counts_style),
             Cell::from(svc.pending.to_string()).style(if svc.pending > 0 {
                 theme.warn()
             } else {
                 theme.dim()
             }),
-        ];
+        ]);
         if wide {
             cells.push(Cell::from(svc.task_definition_short().to_string()));
         } else {
@@ -225,8 +228,7 @@ fn render_services(
         ]
     } else {
         vec![
-            Constraint::Min(name_w.min(16)),
-            Constraint::Length(7),
+            Constraint::Min(name_w.min(12)),
             Constraint::Length(7),
             Constraint::Length(4),
             Constraint::Length(4),
@@ -252,4 +254,24 @@ fn longest_td(snap: &ClusterSnapshot) -> u16 {
         .map(|s| s.task_definition_short().chars().count())
         .max()
         .unwrap_or(8) as u16
+}
+
+/// What to do when nothing is configured: where the config goes, and how to try the demo.
+fn render_setup(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let mut lines = vec![
+        Line::from(Span::styled(
+            "Nothing to show yet: no environments are configured.",
+            theme.warn(),
+        )),
+        Line::default(),
+    ];
+    for l in state.setup.iter().flatten() {
+        lines.push(Line::from(Span::styled(l.clone(), theme.text())));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .block(pane(Line::from(" Getting started "), theme, true)),
+        area,
+    );
 }

@@ -1,18 +1,25 @@
-//! The Quorum panel of a cluster: one row per node, the ALB's active general node marked.
+//! The Quorum panel of a cluster: one row per node (judged by `crate::quorum`), the
+//! internal ALB's active general node marked, and for validators the chain's fault
+//! tolerance and a sparkline of blocks per interval.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::widgets::{Cell, Row, Sparkline, Table};
 
 use super::Theme;
-use super::widgets::{header_style, pane};
-use crate::app::state::{ClusterState, NodeSlot, State};
+use super::widgets::{header_style, inner, pane};
+use crate::app::state::{ClusterState, State};
 use crate::clock::short_age;
-use crate::model::quorum::{NodeState, Probe};
+use crate::model::quorum::{NodeRole, Probe};
+use crate::quorum::{NodeView, blocks_per_interval, judge_chain};
 
 /// Draws the Quorum panel of `cluster`.
 pub fn render(state: &State, cluster: &ClusterState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(env) = state.current_env() else {
+        return;
+    };
+    let views = env.node_views(env.selected_cluster, state.now, &state.thresholds);
     let active = cluster
         .switch
         .as_ref()
@@ -35,74 +42,152 @@ pub fn render(state: &State, cluster: &ClusterState, theme: &Theme, frame: &mut 
             (None, None) => title.push(Span::styled("· internal ALB: … ", theme.dim())),
         }
     }
-    let best = cluster
+    let has_validators = cluster
         .nodes
         .iter()
-        .filter_map(|n| {
-            n.last
-                .as_ref()
-                .filter(|s| s.reachable)
-                .and_then(|s| s.block)
-        })
-        .max();
-    let header = Row::new([
+        .any(|n| n.config.role == NodeRole::Validator);
+    if has_validators {
+        let chain = judge_chain(
+            cluster.nodes.iter().map(|n| &n.history),
+            state.now,
+            &state.thresholds,
+        );
+        let style = theme.health(chain.health);
+        title.push(Span::styled(
+            format!(
+                "· {}/{} validators up, tolerates {} more ",
+                chain.reachable,
+                chain.validators_configured,
+                chain.faults_left.max(0)
+            ),
+            style,
+        ));
+    }
+    let block = pane(Line::from(title), theme, false);
+    let body = inner(area);
+    frame.render_widget(block, area);
+
+    let spark_w = if body.width >= 110 { 32 } else { 0 };
+    let [table_area, spark_area] =
+        Layout::horizontal([Constraint::Min(40), Constraint::Length(spark_w)]).areas(body);
+    let wide = table_area.width >= 90;
+    let mut header = vec![
         "", "NODE", "ROLE", "HEIGHT", "LAG", "HEAD", "PEERS", "TXPOOL", "STATE",
-    ])
-    .style(header_style(theme));
-    let rows = cluster.nodes.iter().map(|n| {
-        let st = interim_state(n, best, state.now);
-        let s = n.last.as_ref();
-        let marker = if active.as_deref() == Some(n.config.name.as_str()) {
+    ];
+    if wide {
+        header.push("WHY");
+    }
+    let rows = views.iter().map(|v| {
+        let marker = if active.as_deref() == Some(v.name.as_str()) {
             "▶"
         } else {
             " "
         };
-        let height = s
-            .and_then(|s| s.block)
-            .map_or("-".into(), |b| b.to_string());
-        let lag = match (best, s.and_then(|s| s.block)) {
-            (Some(b), Some(h)) if s.is_some_and(|s| s.reachable) => {
-                (b.saturating_sub(h)).to_string()
-            }
-            _ => "-".into(),
-        };
-        let head = s
-            .and_then(|s| s.block_time)
-            .map_or("-".into(), |t| short_age(state.now - t));
-        let peers = s.map_or("-".into(), |s| probe_text(&s.peers, ToString::to_string));
-        let txpool = s.map_or("-".into(), |s| {
-            probe_text(&s.txpool, |p| format!("{}/{}", p.pending, p.queued))
-        });
-        Row::new(vec![
+        let mut cells = vec![
             Cell::from(marker).style(theme.accent()),
-            Cell::from(n.config.name.clone()),
-            Cell::from(n.config.role.as_str()).style(theme.dim()),
-            Cell::from(height),
-            Cell::from(lag),
-            Cell::from(head),
-            Cell::from(peers),
-            Cell::from(txpool),
-            Cell::from(st.as_str()).style(theme.node_state(st)),
-        ])
+            Cell::from(v.name.clone()),
+            Cell::from(if wide {
+                v.role.as_str()
+            } else {
+                match v.role {
+                    NodeRole::General => "gen",
+                    NodeRole::Validator => "val",
+                }
+            })
+            .style(theme.dim()),
+            Cell::from(v.height.map_or("-".into(), |b| b.to_string())),
+            Cell::from(v.lag.map_or("-".into(), |l| l.to_string())).style(
+                if v.lag.unwrap_or(0) > 0 {
+                    theme.warn()
+                } else {
+                    theme.text()
+                },
+            ),
+            Cell::from(v.head_age_ms.map_or("-".into(), short_age)).style(if v.head_age_warning {
+                theme.warn()
+            } else {
+                theme.text()
+            }),
+            Cell::from(probe_text(&v.peers, ToString::to_string)),
+            Cell::from(probe_text(&v.txpool, |p| {
+                format!("{}/{}", p.pending, p.queued)
+            })),
+            Cell::from(state_text(v)).style(theme.node_state(v.state)),
+        ];
+        if wide {
+            cells.push(Cell::from(v.reason.clone()).style(theme.dim()));
+        }
+        Row::new(cells)
     });
-    let widths = [
+    let name_w = views
+        .iter()
+        .map(|v| v.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 24) as u16;
+    let mut widths = vec![
         Constraint::Length(1),
-        Constraint::Min(10),
-        Constraint::Length(9),
-        Constraint::Length(9),
+        Constraint::Length(name_w),
+        Constraint::Length(if wide { 9 } else { 4 }),
+        Constraint::Length(10),
+        Constraint::Length(4),
         Constraint::Length(4),
         Constraint::Length(5),
-        Constraint::Length(5),
-        Constraint::Length(7),
-        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Length(9),
     ];
+    if wide {
+        widths.push(Constraint::Min(10));
+    }
     frame.render_widget(
         Table::new(rows, widths)
-            .header(header)
-            .column_spacing(1)
-            .block(pane(Line::from(title), theme, false)),
-        area,
+            .header(Row::new(header).style(header_style(theme)))
+            .column_spacing(1),
+        table_area,
     );
+    if spark_w > 0 {
+        render_sparkline(cluster, state, theme, frame, spark_area);
+    }
+}
+
+/// Blocks per 5 s of the best node over the last couple of minutes.
+fn render_sparkline(
+    cluster: &ClusterState,
+    state: &State,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let Some(best) = cluster
+        .nodes
+        .iter()
+        .max_by_key(|n| n.history.height().unwrap_or(0))
+    else {
+        return;
+    };
+    let buckets = area.width.saturating_sub(1) as usize;
+    let data: Vec<u64> = blocks_per_interval(&best.history, state.now, 5_000, buckets)
+        .into_iter()
+        .map(|b| b.unwrap_or(0))
+        .collect();
+    let [label, spark] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    frame.render_widget(
+        ratatui::widgets::Paragraph::new(Span::styled(" blocks / 5 s", theme.dim())),
+        label,
+    );
+    frame.render_widget(
+        Sparkline::default()
+            .data(&data)
+            .style(theme.health(crate::model::Health::Ok)),
+        spark,
+    );
+}
+
+fn state_text(v: &NodeView) -> String {
+    match (&v.syncing, v.state) {
+        (Probe::Value(Some(p)), _) => format!("sync -{}", p.remaining()),
+        _ => v.state.as_str().to_string(),
+    }
 }
 
 fn probe_text<T>(p: &Probe<T>, f: impl Fn(&T) -> String) -> String {
@@ -112,27 +197,4 @@ fn probe_text<T>(p: &Probe<T>, f: impl Fn(&T) -> String) -> String {
         Probe::NotAsked => "-".into(),
         Probe::Failed(_) => "err".into(),
     }
-}
-
-/// A first judgement from the latest sample only.
-fn interim_state(n: &NodeSlot, best: Option<u64>, now: i64) -> NodeState {
-    let Some(s) = &n.last else {
-        return NodeState::Unknown;
-    };
-    if !s.reachable {
-        return if n.failures >= 3 {
-            NodeState::Down
-        } else {
-            NodeState::Unknown
-        };
-    }
-    if let (Some(b), Some(h)) = (best, s.block)
-        && b.saturating_sub(h) > 2
-    {
-        return NodeState::Lagging;
-    }
-    if s.block_time.is_some_and(|t| now - t > 20_000) {
-        return NodeState::Stalled;
-    }
-    NodeState::Synced
 }

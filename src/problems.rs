@@ -1,0 +1,311 @@
+//! "What is wrong now": every current problem across environments, worst first.
+//!
+//! A pure function of the state ([`current`]); the overview's top panel and `status`
+//! show the same list. How long a problem has lasted is remembered by
+//! [`ProblemSince`], updated whenever data arrives.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::app::state::{Screen, State};
+use crate::clock::{EpochMs, short_age};
+use crate::model::Health;
+use crate::model::ecs::Rollout;
+use crate::model::quorum::NodeState;
+use crate::quorum::judge_chain;
+
+/// How bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Something is down or about to break the request path.
+    Critical,
+    /// Degraded, or worth a look.
+    Warning,
+}
+
+/// Where a problem is, so a key can jump there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// Environment index.
+    #[serde(skip)]
+    pub env: usize,
+    /// Cluster index.
+    #[serde(skip)]
+    pub cluster: usize,
+    /// The service, when the problem is a service's.
+    #[serde(skip)]
+    pub service: Option<String>,
+}
+
+/// One current problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Critical or warning.
+    pub severity: Severity,
+    /// Environment name.
+    pub environment: String,
+    /// Cluster name.
+    pub cluster: String,
+    /// What is affected: a service, a node, `ecs`, `alb`, `chain`.
+    pub subject: String,
+    /// One line for a person.
+    pub summary: String,
+    /// Since when (ms); filled from [`ProblemSince`].
+    pub since: EpochMs,
+    /// Where to jump.
+    #[serde(skip)]
+    pub location: Location,
+}
+
+impl Problem {
+    /// A key identifying the problem across polls (for "since").
+    pub fn key(&self) -> String {
+        format!(
+            "{}/{}/{}/{:?}/{}",
+            self.environment,
+            self.cluster,
+            self.subject,
+            self.severity,
+            self.summary.split(':').next().unwrap_or_default()
+        )
+    }
+}
+
+/// When each current problem was first seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProblemSince {
+    first_seen: BTreeMap<String, EpochMs>,
+}
+
+impl ProblemSince {
+    /// Remembers the problems present at `now`, forgetting those that went away, and
+    /// fills in each problem's `since`.
+    pub fn track(&mut self, problems: &mut [Problem], now: EpochMs) {
+        let mut next = BTreeMap::new();
+        for p in problems.iter_mut() {
+            let key = p.key();
+            let seen = self.first_seen.get(&key).copied().unwrap_or(now);
+            // A problem that knows its own start (an error's first occurrence, the age of
+            // stale data) keeps it; others date from when they were first seen here.
+            let since = if p.since > 0 { p.since } else { seen };
+            p.since = since;
+            next.insert(key, since);
+        }
+        self.first_seen = next;
+    }
+}
+
+/// Every current problem, worst first (critical before warning, then environment and
+/// cluster order).
+pub fn current(state: &State) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let now = state.now;
+    for (ei, env) in state.envs.iter().enumerate() {
+        for (ci, c) in env.clusters.iter().enumerate() {
+            let mut push = |severity,
+                            subject: &str,
+                            summary: String,
+                            since: EpochMs,
+                            service: Option<String>| {
+                out.push(Problem {
+                    severity,
+                    environment: env.name.clone(),
+                    cluster: c.name.clone(),
+                    subject: subject.to_string(),
+                    summary,
+                    since,
+                    location: Location {
+                        env: ei,
+                        cluster: ci,
+                        service,
+                    },
+                });
+            };
+            // ECS data itself.
+            if let Some(e) = &c.ecs.error {
+                push(
+                    Severity::Critical,
+                    "ecs",
+                    format!("cannot read ECS: {}", e.error),
+                    e.since,
+                    None,
+                );
+            } else if let Some(t) = c.ecs.updated_at
+                && now - t > state.refresh_ms * 3
+            {
+                push(
+                    Severity::Warning,
+                    "ecs",
+                    format!("data is stale: {} old", short_age(now - t)),
+                    t,
+                    None,
+                );
+            }
+            if let Some(snap) = &c.ecs.data {
+                for s in &snap.services {
+                    let svc = Some(s.name.clone());
+                    let health = s.health(snap.tasks_of(&s.name));
+                    if s.desired > 0 && s.running == 0 {
+                        push(
+                            Severity::Critical,
+                            &s.name,
+                            format!("no task running: 0/{} (pending {})", s.desired, s.pending),
+                            0,
+                            svc.clone(),
+                        );
+                    } else if s.running < s.desired {
+                        push(
+                            Severity::Warning,
+                            &s.name,
+                            format!("below desired: {}/{} running", s.running, s.desired),
+                            0,
+                            svc.clone(),
+                        );
+                    }
+                    match s.rollout() {
+                        Rollout::Failed => push(
+                            Severity::Critical,
+                            &s.name,
+                            "rollout failed".into(),
+                            0,
+                            svc.clone(),
+                        ),
+                        Rollout::InProgress => push(
+                            Severity::Warning,
+                            &s.name,
+                            "rollout in progress".into(),
+                            0,
+                            svc.clone(),
+                        ),
+                        _ => {}
+                    }
+                    let unhealthy = snap
+                        .tasks_of(&s.name)
+                        .filter(|t| t.is_running() && t.health_status == "UNHEALTHY")
+                        .count();
+                    if unhealthy > 0 && health != Health::Down {
+                        push(
+                            Severity::Warning,
+                            &s.name,
+                            format!("health check failing: {unhealthy} task(s) UNHEALTHY"),
+                            0,
+                            svc.clone(),
+                        );
+                    }
+                    let stopped: Vec<_> =
+                        snap.tasks_of(&s.name).filter(|t| t.is_stopped()).collect();
+                    if stopped.len() >= 3 {
+                        let reason = stopped
+                            .iter()
+                            .find_map(|t| t.stopped_reason.as_deref())
+                            .unwrap_or("no reason given");
+                        push(
+                            Severity::Warning,
+                            &s.name,
+                            format!(
+                                "tasks stopping repeatedly: {} in the last hour ({reason})",
+                                stopped.len()
+                            ),
+                            0,
+                            svc.clone(),
+                        );
+                    }
+                }
+            }
+            // ALB switch.
+            let active = c
+                .switch
+                .as_ref()
+                .and_then(|p| p.data.as_ref())
+                .and_then(|v| v.active().map(str::to_string));
+            if let Some(sw) = &c.switch {
+                if let Some(e) = &sw.error {
+                    push(
+                        Severity::Warning,
+                        "alb",
+                        format!("cannot read the internal ALB: {}", e.error),
+                        e.since,
+                        None,
+                    );
+                } else if sw.data.is_some() && active.is_none() {
+                    push(
+                        Severity::Critical,
+                        "alb",
+                        "internal ALB forwards to no single general node".into(),
+                        0,
+                        None,
+                    );
+                }
+            }
+            // Quorum nodes.
+            for v in env.node_views(ci, now, &state.thresholds) {
+                let is_active = active.as_deref() == Some(v.name.as_str());
+                let severity = match (v.state, is_active) {
+                    (NodeState::Down, _) | (NodeState::Lagging | NodeState::Stalled, true) => {
+                        Severity::Critical
+                    }
+                    (NodeState::Lagging | NodeState::Stalled, false) => Severity::Warning,
+                    _ => continue,
+                };
+                let who = if is_active { " (ALB active)" } else { "" };
+                push(
+                    severity,
+                    &v.name,
+                    format!("{}{who}: {}", v.state.as_str(), v.reason),
+                    0,
+                    None,
+                );
+            }
+            if c.nodes
+                .iter()
+                .any(|n| n.config.role == crate::model::quorum::NodeRole::Validator)
+            {
+                let chain = judge_chain(c.nodes.iter().map(|n| &n.history), now, &state.thresholds);
+                if chain.reachable > 0 || chain.validators_configured > 0 {
+                    if chain.faults_left < 0 {
+                        push(
+                            Severity::Critical,
+                            "chain",
+                            format!("cannot produce blocks: {}", chain.reason),
+                            0,
+                            None,
+                        );
+                    } else if chain.faults_left == 0 && chain.fault_tolerance > 0 {
+                        push(
+                            Severity::Critical,
+                            "chain",
+                            format!("fault tolerance used up: {}", chain.reason),
+                            0,
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then(a.location.env.cmp(&b.location.env))
+            .then(a.location.cluster.cmp(&b.location.cluster))
+    });
+    out
+}
+
+/// Moves the view to where `p` is: its environment and cluster, and its service's tasks
+/// when it is a service's problem.
+pub fn jump(state: &mut State, p: &Problem) {
+    state.env = p.location.env.min(state.envs.len().saturating_sub(1));
+    if let Some(env) = state.envs.get_mut(state.env) {
+        env.selected_cluster = p.location.cluster.min(env.clusters.len().saturating_sub(1));
+    }
+    state.filter = crate::app::state::Filter::default();
+    state.screen = match &p.location.service {
+        Some(s) => Screen::Tasks { service: s.clone() },
+        None => Screen::Overview,
+    };
+    state.task_row = 0;
+    state.service_row = 0;
+}

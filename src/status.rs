@@ -1,0 +1,378 @@
+//! `ibet-console status`: one poll of everything configured, as a table or JSON.
+//!
+//! The JSON shape is a contract for scripts (keep these names; add fields freely):
+//! `{"environments":[{"name","clusters":[{"name","services":[…],"tasks":[…],
+//! "quorum_nodes":[…],"errors":[…]}]}],"health"}`. The exit code is 0 when everything
+//! is healthy, 1 when something is degraded (a service, a task, a Quorum node that is
+//! lagging, stalled or down), 2 when something could not be read.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::app::State;
+use crate::cli::exit;
+use crate::clock::{EpochMs, iso_utc};
+use crate::model::Health;
+use crate::model::ecs::short_task_definition;
+use crate::model::quorum::{NodeState, Probe};
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// When the poll finished (ISO UTC).
+    pub at: String,
+    /// Overall health.
+    pub health: Health,
+    /// Environments.
+    pub environments: Vec<EnvReport>,
+}
+
+/// One environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvReport {
+    /// Name.
+    pub name: String,
+    /// Danger environment.
+    pub danger: bool,
+    /// Clusters.
+    pub clusters: Vec<ClusterReport>,
+}
+
+/// One cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterReport {
+    /// Display name.
+    pub name: String,
+    /// ECS cluster name.
+    pub ecs_cluster: String,
+    /// Services.
+    pub services: Vec<ServiceReport>,
+    /// Tasks (running, and stopped in the last hour).
+    pub tasks: Vec<TaskReport>,
+    /// Quorum nodes.
+    pub quorum_nodes: Vec<NodeReport>,
+    /// The general node the internal ALB forwards to, when a switch is configured.
+    pub alb_active_node: Option<String>,
+    /// Errors met while reading this cluster.
+    pub errors: Vec<ErrorReport>,
+}
+
+/// One service.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceReport {
+    /// Name.
+    pub name: String,
+    /// ECS status.
+    pub status: String,
+    /// Desired count.
+    pub desired: u32,
+    /// Running count.
+    pub running: u32,
+    /// Pending count.
+    pub pending: u32,
+    /// `family:revision`.
+    pub task_definition: String,
+    /// Rollout state.
+    pub rollout: String,
+    /// Judged health.
+    pub health: Health,
+}
+
+/// One task.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskReport {
+    /// Task id.
+    pub id: String,
+    /// Service.
+    pub service: Option<String>,
+    /// Last status.
+    pub last_status: String,
+    /// Judged health.
+    pub health: Health,
+    /// Started at (ISO UTC).
+    pub started_at: Option<String>,
+    /// Why it stopped.
+    pub stopped_reason: Option<String>,
+}
+
+/// One Quorum node.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeReport {
+    /// Name.
+    pub name: String,
+    /// `general` or `validator`.
+    pub role: String,
+    /// Answered the poll.
+    pub reachable: bool,
+    /// Latest block.
+    pub block: Option<u64>,
+    /// Blocks behind the environment's best node.
+    pub lag: Option<u64>,
+    /// Age of the latest block.
+    pub head_age_secs: Option<i64>,
+    /// Peer count (`null` when the node cannot report it).
+    pub peers: Option<u64>,
+    /// Whether `eth_syncing` reports progress (`null` when not available).
+    pub syncing: Option<bool>,
+    /// `synced`, `lagging`, `stalled` or `down`.
+    pub state: NodeState,
+    /// Why, in one line.
+    pub reason: String,
+}
+
+/// An error met while reading.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorReport {
+    /// What was being read: `ecs`, `alb` or a node name.
+    pub source: String,
+    /// The error.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl StatusReport {
+    /// Builds the report from a state filled by one poll.
+    pub fn from_state(state: &State, now: EpochMs) -> Self {
+        let mut overall = Health::Ok;
+        let mut unreadable = false;
+        let environments = state
+            .envs
+            .iter()
+            .map(|env| EnvReport {
+                name: env.name.clone(),
+                danger: env.danger,
+                clusters: env
+                    .clusters
+                    .iter()
+                    .enumerate()
+                    .map(|(ci, c)| {
+                        let mut errors = Vec::new();
+                        if let Some(e) = &c.ecs.error {
+                            unreadable = true;
+                            errors.push(ErrorReport {
+                                source: "ecs".into(),
+                                message: e.error.to_string(),
+                                hint: e.error.hint(),
+                            });
+                        }
+                        let mut alb_active_node = None;
+                        if let Some(sw) = &c.switch {
+                            if let Some(e) = &sw.error {
+                                unreadable = true;
+                                errors.push(ErrorReport {
+                                    source: "alb".into(),
+                                    message: e.error.to_string(),
+                                    hint: e.error.hint(),
+                                });
+                            }
+                            alb_active_node = sw
+                                .data
+                                .as_ref()
+                                .and_then(|v| v.active().map(str::to_string));
+                        }
+                        let (services, tasks) = c.ecs.data.as_ref().map_or_else(
+                            || (Vec::new(), Vec::new()),
+                            |snap| {
+                                let services = snap
+                                    .services
+                                    .iter()
+                                    .map(|s| {
+                                        let health = s.health(snap.tasks_of(&s.name));
+                                        overall = overall.worst(health);
+                                        ServiceReport {
+                                            name: s.name.clone(),
+                                            status: s.status.clone(),
+                                            desired: s.desired,
+                                            running: s.running,
+                                            pending: s.pending,
+                                            task_definition: short_task_definition(
+                                                &s.task_definition,
+                                            )
+                                            .to_string(),
+                                            rollout: s.rollout().as_str().to_string(),
+                                            health,
+                                        }
+                                    })
+                                    .collect();
+                                let tasks = snap
+                                    .tasks
+                                    .iter()
+                                    .map(|t| TaskReport {
+                                        id: t.id.clone(),
+                                        service: t.service.clone(),
+                                        last_status: t.last_status.clone(),
+                                        health: t.health(),
+                                        started_at: t.started_at.map(iso_utc),
+                                        stopped_reason: t.stopped_reason.clone(),
+                                    })
+                                    .collect();
+                                (services, tasks)
+                            },
+                        );
+                        let quorum_nodes = env
+                            .node_views(ci, now, &state.thresholds)
+                            .into_iter()
+                            .map(|v| {
+                                let reachable = v.consecutive_failures == 0 && v.height.is_some();
+                                if v.state != NodeState::Synced {
+                                    overall = overall.worst(Health::Degraded);
+                                }
+                                if let (false, Some(e)) = (reachable, &v.last_error) {
+                                    errors.push(ErrorReport {
+                                        source: v.name.clone(),
+                                        message: e.clone(),
+                                        hint: Some(
+                                            "check the node's RPC port from this host".into(),
+                                        ),
+                                    });
+                                }
+                                NodeReport {
+                                    name: v.name.clone(),
+                                    role: v.role.as_str().to_string(),
+                                    reachable,
+                                    block: v.height,
+                                    lag: v.lag,
+                                    head_age_secs: v.head_age_ms.map(|ms| ms / 1000),
+                                    peers: v.peers.value().copied(),
+                                    syncing: match &v.syncing {
+                                        Probe::Value(p) => Some(p.is_some()),
+                                        _ => None,
+                                    },
+                                    state: v.state,
+                                    reason: v.reason,
+                                }
+                            })
+                            .collect();
+                        ClusterReport {
+                            name: c.name.clone(),
+                            ecs_cluster: c.ecs_cluster.clone(),
+                            services,
+                            tasks,
+                            quorum_nodes,
+                            alb_active_node,
+                            errors,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        if unreadable {
+            overall = Health::Down;
+        }
+        Self {
+            at: iso_utc(now),
+            health: overall,
+            environments,
+        }
+    }
+
+    /// The exit code: 0 healthy, 1 degraded, 2 unreadable.
+    pub fn exit_code(&self) -> i32 {
+        match self.health {
+            Health::Ok => exit::OK,
+            Health::Degraded | Health::Unknown => exit::DEGRADED,
+            Health::Down => {
+                if self
+                    .environments
+                    .iter()
+                    .flat_map(|e| &e.clusters)
+                    .any(|c| !c.errors.is_empty())
+                {
+                    exit::INVALID
+                } else {
+                    exit::DEGRADED
+                }
+            }
+        }
+    }
+
+    /// The report as an aligned text table.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:<12} {:<10} {:<18} {:<8} {:>7} {:>4}  {:<34} {:<11} HEALTH",
+            "ENVIRONMENT",
+            "CLUSTER",
+            "SERVICE",
+            "STATUS",
+            "RUN/DES",
+            "PEND",
+            "TASK DEFINITION",
+            "ROLLOUT"
+        );
+        for e in &self.environments {
+            for c in &e.clusters {
+                for s in &c.services {
+                    let _ = writeln!(
+                        out,
+                        "{:<12} {:<10} {:<18} {:<8} {:>7} {:>4}  {:<34} {:<11} {}",
+                        e.name,
+                        c.name,
+                        s.name,
+                        s.status,
+                        format!("{}/{}", s.running, s.desired),
+                        s.pending,
+                        s.task_definition,
+                        s.rollout,
+                        s.health.as_str()
+                    );
+                }
+            }
+        }
+        let nodes: Vec<_> = self
+            .environments
+            .iter()
+            .flat_map(|e| e.clusters.iter().map(move |c| (e, c)))
+            .flat_map(|(e, c)| c.quorum_nodes.iter().map(move |n| (e, c, n)))
+            .collect();
+        if !nodes.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n{:<12} {:<10} {:<14} {:<9} {:>10} {:>5} {:>6} {:>5}  {:<8} WHY",
+                "ENVIRONMENT", "CLUSTER", "NODE", "ROLE", "BLOCK", "LAG", "HEAD", "PEERS", "STATE"
+            );
+            for (e, c, n) in nodes {
+                let active = if c.alb_active_node.as_deref() == Some(n.name.as_str()) {
+                    "*"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<12} {:<10} {:<14} {:<9} {:>10} {:>5} {:>6} {:>5}  {:<8} {}",
+                    e.name,
+                    c.name,
+                    format!("{}{active}", n.name),
+                    n.role,
+                    n.block.map_or("-".into(), |b| b.to_string()),
+                    n.lag.map_or("-".into(), |b| b.to_string()),
+                    n.head_age_secs.map_or("-".into(), |s| format!("{s}s")),
+                    n.peers.map_or("n/a".into(), |p| p.to_string()),
+                    n.state.as_str(),
+                    n.reason
+                );
+            }
+            let _ = writeln!(out, "(* = the internal ALB forwards to this node)");
+        }
+        for e in &self.environments {
+            for c in &e.clusters {
+                for err in &c.errors {
+                    let _ = write!(
+                        out,
+                        "\nerror: {} {} {}: {}",
+                        e.name, c.name, err.source, err.message
+                    );
+                    if let Some(h) = &err.hint {
+                        let _ = write!(out, "\n  hint: {h}");
+                    }
+                    out.push('\n');
+                }
+            }
+        }
+        let _ = writeln!(out, "\noverall: {}", self.health.as_str());
+        out
+    }
+}

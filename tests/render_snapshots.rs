@@ -1,0 +1,74 @@
+//! Snapshots of what the operator sees: the demo world at a fixed seed and clock,
+//! rendered at 80x24 and 160x48. Review changes as screens (`cargo insta review`).
+
+#[path = "support/screen.rs"]
+mod screen;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ibet_console::app::{Msg, update};
+use screen::{demo_session, polled_state, screen};
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+#[test]
+fn overview_production() {
+    let (session, _clock) = demo_session(7, 120);
+    let state = polled_state(&session);
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("overview_production_{w}x{h}"), screen(&state, w, h));
+    }
+}
+
+#[test]
+fn overview_staging_satoshi() {
+    let (session, _clock) = demo_session(7, 120);
+    let mut state = polled_state(&session);
+    update(&mut state, key(KeyCode::Tab));
+    update(&mut state, key(KeyCode::Char(']')));
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(
+            format!("overview_staging_satoshi_{w}x{h}"),
+            screen(&state, w, h)
+        );
+    }
+}
+
+#[test]
+fn tasks_of_api() {
+    let (session, _clock) = demo_session(7, 120);
+    let mut state = polled_state(&session);
+    update(&mut state, key(KeyCode::Tab));
+    let api = state
+        .visible_services()
+        .iter()
+        .position(|s| s.name == "api")
+        .expect("api service");
+    for _ in 0..api {
+        update(&mut state, key(KeyCode::Down));
+    }
+    update(&mut state, key(KeyCode::Enter));
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("tasks_api_{w}x{h}"), screen(&state, w, h));
+    }
+}
+
+#[test]
+fn help_overlay() {
+    let (session, _clock) = demo_session(7, 120);
+    let mut state = polled_state(&session);
+    update(&mut state, key(KeyCode::Char('?')));
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("help_{w}x{h}"), screen(&state, w, h));
+    }
+}
+
+#[test]
+fn same_seed_same_screen() {
+    let a = polled_state(&demo_session(11, 300).0);
+    let b = polled_state(&demo_session(11, 300).0);
+    assert_eq!(screen(&a, 160, 48), screen(&b, 160, 48));
+}
