@@ -882,7 +882,11 @@ impl Executor {
         }
         let failed: Vec<&Check> = fresh.failed_checks().collect();
         if failed.iter().any(|c| !c.overridable) || fresh.mutation.is_none() {
-            let error = format!("refused: {}", failed_lines(&failed));
+            let error = if failed.is_empty() {
+                "nothing to do".to_string()
+            } else {
+                failed_lines(&failed)
+            };
             return self.refuse(&run, error).await;
         }
         if !failed.is_empty() {
