@@ -20,6 +20,8 @@
 //! - [`poll`]: the pollers that feed the state; [`session`]: the world a run talks to.
 //! - [`problems`]: what is wrong now, worst first; [`status`]: the `status` subcommand.
 //! - [`cli`]: the command line.
+//! - [`ops`]: operator actions as data (switch the ALB, stop a task, deploy), planned,
+//!   guarded, confirmed, audited, executed once and verified; shared by TUI and CLI.
 
 pub mod app;
 pub mod backend;
@@ -28,6 +30,7 @@ pub mod clock;
 pub mod config;
 pub mod logs;
 pub mod model;
+pub mod ops;
 pub mod poll;
 pub mod problems;
 pub mod quorum;
