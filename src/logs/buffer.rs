@@ -248,17 +248,19 @@ impl Matcher {
 /// boundaries because ASCII bytes never occur inside a multi-byte character.
 fn find_ascii(hay: &[u8], needle: &[u8], from: usize) -> Option<Range<usize>> {
     let (&first, rest) = needle.split_first()?;
-    let first_upper = first.to_ascii_uppercase();
     let last_start = hay.len().checked_sub(needle.len())?;
+    // For a letter, `b | 0x20` folds exactly the two cases of it onto `first` (no other
+    // byte folds onto a lower-case ASCII letter), so one comparison finds candidates.
+    let fold = if first.is_ascii_lowercase() { 0x20 } else { 0 };
     let mut i = from;
     while i <= last_start {
-        let b = hay[i];
-        if (b == first || b == first_upper)
-            && hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest)
-        {
-            return Some(i..i + needle.len());
+        let at = i + hay[i..=last_start]
+            .iter()
+            .position(|&b| b | fold == first)?;
+        if hay[at + 1..at + needle.len()].eq_ignore_ascii_case(rest) {
+            return Some(at..at + needle.len());
         }
-        i += 1;
+        i = at + 1;
     }
     None
 }
@@ -400,6 +402,14 @@ mod tests {
         }
         assert_eq!(m.ranges(hay), [3..5, 8..10]);
         assert!(!m.is_match("a"));
+        let a = Matcher::new("a").unwrap();
+        assert!(a.is_match("xAx") && a.is_match("xax"));
+        assert!(
+            !a.is_match("@`!\u{c1}\u{e1}"),
+            "only the two cases of a letter fold"
+        );
+        let bracket = Matcher::new("[e").unwrap();
+        assert!(bracket.is_match("x[E") && !bracket.is_match("{e"));
     }
 
     #[test]
