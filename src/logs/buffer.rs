@@ -214,14 +214,23 @@ impl Matcher {
         let needle = if ascii {
             needle.to_ascii_lowercase()
         } else {
-            needle.to_lowercase()
+            fold(needle)
         };
         Some(Self { needle, ascii })
     }
 
     /// Whether `haystack` contains the needle.
     pub fn is_match(&self, haystack: &str) -> bool {
-        self.find_from(haystack, 0).is_some()
+        if self.ascii {
+            self.find_from(haystack, 0).is_some()
+        } else if haystack.is_ascii() && !self.needle.is_ascii() {
+            // ASCII folds to ASCII: most log lines are ruled out without folding.
+            false
+        } else {
+            // Folding the whole line once and letting `str::contains` search is much
+            // faster than trying the needle at every character.
+            fold(haystack).contains(&self.needle)
+        }
     }
 
     /// Every non-overlapping match in `haystack`, as byte ranges, left to right.
@@ -265,7 +274,12 @@ fn find_ascii(hay: &[u8], needle: &[u8], from: usize) -> Option<Range<usize>> {
     None
 }
 
-/// Unicode case-insensitive search (simple lower-case folding); `needle` is lower-case.
+/// Simple lower-case folding, character by character (as [`find_unicode`] compares).
+fn fold(text: &str) -> String {
+    text.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// Unicode case-insensitive search (simple lower-case folding); `needle` is folded.
 fn find_unicode(hay: &str, needle: &str, from: usize) -> Option<Range<usize>> {
     let tail = hay.get(from..)?;
     for (offset, _) in tail.char_indices() {
