@@ -15,10 +15,10 @@ use ibet_console::logs::{LogBuffer, LogLine};
 const LINES: usize = 100_000;
 
 /// A mix of what the ibet services print: Quorum/geth lines, JSON API logs, coloured
-/// uvicorn lines, nginx access lines, and a few hostile ones.
+/// uvicorn lines, nginx access lines, Japanese messages, and a few hostile ones.
 fn messages(n: usize) -> Vec<String> {
     (0..n)
-        .map(|i| match i % 6 {
+        .map(|i| match i % 7 {
             0 => format!(
                 "INFO [05-01|12:00:{:02}.{:03}] Imported new chain segment blocks=1 txs={} mgas=0.000 elapsed=1.234ms number={}",
                 i % 60,
@@ -45,6 +45,7 @@ fn messages(n: usize) -> Vec<String> {
                 i % 10
             ),
             4 => format!("WARN [05-01|12:00:00.000] Stale peer\tpeer={i:x}\tlatency={}ms", i % 500),
+            5 => format!("INFO 通知を送信しました user_id={i} 結果=成功"),
             _ => format!("ERROR something failed\r\x1b]0;pwned\x07 attempt {i} \x1b[2J"),
         })
         .collect()

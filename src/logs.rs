@@ -8,7 +8,7 @@
 //! - [`tail`]: the [`Tail`] engine. It backfills a window, then polls FilterLogEvents
 //!   adaptively, batching the streams of a group into one request, under a
 //!   [`RequestBudget`] shared by all tails ([`budget`]), delivering each event once
-//!   ([`cursor`]) as [`LogLine`]s ([`line`]) over a channel.
+//!   ([`cursor`]) as [`LogLine`]s ([`mod@line`]) over a channel.
 //! - [`buffer`]: the bounded [`LogBuffer`] a log view holds, with search and saving.
 //! - [`command`]: the `logs` subcommand's core ([`print_logs`], [`parse_since`]).
 //!

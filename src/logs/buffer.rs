@@ -214,14 +214,23 @@ impl Matcher {
         let needle = if ascii {
             needle.to_ascii_lowercase()
         } else {
-            needle.to_lowercase()
+            fold(needle)
         };
         Some(Self { needle, ascii })
     }
 
     /// Whether `haystack` contains the needle.
     pub fn is_match(&self, haystack: &str) -> bool {
-        self.find_from(haystack, 0).is_some()
+        if self.ascii {
+            self.find_from(haystack, 0).is_some()
+        } else if haystack.is_ascii() && !self.needle.is_ascii() {
+            // ASCII folds to ASCII: most log lines are ruled out without folding.
+            false
+        } else {
+            // Folding the whole line once and letting `str::contains` search is much
+            // faster than trying the needle at every character.
+            fold(haystack).contains(&self.needle)
+        }
     }
 
     /// Every non-overlapping match in `haystack`, as byte ranges, left to right.
@@ -248,22 +257,29 @@ impl Matcher {
 /// boundaries because ASCII bytes never occur inside a multi-byte character.
 fn find_ascii(hay: &[u8], needle: &[u8], from: usize) -> Option<Range<usize>> {
     let (&first, rest) = needle.split_first()?;
-    let first_upper = first.to_ascii_uppercase();
     let last_start = hay.len().checked_sub(needle.len())?;
+    // For a letter, `b | 0x20` folds exactly the two cases of it onto `first` (no other
+    // byte folds onto a lower-case ASCII letter), so one comparison finds candidates.
+    let fold = if first.is_ascii_lowercase() { 0x20 } else { 0 };
     let mut i = from;
     while i <= last_start {
-        let b = hay[i];
-        if (b == first || b == first_upper)
-            && hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest)
-        {
-            return Some(i..i + needle.len());
+        let at = i + hay[i..=last_start]
+            .iter()
+            .position(|&b| b | fold == first)?;
+        if hay[at + 1..at + needle.len()].eq_ignore_ascii_case(rest) {
+            return Some(at..at + needle.len());
         }
-        i += 1;
+        i = at + 1;
     }
     None
 }
 
-/// Unicode case-insensitive search (simple lower-case folding); `needle` is lower-case.
+/// Simple lower-case folding, character by character (as [`find_unicode`] compares).
+fn fold(text: &str) -> String {
+    text.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// Unicode case-insensitive search (simple lower-case folding); `needle` is folded.
 fn find_unicode(hay: &str, needle: &str, from: usize) -> Option<Range<usize>> {
     let tail = hay.get(from..)?;
     for (offset, _) in tail.char_indices() {
@@ -400,6 +416,14 @@ mod tests {
         }
         assert_eq!(m.ranges(hay), [3..5, 8..10]);
         assert!(!m.is_match("a"));
+        let a = Matcher::new("a").unwrap();
+        assert!(a.is_match("xAx") && a.is_match("xax"));
+        assert!(
+            !a.is_match("@`!\u{c1}\u{e1}"),
+            "only the two cases of a letter fold"
+        );
+        let bracket = Matcher::new("[e").unwrap();
+        assert!(bracket.is_match("x[E") && !bracket.is_match("{e"));
     }
 
     #[test]

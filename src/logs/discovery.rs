@@ -32,6 +32,13 @@ pub struct LogSource {
 pub enum LogTarget {
     /// Every container of every running (or recently stopped) task of a service.
     Service(String),
+    /// One container in every running (or recently stopped) task of a service.
+    ServiceContainer {
+        /// Service name.
+        service: String,
+        /// Container name.
+        container: String,
+    },
     /// Every container of one task (id, ARN or a unique id prefix).
     Task(String),
     /// One container of one task.
@@ -41,6 +48,26 @@ pub enum LogTarget {
         /// Container name.
         container: String,
     },
+}
+
+impl LogTarget {
+    /// The target named by the `logs` subcommand's options: `--task` (with `--container`)
+    /// picks a task (or one of its containers), else `--container` picks that container
+    /// in every task of `--service`, else the whole service.
+    pub fn select(service: &str, task: Option<&str>, container: Option<&str>) -> Self {
+        match (task, container) {
+            (Some(task), Some(container)) => Self::Container {
+                task: task.to_string(),
+                container: container.to_string(),
+            },
+            (Some(task), None) => Self::Task(task.to_string()),
+            (None, Some(container)) => Self::ServiceContainer {
+                service: service.to_string(),
+                container: container.to_string(),
+            },
+            (None, None) => Self::Service(service.to_string()),
+        }
+    }
 }
 
 /// Why no source could be found for a target.
@@ -82,6 +109,7 @@ pub enum DiscoveryError {
 ///   service has an override, the whole override group is followed.
 /// - `stopped_since`: stopped tasks are included when they stopped at or after it (or
 ///   their stop time is unknown), so the window being read still shows their last words.
+///   Pass the start of the window read (`now - since`).
 pub fn discover(
     snapshot: &ClusterSnapshot,
     targets: &[LogTarget],
@@ -92,8 +120,15 @@ pub fn discover(
     for target in targets {
         let found = match target {
             LogTarget::Service(name) => {
-                service_sources(snapshot, name, group_overrides, stopped_since)?
+                service_sources(snapshot, name, None, group_overrides, stopped_since)?
             }
+            LogTarget::ServiceContainer { service, container } => service_sources(
+                snapshot,
+                service,
+                Some(container),
+                group_overrides,
+                stopped_since,
+            )?,
             LogTarget::Task(task) => {
                 let task = find_task(snapshot, task)?;
                 task_sources(snapshot, task, None, group_overrides)?
@@ -118,6 +153,7 @@ pub fn short_task_id(id: &str) -> &str {
 fn service_sources(
     snapshot: &ClusterSnapshot,
     service: &str,
+    only: Option<&str>,
     overrides: &BTreeMap<String, String>,
     stopped_since: EpochMs,
 ) -> Result<Vec<LogSource>, DiscoveryError> {
@@ -134,7 +170,7 @@ fn service_sources(
     let mut out = Vec::new();
     let mut last_error = None;
     for task in tasks {
-        match task_sources(snapshot, task, None, overrides) {
+        match task_sources(snapshot, task, only, overrides) {
             Ok(found) => out.extend(found),
             Err(e) => last_error = Some(e),
         }
@@ -498,6 +534,40 @@ mod tests {
             }),
             DiscoveryError::UnknownContainer { .. }
         ));
+    }
+
+    #[test]
+    fn one_container_across_a_service() {
+        let found = discover(
+            &snapshot(),
+            &[LogTarget::select("ap", None, Some("web"))],
+            &BTreeMap::new(),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            pairs(&found),
+            [p("/ecs/ap", Some("ap/web/abcdef012345"), "web/abcdef01")]
+        );
+    }
+
+    #[test]
+    fn selection_from_command_options() {
+        assert_eq!(
+            LogTarget::select("api", None, None),
+            LogTarget::Service("api".into())
+        );
+        assert_eq!(
+            LogTarget::select("api", Some("1a2b"), None),
+            LogTarget::Task("1a2b".into())
+        );
+        assert_eq!(
+            LogTarget::select("api", Some("1a2b"), Some("web")),
+            LogTarget::Container {
+                task: "1a2b".into(),
+                container: "web".into()
+            }
+        );
     }
 
     #[test]
