@@ -2,7 +2,7 @@
 //!
 //! The backends fill these; [`Service::health`] and [`Service::rollout`] judge them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -31,11 +31,24 @@ impl ClusterSnapshot {
             .filter(move |t| t.service.as_deref() == Some(service))
     }
 
+    /// The tasks of each service, in snapshot order, gathered in one pass over the tasks
+    /// (where calling [`Self::tasks_of`] for every service scans every task each time).
+    pub fn tasks_by_service(&self) -> HashMap<&str, Vec<&Task>> {
+        let mut by_service: HashMap<&str, Vec<&Task>> = HashMap::new();
+        for task in &self.tasks {
+            if let Some(service) = task.service.as_deref() {
+                by_service.entry(service).or_default().push(task);
+            }
+        }
+        by_service
+    }
+
     /// The worst health among the services (`Unknown` when there are none).
     pub fn health(&self) -> Health {
+        let tasks = self.tasks_by_service();
         self.services
             .iter()
-            .map(|s| s.health(self.tasks_of(&s.name)))
+            .map(|s| s.health(tasks.get(s.name.as_str()).into_iter().flatten().copied()))
             .fold(None, |acc: Option<Health>, h| {
                 Some(acc.map_or(h, |a| a.worst(h)))
             })
@@ -386,6 +399,37 @@ mod tests {
             svc(1, 1, &[Rollout::Completed]).health([&sick]),
             Health::Degraded
         );
+    }
+
+    #[test]
+    fn tasks_by_service_groups_in_snapshot_order() {
+        let task = |id: &str, service: Option<&str>| Task {
+            id: id.into(),
+            service: service.map(Into::into),
+            ..Task::default()
+        };
+        let snap = ClusterSnapshot {
+            tasks: vec![
+                task("a1", Some("api")),
+                task("b1", Some("batch")),
+                task("x", None),
+                task("a2", Some("api")),
+            ],
+            ..ClusterSnapshot::default()
+        };
+        let groups = snap.tasks_by_service();
+        let ids = |s: &str| -> Vec<&str> { groups[s].iter().map(|t| t.id.as_str()).collect() };
+        assert_eq!(ids("api"), ["a1", "a2"]);
+        assert_eq!(ids("batch"), ["b1"]);
+        assert_eq!(groups.len(), 2, "a task without a service belongs to none");
+        for name in ["api", "batch"] {
+            assert_eq!(
+                ids(name),
+                snap.tasks_of(name)
+                    .map(|t| t.id.as_str())
+                    .collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]

@@ -157,8 +157,16 @@ fn render_services(
     } else {
         vec!["NAME", "RUN/DES", "PEND", "REV", "ROLLOUT", "HEALTH"]
     };
-    let rows = services.iter().map(|svc| {
-        let h = svc.health(snap.tasks_of(&svc.name));
+    // Only the rows on screen are built: a Table draws no others, and building all of a
+    // large cluster's rows would cost more than drawing the whole screen.
+    let shown = visible_window(
+        services.len(),
+        table_area.height.saturating_sub(1) as usize,
+        state.service_row,
+    );
+    let tasks = snap.tasks_by_service();
+    let rows = services[shown.clone()].iter().map(|svc| {
+        let h = svc.health(tasks.get(svc.name.as_str()).into_iter().flatten().copied());
         let counts = format!("{}/{}", svc.running, svc.desired);
         let counts_style = if svc.running < svc.desired {
             theme.warn()
@@ -244,8 +252,22 @@ fn render_services(
             theme.text().add_modifier(Modifier::BOLD)
         })
         .column_spacing(1);
-    let mut ts = TableState::default().with_selected(Some(state.service_row));
+    let selected = state
+        .service_row
+        .min(services.len() - 1)
+        .saturating_sub(shown.start);
+    let mut ts = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, table_area, &mut ts);
+}
+
+/// The rows a table of `rows` one-line rows shows in `height` lines with row `selected`
+/// selected: from the top, scrolled just far enough down to show the selected row (what
+/// ratatui's `Table` does with a fresh `TableState`, so passing it only these rows, the
+/// selection shifted by the window's start, draws the same screen).
+fn visible_window(rows: usize, height: usize, selected: usize) -> std::ops::Range<usize> {
+    let selected = selected.min(rows.saturating_sub(1));
+    let start = (selected + 1).saturating_sub(height);
+    start..rows.min(start + height).max(start)
 }
 
 fn longest_td(snap: &ClusterSnapshot) -> u16 {
@@ -274,4 +296,48 @@ fn render_setup(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             .block(pane(Line::from(" Getting started "), theme, true)),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::{Constraint, Rect};
+    use ratatui::widgets::{Row, StatefulWidget, Table, TableState};
+
+    use super::visible_window;
+
+    /// The rows ratatui's `Table` draws, given all of them and a fresh state.
+    fn drawn_by_ratatui(rows: usize, height: u16, selected: usize) -> Vec<usize> {
+        let area = Rect::new(0, 0, 6, height);
+        let mut buf = Buffer::empty(area);
+        let table = Table::new(
+            (0..rows).map(|i| Row::new([i.to_string()])),
+            [Constraint::Length(6)],
+        );
+        let mut state = TableState::default().with_selected(Some(selected));
+        StatefulWidget::render(table, area, &mut buf, &mut state);
+        (0..height)
+            .filter_map(|y| {
+                let line: String = (0..6).map(|x| buf[(x, y)].symbol()).collect();
+                line.trim().parse().ok()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_window_is_what_a_table_of_every_row_would_show() {
+        for rows in 1..=12 {
+            for height in 1..=6_u16 {
+                for selected in 0..rows + 2 {
+                    let window: Vec<usize> =
+                        visible_window(rows, height as usize, selected).collect();
+                    assert_eq!(
+                        window,
+                        drawn_by_ratatui(rows, height, selected),
+                        "{rows} rows, {height} lines, row {selected} selected"
+                    );
+                }
+            }
+        }
+    }
 }
