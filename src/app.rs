@@ -15,6 +15,9 @@ use std::time::Duration;
 
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
+use ratatui::Frame;
+use ratatui::backend::Backend as _;
+use ratatui::buffer::Buffer;
 use tokio::sync::mpsc;
 
 use crate::session::Session;
@@ -53,9 +56,12 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut hangup = signal_stream();
 
+    let mut last_frame = None;
     loop {
         if state.dirty {
-            terminal.draw(|f| crate::ui::render(&state, &options.theme, f))?;
+            draw_if_changed(&mut terminal, &mut last_frame, |f| {
+                crate::ui::render(&state, &options.theme, f);
+            })?;
             state.dirty = false;
         }
         let msg = tokio::select! {
@@ -82,6 +88,30 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
     }
     drop(pollers);
     Ok(())
+}
+
+/// Renders a frame and writes it to the terminal only when it differs from the last frame
+/// written: a redraw that changes nothing on screen (an age tick that did not change a
+/// displayed age, a poll that brought the same data) writes not a byte, where
+/// `Terminal::draw` would still send colour resets and a hide-cursor sequence. The cursor
+/// stays hidden from [`crate::tui::enter`] on.
+fn draw_if_changed(
+    terminal: &mut crate::tui::Term,
+    last_frame: &mut Option<Buffer>,
+    render: impl FnOnce(&mut Frame),
+) -> std::io::Result<()> {
+    terminal.autoresize()?;
+    render(&mut terminal.get_frame());
+    let frame = terminal.current_buffer_mut();
+    if last_frame.as_ref() == Some(&*frame) {
+        // Leave ratatui's buffers as they were: the next frame is drawn on a blank one.
+        frame.reset();
+        return Ok(());
+    }
+    *last_frame = Some(frame.clone());
+    terminal.flush()?;
+    terminal.swap_buffers();
+    terminal.backend_mut().flush()
 }
 
 /// SIGTERM and SIGHUP (a dropped SSH session) end the loop so the terminal is restored.
