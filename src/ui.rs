@@ -15,6 +15,7 @@
 //! ```
 //! The help overlay draws over everything. Views read the state; they never change it.
 
+pub mod confirm;
 pub mod help;
 pub mod overview;
 pub mod quorum;
@@ -51,6 +52,10 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         Screen::Tasks { service } => tasks::render(state, theme, frame, body, service),
     }
     render_footer(state, theme, frame, footer);
+    if let Some(d) = &state.dialog {
+        let danger = state.envs.get(d.env).is_some_and(|e| e.danger);
+        confirm::render(d, danger, theme, frame, area);
+    }
     if state.help {
         help::render(theme, frame, area);
     }
@@ -142,6 +147,8 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ("⏎", "tasks"),
             ("←→", "pane"),
             ("[ ]", "cluster"),
+            ("s", "switch ALB"),
+            ("r", "restart"),
             ("Tab", "env"),
             ("/", "filter"),
             ("?", "help"),
@@ -149,6 +156,7 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ],
         Screen::Tasks { .. } => &[
             ("↑↓", "move"),
+            ("r", "restart task"),
             ("Esc", "back"),
             ("Tab", "env"),
             ("/", "filter"),

@@ -234,6 +234,10 @@ pub struct State {
     pub setup: Option<Vec<String>>,
     /// Quorum judgement thresholds.
     pub thresholds: QuorumThresholds,
+    /// The open action dialog.
+    pub dialog: Option<super::dialog::OpDialog>,
+    /// The latest operator actions from the audit log, newest first.
+    pub recent_actions: Vec<crate::ops::audit::AuditEntry>,
 }
 
 impl State {
@@ -285,6 +289,8 @@ impl State {
             quit: false,
             setup: None,
             thresholds: QuorumThresholds::default(),
+            dialog: None,
+            recent_actions: Vec::new(),
         }
     }
 

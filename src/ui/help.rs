@@ -35,11 +35,38 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("overview", "[ ]", "previous / next cluster"),
     ("overview", "Enter", "open the service's tasks"),
     (
+        "overview",
+        "s",
+        "switch the internal ALB to the other general node (sync gate)",
+    ),
+    (
+        "overview",
+        "r",
+        "restart the selected service (new deployment)",
+    ),
+    (
         "tasks",
         "↑ ↓ / j k",
         "select a task (its containers show below)",
     ),
+    (
+        "tasks",
+        "r",
+        "restart the selected task (stop it; the service replaces it)",
+    ),
+    ("tasks", "R", "restart the whole service (new deployment)"),
     ("tasks", "Esc", "back to the overview"),
+    (
+        "actions",
+        "y / type name",
+        "confirm (danger environments: type the environment name)",
+    ),
+    (
+        "actions",
+        "O",
+        "override a failed sync gate (asks again; audited)",
+    ),
+    ("actions", "n / Esc", "cancel"),
 ];
 
 /// Draws the overlay centred over `area`.
