@@ -12,6 +12,18 @@ use crate::ops::Op;
 
 /// Applies one message; returns what the event loop must do.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let data = matches!(
+        msg,
+        Msg::Tick(_) | Msg::Ecs { .. } | Msg::Node { .. } | Msg::Switch { .. }
+    );
+    let effects = apply(state, msg);
+    if data {
+        state.refresh_problems();
+    }
+    effects
+}
+
+fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => return on_key(state, key),
         Msg::Resize => state.dirty = true,
@@ -175,11 +187,36 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         }
         KeyCode::Enter => on_enter(state),
         KeyCode::Char('s') => return open_switch(state),
+        KeyCode::Char('e') => jump_to_problem(state),
         KeyCode::Char('r') => return open_restart(state, false),
         KeyCode::Char('R') => return open_restart(state, true),
         _ => state.dirty = false,
     }
     Vec::new()
+}
+
+/// `e`: jump to the next current problem (worst first), cycling.
+fn jump_to_problem(state: &mut State) {
+    if state.problems.is_empty() {
+        state.notice = Some(("no problems across the environments".into(), state.now));
+        return;
+    }
+    let i = state.problem_cursor % state.problems.len();
+    let p = state.problems[i].clone();
+    crate::problems::jump(state, &p);
+    state.problem_cursor = i + 1;
+    state.notice = Some((
+        format!(
+            "problem {}/{}: {}/{} {}: {}",
+            i + 1,
+            state.problems.len(),
+            p.environment,
+            p.cluster,
+            p.subject,
+            p.summary
+        ),
+        state.now,
+    ));
 }
 
 /// The gate poller the open dialog needs (or none).

@@ -25,6 +25,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("everywhere", "Ctrl-r", "refresh now"),
     (
         "everywhere",
+        "e",
+        "jump to the next current problem (worst first)",
+    ),
+    (
+        "everywhere",
         "?",
         "this help (any of ? Esc q Enter closes it)",
     ),
