@@ -51,6 +51,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.dirty = true;
             }
         }
+        Msg::Paths { at, result, when } => {
+            if let Some(c) = cluster_mut(state, at.env, at.cluster) {
+                c.paths.apply(result, when);
+                state.dirty = true;
+            }
+            clamp_rows(state);
+        }
     }
     Vec::new()
 }
@@ -113,8 +120,22 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('/') => {
             state.filter.editing = true;
         }
+        KeyCode::Char('p') => {
+            if state.screen == Screen::Overview {
+                state.focus = if state.focus == Focus::Path {
+                    Focus::Services
+                } else if crate::path::current(state).is_some() {
+                    Focus::Path
+                } else {
+                    state.notice = Some(("this cluster has no request path".into(), state.now));
+                    state.focus
+                };
+            }
+        }
         KeyCode::Esc => {
-            if !state.filter.text.is_empty() {
+            if state.focus == Focus::Path && state.screen == Screen::Overview {
+                state.focus = Focus::Services;
+            } else if !state.filter.text.is_empty() {
                 state.filter.text.clear();
                 clamp_rows(state);
             } else if matches!(state.screen, Screen::Tasks { .. }) {
@@ -176,6 +197,15 @@ fn on_enter(state: &mut State) {
                 state.filter = super::state::Filter::default();
             }
         }
+        (Screen::Overview, Focus::Path) => {
+            let hop = crate::path::current(state)
+                .and_then(|p| p.hops.get(state.path_row).and_then(|h| h.jump.clone()));
+            if let Some(jump) = hop
+                && let Some(notice) = crate::path::jump(state, &jump)
+            {
+                state.notice = Some((notice, state.now));
+            }
+        }
         (Screen::Tasks { .. }, _) => {}
     }
 }
@@ -187,6 +217,7 @@ fn select_env(state: &mut State, i: usize) {
         state.service_row = 0;
         state.task_row = 0;
         state.filter = super::state::Filter::default();
+        leave_missing_path(state);
     }
 }
 
@@ -201,6 +232,15 @@ fn move_cluster(state: &mut State, delta: i64) {
             state.service_row = 0;
         }
     }
+    leave_missing_path(state);
+}
+
+/// Hands the keyboard back to the services table when the cluster shown has no path.
+fn leave_missing_path(state: &mut State) {
+    state.path_row = 0;
+    if state.focus == Focus::Path && crate::path::current(state).is_none() {
+        state.focus = Focus::Services;
+    }
 }
 
 fn move_row(state: &mut State, delta: i64) {
@@ -209,6 +249,10 @@ fn move_row(state: &mut State, delta: i64) {
         (Screen::Overview, Focus::Services) => {
             let n = state.visible_services().len();
             state.service_row = step(state.service_row, delta, n);
+        }
+        (Screen::Overview, Focus::Path) => {
+            let n = crate::path::current(state).map_or(0, |p| p.hops.len());
+            state.path_row = step(state.path_row, delta, n);
         }
         (Screen::Tasks { .. }, _) => {
             let n = state.visible_tasks().len();
@@ -230,6 +274,10 @@ fn clamp_rows(state: &mut State) {
     state.service_row = state.service_row.min(services.saturating_sub(1));
     let tasks = state.visible_tasks().len();
     state.task_row = state.task_row.min(tasks.saturating_sub(1));
+    if state.focus == Focus::Path {
+        let hops = crate::path::current(state).map_or(0, |p| p.hops.len());
+        state.path_row = state.path_row.min(hops.saturating_sub(1));
+    }
 }
 
 #[cfg(test)]
