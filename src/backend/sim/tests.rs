@@ -1064,7 +1064,7 @@ fn target_health_follows_the_injected_faults() {
             .expect("api")
             .targets
             .iter()
-            .all(|t| t.is_healthy())
+            .all(crate::model::alb::TargetHealth::is_healthy)
     );
 
     let err = run(b.elb.discover_paths(&["arn:nope".into()])).expect_err("unknown group");
