@@ -124,7 +124,10 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             if state.screen == Screen::Overview {
                 state.focus = if state.focus == Focus::Path {
                     Focus::Services
-                } else if crate::path::current(state).is_some() {
+                } else if let Some(path) = crate::path::current(state) {
+                    state.path_row = crate::path::first_broken_hop(&path)
+                        .and_then(|broken| path.hops.iter().position(|h| h == broken))
+                        .unwrap_or(0);
                     Focus::Path
                 } else {
                     state.notice = Some(("this cluster has no request path".into(), state.now));

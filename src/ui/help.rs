@@ -35,6 +35,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("overview", "[ ]", "previous / next cluster"),
     ("overview", "Enter", "open the service's tasks"),
     (
+        "overview",
+        "p",
+        "request path: ↑↓ pick a hop, Enter goes there",
+    ),
+    (
         "tasks",
         "↑ ↓ / j k",
         "select a task (its containers show below)",
