@@ -24,8 +24,8 @@ use crate::app::state::{Filter, Focus, Panel, Screen, State};
 use crate::config::AlbSwitch;
 use crate::model::Health;
 use crate::model::alb::{
-    LoadBalancerScheme, PathLoadBalancer, PathTargetGroup, PathTopology, SwitchMode, SwitchView,
-    TargetHealth,
+    LoadBalancerScheme, PathLoadBalancer, PathTargetGroup, PathTopology, SwitchMember, SwitchMode,
+    SwitchView, TargetHealth,
 };
 use crate::model::ecs::{ClusterSnapshot, Rollout, Service, TargetGroupRef};
 use crate::model::quorum::{NodeRole, NodeState};
@@ -781,7 +781,7 @@ fn switch_hop(switch: &Panel<SwitchView>, topology: Option<&PathTopology>) -> Ho
             format!(
                 "standby {} {}",
                 m.node,
-                m.health.as_deref().unwrap_or("not registered")
+                member_health(view.mode, m, topology).shown
             )
         })
         .collect();
@@ -800,33 +800,10 @@ fn switch_hop(switch: &Panel<SwitchView>, topology: Option<&PathTopology>) -> Ho
         }
         [member] => {
             hop.jump = Some(Jump::Node(member.node.clone()));
-            let state = member.health.as_deref();
-            hop.detail = with_standby(format!(
-                "→ {} · target {}",
-                member.node,
-                state.unwrap_or("health unknown")
-            ));
-            let why = || {
-                quorum_target(view.mode, &member.target, topology)
-                    .and_then(|t| t.reason.clone())
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default()
-            };
-            match state {
-                Some("healthy") => hop.health = Health::Ok,
-                Some("initial") => {
-                    hop.health = Health::Degraded;
-                    hop.reason = Some(format!(
-                        "{}'s target is still in its first health checks",
-                        member.node
-                    ));
-                }
-                None => {}
-                Some(other) => {
-                    hop.health = Health::Down;
-                    hop.reason = Some(format!("{}'s target {other}{}", member.node, why()));
-                }
-            }
+            let judged = member_health(view.mode, member, topology);
+            hop.detail = with_standby(format!("→ {} · target {}", member.node, judged.shown));
+            hop.health = judged.health;
+            hop.reason = judged.why.map(|why| format!("{}'s {why}", member.node));
         }
         many => {
             let names: Vec<&str> = many.iter().map(|m| m.node.as_str()).collect();
@@ -840,6 +817,137 @@ fn switch_hop(switch: &Panel<SwitchView>, topology: Option<&PathTopology>) -> Ho
         }
     }
     hop
+}
+
+/// A general node's target as the internal ALB judges it.
+struct MemberHealth {
+    health: Health,
+    /// The word shown: `healthy`, `healthy 1/2`, `initial`, `unhealthy`, `no targets`.
+    shown: String,
+    /// Why it is not ok, to follow the node's name (`target unhealthy (Target.Timeout)`).
+    why: Option<String>,
+}
+
+/// Judges one switch member: from its own target group's targets when the topology has
+/// them (listener mode), else from the health the switch read reported.
+fn member_health(
+    mode: SwitchMode,
+    member: &SwitchMember,
+    topology: Option<&PathTopology>,
+) -> MemberHealth {
+    let group = topology
+        .filter(|_| mode == SwitchMode::Listener)
+        .and_then(|t| t.target_group(&member.target));
+    if let Some(group) = group {
+        let targets: Vec<&TargetHealth> = group
+            .targets
+            .iter()
+            .filter(|t| t.state != "draining")
+            .collect();
+        let healthy = targets.iter().filter(|t| t.is_healthy()).count();
+        return judge_member(
+            healthy,
+            targets.len(),
+            targets.iter().find(|t| !t.is_healthy()).copied(),
+        );
+    }
+    let why = |state: &str| {
+        let reason = quorum_target(mode, &member.target, topology)
+            .and_then(|t| t.reason.clone())
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        format!("target {state}{reason}")
+    };
+    match member.health.as_deref() {
+        None => MemberHealth {
+            health: Health::Unknown,
+            shown: "health unknown".into(),
+            why: None,
+        },
+        Some("healthy") => judge_member(1, 1, None),
+        Some("initial") => MemberHealth {
+            health: Health::Degraded,
+            shown: "initial".into(),
+            why: Some("target is still in its first health checks".into()),
+        },
+        Some(counted) if counted.starts_with("healthy ") => {
+            // `healthy 1/2, unhealthy 1`, as the AWS backend sums up a group.
+            let fraction = counted["healthy ".len()..]
+                .split(',')
+                .next()
+                .and_then(|f| f.split_once('/'))
+                .and_then(|(h, n)| Some((h.trim().parse().ok()?, n.trim().parse().ok()?)));
+            match fraction {
+                Some((healthy, total)) => {
+                    let mut judged = judge_member(healthy, total, None);
+                    judged.shown = counted.to_owned();
+                    if judged.health != Health::Ok {
+                        judged.why = Some(format!("targets {counted}"));
+                    }
+                    judged
+                }
+                None => MemberHealth {
+                    health: Health::Unknown,
+                    shown: counted.to_owned(),
+                    why: None,
+                },
+            }
+        }
+        Some(other) => MemberHealth {
+            health: Health::Down,
+            shown: other.to_owned(),
+            why: Some(why(other)),
+        },
+    }
+}
+
+fn judge_member(healthy: usize, total: usize, sick: Option<&TargetHealth>) -> MemberHealth {
+    let because = sick
+        .and_then(|t| t.reason.as_deref())
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    if total == 0 {
+        return MemberHealth {
+            health: Health::Down,
+            shown: "no targets".into(),
+            why: Some("target group has no targets".into()),
+        };
+    }
+    if healthy == total {
+        return MemberHealth {
+            health: Health::Ok,
+            shown: if total == 1 {
+                "healthy".into()
+            } else {
+                format!("healthy {healthy}/{total}")
+            },
+            why: None,
+        };
+    }
+    let state = sick.map_or("unhealthy", |t| t.state.as_str());
+    if healthy > 0 {
+        return MemberHealth {
+            health: Health::Degraded,
+            shown: format!("healthy {healthy}/{total}"),
+            why: Some(format!("targets: {healthy}/{total} healthy{because}")),
+        };
+    }
+    if state == "initial" {
+        return MemberHealth {
+            health: Health::Degraded,
+            shown: "initial".into(),
+            why: Some("target is still in its first health checks".into()),
+        };
+    }
+    MemberHealth {
+        health: Health::Down,
+        shown: state.to_owned(),
+        why: Some(if total == 1 {
+            format!("target {state}{because}")
+        } else {
+            format!("targets: 0/{total} healthy{because}")
+        }),
+    }
 }
 
 /// The target of the active node in the topology: its own group's target (listener

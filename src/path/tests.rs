@@ -553,9 +553,39 @@ fn no_active_quorum_node_is_down_and_two_are_degraded() {
 fn the_active_nodes_target_in_initial_checks_is_degraded() {
     let mut w = World::healthy();
     w.switch().members[0].health = Some("initial".into());
+    w.group(Q1).targets[0] = target(
+        "10.0.1.10",
+        8443,
+        "initial",
+        Some("Elb.InitialHealthChecking"),
+    );
     assert_eq!(
         w.broken().as_deref(),
         Some("internal ALB → quorum: general-1's target is still in its first health checks")
+    );
+}
+
+#[test]
+fn the_switch_health_as_the_aws_backend_sums_it_up_is_understood() {
+    let mut w = World::healthy();
+    w.topology = panel(PathTopology::default());
+    w.switch().members[0].health = Some("healthy 1/1".into());
+    w.switch().members[1].health = Some("healthy 0/1, unhealthy 1".into());
+    let path = w.path();
+    assert_eq!(health_of(&path, "internal ALB → quorum"), Health::Ok);
+    assert_eq!(
+        path.hops[3].detail,
+        "→ general-1 · target healthy 1/1 · standby general-2 healthy 0/1, unhealthy 1"
+    );
+    w.switch().members[0].health = Some("healthy 0/1, unhealthy 1".into());
+    assert_eq!(
+        w.broken().as_deref(),
+        Some("internal ALB → quorum: general-1's targets healthy 0/1, unhealthy 1")
+    );
+    w.switch().members[0].health = Some("not registered".into());
+    assert_eq!(
+        w.broken().as_deref(),
+        Some("internal ALB → quorum: general-1's target not registered")
     );
 }
 
