@@ -880,7 +880,7 @@ fn member_health(
             match fraction {
                 Some((healthy, total)) => {
                     let mut judged = judge_member(healthy, total, None);
-                    judged.shown = counted.to_owned();
+                    counted.clone_into(&mut judged.shown);
                     if judged.health != Health::Ok {
                         judged.why = Some(format!("targets {counted}"));
                     }
