@@ -313,7 +313,9 @@ async fn services_behind_load_balancers_make_a_path_and_its_breaks_are_named() {
     elb_fixture::register(&b.elb_client, &b.elb.api, &["10.0.2.30:5001"]).await;
     let path = b.path().await;
     assert_eq!(
-        first_broken_hop(&path).map(|h| h.spelled_out()).as_deref(),
+        first_broken_hop(&path)
+            .map(ibet_console::path::Hop::spelled_out)
+            .as_deref(),
         Some(
             "internal ALB → api: 1/2 targets healthy (registered on port 5001, the container listens on 5000)"
         )
