@@ -801,14 +801,17 @@ fn switch_hop(switch: &Panel<SwitchView>, topology: Option<&PathTopology>) -> Ho
         [member] => {
             hop.jump = Some(Jump::Node(member.node.clone()));
             let judged = member_health(view.mode, member, topology);
-            hop.detail = with_standby(format!("→ {} · target {}", member.node, judged.shown));
+            hop.detail = with_standby(format!(
+                "forwards to {} · target {}",
+                member.node, judged.shown
+            ));
             hop.health = judged.health;
             hop.reason = judged.why.map(|why| format!("{}'s {why}", member.node));
         }
         many => {
             let names: Vec<&str> = many.iter().map(|m| m.node.as_str()).collect();
             hop.health = Health::Degraded;
-            hop.detail = format!("→ {} at once", names.join(" and "));
+            hop.detail = format!("forwards to {} at once", names.join(" and "));
             hop.reason = Some(format!(
                 "the internal ALB forwards to {} general nodes at once ({}); one is expected",
                 many.len(),

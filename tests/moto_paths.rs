@@ -305,7 +305,7 @@ async fn services_behind_load_balancers_make_a_path_and_its_breaks_are_named() {
     );
     assert_eq!(
         path.hops[3].detail,
-        "→ general-1 · target healthy · standby general-2 healthy"
+        "forwards to general-1 · target healthy · standby general-2 healthy"
     );
 
     // An API target moved to a port the container does not listen on.

@@ -363,7 +363,7 @@ fn a_healthy_path_has_every_hop_in_order_and_nothing_broken() {
     );
     assert_eq!(
         path.hops[3].detail,
-        "→ general-1 · target healthy · standby general-2 healthy"
+        "forwards to general-1 · target healthy · standby general-2 healthy"
     );
     assert_eq!(path.hops[4].detail, "synced · #1000 · at the head");
     assert_eq!(
@@ -575,7 +575,7 @@ fn the_switch_health_as_the_aws_backend_sums_it_up_is_understood() {
     assert_eq!(health_of(&path, "internal ALB → quorum"), Health::Ok);
     assert_eq!(
         path.hops[3].detail,
-        "→ general-1 · target healthy 1/1 · standby general-2 healthy 0/1, unhealthy 1"
+        "forwards to general-1 · target healthy 1/1 · standby general-2 healthy 0/1, unhealthy 1"
     );
     w.switch().members[0].health = Some("healthy 0/1, unhealthy 1".into());
     assert_eq!(

@@ -57,8 +57,8 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Some(p) if room >= services_wanted + super::path::full_height(p) => {
             (super::path::full_height(p), false)
         }
-        Some(p) if room >= services_min + super::path::compact_height(p, right.width) => {
-            (super::path::compact_height(p, right.width), true)
+        Some(p) if room >= services_min + super::path::compact_height(state, p, right.width) => {
+            (super::path::compact_height(state, p, right.width), true)
         }
         Some(_) if room >= services_min + super::path::MIN_COMPACT_HEIGHT => {
             (super::path::MIN_COMPACT_HEIGHT, true)

@@ -38,17 +38,21 @@ pub fn full_height(path: &RequestPath) -> u16 {
 }
 
 /// Rows the compact panel needs at `width` columns: the borders, the summary, and the
-/// reason (wrapped) when something is wrong.
-pub fn compact_height(path: &RequestPath, width: u16) -> u16 {
+/// reason (wrapped) when something is wrong, or the selected hop's detail when the
+/// panel has the keyboard.
+pub fn compact_height(state: &State, path: &RequestPath, width: u16) -> u16 {
     let inner = usize::from(width.saturating_sub(2)).max(1);
     let rows = |text: &str| u16::try_from(text.chars().count().div_ceil(inner)).unwrap_or(1);
     let summary = rows(&summary_text(path)).max(1);
-    let reason = if needs_reason_line(path) {
-        rows(&format!(" ✖ {}", reason_text(path))).max(1)
-    } else {
-        0
+    let selected = (state.focus == Focus::Path)
+        .then(|| path.hops.get(state.path_row))
+        .flatten();
+    let second = match selected {
+        Some(hop) => rows(&hop_detail_text(hop)).max(1),
+        None if needs_reason_line(path) => rows(&format!(" ✖ {}", reason_text(path))).max(1),
+        None => 0,
     };
-    2 + summary + reason
+    2 + summary + second
 }
 
 /// The smallest compact panel: the borders and the summary (the verdict rides in the
@@ -224,11 +228,12 @@ fn reason_text(path: &RequestPath) -> String {
 }
 
 fn hop_detail_line(hop: &Hop, theme: &Theme) -> Line<'static> {
-    let text = match &hop.reason {
-        Some(reason) => format!(" {}: {reason}", hop.name),
-        None => format!(" {}: {}", hop.name, hop.detail),
-    };
-    Line::from(Span::styled(text, hop_style(hop, theme)))
+    Line::from(Span::styled(hop_detail_text(hop), hop_style(hop, theme)))
+}
+
+/// ` name: reason`, or ` name: detail` for a hop that is fine.
+fn hop_detail_text(hop: &Hop) -> String {
+    format!(" {}", hop.spelled_out())
 }
 
 fn hop_style(hop: &Hop, theme: &Theme) -> Style {
