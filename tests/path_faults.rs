@@ -20,6 +20,7 @@ use ibet_console::path::{Hop, first_broken_hop, for_cluster};
 use ibet_console::poll::poll_once;
 use ibet_console::problems::{self, Severity};
 use ibet_console::session::Session;
+use ibet_console::status::StatusReport;
 use screen::demo_session;
 
 /// A demo world polled once a second, as the TUI sees it.
@@ -145,6 +146,11 @@ impl Console {
 /// A world with every path healthy before the fault.
 fn healthy(seed: u64, env: &str, cluster: &str, warmup: u32) -> Console {
     let console = Console::new(seed, warmup);
+    if env == "staging" && cluster == "node-api" {
+        // A quiet world has no problems, and `status` says so.
+        let table = StatusReport::from_state(&console.state, console.state.now).to_table();
+        assert!(table.contains("\nno problems\n"), "{table}");
+    }
     assert_eq!(
         console.broken(env, cluster),
         None,
@@ -225,6 +231,35 @@ fn the_api_failing_health_checks_breaks_the_internal_route_to_it() {
         "internal ALB → api",
         Severity::Critical,
     );
+
+    // `status` carries the same: the problems worst first, the cluster's path.
+    let report = StatusReport::from_state(&c.state, c.state.now);
+    let json = serde_json::to_value(&report).expect("json");
+    let first = &json["problems"][0];
+    assert_eq!(first["severity"], "critical");
+    for field in ["environment", "cluster", "subject", "summary", "since"] {
+        assert!(first[field].is_string(), "{field}: {first}");
+    }
+    let want = "request path broken at internal ALB → api: 0/2 targets healthy (Target.FailedHealthChecks)";
+    assert!(
+        json["problems"]
+            .as_array()
+            .expect("problems")
+            .iter()
+            .any(|p| p["summary"] == want),
+        "{}",
+        json["problems"]
+    );
+    let bank = &json["environments"][0]["clusters"][3];
+    assert_eq!(bank["name"], "bank");
+    assert_eq!(
+        bank["request_path"]["first_broken"],
+        "internal ALB → api: 0/2 targets healthy (Target.FailedHealthChecks)"
+    );
+    let table = report.to_table();
+    assert!(table.contains(want), "{table}");
+    assert!(!table.contains("no problems"));
+    assert_ne!(report.exit_code(), 0);
 }
 
 #[test]

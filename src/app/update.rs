@@ -484,6 +484,54 @@ mod tests {
     }
 
     #[test]
+    fn p_selects_the_request_path_only_where_there_is_one() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Char('p')));
+        assert_eq!(
+            s.focus,
+            Focus::Services,
+            "no service behind a load balancer"
+        );
+        assert!(s.notice.is_some());
+
+        let mut snap = snapshot();
+        snap.services[0].target_groups = vec![crate::model::ecs::TargetGroupRef {
+            arn: "arn:tg/api".into(),
+            container: "api".into(),
+            port: 5000,
+        }];
+        update(
+            &mut s,
+            Msg::Ecs {
+                at: ClusterAddr { env: 0, cluster: 0 },
+                result: Ok(snap),
+                when: 2,
+            },
+        );
+        update(&mut s, key(KeyCode::Char('p')));
+        assert_eq!(s.focus, Focus::Path);
+        assert_eq!(s.path_row, 0);
+        update(&mut s, key(KeyCode::Down));
+        assert_eq!(s.path_row, 0, "one hop: internal ALB → api");
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(s.focus, Focus::Services);
+        update(&mut s, key(KeyCode::Char('p')));
+        update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            s.screen,
+            Screen::Tasks {
+                service: "api".into()
+            },
+            "Enter on the hop opens its service's tasks"
+        );
+        // A cluster without a path hands the keyboard back.
+        update(&mut s, key(KeyCode::Esc));
+        update(&mut s, key(KeyCode::Char('p')));
+        update(&mut s, key(KeyCode::Char(']')));
+        assert_eq!(s.focus, Focus::Services);
+    }
+
+    #[test]
     fn cluster_navigation() {
         let mut s = loaded();
         update(&mut s, key(KeyCode::Char(']')));
