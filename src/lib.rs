@@ -18,6 +18,8 @@
 //! - [`app`]: the event loop, the state and `update`; [`ui`] draws the state; [`tui`] owns
 //!   the terminal.
 //! - [`poll`]: the pollers that feed the state; [`session`]: the world a run talks to.
+//! - [`path`]: the request path of a wallet cluster, hop by hop (external ALB → nginx →
+//!   internal ALB → API and the active Quorum node → validators), and where it breaks.
 //! - [`problems`]: what is wrong now, worst first; [`status`]: the `status` subcommand.
 //! - [`cli`]: the command line.
 //! - [`ops`]: operator actions as data (switch the ALB, stop a task, deploy), planned,
@@ -31,6 +33,7 @@ pub mod config;
 pub mod logs;
 pub mod model;
 pub mod ops;
+pub mod path;
 pub mod poll;
 pub mod problems;
 pub mod quorum;

@@ -7,7 +7,10 @@
 //! │┌ Clusters ─┐┌ Services · node-api ─────────────────────────────────────┐ │
 //! ││● node-api ││ NAME  STATUS  RUN/DES  PEND  REV  ROLLOUT  HEALTH          │ │ overview
 //! ││● satoshi  │└──────────────────────────────────────────────────────────┘ │  (or tasks)
-//! ││▲ issuer   │┌ Quorum · ALB → general-1 ────────────────────────────────┐ │
+//! ││▲ issuer   │┌ Request path · healthy end to end ───────────────────────┐ │
+//! ││           ││ ext ● → nginx ● → api ● → quorum ● → general-1 ● → …       │ │
+//! ││           │└──────────────────────────────────────────────────────────┘ │
+//! ││           │┌ Quorum · ALB → general-1 ────────────────────────────────┐ │
 //! ││● bank     ││ NODE  ROLE  HEIGHT  LAG  HEAD  PEERS  TXPOOL  STATE       │ │
 //! │└───────────┘└──────────────────────────────────────────────────────────┘ │
 //! │ ↑↓ move  ⏎ tasks  Tab env  / filter  ? help  q quit                        │ footer
@@ -18,6 +21,7 @@
 pub mod confirm;
 pub mod help;
 pub mod overview;
+pub mod path;
 pub mod problems;
 pub mod quorum;
 pub mod tasks;
@@ -30,7 +34,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::state::{Screen, State};
+use crate::app::state::{Focus, Screen, State};
 pub use theme::Theme;
 
 /// Draws the whole screen.
@@ -152,6 +156,26 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         return;
     }
     let keys: &[(&str, &str)] = match state.screen {
+        Screen::Overview if state.focus == Focus::Path => &[
+            ("↑↓", "hop"),
+            ("⏎", "jump"),
+            ("p/Esc", "back"),
+            ("[ ]", "cluster"),
+            ("Tab", "env"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        // Narrow terminals leave out the pane keys (← → work all the same).
+        Screen::Overview if area.width < 84 => &[
+            ("↑↓", "move"),
+            ("⏎", "tasks"),
+            ("p", "path"),
+            ("[ ]", "cluster"),
+            ("Tab", "env"),
+            ("/", "filter"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
         Screen::Overview => &[
             ("↑↓", "move"),
             ("⏎", "tasks"),
@@ -159,6 +183,7 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ("r", "restart"),
             ("e", "next problem"),
             ("←→", "pane"),
+            ("p", "path"),
             ("[ ]", "cluster"),
             ("Tab", "env"),
             ("/", "filter"),

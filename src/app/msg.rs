@@ -7,7 +7,7 @@ use crossterm::event::KeyEvent;
 
 use crate::backend::BackendError;
 use crate::clock::EpochMs;
-use crate::model::alb::SwitchView;
+use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::ClusterSnapshot;
 use crate::model::quorum::NodeSample;
 use crate::ops::gate::{GatePair, GatePoll};
@@ -63,6 +63,15 @@ pub enum Msg {
         at: ClusterAddr,
         /// The view or the error.
         result: Result<SwitchView, BackendError>,
+        /// When it finished.
+        when: EpochMs,
+    },
+    /// A request-path discovery (load balancers, target health) finished.
+    Paths {
+        /// Which cluster.
+        at: ClusterAddr,
+        /// The topology or the error.
+        result: Result<PathTopology, BackendError>,
         /// When it finished.
         when: EpochMs,
     },

@@ -4,7 +4,7 @@ use crate::backend::BackendError;
 use crate::clock::EpochMs;
 use crate::config::{Config, QuorumNode};
 use crate::model::Health;
-use crate::model::alb::SwitchView;
+use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::{ClusterSnapshot, Service, Task};
 use crate::quorum::{NodeHistory, NodeView, QuorumThresholds, best_height, node_view};
 
@@ -92,6 +92,8 @@ pub struct ClusterState {
     pub nodes: Vec<NodeSlot>,
     /// The ALB switch, when configured.
     pub switch: Option<Panel<SwitchView>>,
+    /// The load balancers and target health of the cluster's request path.
+    pub paths: Panel<PathTopology>,
 }
 
 impl ClusterState {
@@ -173,6 +175,8 @@ pub enum Focus {
     /// The services table.
     #[default]
     Services,
+    /// The request-path panel.
+    Path,
 }
 
 /// The screen shown.
@@ -212,6 +216,8 @@ pub struct State {
     pub service_row: usize,
     /// Selected task row (in the filtered list).
     pub task_row: usize,
+    /// Selected hop of the request-path panel.
+    pub path_row: usize,
     /// The filter of the current table.
     pub filter: Filter,
     /// Help overlay shown.
@@ -273,6 +279,7 @@ impl State {
                             })
                             .collect(),
                         switch: c.alb_switch.as_ref().map(|_| Panel::default()),
+                        paths: Panel::default(),
                     })
                     .collect(),
             })
@@ -284,6 +291,7 @@ impl State {
             focus: Focus::Services,
             service_row: 0,
             task_row: 0,
+            path_row: 0,
             filter: Filter::default(),
             help: false,
             now,

@@ -94,6 +94,13 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.dirty = true;
             }
         }
+        Msg::Paths { at, result, when } => {
+            if let Some(c) = cluster_mut(state, at.env, at.cluster) {
+                c.paths.apply(result, when);
+                state.dirty = true;
+            }
+            clamp_rows(state);
+        }
     }
     Vec::new()
 }
@@ -159,8 +166,25 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('/') => {
             state.filter.editing = true;
         }
+        KeyCode::Char('p') => {
+            if state.screen == Screen::Overview {
+                state.focus = if state.focus == Focus::Path {
+                    Focus::Services
+                } else if let Some(path) = crate::path::current(state) {
+                    state.path_row = crate::path::first_broken_hop(&path)
+                        .and_then(|broken| path.hops.iter().position(|h| h == broken))
+                        .unwrap_or(0);
+                    Focus::Path
+                } else {
+                    state.notice = Some(("this cluster has no request path".into(), state.now));
+                    state.focus
+                };
+            }
+        }
         KeyCode::Esc => {
-            if !state.filter.text.is_empty() {
+            if state.focus == Focus::Path && state.screen == Screen::Overview {
+                state.focus = Focus::Services;
+            } else if !state.filter.text.is_empty() {
                 state.filter.text.clear();
                 clamp_rows(state);
             } else if matches!(state.screen, Screen::Tasks { .. }) {
@@ -376,6 +400,15 @@ fn on_enter(state: &mut State) {
                 state.filter = super::state::Filter::default();
             }
         }
+        (Screen::Overview, Focus::Path) => {
+            let hop = crate::path::current(state)
+                .and_then(|p| p.hops.get(state.path_row).and_then(|h| h.jump.clone()));
+            if let Some(jump) = hop
+                && let Some(notice) = crate::path::jump(state, &jump)
+            {
+                state.notice = Some((notice, state.now));
+            }
+        }
         (Screen::Tasks { .. }, _) => {}
     }
 }
@@ -387,6 +420,7 @@ fn select_env(state: &mut State, i: usize) {
         state.service_row = 0;
         state.task_row = 0;
         state.filter = super::state::Filter::default();
+        leave_missing_path(state);
     }
 }
 
@@ -401,6 +435,15 @@ fn move_cluster(state: &mut State, delta: i64) {
             state.service_row = 0;
         }
     }
+    leave_missing_path(state);
+}
+
+/// Hands the keyboard back to the services table when the cluster shown has no path.
+fn leave_missing_path(state: &mut State) {
+    state.path_row = 0;
+    if state.focus == Focus::Path && crate::path::current(state).is_none() {
+        state.focus = Focus::Services;
+    }
 }
 
 fn move_row(state: &mut State, delta: i64) {
@@ -409,6 +452,10 @@ fn move_row(state: &mut State, delta: i64) {
         (Screen::Overview, Focus::Services) => {
             let n = state.visible_services().len();
             state.service_row = step(state.service_row, delta, n);
+        }
+        (Screen::Overview, Focus::Path) => {
+            let n = crate::path::current(state).map_or(0, |p| p.hops.len());
+            state.path_row = step(state.path_row, delta, n);
         }
         (Screen::Tasks { .. }, _) => {
             let n = state.visible_tasks().len();
@@ -430,6 +477,10 @@ fn clamp_rows(state: &mut State) {
     state.service_row = state.service_row.min(services.saturating_sub(1));
     let tasks = state.visible_tasks().len();
     state.task_row = state.task_row.min(tasks.saturating_sub(1));
+    if state.focus == Focus::Path {
+        let hops = crate::path::current(state).map_or(0, |p| p.hops.len());
+        state.path_row = state.path_row.min(hops.saturating_sub(1));
+    }
 }
 
 #[cfg(test)]
@@ -630,6 +681,54 @@ mod tests {
             },
         );
         assert!(s.current_cluster().expect("c").ecs.error.is_none());
+    }
+
+    #[test]
+    fn p_selects_the_request_path_only_where_there_is_one() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Char('p')));
+        assert_eq!(
+            s.focus,
+            Focus::Services,
+            "no service behind a load balancer"
+        );
+        assert!(s.notice.is_some());
+
+        let mut snap = snapshot();
+        snap.services[0].target_groups = vec![crate::model::ecs::TargetGroupRef {
+            arn: "arn:tg/api".into(),
+            container: "api".into(),
+            port: 5000,
+        }];
+        update(
+            &mut s,
+            Msg::Ecs {
+                at: ClusterAddr { env: 0, cluster: 0 },
+                result: Ok(snap),
+                when: 2,
+            },
+        );
+        update(&mut s, key(KeyCode::Char('p')));
+        assert_eq!(s.focus, Focus::Path);
+        assert_eq!(s.path_row, 0);
+        update(&mut s, key(KeyCode::Down));
+        assert_eq!(s.path_row, 0, "one hop: internal ALB → api");
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(s.focus, Focus::Services);
+        update(&mut s, key(KeyCode::Char('p')));
+        update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            s.screen,
+            Screen::Tasks {
+                service: "api".into()
+            },
+            "Enter on the hop opens its service's tasks"
+        );
+        // A cluster without a path hands the keyboard back.
+        update(&mut s, key(KeyCode::Esc));
+        update(&mut s, key(KeyCode::Char('p')));
+        update(&mut s, key(KeyCode::Char(']')));
+        assert_eq!(s.focus, Focus::Services);
     }
 
     #[test]

@@ -50,6 +50,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "restart the selected service (new deployment)",
     ),
     (
+        "overview",
+        "p",
+        "request path: ↑↓ pick a hop, Enter goes there",
+    ),
+    (
         "tasks",
         "↑ ↓ / j k",
         "select a task (its containers show below)",

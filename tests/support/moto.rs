@@ -20,6 +20,12 @@ pub struct Moto {
 impl Moto {
     /// Starts a moto server and waits until it answers.
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// Starts a moto server with extra environment variables (moto's own switches, e.g.
+    /// `MOTO_ECS_SERVICE_RUNNING`) and waits until it answers.
+    pub fn start_with_env(vars: &[(&str, &str)]) -> Self {
         let bin = std::env::var_os("IBET_TEST_MOTO_SERVER").map_or_else(
             || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin/moto_server"),
             PathBuf::from,
@@ -32,6 +38,7 @@ impl Moto {
         let port = free_port();
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
