@@ -71,30 +71,49 @@ impl Prompter for TerminalPrompter {
 }
 
 /// Answers from a list, for tests and scripted runs; records the questions asked.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ScriptedPrompter {
     answers: VecDeque<String>,
-    /// The questions asked so far.
-    pub questions: Vec<String>,
+    terminal: bool,
+    /// The questions asked so far (shared by clones).
+    pub questions: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ScriptedPrompter {
-    /// A prompter that answers `answers`, in order, then reaches the end of input.
+    /// A prompter on a terminal that answers `answers`, in order, then reaches the end of
+    /// input.
     pub fn new<S: Into<String>>(answers: impl IntoIterator<Item = S>) -> Self {
         Self {
             answers: answers.into_iter().map(Into::into).collect(),
-            questions: Vec::new(),
+            terminal: true,
+            questions: std::sync::Arc::default(),
         }
+    }
+
+    /// A prompter with no terminal: nobody to ask.
+    pub fn without_terminal() -> Self {
+        Self::default()
+    }
+
+    /// The questions asked so far.
+    pub fn asked(&self) -> Vec<String> {
+        self.questions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
 impl Prompter for ScriptedPrompter {
     fn interactive(&self) -> bool {
-        true
+        self.terminal
     }
 
     fn ask(&mut self, question: &str) -> Option<String> {
-        self.questions.push(question.to_string());
+        self.questions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(question.to_string());
         self.answers.pop_front()
     }
 }
