@@ -81,6 +81,35 @@ pub enum Command {
     /// Move a service back to the task definition it ran before.
     #[command(after_help = RELEASE_HELP)]
     Rollback(RollbackArgs),
+    /// Print a service's (or a task's, or a container's) CloudWatch Logs as
+    /// `TIMESTAMP SOURCE MESSAGE` lines, sanitised; with --follow, keep printing new ones.
+    Logs(LogsArgs),
+}
+
+/// Options of `logs`.
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// Cluster (its display name from the config, e.g. node-api).
+    #[arg(long)]
+    pub cluster: String,
+    /// Service; may be repeated to interleave several services.
+    #[arg(long, required = true)]
+    pub service: Vec<String>,
+    /// Only this task (id, ARN or a unique prefix of the id).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Only this container.
+    #[arg(long)]
+    pub container: Option<String>,
+    /// How far back to start: 90s, 10m, 2h, 1d.
+    #[arg(long, default_value = "10m")]
+    pub since: String,
+    /// CloudWatch Logs filter pattern, applied by the server.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Keep printing new lines until interrupted.
+    #[arg(long)]
+    pub follow: bool,
 }
 
 /// How the operator confirms an action, and how the result is printed.

@@ -4,6 +4,7 @@
 //! The draw loop never waits on these: a hung endpoint makes its panel stale, never the
 //! screen frozen. Throttling backs off exponentially with jitter ([`Backoff`]); other
 //! errors are retried at the normal interval so recovery shows within one or two polls.
+//! The backoff is the one the log tail uses ([`Backoff`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,45 +16,7 @@ use crate::app::msg::{ClusterAddr, Msg};
 use crate::backend::{BackendError, EnvBackends};
 use crate::clock::SharedClock;
 use crate::config::Config;
-
-/// Exponential backoff with jitter for throttled calls.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    base: Duration,
-    max: Duration,
-    attempt: u32,
-    rng: u64,
-}
-
-impl Backoff {
-    /// A backoff starting at `base`, never above `max`; `seed` drives the jitter.
-    pub fn new(base: Duration, max: Duration, seed: u64) -> Self {
-        Self {
-            base,
-            max,
-            attempt: 0,
-            rng: seed | 1,
-        }
-    }
-
-    /// The next delay: `base·2^n`, capped at `max`, scaled by a random 50–100 %.
-    pub fn next_delay(&mut self) -> Duration {
-        let exp = self.base.saturating_mul(1 << self.attempt.min(16));
-        self.attempt = self.attempt.saturating_add(1);
-        let capped = exp.min(self.max);
-        // xorshift64
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        let frac = 0.5 + (self.rng % 1000) as f64 / 2000.0;
-        capped.mul_f64(frac)
-    }
-
-    /// Back to the first step after a success.
-    pub fn reset(&mut self) {
-        self.attempt = 0;
-    }
-}
+use crate::logs::budget::Backoff;
 
 /// The delay before the next poll after `result`.
 fn delay_after<T>(
@@ -238,17 +201,6 @@ pub async fn poll_once(config: &Config, backends: &[EnvBackends], clock: &Shared
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_with_jitter_and_caps() {
-        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(10), 42);
-        let d: Vec<Duration> = (0..8).map(|_| b.next_delay()).collect();
-        assert!(d[0] >= Duration::from_millis(500) && d[0] <= Duration::from_secs(1));
-        assert!(d[3] >= Duration::from_secs(4) && d[3] <= Duration::from_secs(8));
-        assert!(d.iter().all(|x| *x <= Duration::from_secs(10)));
-        b.reset();
-        assert!(b.next_delay() <= Duration::from_secs(1));
-    }
 
     #[test]
     fn only_throttling_backs_off() {

@@ -15,8 +15,10 @@
 //! ```
 //! The help overlay draws over everything. Views read the state; they never change it.
 
+pub mod confirm;
 pub mod help;
 pub mod overview;
+pub mod problems;
 pub mod quorum;
 pub mod tasks;
 pub mod theme;
@@ -35,13 +37,22 @@ pub use theme::Theme;
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     let area = frame.area();
     let danger = state.current_env().is_some_and(|e| e.danger);
-    let [header, banner, body, footer] = Layout::vertical([
+    let strip = if state.envs.is_empty() {
+        0
+    } else {
+        problems::height(state, area.height)
+    };
+    let [header, banner, strip_area, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(u16::from(danger)),
+        Constraint::Length(strip),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
     .areas(area);
+    if strip > 0 {
+        problems::render(state, theme, frame, strip_area);
+    }
     render_header(state, theme, frame, header);
     if danger {
         render_banner(state, theme, frame, banner);
@@ -51,6 +62,10 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         Screen::Tasks { service } => tasks::render(state, theme, frame, body, service),
     }
     render_footer(state, theme, frame, footer);
+    if let Some(d) = &state.dialog {
+        let danger = state.envs.get(d.env).is_some_and(|e| e.danger);
+        confirm::render(d, danger, theme, frame, area);
+    }
     if state.help {
         help::render(theme, frame, area);
     }
@@ -140,6 +155,9 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Screen::Overview => &[
             ("↑↓", "move"),
             ("⏎", "tasks"),
+            ("s", "switch ALB"),
+            ("r", "restart"),
+            ("e", "next problem"),
             ("←→", "pane"),
             ("[ ]", "cluster"),
             ("Tab", "env"),
@@ -149,6 +167,7 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ],
         Screen::Tasks { .. } => &[
             ("↑↓", "move"),
+            ("r", "restart task"),
             ("Esc", "back"),
             ("Tab", "env"),
             ("/", "filter"),
@@ -164,7 +183,20 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ));
         spans.push(Span::styled("(Esc clears)  ", theme.dim()));
     }
-    for (k, what) in keys {
+    // The last two hints (help, quit) always show; the others as far as they fit.
+    let width = |k: &str, w: &str| k.chars().count() + w.chars().count() + 3;
+    let tail: usize = keys.iter().rev().take(2).map(|(k, w)| width(k, w)).sum();
+    let mut used: usize = spans.iter().map(Span::width).sum::<usize>() + tail;
+    let (head, last) = keys.split_at(keys.len().saturating_sub(2));
+    for (k, what) in head {
+        used += width(k, what);
+        if used > usize::from(area.width) {
+            break;
+        }
+        spans.push(Span::styled(*k, theme.accent()));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
+    }
+    for (k, what) in last {
         spans.push(Span::styled(*k, theme.accent()));
         spans.push(Span::styled(format!(" {what}  "), theme.dim()));
     }

@@ -234,6 +234,16 @@ pub struct State {
     pub setup: Option<Vec<String>>,
     /// Quorum judgement thresholds.
     pub thresholds: QuorumThresholds,
+    /// Every current problem, worst first (recomputed when data arrives).
+    pub problems: Vec<crate::problems::Problem>,
+    /// When each problem was first seen.
+    pub problem_since: crate::problems::ProblemSince,
+    /// The problem the `e` key jumped to last.
+    pub problem_cursor: usize,
+    /// The open action dialog.
+    pub dialog: Option<super::dialog::OpDialog>,
+    /// The latest operator actions from the audit log, newest first.
+    pub recent_actions: Vec<crate::ops::audit::AuditEntry>,
 }
 
 impl State {
@@ -285,6 +295,21 @@ impl State {
             quit: false,
             setup: None,
             thresholds: QuorumThresholds::default(),
+            dialog: None,
+            recent_actions: Vec::new(),
+            problems: Vec::new(),
+            problem_since: crate::problems::ProblemSince::default(),
+            problem_cursor: 0,
+        }
+    }
+
+    /// Recomputes the problems list (after new data or as time passes).
+    pub fn refresh_problems(&mut self) {
+        let mut problems = crate::problems::current(self);
+        self.problem_since.track(&mut problems, self.now);
+        if problems != self.problems {
+            self.problems = problems;
+            self.dirty = true;
         }
     }
 

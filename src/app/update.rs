@@ -5,11 +5,25 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::dialog::{DialogAction, OpDialog};
 use super::msg::{Effect, Msg};
 use super::state::{Focus, Screen, State};
+use crate::ops::Op;
 
 /// Applies one message; returns what the event loop must do.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let data = matches!(
+        msg,
+        Msg::Tick(_) | Msg::Ecs { .. } | Msg::Node { .. } | Msg::Switch { .. }
+    );
+    let effects = apply(state, msg);
+    if data {
+        state.refresh_problems();
+    }
+    effects
+}
+
+fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => return on_key(state, key),
         Msg::Resize => state.dirty = true,
@@ -43,6 +57,35 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 }
             }
         }
+        Msg::PlanReady(plan) => {
+            if let Some(d) = state.dialog.as_mut() {
+                d.plan_ready(*plan);
+                state.dirty = true;
+                return gate_effect(state);
+            }
+        }
+        Msg::GatePoll(poll) => {
+            if let Some(d) = state.dialog.as_mut()
+                && d.gate_poll(*poll)
+            {
+                state.dirty = true;
+            }
+        }
+        Msg::RecentActions(entries) => {
+            state.recent_actions = entries;
+            state.dirty = true;
+        }
+        Msg::OpDone(report) => {
+            state.notice = Some((
+                format!("{}: {}", report.op.title(), report.message),
+                state.now,
+            ));
+            if let Some(d) = state.dialog.as_mut() {
+                d.done(*report);
+            }
+            state.dirty = true;
+            return vec![Effect::RefreshNow];
+        }
         Msg::Switch { at, result, when } => {
             if let Some(panel) =
                 cluster_mut(state, at.env, at.cluster).and_then(|c| c.switch.as_mut())
@@ -75,6 +118,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if ctrl && key.code == KeyCode::Char('c') {
         state.quit = true;
         return vec![Effect::Quit];
+    }
+    if state.dialog.is_some() {
+        return on_dialog_key(state, key);
     }
     if state.help {
         if matches!(
@@ -140,9 +186,163 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             }
         }
         KeyCode::Enter => on_enter(state),
+        KeyCode::Char('s') => return open_switch(state),
+        KeyCode::Char('e') => jump_to_problem(state),
+        KeyCode::Char('r') => return open_restart(state, false),
+        KeyCode::Char('R') => return open_restart(state, true),
         _ => state.dirty = false,
     }
     Vec::new()
+}
+
+/// `e`: jump to the next current problem (worst first), cycling.
+fn jump_to_problem(state: &mut State) {
+    if state.problems.is_empty() {
+        state.notice = Some(("no problems across the environments".into(), state.now));
+        return;
+    }
+    let i = state.problem_cursor % state.problems.len();
+    let p = state.problems[i].clone();
+    crate::problems::jump(state, &p);
+    state.problem_cursor = i + 1;
+    state.notice = Some((
+        format!(
+            "problem {}/{}: {}/{} {}: {}",
+            i + 1,
+            state.problems.len(),
+            p.environment,
+            p.cluster,
+            p.subject,
+            p.summary
+        ),
+        state.now,
+    ));
+}
+
+/// The gate poller the open dialog needs (or none).
+fn gate_effect(state: &State) -> Vec<Effect> {
+    let pair = state
+        .dialog
+        .as_ref()
+        .filter(|d| d.wants_gate_polls())
+        .and_then(|d| Some((d.env, d.plan.as_ref()?.gate_pair()?)));
+    vec![Effect::GatePolling(pair)]
+}
+
+fn on_dialog_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(dialog) = state.dialog.as_mut() else {
+        return Vec::new();
+    };
+    let env = dialog.env;
+    let action = dialog.handle_key(key);
+    match action {
+        DialogAction::None => gate_effect(state),
+        DialogAction::Close => {
+            state.dialog = None;
+            vec![Effect::GatePolling(None)]
+        }
+        DialogAction::Execute(plan, approval) => vec![
+            Effect::GatePolling(None),
+            Effect::ExecuteOp {
+                env,
+                plan,
+                approval,
+            },
+        ],
+        DialogAction::Open(op) => open_dialog(state, env, op, None),
+    }
+}
+
+fn open_dialog(
+    state: &mut State,
+    env: usize,
+    op: Op,
+    switched_from: Option<String>,
+) -> Vec<Effect> {
+    state.dialog = Some(OpDialog::new(op.clone(), env, switched_from));
+    vec![Effect::GatePolling(None), Effect::PlanOp { env, op }]
+}
+
+/// `s`: switch the internal ALB of the selected cluster to the general node it does not
+/// point at now.
+fn open_switch(state: &mut State) -> Vec<Effect> {
+    let (Some(env), Some(cluster)) = (state.current_env(), state.current_cluster()) else {
+        return Vec::new();
+    };
+    let Some(panel) = &cluster.switch else {
+        state.notice = Some((
+            format!("{} has no internal ALB switch configured", cluster.name),
+            state.now,
+        ));
+        return Vec::new();
+    };
+    let Some(view) = &panel.data else {
+        state.notice = Some((
+            "the internal ALB has not been read yet; try again in a moment".into(),
+            state.now,
+        ));
+        return Vec::new();
+    };
+    let active = view.active().map(str::to_string);
+    let Some(to) = view
+        .members
+        .iter()
+        .find(|m| Some(m.node.as_str()) != active.as_deref())
+        .map(|m| m.node.clone())
+    else {
+        return Vec::new();
+    };
+    let op = Op::SwitchAlb {
+        env: env.name.clone(),
+        cluster: cluster.name.clone(),
+        to,
+    };
+    let env_index = state.env;
+    open_dialog(state, env_index, op, active)
+}
+
+/// `r`: restart the selected task (tasks screen) or roll the selected service
+/// (overview); `R`: roll the service from the tasks screen too.
+fn open_restart(state: &mut State, whole_service: bool) -> Vec<Effect> {
+    let (Some(env), Some(cluster)) = (state.current_env(), state.current_cluster()) else {
+        return Vec::new();
+    };
+    let (env_name, cluster_name) = (env.name.clone(), cluster.name.clone());
+    let op = match &state.screen {
+        Screen::Tasks { service } if !whole_service => {
+            let Some(task) = state.visible_tasks().get(state.task_row).copied() else {
+                return Vec::new();
+            };
+            if task.is_stopped() {
+                state.notice = Some(("that task has already stopped".into(), state.now));
+                return Vec::new();
+            }
+            Op::StopTask {
+                env: env_name,
+                cluster: cluster_name,
+                service: service.clone(),
+                task: task.id.clone(),
+            }
+        }
+        Screen::Tasks { service } => Op::ForceDeploy {
+            env: env_name,
+            cluster: cluster_name,
+            service: service.clone(),
+        },
+        Screen::Overview if state.focus == Focus::Services => {
+            let Some(svc) = state.selected_service() else {
+                return Vec::new();
+            };
+            Op::ForceDeploy {
+                env: env_name,
+                cluster: cluster_name,
+                service: svc.name.clone(),
+            }
+        }
+        Screen::Overview => return Vec::new(),
+    };
+    let env_index = state.env;
+    open_dialog(state, env_index, op, None)
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) {

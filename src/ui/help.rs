@@ -25,6 +25,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("everywhere", "Ctrl-r", "refresh now"),
     (
         "everywhere",
+        "e",
+        "jump to the next current problem (worst first)",
+    ),
+    (
+        "everywhere",
         "?",
         "this help (any of ? Esc q Enter closes it)",
     ),
@@ -35,11 +40,38 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("overview", "[ ]", "previous / next cluster"),
     ("overview", "Enter", "open the service's tasks"),
     (
+        "overview",
+        "s",
+        "switch the internal ALB to the other general node (sync gate)",
+    ),
+    (
+        "overview",
+        "r",
+        "restart the selected service (new deployment)",
+    ),
+    (
         "tasks",
         "↑ ↓ / j k",
         "select a task (its containers show below)",
     ),
+    (
+        "tasks",
+        "r",
+        "restart the selected task (stop it; the service replaces it)",
+    ),
+    ("tasks", "R", "restart the whole service (new deployment)"),
     ("tasks", "Esc", "back to the overview"),
+    (
+        "actions",
+        "y / type name",
+        "confirm (danger environments: type the environment name)",
+    ),
+    (
+        "actions",
+        "O",
+        "override a failed sync gate (asks again; audited)",
+    ),
+    ("actions", "n / Esc", "cancel"),
 ];
 
 /// Draws the overlay centred over `area`.

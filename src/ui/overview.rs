@@ -34,6 +34,13 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(cluster) = env.clusters.get(env.selected_cluster) else {
         return;
     };
+    // Recent operator actions, when the screen is tall enough.
+    let recent_h = if right.height >= 36 { 7 } else { 0 };
+    let [right, recent] =
+        Layout::vertical([Constraint::Min(5), Constraint::Length(recent_h)]).areas(right);
+    if recent_h > 0 {
+        render_recent(state, theme, frame, recent);
+    }
     if cluster.nodes.is_empty() {
         render_services(state, cluster, theme, frame, right);
     } else {
@@ -272,6 +279,45 @@ fn render_setup(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Paragraph::new(lines)
             .wrap(ratatui::widgets::Wrap { trim: false })
             .block(pane(Line::from(" Getting started "), theme, true)),
+        area,
+    );
+}
+
+/// The latest operator actions from the audit log: who, what, when, outcome.
+fn render_recent(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = if state.recent_actions.is_empty() {
+        vec![Line::from(Span::styled(
+            "No actions recorded in the audit log yet.",
+            theme.dim(),
+        ))]
+    } else {
+        state
+            .recent_actions
+            .iter()
+            .take(usize::from(area.height.saturating_sub(2)))
+            .map(|a| {
+                let outcome = a.outcome.map_or("started", |o| o.as_str());
+                let style = match a.outcome {
+                    Some(crate::ops::Outcome::Ok) => theme.health(crate::model::Health::Ok),
+                    Some(crate::ops::Outcome::Refused) | None => theme.warn(),
+                    Some(_) => theme.error(),
+                };
+                let when = a.time.get(..19).unwrap_or(&a.time).replace('T', " ");
+                Line::from(vec![
+                    Span::styled(format!("{when} "), theme.dim()),
+                    Span::styled(format!("{:<10} ", a.os_user), theme.text()),
+                    Span::styled(format!("{outcome:<13} "), style),
+                    Span::styled(a.op.title(), theme.text()),
+                ])
+            })
+            .collect()
+    };
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(
+            Line::from(" Recent actions (audit log, UTC) "),
+            theme,
+            false,
+        )),
         area,
     );
 }
