@@ -24,11 +24,14 @@
 //! - [`cli`]: the command line.
 //! - [`ops`]: operator actions as data (switch the ALB, stop a task, deploy), planned,
 //!   guarded, confirmed, audited, executed once and verified; shared by TUI and CLI.
+//! - [`commands`]: the `switch`, `restart`, `release` and `rollback` subcommands on
+//!   the ops layer.
 
 pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod logs;
 pub mod model;

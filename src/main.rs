@@ -33,6 +33,15 @@ fn main() -> ExitCode {
             Some(Command::CheckConfig) => check_config(&cli.global),
             Some(Command::Status { json }) => status(&cli.global, json).await,
             Some(Command::Logs(args)) => logs(&cli.global, &args).await,
+            Some(
+                action @ (Command::Switch(_)
+                | Command::Restart(_)
+                | Command::Release(_)
+                | Command::Rollback(_)),
+            ) => match open_session(&cli.global).await {
+                Ok(session) => ibet_console::commands::run(session, &cli.global, &action).await,
+                Err(code) => code,
+            },
         }
     });
     ExitCode::from(code as u8)

@@ -15,6 +15,9 @@ pub struct Moto {
     child: Child,
     /// Port on 127.0.0.1.
     pub port: u16,
+    /// Environment variables the server was started with (moto reads some settings,
+    /// e.g. `MOTO_ECS_SERVICE_RUNNING`, from its environment).
+    env: Vec<(String, String)>,
 }
 
 impl Moto {
@@ -43,7 +46,14 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
-        let moto = Self { child, port };
+        let moto = Self {
+            child,
+            port,
+            env: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+        };
         moto.wait_ready();
         moto
     }
@@ -79,6 +89,7 @@ impl Moto {
         );
         self.child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
