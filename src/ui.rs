@@ -16,6 +16,7 @@
 //! The help overlay draws over everything. Views read the state; they never change it.
 
 pub mod help;
+pub mod logs;
 pub mod overview;
 pub mod quorum;
 pub mod tasks;
@@ -49,6 +50,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     match &state.screen {
         Screen::Overview => overview::render(state, theme, frame, body),
         Screen::Tasks { service } => tasks::render(state, theme, frame, body, service),
+        Screen::Logs { view, .. } => logs::render(view, theme, frame, body),
     }
     render_footer(state, theme, frame, footer);
     if state.help {
@@ -140,6 +142,7 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Screen::Overview => &[
             ("↑↓", "move"),
             ("⏎", "tasks"),
+            ("l", "logs"),
             ("←→", "pane"),
             ("[ ]", "cluster"),
             ("Tab", "env"),
@@ -149,15 +152,29 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ],
         Screen::Tasks { .. } => &[
             ("↑↓", "move"),
+            ("l", "logs"),
             ("Esc", "back"),
             ("Tab", "env"),
             ("/", "filter"),
             ("?", "help"),
             ("q", "quit"),
         ],
+        Screen::Logs { .. } => &[
+            ("Esc", "back"),
+            ("↑↓", "scroll"),
+            ("G", "follow"),
+            ("/", "search"),
+            ("n N", "next/prev"),
+            ("f", "filter"),
+            ("⏎", "JSON"),
+            ("w t s", "wrap/time/source"),
+            ("S", "save"),
+            ("c", "clear"),
+            ("?", "help"),
+        ],
     };
     let mut spans = vec![Span::raw(" ")];
-    if !state.filter.text.is_empty() {
+    if !state.filter.text.is_empty() && !matches!(state.screen, Screen::Logs { .. }) {
         spans.push(Span::styled(
             format!("/{} ", state.filter.text),
             theme.accent(),

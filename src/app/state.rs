@@ -1,5 +1,6 @@
 //! The console's state: plain data, drawn by `ui` and changed only by `update`.
 
+use super::logview::LogViewState;
 use crate::backend::BackendError;
 use crate::clock::EpochMs;
 use crate::config::{Config, QuorumNode};
@@ -186,6 +187,13 @@ pub enum Screen {
         /// Service name.
         service: String,
     },
+    /// The live logs of a service or a task.
+    Logs {
+        /// The log view.
+        view: Box<LogViewState>,
+        /// The screen to go back to.
+        back: Box<Screen>,
+    },
 }
 
 /// A `/` filter on the current table.
@@ -234,6 +242,8 @@ pub struct State {
     pub setup: Option<Vec<String>>,
     /// Quorum judgement thresholds.
     pub thresholds: QuorumThresholds,
+    /// Lines a log view keeps.
+    pub log_capacity: usize,
 }
 
 impl State {
@@ -285,6 +295,7 @@ impl State {
             quit: false,
             setup: None,
             thresholds: QuorumThresholds::default(),
+            log_capacity: config.log_buffer_lines,
         }
     }
 
@@ -303,7 +314,7 @@ impl State {
     pub fn visible_services(&self) -> Vec<&Service> {
         let filter = match self.screen {
             Screen::Overview => self.filter.text.to_lowercase(),
-            Screen::Tasks { .. } => String::new(),
+            Screen::Tasks { .. } | Screen::Logs { .. } => String::new(),
         };
         self.current_cluster()
             .and_then(|c| c.ecs.data.as_ref())
@@ -324,6 +335,7 @@ impl State {
                 .current_cluster()
                 .and_then(|c| c.ecs.data.as_ref())
                 .and_then(|s| s.services.iter().find(|x| &x.name == service)),
+            Screen::Logs { .. } => None,
         }
     }
 

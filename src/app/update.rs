@@ -5,8 +5,11 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::logview::{LogViewAction, LogViewState};
 use super::msg::{Effect, Msg};
 use super::state::{Focus, Screen, State};
+use crate::logs::LogTarget;
+use crate::logs::discovery::short_task_id;
 
 /// Applies one message; returns what the event loop must do.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
@@ -15,6 +18,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize => state.dirty = true,
         Msg::Tick(now) => {
             state.now = now;
+            if let Screen::Logs { view, .. } = &mut state.screen {
+                view.set_now(now);
+            }
             if state
                 .notice
                 .as_ref()
@@ -51,6 +57,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.dirty = true;
             }
         }
+        Msg::Logs(m) => {
+            if let Screen::Logs { view, .. } = &mut state.screen
+                && view.apply(m)
+            {
+                state.dirty = true;
+            }
+        }
     }
     Vec::new()
 }
@@ -84,6 +97,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.help = false;
         }
         return Vec::new();
+    }
+    if matches!(state.screen, Screen::Logs { .. }) {
+        return on_log_key(state, key);
     }
     if state.filter.editing {
         on_filter_key(state, key);
@@ -134,11 +150,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 state.focus = Focus::Clusters;
             }
         }
-        KeyCode::Right | KeyCode::Char('l') => {
+        KeyCode::Right => {
             if state.screen == Screen::Overview {
                 state.focus = Focus::Services;
             }
         }
+        KeyCode::Char('l') => return open_logs(state),
         KeyCode::Enter => on_enter(state),
         _ => state.dirty = false,
     }
@@ -176,7 +193,90 @@ fn on_enter(state: &mut State) {
                 state.filter = super::state::Filter::default();
             }
         }
-        (Screen::Tasks { .. }, _) => {}
+        (Screen::Tasks { .. } | Screen::Logs { .. }, _) => {}
+    }
+}
+
+/// `l`: the logs of the selected service (overview) or task (tasks screen). In the
+/// clusters pane it moves to the services, as `→` does.
+fn open_logs(state: &mut State) -> Vec<Effect> {
+    let (label, target) = match (&state.screen, state.focus) {
+        (Screen::Overview, Focus::Clusters) => {
+            state.focus = Focus::Services;
+            return Vec::new();
+        }
+        (Screen::Overview, Focus::Services) => {
+            let Some(svc) = state.selected_service() else {
+                state.dirty = false;
+                return Vec::new();
+            };
+            (svc.name.clone(), LogTarget::Service(svc.name.clone()))
+        }
+        (Screen::Tasks { service }, _) => {
+            let Some(task) = state.visible_tasks().get(state.task_row).copied() else {
+                state.dirty = false;
+                return Vec::new();
+            };
+            (
+                format!("{service}/{}", short_task_id(&task.id)),
+                LogTarget::Task(task.id.clone()),
+            )
+        }
+        (Screen::Logs { .. }, _) => return Vec::new(),
+    };
+    let Some(env) = state.current_env() else {
+        return Vec::new();
+    };
+    let cluster = env.selected_cluster;
+    let Some(cluster_name) = env.clusters.get(cluster).map(|c| c.name.clone()) else {
+        return Vec::new();
+    };
+    let view = LogViewState::new(
+        &env.name,
+        &cluster_name,
+        &label,
+        state.log_capacity,
+        state.now,
+    );
+    let back = std::mem::take(&mut state.screen);
+    state.screen = Screen::Logs {
+        view: Box::new(view),
+        back: Box::new(back),
+    };
+    vec![Effect::OpenLogs {
+        env: state.env,
+        cluster,
+        target,
+    }]
+}
+
+/// Keys on the logs screen go to the log view; `?` opens the help unless an input line
+/// is being edited.
+fn on_log_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Screen::Logs { view, .. } = &mut state.screen else {
+        return Vec::new();
+    };
+    if key.code == KeyCode::Char('?') && !view.is_editing() && view.popup().is_none() {
+        state.help = true;
+        return Vec::new();
+    }
+    view.set_now(state.now);
+    let rows = view.drawn().rows;
+    match view.handle_key(key, rows) {
+        LogViewAction::Ignored => {
+            state.dirty = false;
+            Vec::new()
+        }
+        LogViewAction::None => Vec::new(),
+        LogViewAction::Close => {
+            if let Screen::Logs { back, .. } = std::mem::take(&mut state.screen) {
+                state.screen = *back;
+            }
+            clamp_rows(state);
+            vec![Effect::CloseLogs]
+        }
+        LogViewAction::Restart { filter } => vec![Effect::RestartLogs { filter }],
+        LogViewAction::Save(path) => vec![Effect::SaveLogs(path)],
     }
 }
 
@@ -214,6 +314,7 @@ fn move_row(state: &mut State, delta: i64) {
             let n = state.visible_tasks().len();
             state.task_row = step(state.task_row, delta, n);
         }
+        (Screen::Logs { .. }, _) => {}
     }
 }
 
@@ -226,6 +327,10 @@ fn step(i: usize, delta: i64, n: usize) -> usize {
 }
 
 fn clamp_rows(state: &mut State) {
+    if matches!(state.screen, Screen::Logs { .. }) {
+        // The rows belong to the screen behind; they are clamped on the way back.
+        return;
+    }
     let services = state.visible_services().len();
     state.service_row = state.service_row.min(services.saturating_sub(1));
     let tasks = state.visible_tasks().len();

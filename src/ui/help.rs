@@ -31,15 +31,36 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("everywhere", "q / Ctrl-c", "quit"),
     ("overview", "↑ ↓ / j k", "move in the focused pane"),
     ("overview", "PgUp PgDn g G", "page, first, last"),
-    ("overview", "← → / h l", "focus clusters / services"),
+    ("overview", "← → / h", "focus clusters / services"),
     ("overview", "[ ]", "previous / next cluster"),
     ("overview", "Enter", "open the service's tasks"),
+    ("overview", "l", "live logs of the selected service"),
     (
         "tasks",
         "↑ ↓ / j k",
         "select a task (its containers show below)",
     ),
+    ("tasks", "l", "live logs of the selected task"),
     ("tasks", "Esc", "back to the overview"),
+    (
+        "logs",
+        "↑ ↓ / j k",
+        "select a line; going up pauses following",
+    ),
+    ("logs", "PgUp PgDn", "page up / down"),
+    ("logs", "g / Home", "oldest line"),
+    ("logs", "G / End", "newest line, and follow again"),
+    ("logs", "/  n  N", "search, next / previous match (wraps)"),
+    (
+        "logs",
+        "f",
+        "server-side filter pattern (restarts the tail)",
+    ),
+    ("logs", "Enter", "pretty JSON of the selected line"),
+    ("logs", "w  t  s", "wrap long lines, timestamps, sources"),
+    ("logs", "S", "save the lines to a file (raw, whole)"),
+    ("logs", "c", "clear the lines shown"),
+    ("logs", "Esc / q", "back"),
 ];
 
 /// Draws the overlay centred over `area`.

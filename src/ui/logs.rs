@@ -1,0 +1,542 @@
+//! The log view: the lines of one tail, with what is followed in the title, a status line
+//! below, and the pretty JSON of a line over them.
+//!
+//! ```text
+//! ╭ Logs · production/node-api/api · 2 streams · following ───────────────────────────╮
+//! │03:01:58.123 api/1a2b3c4d {"level":"info","msg":"GET /Account 200",…}             │
+//! │03:01:58.412 api/5e6f7a8b {"level":"error","msg":"contract call reverted",…}      │ lines
+//! ╰───────────────────────────────────────────────────────────────────────────────────╯
+//!  ✖ /ecs/ibet-prd/node-api/api: throttled: Rate exceeded · retrying · hint: …          tail error
+//!  12,345 lines · 4.1 MiB · UTC · /timeout                   saved 12,345 lines to …    status
+//! ```
+//!
+//! Only the lines on screen are laid out: the cost of a frame depends on its size, never
+//! on the number of lines buffered. Text comes from [`LogLine::display`], already
+//! display-safe; error texts are sanitised here. The view reads the state and records
+//! only the geometry it drew ([`LogViewState::record_drawn`]).
+//!
+//! [`LogLine::display`]: crate::logs::LogLine::display
+
+use std::ops::Range;
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+use unicode_width::UnicodeWidthChar;
+
+use super::Theme;
+use super::widgets::{fit, inner, pane};
+use crate::app::logview::{
+    Geometry, InputKind, LogViewState, MAX_SOURCE_WIDTH, NoteKind, count, row_end,
+};
+use crate::clock::{EpochMs, short_age};
+use crate::logs::{Level, LogLine};
+use crate::text::sanitize;
+
+/// Width of `HH:MM:SS.mmm`.
+const TIME_WIDTH: usize = 12;
+
+/// Draws the log view into `area`.
+pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let problem_rows = u16::from(view.problem().is_some());
+    let [body, problem, status] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(problem_rows),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    frame.render_widget(pane(title(view, theme), theme, true), body);
+    let lines_area = inner(body);
+    render_lines(view, theme, frame.buffer_mut(), lines_area);
+    if problem_rows > 0 {
+        render_problem(view, theme, frame, problem);
+    }
+    render_status(view, theme, frame, status);
+    if view.popup().is_some() {
+        render_popup(view, theme, frame, lines_area);
+    }
+}
+
+fn title<'a>(view: &LogViewState, theme: &Theme) -> Line<'a> {
+    let streams = match view.streams() {
+        Some(1) => "1 stream".to_string(),
+        Some(n) => format!("{n} streams"),
+        None if view.discovery_error().is_some() => "no streams".to_string(),
+        None => "finding streams…".to_string(),
+    };
+    let mut spans = vec![
+        Span::styled(" Logs ", theme.accent()),
+        Span::styled(format!("· {} · {streams} · ", view.title()), theme.text()),
+    ];
+    if view.following() {
+        spans.push(Span::styled(
+            "following ",
+            theme.health(crate::model::Health::Ok),
+        ));
+    } else {
+        spans.push(Span::styled("paused (G to follow) ", theme.warn()));
+    }
+    Line::from(spans)
+}
+
+/// The columns before the message: timestamp and source, each with a space after.
+fn prefix_width(view: &LogViewState) -> usize {
+    let mut w = 0;
+    if view.timestamps() {
+        w += TIME_WIDTH + 1;
+    }
+    if view.sources() {
+        w += view.source_width().max(1) + 1;
+    }
+    w
+}
+
+fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let width = usize::from(area.width);
+    let prefix = prefix_width(view).min(width.saturating_sub(8));
+    let cols = (width - prefix).max(1);
+    view.record_drawn(Geometry {
+        rows: area.height,
+        cols: cols as u16,
+    });
+    let lines = view.buffer();
+    if lines.is_empty() {
+        render_empty(view, theme, buf, area);
+        return;
+    }
+    let window = view.window(usize::from(area.height), cols);
+    let matcher = crate::logs::buffer::Matcher::new(view.search());
+    let selection = selection_style(theme);
+    let mut y = area.y;
+    let bottom = area.y + area.height;
+    for index in window {
+        let Some(line) = lines.get(index) else {
+            break;
+        };
+        let ranges = matcher
+            .as_ref()
+            .map(|m| m.ranges(&line.display))
+            .unwrap_or_default();
+        let current = view.current_match() == Some(index);
+        let first_row = y;
+        let rows = message_rows(line, &ranges, current, theme, cols, view.wrap());
+        for (i, row) in rows.iter().enumerate() {
+            if y >= bottom {
+                break;
+            }
+            let mut spans = Vec::with_capacity(row.len() + 2);
+            if i == 0 {
+                spans.extend(prefix_spans(view, line, theme, prefix));
+            } else if prefix > 0 {
+                spans.push(Span::raw(" ".repeat(prefix)));
+            }
+            spans.extend(row.iter().cloned());
+            buf.set_line(area.x, y, &Line::from(spans), area.width);
+            y += 1;
+        }
+        if !view.following() && index == view.selected() {
+            let rect = Rect::new(area.x, first_row, area.width, y - first_row);
+            buf.set_style(rect, selection);
+        }
+        if y >= bottom {
+            break;
+        }
+    }
+}
+
+fn render_empty(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect) {
+    let window = short_age(i64::try_from(view.window_secs()).unwrap_or(0) * 1000);
+    let filtered = view
+        .filter()
+        .map(|f| format!(" matching the filter \"{}\"", sanitize(f)))
+        .unwrap_or_default();
+    let lines: Vec<Line> = if let Some(e) = view.discovery_error() {
+        vec![
+            Line::from(Span::styled(
+                "✖ no log streams to follow".to_string(),
+                theme.error(),
+            )),
+            Line::from(Span::styled(format!("  {e}"), theme.text())),
+        ]
+    } else if view.streams().is_none() {
+        vec![Line::from(Span::styled(
+            "finding the log streams…",
+            theme.dim(),
+        ))]
+    } else if !view.backfilled() {
+        vec![Line::from(Span::styled(
+            format!("reading the last {window}{filtered}…"),
+            theme.dim(),
+        ))]
+    } else {
+        vec![Line::from(Span::styled(
+            format!("no lines in the last {window}{filtered}; new lines appear as they arrive"),
+            theme.dim(),
+        ))]
+    };
+    for (i, line) in lines.iter().enumerate() {
+        let y = area.y + i as u16;
+        if y >= area.y + area.height {
+            break;
+        }
+        buf.set_line(area.x, y, line, area.width);
+    }
+}
+
+/// The timestamp and source columns of a line's first row.
+fn prefix_spans<'a>(
+    view: &LogViewState,
+    line: &'a LogLine,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Span<'a>> {
+    let mut spans = Vec::with_capacity(2);
+    let mut used = 0;
+    if view.timestamps() && width > 0 {
+        spans.push(Span::styled(
+            format!("{} ", clock_time(line.timestamp)),
+            theme.dim(),
+        ));
+        used += TIME_WIDTH + 1;
+    }
+    if view.sources() && width > used {
+        let w = (width - used).saturating_sub(1).min(MAX_SOURCE_WIDTH);
+        let label = fit(&line.source, w);
+        let pad = w.saturating_sub(label.chars().count());
+        spans.push(Span::styled(
+            format!("{label}{} ", " ".repeat(pad)),
+            Style::new().fg(theme.accent),
+        ));
+    }
+    spans
+}
+
+/// `HH:MM:SS.mmm` (UTC) of an epoch time.
+fn clock_time(at: EpochMs) -> String {
+    let ms = at.rem_euclid(86_400_000);
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+/// The style of a message by its level.
+fn level_style(level: Level, theme: &Theme) -> Style {
+    match level {
+        Level::Error if theme.color => Style::new().fg(theme.error),
+        Level::Error => Style::new().add_modifier(Modifier::BOLD),
+        Level::Warn => theme.warn(),
+        Level::Debug | Level::Trace => theme.dim(),
+        Level::Info | Level::Unknown => theme.text(),
+    }
+}
+
+fn selection_style(theme: &Theme) -> Style {
+    if theme.color {
+        Style::new().bg(theme.selected_bg)
+    } else {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+}
+
+/// The rows of a line's message: wrapped at `cols`, or one row cut with an ellipsis;
+/// search matches (`ranges`) highlighted, the current match underlined too.
+fn message_rows<'a>(
+    line: &'a LogLine,
+    ranges: &[Range<usize>],
+    current: bool,
+    theme: &Theme,
+    cols: usize,
+    wrap: bool,
+) -> Vec<Vec<Span<'a>>> {
+    let text = line.display.as_str();
+    let base = level_style(line.level, theme);
+    let mut highlight = theme.highlight();
+    if current {
+        highlight = highlight.add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+    }
+    if wrap {
+        let mut rows = Vec::new();
+        let mut start = 0;
+        while start < text.len() {
+            let end = row_end(text, start, cols);
+            rows.push(styled(text, start..end, ranges, base, highlight));
+            start = end;
+        }
+        if rows.is_empty() {
+            rows.push(Vec::new());
+        }
+        return rows;
+    }
+    match cut_point(text, cols) {
+        None => vec![styled(text, 0..text.len(), ranges, base, highlight)],
+        Some(cut) => {
+            let mut row = styled(text, 0..cut, ranges, base, highlight);
+            row.push(Span::styled("…", theme.dim()));
+            vec![row]
+        }
+    }
+}
+
+/// Where to cut `text` so that it and an ellipsis fit in `cols` columns; `None` when
+/// the whole text fits. Looks at no more of the text than fits.
+fn cut_point(text: &str, cols: usize) -> Option<usize> {
+    let mut used = 0;
+    let mut cut = None;
+    for (i, c) in text.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if cut.is_none() && used + w > cols.saturating_sub(1) {
+            cut = Some(i);
+        }
+        if used + w > cols {
+            return cut;
+        }
+        used += w;
+    }
+    None
+}
+
+/// Spans of `text[part]`, the parts inside `ranges` in `highlight`, the rest in `base`.
+fn styled<'a>(
+    text: &'a str,
+    part: Range<usize>,
+    ranges: &[Range<usize>],
+    base: Style,
+    highlight: Style,
+) -> Vec<Span<'a>> {
+    let mut spans = Vec::new();
+    let mut at = part.start;
+    for r in ranges {
+        let (start, end) = (r.start.max(at), r.end.min(part.end));
+        if start >= end {
+            continue;
+        }
+        if at < start {
+            spans.push(Span::styled(&text[at..start], base));
+        }
+        spans.push(Span::styled(&text[start..end], highlight));
+        at = end;
+    }
+    if at < part.end {
+        spans.push(Span::styled(&text[at..part.end], base));
+    }
+    spans
+}
+
+fn render_problem(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(p) = view.problem() else {
+        return;
+    };
+    let mut spans = vec![
+        Span::styled(" ✖ ", theme.error()),
+        Span::styled(
+            format!("{}: {}", sanitize(&p.group), sanitize(&p.error.to_string())),
+            theme.error(),
+        ),
+        Span::styled(
+            format!(
+                " · {} · {} ago",
+                if p.retrying {
+                    "retrying"
+                } else {
+                    "next round re-reads it"
+                },
+                short_age(view.now() - p.at)
+            ),
+            theme.dim(),
+        ),
+    ];
+    if let Some(hint) = p.error.hint() {
+        spans.push(Span::styled(" · hint: ", theme.accent()));
+        spans.push(Span::styled(sanitize(&hint), theme.text()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_status(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    if let Some(input) = view.input() {
+        let (label, done) = match input.kind {
+            InputKind::Search => ("/", "search"),
+            InputKind::Filter => ("filter pattern: ", "restart the tail with it"),
+            InputKind::SavePath => ("save to: ", "save"),
+        };
+        let line = Line::from(vec![
+            Span::styled(format!(" {label}"), theme.accent()),
+            Span::styled(input.text.as_str(), theme.text()),
+            Span::styled("█", theme.accent()),
+            Span::styled(
+                format!("   ⏎ {done}  Esc cancel  Ctrl-u erase"),
+                theme.dim(),
+            ),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    let buffer = view.buffer();
+    let mut spans = vec![Span::styled(
+        format!(" {} lines", count(buffer.len())),
+        theme.text(),
+    )];
+    if buffer.evicted() > 0 {
+        spans.push(Span::styled(
+            format!(
+                " ({} older dropped)",
+                count(usize::try_from(buffer.evicted()).unwrap_or(usize::MAX))
+            ),
+            theme.dim(),
+        ));
+    }
+    spans.push(Span::styled(
+        format!(" · {}", bytes(buffer.approx_bytes())),
+        theme.dim(),
+    ));
+    if view.timestamps() {
+        spans.push(Span::styled(" · UTC", theme.dim()));
+    }
+    if view.wrap() {
+        spans.push(Span::styled(" · wrap", theme.dim()));
+    }
+    if let Some(f) = view.filter() {
+        spans.push(Span::styled(" · filter ", theme.dim()));
+        spans.push(Span::styled(format!("\"{}\"", sanitize(f)), theme.accent()));
+    }
+    if !view.search().is_empty() {
+        spans.push(Span::styled(" · ", theme.dim()));
+        spans.push(Span::styled(
+            format!("/{}", sanitize(view.search())),
+            theme.highlight(),
+        ));
+        if let Some(m) = view.current_match() {
+            spans.push(Span::styled(format!(" line {}", count(m + 1)), theme.dim()));
+        }
+    }
+    if let Some(note) = view.note() {
+        let style = match note.kind {
+            NoteKind::Info => theme.accent(),
+            NoteKind::Warn => theme.warn(),
+            NoteKind::Error => theme.error(),
+        };
+        spans.push(Span::styled("  ", theme.dim()));
+        spans.push(Span::styled(note.text.as_str(), style));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// `812 B`, `41 KiB`, `4.1 MiB`.
+fn bytes(n: usize) -> String {
+    const KIB: f64 = 1024.0;
+    let n = n as f64;
+    if n < KIB {
+        format!("{n} B")
+    } else if n < KIB * KIB {
+        format!("{:.0} KiB", n / KIB)
+    } else {
+        format!("{:.1} MiB", n / KIB / KIB)
+    }
+}
+
+fn render_popup(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(popup) = view.popup() else {
+        return;
+    };
+    let widest = popup
+        .lines
+        .iter()
+        .map(|l| crate::text::display_width(l))
+        .max()
+        .unwrap_or(0);
+    let width = (widest as u16 + 4)
+        .clamp(30, area.width.saturating_sub(2).max(30))
+        .min(area.width);
+    let height = (popup.lines.len() as u16 + 2)
+        .min(area.height)
+        .max(3.min(area.height));
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
+    let lines: Vec<Line> = popup
+        .lines
+        .iter()
+        .skip(popup.scroll)
+        .take(usize::from(rect.height))
+        .map(|l| Line::from(Span::styled(l.as_str(), theme.text())))
+        .collect();
+    let block = pane(
+        Line::from(vec![
+            Span::styled(
+                format!(" JSON · line {} ", count(popup.line_number)),
+                theme.accent(),
+            ),
+            Span::styled("· ↑↓ scroll · Esc close ", theme.dim()),
+        ]),
+        theme,
+        true,
+    );
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        rect,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_of_day() {
+        assert_eq!(clock_time(0), "00:00:00.000");
+        assert_eq!(clock_time(1_795_748_400_123 + 3_723_004), "04:02:03.127");
+    }
+
+    #[test]
+    fn cuts_leave_room_for_the_ellipsis() {
+        assert_eq!(cut_point("abcdef", 6), None);
+        assert_eq!(cut_point("abcdefg", 6), Some(5));
+        assert_eq!(cut_point("日本語", 6), None);
+        assert_eq!(
+            cut_point("日本語x", 6),
+            Some(6),
+            "a wide char is never split"
+        );
+        assert_eq!(cut_point("", 0), None);
+    }
+
+    #[test]
+    fn highlighted_parts() {
+        let text = "one two one";
+        let spans = styled(
+            text,
+            0..text.len(),
+            &[0..3, 8..11],
+            Style::new(),
+            Style::new().add_modifier(Modifier::BOLD),
+        );
+        let parts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(parts, ["one", " two ", "one"]);
+        let spans = styled(text, 2..9, &[0..3, 8..11], Style::new(), Style::new());
+        let parts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(parts, ["e", " two ", "o"]);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(bytes(812), "812 B");
+        assert_eq!(bytes(41 * 1024), "41 KiB");
+        assert_eq!(bytes(4_300_000), "4.1 MiB");
+    }
+}
