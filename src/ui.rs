@@ -54,7 +54,12 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     }
     render_footer(state, theme, frame, footer);
     if state.help {
-        help::render(theme, frame, area);
+        let sections = match state.screen {
+            Screen::Overview => help::OVERVIEW_SECTIONS,
+            Screen::Tasks { .. } => help::TASKS_SECTIONS,
+            Screen::Logs { .. } => help::LOG_SECTIONS,
+        };
+        help::render(theme, frame, area, sections);
     }
 }
 
@@ -143,7 +148,6 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ("↑↓", "move"),
             ("⏎", "tasks"),
             ("l", "logs"),
-            ("←→", "pane"),
             ("[ ]", "cluster"),
             ("Tab", "env"),
             ("/", "filter"),

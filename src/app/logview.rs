@@ -567,7 +567,6 @@ impl LogViewState {
             KeyCode::Char('w') => {
                 self.wrap = !self.wrap;
                 self.settle(rows);
-                self.say(if self.wrap { "wrap on" } else { "wrap off" });
                 LogViewAction::None
             }
             KeyCode::Char('t') => {

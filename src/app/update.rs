@@ -551,4 +551,132 @@ mod tests {
         update(&mut s, key(KeyCode::Enter));
         assert_eq!(s.focus, Focus::Services);
     }
+
+    fn log_view(s: &State) -> &crate::app::logview::LogViewState {
+        match &s.screen {
+            Screen::Logs { view, .. } => view,
+            other => panic!("not on the logs screen: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn l_opens_the_logs_of_the_selected_service_and_esc_comes_back() {
+        use crate::app::logview::LogsMsg;
+        use crate::logs::{LogLine, TailEvent};
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Down));
+        let effects = update(&mut s, key(KeyCode::Char('l')));
+        assert_eq!(
+            effects,
+            vec![Effect::OpenLogs {
+                env: 0,
+                cluster: 0,
+                target: LogTarget::Service("batch".into()),
+            }]
+        );
+        assert_eq!(log_view(&s).title(), "production/node-api/batch");
+        update(
+            &mut s,
+            Msg::Logs(LogsMsg::Started {
+                tail: 7,
+                result: Ok(1),
+            }),
+        );
+        let line = LogLine::new(1, "batch/t3".into(), "INFO hello".into());
+        s.dirty = false;
+        update(
+            &mut s,
+            Msg::Logs(LogsMsg::Tail {
+                tail: 7,
+                event: TailEvent::Lines(vec![line.clone()]),
+            }),
+        );
+        assert!(s.dirty, "new lines redraw");
+        s.dirty = false;
+        update(
+            &mut s,
+            Msg::Logs(LogsMsg::Tail {
+                tail: 6,
+                event: TailEvent::Lines(vec![line]),
+            }),
+        );
+        assert!(!s.dirty, "lines of another tail are dropped");
+        assert_eq!(log_view(&s).buffer().len(), 1);
+        // Keys belong to the view: q goes back, it does not quit; ? still helps.
+        assert!(update(&mut s, key(KeyCode::Char('x'))).is_empty());
+        assert!(!s.dirty, "an unknown key draws nothing");
+        update(&mut s, key(KeyCode::Char('?')));
+        assert!(s.help);
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(
+            update(&mut s, key(KeyCode::Char('q'))),
+            vec![Effect::CloseLogs]
+        );
+        assert!(!s.quit);
+        assert_eq!(s.screen, Screen::Overview);
+        assert_eq!(s.service_row, 1, "the selection is where it was");
+    }
+
+    #[test]
+    fn l_on_the_tasks_screen_follows_the_selected_task() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Enter));
+        update(&mut s, key(KeyCode::Down));
+        let effects = update(&mut s, key(KeyCode::Char('l')));
+        assert_eq!(
+            effects,
+            vec![Effect::OpenLogs {
+                env: 0,
+                cluster: 0,
+                target: LogTarget::Task("t2".into()),
+            }]
+        );
+        assert_eq!(log_view(&s).title(), "production/node-api/api/t2");
+        // A poll while the logs are open does not disturb the screen behind.
+        update(
+            &mut s,
+            Msg::Ecs {
+                at: ClusterAddr { env: 0, cluster: 0 },
+                result: Ok(snapshot()),
+                when: 2,
+            },
+        );
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(
+            s.screen,
+            Screen::Tasks {
+                service: "api".into()
+            }
+        );
+        assert_eq!(s.task_row, 1);
+    }
+
+    #[test]
+    fn log_view_keys_become_effects() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Char('l')));
+        update(&mut s, key(KeyCode::Char('f')));
+        update(&mut s, key(KeyCode::Char('5')));
+        assert_eq!(
+            update(&mut s, key(KeyCode::Enter)),
+            vec![Effect::RestartLogs {
+                filter: Some("5".into())
+            }]
+        );
+        update(&mut s, key(KeyCode::Char('S')));
+        let effects = update(&mut s, key(KeyCode::Enter));
+        assert!(
+            matches!(&effects[..], [Effect::SaveLogs(p)] if p.to_string_lossy().starts_with("./ibet-logs-production-api-")),
+            "{effects:?}"
+        );
+    }
+
+    #[test]
+    fn l_in_the_clusters_pane_moves_to_the_services() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Left));
+        assert!(update(&mut s, key(KeyCode::Char('l'))).is_empty());
+        assert_eq!(s.focus, Focus::Services);
+        assert_eq!(s.screen, Screen::Overview);
+    }
 }

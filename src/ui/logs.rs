@@ -124,8 +124,12 @@ fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect
             .map(|m| m.ranges(&line.display))
             .unwrap_or_default();
         let current = view.current_match() == Some(index);
-        let first_row = y;
         let rows = message_rows(line, &ranges, current, theme, cols, view.wrap());
+        if !view.following() && index == view.selected() {
+            // The selection's background goes under the text, so matches stay visible.
+            let height = (rows.len() as u16).min(bottom - y);
+            buf.set_style(Rect::new(area.x, y, area.width, height), selection);
+        }
         for (i, row) in rows.iter().enumerate() {
             if y >= bottom {
                 break;
@@ -140,10 +144,6 @@ fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect
             buf.set_line(area.x, y, &Line::from(spans), area.width);
             y += 1;
         }
-        if !view.following() && index == view.selected() {
-            let rect = Rect::new(area.x, first_row, area.width, y - first_row);
-            buf.set_style(rect, selection);
-        }
         if y >= bottom {
             break;
         }
@@ -151,7 +151,10 @@ fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect
 }
 
 fn render_empty(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect) {
-    let window = short_age(i64::try_from(view.window_secs()).unwrap_or(0) * 1000);
+    let window = match view.window_secs() {
+        s if s % 60 == 0 && s >= 120 => format!("{} minutes", s / 60),
+        s => short_age(i64::try_from(s).unwrap_or(0) * 1000),
+    };
     let filtered = view
         .filter()
         .map(|f| format!(" matching the filter \"{}\"", sanitize(f)))
@@ -277,14 +280,39 @@ fn message_rows<'a>(
         }
         return rows;
     }
-    match cut_point(text, cols) {
-        None => vec![styled(text, 0..text.len(), ranges, base, highlight)],
+    // The current match, when it lies past the edge, is brought into view: the line is
+    // shown from a little before it, behind an ellipsis.
+    let mut from = 0;
+    let mut row = Vec::new();
+    if current
+        && let Some(first) = ranges.first()
+        && crate::text::display_width(&text[..first.end]) > cols.saturating_sub(1)
+    {
+        from = skip_columns(text, first.start, cols / 3);
+        row.push(Span::styled("…", theme.dim()));
+    }
+    let room = cols.saturating_sub(usize::from(from > 0));
+    let rest = &text[from..];
+    match cut_point(rest, room) {
+        None => row.extend(styled(text, from..text.len(), ranges, base, highlight)),
         Some(cut) => {
-            let mut row = styled(text, 0..cut, ranges, base, highlight);
+            row.extend(styled(text, from..from + cut, ranges, base, highlight));
             row.push(Span::styled("…", theme.dim()));
-            vec![row]
         }
     }
+    vec![row]
+}
+
+/// The byte offset that leaves about `context` columns of `text` before byte `at`.
+fn skip_columns(text: &str, at: usize, context: usize) -> usize {
+    let mut used = 0;
+    for (i, c) in text[..at].char_indices().rev() {
+        used += c.width().unwrap_or(0);
+        if used > context {
+            return i + c.len_utf8();
+        }
+    }
+    0
 }
 
 /// Where to cut `text` so that it and an ellipsis fit in `cols` columns; `None` when
@@ -420,13 +448,14 @@ fn render_status(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Re
         }
     }
     if let Some(note) = view.note() {
+        // A note answers the last key: it goes first, where it is read.
         let style = match note.kind {
             NoteKind::Info => theme.accent(),
             NoteKind::Warn => theme.warn(),
             NoteKind::Error => theme.error(),
         };
-        spans.push(Span::styled("  ", theme.dim()));
-        spans.push(Span::styled(note.text.as_str(), style));
+        spans.insert(0, Span::styled(" ·", theme.dim()));
+        spans.insert(0, Span::styled(format!(" {}", note.text), style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -495,7 +524,117 @@ fn render_popup(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rec
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
     use super::*;
+    use crate::app::logview::LogsMsg;
+    use crate::logs::TailEvent;
+
+    fn view(messages: &[&str]) -> LogViewState {
+        let mut v = LogViewState::new("production", "node-api", "api", 100, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(1),
+        });
+        let lines = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| LogLine::new(i as i64 * 1000, Arc::from("api/1"), (*m).to_string()))
+            .collect();
+        v.ingest(TailEvent::Lines(lines));
+        v
+    }
+
+    fn draw(v: &LogViewState, w: u16, h: u16) -> Buffer {
+        let theme = Theme::default_theme();
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| render(v, &theme, f, f.area())).unwrap();
+        t.backend().buffer().clone()
+    }
+
+    /// The row of the screen holding `needle`, and its column.
+    fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
+        for y in 0..buf.area.height {
+            let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            if let Some(at) = row.find(needle) {
+                return (row[..at].chars().count() as u16, y);
+            }
+        }
+        panic!("{needle} not on screen");
+    }
+
+    #[test]
+    fn levels_have_their_colours_and_matches_are_highlighted() {
+        let theme = Theme::default_theme();
+        let mut v = view(&[
+            "ERROR boom",
+            "WARN slow",
+            "INFO fine",
+            "DEBUG noise",
+            "plain",
+        ]);
+        let buf = draw(&v, 60, 10);
+        let fg = |needle: &str| {
+            let (x, y) = find(&buf, needle);
+            buf[(x, y)].fg
+        };
+        assert_eq!(fg("ERROR"), theme.error);
+        assert_eq!(fg("WARN"), theme.warn);
+        assert_eq!(fg("INFO"), theme.text);
+        assert_eq!(fg("DEBUG"), theme.dim);
+        assert_eq!(fg("00:00:00.000"), theme.dim, "timestamps are dim");
+        // Search: every match highlighted.
+        v.handle_key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE), 8);
+        v.handle_key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE), 8);
+        v.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE), 8);
+        let buf = draw(&v, 60, 10);
+        let (x, y) = find(&buf, "boom");
+        assert_eq!(buf[(x + 1, y)].bg, theme.highlight_bg);
+        assert_ne!(buf[(x, y)].bg, theme.highlight_bg, "b is not a match");
+        let (x, y) = find(&buf, "slow");
+        assert_eq!(buf[(x + 2, y)].bg, theme.highlight_bg);
+        assert_eq!(buf[(x + 2, y)].fg, theme.highlight_fg);
+    }
+
+    #[test]
+    fn long_lines_are_cut_with_an_ellipsis_and_the_current_match_brought_into_view() {
+        let long = format!("start {} needle end", "x".repeat(200));
+        let mut v = view(&[&long]);
+        let buf = draw(&v, 60, 6);
+        let (x, y) = find(&buf, "start");
+        let row: String = (0..60).map(|x| buf[(x, y)].symbol()).collect();
+        assert_eq!(buf[(58, y)].symbol(), "…", "cut at the pane's edge: {row}");
+        assert!(x < 58);
+        for c in "/needle".chars() {
+            v.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), 4);
+        }
+        v.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE), 4);
+        let buf = draw(&v, 60, 6);
+        let (x, y) = find(&buf, "needle");
+        assert_eq!(buf[(x, y)].bg, Theme::default_theme().highlight_bg);
+    }
+
+    #[test]
+    fn a_frame_lays_out_only_what_it_shows() {
+        // 100,000 lines of which one matches: drawing stays the same size of work.
+        let mut v = LogViewState::new("e", "c", "t", 100_000, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(1),
+        });
+        let lines = (0..100_000)
+            .map(|i| LogLine::new(i, Arc::from("s"), format!("line {i}")))
+            .collect();
+        v.ingest(TailEvent::Lines(lines));
+        let buf = draw(&v, 80, 12);
+        let (_, y) = find(&buf, "line 99999");
+        assert_eq!(y, 9, "the newest line is at the bottom of the pane");
+        assert_eq!(v.drawn().rows, 9);
+    }
 
     #[test]
     fn times_of_day() {
@@ -531,6 +670,13 @@ mod tests {
         let spans = styled(text, 2..9, &[0..3, 8..11], Style::new(), Style::new());
         let parts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
         assert_eq!(parts, ["e", " two ", "o"]);
+    }
+
+    #[test]
+    fn context_before_a_match() {
+        assert_eq!(skip_columns("abcdefghij", 8, 3), 5);
+        assert_eq!(skip_columns("abc", 2, 5), 0);
+        assert_eq!(skip_columns("日本語x", 9, 2), 6);
     }
 
     #[test]
