@@ -21,7 +21,7 @@ use std::ops::Range;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
@@ -41,13 +41,24 @@ const TIME_WIDTH: usize = 12;
 
 /// Draws the log view into `area`.
 pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let problem_rows = u16::from(view.problem().is_some());
-    let [body, problem, status] = Layout::vertical([
-        Constraint::Min(3),
-        Constraint::Length(problem_rows),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    // Plain arithmetic rather than a `Layout`: the split is fixed, and the frame stays
+    // cheap.
+    let problem_rows = u16::from(view.problem().is_some() && area.height > 4);
+    let status_rows = u16::from(area.height > 3);
+    let body = Rect {
+        height: area.height - problem_rows - status_rows,
+        ..area
+    };
+    let problem = Rect {
+        y: body.bottom(),
+        height: problem_rows,
+        ..area
+    };
+    let status = Rect {
+        y: problem.bottom(),
+        height: status_rows,
+        ..area
+    };
     frame.render_widget(pane(title(view, theme), theme, true), body);
     let lines_area = inner(body);
     render_lines(view, theme, frame.buffer_mut(), lines_area);
@@ -130,18 +141,18 @@ fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect
             let height = (rows.len() as u16).min(bottom - y);
             buf.set_style(Rect::new(area.x, y, area.width, height), selection);
         }
+        let right = area.x + area.width;
         for (i, row) in rows.iter().enumerate() {
             if y >= bottom {
                 break;
             }
-            let mut spans = Vec::with_capacity(row.len() + 2);
+            let mut x = area.x;
             if i == 0 {
-                spans.extend(prefix_spans(view, line, theme, prefix));
-            } else if prefix > 0 {
-                spans.push(Span::raw(" ".repeat(prefix)));
+                x = put_spans(buf, x, y, right, &prefix_spans(view, line, theme, prefix));
+            } else {
+                x += prefix as u16;
             }
-            spans.extend(row.iter().cloned());
-            buf.set_line(area.x, y, &Line::from(spans), area.width);
+            put_spans(buf, x, y, right, row);
             y += 1;
         }
         if y >= bottom {
@@ -190,6 +201,30 @@ fn render_empty(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect
         }
         buf.set_line(area.x, y, line, area.width);
     }
+}
+
+/// Writes `spans` from column `x` of row `y`, never at or past column `right`; returns
+/// the column after the last one written. The text is display-safe already, so an ASCII
+/// span is one cell per byte and is written directly; anything else goes through
+/// ratatui's grapheme-aware path.
+fn put_spans(buf: &mut Buffer, mut x: u16, y: u16, right: u16, spans: &[Span<'_>]) -> u16 {
+    for span in spans {
+        if x >= right {
+            break;
+        }
+        if span.content.is_ascii() {
+            for b in span.content.bytes() {
+                if x >= right {
+                    break;
+                }
+                buf[(x, y)].set_char(char::from(b)).set_style(span.style);
+                x += 1;
+            }
+        } else {
+            x = buf.set_span(x, y, span, right - x).0;
+        }
+    }
+    x
 }
 
 /// The timestamp and source columns of a line's first row.
@@ -489,12 +524,12 @@ fn render_popup(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rec
     let height = (popup.lines.len() as u16 + 2)
         .min(area.height)
         .max(3.min(area.height));
-    let [row] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [rect] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(row);
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
     let lines: Vec<Line> = popup
         .lines
         .iter()
