@@ -1,8 +1,11 @@
 //! The event loop: terminal events, backend messages and the age tick, merged into one
 //! stream of [`Msg`]s applied by [`update`]; a frame is drawn only when the state says
-//! something visible changed.
+//! something visible changed. While log lines stream, frames are coalesced to at most
+//! one per [`LOG_FRAME`]; anything else (a key, a tick, a poll) draws at once.
 
 pub mod dialog;
+pub mod log_tail;
+pub mod logview;
 pub mod msg;
 pub mod state;
 pub mod update;
@@ -20,6 +23,10 @@ use tokio::sync::mpsc;
 
 use crate::session::Session;
 use crate::ui::Theme;
+use log_tail::LogTails;
+
+/// The shortest time between two frames drawn for new log lines (20 frames a second).
+pub const LOG_FRAME: Duration = Duration::from_millis(50);
 
 /// How the TUI starts.
 #[derive(Debug, Clone)]
@@ -51,15 +58,24 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
     let pollers = crate::poll::spawn(&session.config, &session.backends, &clock, &tx);
     let ops = OpRunner::new(&session, options.write, tx.clone());
     ops.load_recent_actions();
+    let mut logs = LogTails::new(
+        &session.config,
+        &session.backends,
+        Arc::clone(&clock),
+        tx.clone(),
+    );
+    let mut last_frame = tokio::time::Instant::now();
+    let mut urgent = true;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut hangup = signal_stream();
 
     loop {
-        if state.dirty {
+        if state.dirty && (urgent || last_frame.elapsed() >= LOG_FRAME) {
             terminal.draw(|f| crate::ui::render(&state, &options.theme, f))?;
             state.dirty = false;
+            last_frame = tokio::time::Instant::now();
         }
         let msg = tokio::select! {
             ev = events.next() => match ev {
@@ -72,13 +88,50 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
             Some(m) = rx.recv() => m,
             _ = tick.tick() => Msg::Tick(clock.now_ms()),
             () = hangup.recv() => break,
+            // Lines arrived since the last frame: draw them when the frame is due.
+            () = tokio::time::sleep_until(last_frame + LOG_FRAME), if state.dirty => {
+                urgent = true;
+                continue;
+            }
+        };
+        // Keys are drawn at once; data (node samples, ECS, log lines) at most
+        // 20 times a second, so a burst of messages is applied before one frame.
+        urgent = matches!(msg, Msg::Key(_) | Msg::Resize);
+        let ecs_at = match &msg {
+            Msg::Ecs { at, .. } => Some(*at),
+            _ => None,
         };
         for effect in update(&mut state, msg) {
-            match effect {
-                Effect::Quit => {}
-                Effect::RefreshNow => pollers.refresh_now(),
-                other => ops.handle(other),
+            let reply = match effect {
+                Effect::Quit => None,
+                Effect::RefreshNow => {
+                    pollers.refresh_now();
+                    None
+                }
+                Effect::OpenLogs {
+                    env,
+                    cluster,
+                    target,
+                } => Some(logs.open(&state, ClusterAddr { env, cluster }, target, None)),
+                Effect::RestartLogs { filter } => logs.restart(&state, filter),
+                Effect::SaveLogs(path) => log_tail::save(&state, &path),
+                Effect::CloseLogs => {
+                    logs.close();
+                    None
+                }
+                other => {
+                    ops.handle(other);
+                    None
+                }
+            };
+            if let Some(reply) = reply {
+                update(&mut state, reply);
             }
+        }
+        if let Some(at) = ecs_at
+            && let Some(reply) = logs.on_snapshot(&state, at)
+        {
+            update(&mut state, reply);
         }
         if state.quit {
             break;
@@ -149,7 +202,12 @@ impl OpRunner {
 
     fn handle(&self, effect: Effect) {
         match effect {
-            Effect::Quit | Effect::RefreshNow => {}
+            Effect::Quit
+            | Effect::RefreshNow
+            | Effect::OpenLogs { .. }
+            | Effect::RestartLogs { .. }
+            | Effect::SaveLogs(_)
+            | Effect::CloseLogs => {}
             Effect::PlanOp { env, op } => {
                 let Some(ctx) = self.contexts.get(env).cloned() else {
                     return;

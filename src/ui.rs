@@ -20,6 +20,7 @@
 
 pub mod confirm;
 pub mod help;
+pub mod logs;
 pub mod overview;
 pub mod path;
 pub mod problems;
@@ -64,6 +65,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     match &state.screen {
         Screen::Overview => overview::render(state, theme, frame, body),
         Screen::Tasks { service } => tasks::render(state, theme, frame, body, service),
+        Screen::Logs { view, .. } => logs::render(view, theme, frame, body),
     }
     render_footer(state, theme, frame, footer);
     if let Some(d) = &state.dialog {
@@ -71,7 +73,12 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         confirm::render(d, danger, theme, frame, area);
     }
     if state.help {
-        help::render(theme, frame, area);
+        let sections = match state.screen {
+            Screen::Overview => help::OVERVIEW_SECTIONS,
+            Screen::Tasks { .. } => help::TASKS_SECTIONS,
+            Screen::Logs { .. } => help::LOG_SECTIONS,
+        };
+        help::render(theme, frame, area, sections);
     }
 }
 
@@ -184,6 +191,7 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ("e", "next problem"),
             ("←→", "pane"),
             ("p", "path"),
+            ("l", "logs"),
             ("[ ]", "cluster"),
             ("Tab", "env"),
             ("/", "filter"),
@@ -193,15 +201,29 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Screen::Tasks { .. } => &[
             ("↑↓", "move"),
             ("r", "restart task"),
+            ("l", "logs"),
             ("Esc", "back"),
             ("Tab", "env"),
             ("/", "filter"),
             ("?", "help"),
             ("q", "quit"),
         ],
+        Screen::Logs { .. } => &[
+            ("Esc", "back"),
+            ("↑↓", "scroll"),
+            ("G", "follow"),
+            ("/", "search"),
+            ("n N", "next/prev"),
+            ("f", "filter"),
+            ("⏎", "JSON"),
+            ("w t s", "wrap/time/source"),
+            ("S", "save"),
+            ("c", "clear"),
+            ("?", "help"),
+        ],
     };
     let mut spans = vec![Span::raw(" ")];
-    if !state.filter.text.is_empty() {
+    if !state.filter.text.is_empty() && !matches!(state.screen, Screen::Logs { .. }) {
         spans.push(Span::styled(
             format!("/{} ", state.filter.text),
             theme.accent(),

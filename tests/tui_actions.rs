@@ -60,7 +60,7 @@ fn drive(
                     update(state, Msg::OpDone(Box::new(report)));
                     return;
                 }
-                Effect::Quit | Effect::RefreshNow => {}
+                _ => {}
             }
         }
         rounds += 1;

@@ -3,10 +3,15 @@
 //! Keys, ticks and backend results all arrive as a [`Msg`]; [`super::update`] is the only
 //! place that applies them.
 
+use std::path::PathBuf;
+
 use crossterm::event::KeyEvent;
+
+use super::logview::LogsMsg;
 
 use crate::backend::BackendError;
 use crate::clock::EpochMs;
+use crate::logs::LogTarget;
 use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::ClusterSnapshot;
 use crate::model::quorum::NodeSample;
@@ -75,6 +80,8 @@ pub enum Msg {
         /// When it finished.
         when: EpochMs,
     },
+    /// Something for the open log view: its tail started, an event of the tail, a save.
+    Logs(LogsMsg),
 }
 
 /// What `update` asks the event loop to do.
@@ -103,4 +110,23 @@ pub enum Effect {
     },
     /// Poll the sync gate of the open dialog (or stop polling with `None`).
     GatePolling(Option<(usize, GatePair)>),
+    /// Follow the logs of `target` in cluster `cluster` of environment `env` (the log
+    /// view is open and waits for its tail).
+    OpenLogs {
+        /// Environment index.
+        env: usize,
+        /// Cluster index within the environment.
+        cluster: usize,
+        /// What to follow.
+        target: LogTarget,
+    },
+    /// Restart the log view's tail with this server-side filter pattern.
+    RestartLogs {
+        /// The CloudWatch filter pattern (`None`: none).
+        filter: Option<String>,
+    },
+    /// Save the log view's lines to this file.
+    SaveLogs(PathBuf),
+    /// The log view closed: stop its tail.
+    CloseLogs,
 }

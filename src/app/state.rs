@@ -1,5 +1,6 @@
 //! The console's state: plain data, drawn by `ui` and changed only by `update`.
 
+use super::logview::LogViewState;
 use crate::backend::BackendError;
 use crate::clock::EpochMs;
 use crate::config::{Config, QuorumNode};
@@ -190,6 +191,13 @@ pub enum Screen {
         /// Service name.
         service: String,
     },
+    /// The live logs of a service or a task.
+    Logs {
+        /// The log view.
+        view: Box<LogViewState>,
+        /// The screen to go back to.
+        back: Box<Screen>,
+    },
 }
 
 /// A `/` filter on the current table.
@@ -250,6 +258,8 @@ pub struct State {
     pub dialog: Option<super::dialog::OpDialog>,
     /// The latest operator actions from the audit log, newest first.
     pub recent_actions: Vec<crate::ops::audit::AuditEntry>,
+    /// Lines a log view keeps.
+    pub log_capacity: usize,
 }
 
 impl State {
@@ -308,6 +318,7 @@ impl State {
             problems: Vec::new(),
             problem_since: crate::problems::ProblemSince::default(),
             problem_cursor: 0,
+            log_capacity: config.log_buffer_lines,
         }
     }
 
@@ -336,7 +347,7 @@ impl State {
     pub fn visible_services(&self) -> Vec<&Service> {
         let filter = match self.screen {
             Screen::Overview => self.filter.text.to_lowercase(),
-            Screen::Tasks { .. } => String::new(),
+            Screen::Tasks { .. } | Screen::Logs { .. } => String::new(),
         };
         self.current_cluster()
             .and_then(|c| c.ecs.data.as_ref())
@@ -357,6 +368,7 @@ impl State {
                 .current_cluster()
                 .and_then(|c| c.ecs.data.as_ref())
                 .and_then(|s| s.services.iter().find(|x| &x.name == service)),
+            Screen::Logs { .. } => None,
         }
     }
 

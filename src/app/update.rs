@@ -6,8 +6,11 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::dialog::{DialogAction, OpDialog};
+use super::logview::{LogViewAction, LogViewState};
 use super::msg::{Effect, Msg};
 use super::state::{Focus, Screen, State};
+use crate::logs::LogTarget;
+use crate::logs::discovery::short_task_id;
 use crate::ops::Op;
 
 /// Applies one message; returns what the event loop must do.
@@ -29,6 +32,9 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize => state.dirty = true,
         Msg::Tick(now) => {
             state.now = now;
+            if let Screen::Logs { view, .. } = &mut state.screen {
+                view.set_now(now);
+            }
             if state
                 .notice
                 .as_ref()
@@ -101,6 +107,13 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             clamp_rows(state);
         }
+        Msg::Logs(m) => {
+            if let Screen::Logs { view, .. } = &mut state.screen
+                && view.apply(m)
+            {
+                state.dirty = true;
+            }
+        }
     }
     Vec::new()
 }
@@ -137,6 +150,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.help = false;
         }
         return Vec::new();
+    }
+    if matches!(state.screen, Screen::Logs { .. }) {
+        return on_log_key(state, key);
     }
     if state.filter.editing {
         on_filter_key(state, key);
@@ -204,11 +220,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 state.focus = Focus::Clusters;
             }
         }
-        KeyCode::Right | KeyCode::Char('l') => {
+        KeyCode::Right => {
             if state.screen == Screen::Overview {
                 state.focus = Focus::Services;
             }
         }
+        KeyCode::Char('l') => return open_logs(state),
         KeyCode::Enter => on_enter(state),
         KeyCode::Char('s') => return open_switch(state),
         KeyCode::Char('e') => jump_to_problem(state),
@@ -363,7 +380,7 @@ fn open_restart(state: &mut State, whole_service: bool) -> Vec<Effect> {
                 service: svc.name.clone(),
             }
         }
-        Screen::Overview => return Vec::new(),
+        Screen::Overview | Screen::Logs { .. } => return Vec::new(),
     };
     let env_index = state.env;
     open_dialog(state, env_index, op, None)
@@ -409,7 +426,90 @@ fn on_enter(state: &mut State) {
                 state.notice = Some((notice, state.now));
             }
         }
-        (Screen::Tasks { .. }, _) => {}
+        (Screen::Tasks { .. } | Screen::Logs { .. }, _) => {}
+    }
+}
+
+/// `l`: the logs of the selected service (overview) or task (tasks screen). In the
+/// clusters pane it moves to the services, as `→` does.
+fn open_logs(state: &mut State) -> Vec<Effect> {
+    let (label, target) = match (&state.screen, state.focus) {
+        (Screen::Overview, Focus::Clusters) => {
+            state.focus = Focus::Services;
+            return Vec::new();
+        }
+        (Screen::Overview, Focus::Services) => {
+            let Some(svc) = state.selected_service() else {
+                state.dirty = false;
+                return Vec::new();
+            };
+            (svc.name.clone(), LogTarget::Service(svc.name.clone()))
+        }
+        (Screen::Tasks { service }, _) => {
+            let Some(task) = state.visible_tasks().get(state.task_row).copied() else {
+                state.dirty = false;
+                return Vec::new();
+            };
+            (
+                format!("{service}/{}", short_task_id(&task.id)),
+                LogTarget::Task(task.id.clone()),
+            )
+        }
+        (Screen::Logs { .. }, _) | (Screen::Overview, Focus::Path) => return Vec::new(),
+    };
+    let Some(env) = state.current_env() else {
+        return Vec::new();
+    };
+    let cluster = env.selected_cluster;
+    let Some(cluster_name) = env.clusters.get(cluster).map(|c| c.name.clone()) else {
+        return Vec::new();
+    };
+    let view = LogViewState::new(
+        &env.name,
+        &cluster_name,
+        &label,
+        state.log_capacity,
+        state.now,
+    );
+    let back = std::mem::take(&mut state.screen);
+    state.screen = Screen::Logs {
+        view: Box::new(view),
+        back: Box::new(back),
+    };
+    vec![Effect::OpenLogs {
+        env: state.env,
+        cluster,
+        target,
+    }]
+}
+
+/// Keys on the logs screen go to the log view; `?` opens the help unless an input line
+/// is being edited.
+fn on_log_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Screen::Logs { view, .. } = &mut state.screen else {
+        return Vec::new();
+    };
+    if key.code == KeyCode::Char('?') && !view.is_editing() && view.popup().is_none() {
+        state.help = true;
+        return Vec::new();
+    }
+    view.set_now(state.now);
+    let rows = view.drawn().rows;
+    match view.handle_key(key, rows) {
+        LogViewAction::Ignored => {
+            state.dirty = false;
+            Vec::new()
+        }
+        LogViewAction::None => Vec::new(),
+        LogViewAction::Close => {
+            if let Screen::Logs { back, .. } = std::mem::take(&mut state.screen) {
+                state.screen = *back;
+            }
+            clamp_rows(state);
+            vec![Effect::CloseLogs]
+        }
+        LogViewAction::Restart { filter } => vec![Effect::RestartLogs { filter }],
+        LogViewAction::Save(path) => vec![Effect::SaveLogs(path)],
     }
 }
 
@@ -461,6 +561,7 @@ fn move_row(state: &mut State, delta: i64) {
             let n = state.visible_tasks().len();
             state.task_row = step(state.task_row, delta, n);
         }
+        (Screen::Logs { .. }, _) => {}
     }
 }
 
@@ -473,6 +574,10 @@ fn step(i: usize, delta: i64, n: usize) -> usize {
 }
 
 fn clamp_rows(state: &mut State) {
+    if matches!(state.screen, Screen::Logs { .. }) {
+        // The rows belong to the screen behind; they are clamped on the way back.
+        return;
+    }
     let services = state.visible_services().len();
     state.service_row = state.service_row.min(services.saturating_sub(1));
     let tasks = state.visible_tasks().len();
@@ -744,5 +849,133 @@ mod tests {
         assert_eq!(s.focus, Focus::Clusters);
         update(&mut s, key(KeyCode::Enter));
         assert_eq!(s.focus, Focus::Services);
+    }
+
+    fn log_view(s: &State) -> &crate::app::logview::LogViewState {
+        match &s.screen {
+            Screen::Logs { view, .. } => view,
+            other => panic!("not on the logs screen: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn l_opens_the_logs_of_the_selected_service_and_esc_comes_back() {
+        use crate::app::logview::LogsMsg;
+        use crate::logs::{LogLine, TailEvent};
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Down));
+        let effects = update(&mut s, key(KeyCode::Char('l')));
+        assert_eq!(
+            effects,
+            vec![Effect::OpenLogs {
+                env: 0,
+                cluster: 0,
+                target: LogTarget::Service("batch".into()),
+            }]
+        );
+        assert_eq!(log_view(&s).title(), "production/node-api/batch");
+        update(
+            &mut s,
+            Msg::Logs(LogsMsg::Started {
+                tail: 7,
+                result: Ok(1),
+            }),
+        );
+        let line = LogLine::new(1, "batch/t3".into(), "INFO hello".into());
+        s.dirty = false;
+        update(
+            &mut s,
+            Msg::Logs(LogsMsg::Tail {
+                tail: 7,
+                event: TailEvent::Lines(vec![line.clone()]),
+            }),
+        );
+        assert!(s.dirty, "new lines redraw");
+        s.dirty = false;
+        update(
+            &mut s,
+            Msg::Logs(LogsMsg::Tail {
+                tail: 6,
+                event: TailEvent::Lines(vec![line]),
+            }),
+        );
+        assert!(!s.dirty, "lines of another tail are dropped");
+        assert_eq!(log_view(&s).buffer().len(), 1);
+        // Keys belong to the view: q goes back, it does not quit; ? still helps.
+        assert!(update(&mut s, key(KeyCode::Char('x'))).is_empty());
+        assert!(!s.dirty, "an unknown key draws nothing");
+        update(&mut s, key(KeyCode::Char('?')));
+        assert!(s.help);
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(
+            update(&mut s, key(KeyCode::Char('q'))),
+            vec![Effect::CloseLogs]
+        );
+        assert!(!s.quit);
+        assert_eq!(s.screen, Screen::Overview);
+        assert_eq!(s.service_row, 1, "the selection is where it was");
+    }
+
+    #[test]
+    fn l_on_the_tasks_screen_follows_the_selected_task() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Enter));
+        update(&mut s, key(KeyCode::Down));
+        let effects = update(&mut s, key(KeyCode::Char('l')));
+        assert_eq!(
+            effects,
+            vec![Effect::OpenLogs {
+                env: 0,
+                cluster: 0,
+                target: LogTarget::Task("t2".into()),
+            }]
+        );
+        assert_eq!(log_view(&s).title(), "production/node-api/api/t2");
+        // A poll while the logs are open does not disturb the screen behind.
+        update(
+            &mut s,
+            Msg::Ecs {
+                at: ClusterAddr { env: 0, cluster: 0 },
+                result: Ok(snapshot()),
+                when: 2,
+            },
+        );
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(
+            s.screen,
+            Screen::Tasks {
+                service: "api".into()
+            }
+        );
+        assert_eq!(s.task_row, 1);
+    }
+
+    #[test]
+    fn log_view_keys_become_effects() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Char('l')));
+        update(&mut s, key(KeyCode::Char('f')));
+        update(&mut s, key(KeyCode::Char('5')));
+        assert_eq!(
+            update(&mut s, key(KeyCode::Enter)),
+            vec![Effect::RestartLogs {
+                filter: Some("5".into())
+            }]
+        );
+        update(&mut s, key(KeyCode::Char('S')));
+        let effects = update(&mut s, key(KeyCode::Enter));
+        assert!(
+            matches!(&effects[..], [Effect::SaveLogs(p)] if p.to_string_lossy().starts_with("./ibet-logs-production-api-")),
+            "{effects:?}"
+        );
+    }
+
+    #[test]
+    fn l_in_the_clusters_pane_moves_to_the_services() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Left));
+        assert!(update(&mut s, key(KeyCode::Char('l'))).is_empty());
+        assert_eq!(s.focus, Focus::Services);
+        assert_eq!(s.screen, Screen::Overview);
     }
 }
