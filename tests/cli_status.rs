@@ -88,7 +88,10 @@ rpc_url = "{}"
     let json: serde_json::Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
     let c = &json["environments"][0]["clusters"][0];
-    assert_eq!(c["errors"].as_array().map(Vec::len), Some(0), "{c}");
+    // The fixture registers no load balancers, so only the request-path discovery may
+    // complain (about target groups that do not exist); ECS and the nodes must not.
+    let errors = c["errors"].as_array().expect("errors");
+    assert!(errors.iter().all(|e| e["source"] == "elb"), "{c}");
 
     // Services and tasks as moto holds them.
     let mut names: Vec<&str> = c["services"]
@@ -142,10 +145,8 @@ rpc_url = "{}"
         "{}",
         nodes[2]
     );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "a node not in sync makes it degraded"
-    );
+    // A node not in sync makes it degraded (1); unreadable load balancers make it 2.
+    let want = if errors.is_empty() { 1 } else { 2 };
+    assert_eq!(out.status.code(), Some(want));
     drop((g1, g2, still));
 }
