@@ -186,12 +186,12 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Screen::Overview => &[
             ("↑↓", "move"),
             ("⏎", "tasks"),
+            ("l", "logs"),
             ("s", "switch ALB"),
             ("r", "restart"),
             ("e", "next problem"),
             ("←→", "pane"),
             ("p", "path"),
-            ("l", "logs"),
             ("[ ]", "cluster"),
             ("Tab", "env"),
             ("/", "filter"),
