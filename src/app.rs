@@ -1,7 +1,11 @@
 //! The event loop: terminal events, backend messages and the age tick, merged into one
 //! stream of [`Msg`]s applied by [`update`]; a frame is drawn only when the state says
-//! something visible changed.
+//! something visible changed. While log lines stream, frames are coalesced to at most
+//! one per [`LOG_FRAME`]; anything else (a key, a tick, a poll) draws at once.
 
+pub mod dialog;
+pub mod log_tail;
+pub mod logview;
 pub mod msg;
 pub mod state;
 pub mod update;
@@ -22,6 +26,10 @@ use tokio::sync::mpsc;
 
 use crate::session::Session;
 use crate::ui::Theme;
+use log_tail::LogTails;
+
+/// The shortest time between two frames drawn for new log lines (20 frames a second).
+pub const LOG_FRAME: Duration = Duration::from_millis(50);
 
 /// How the TUI starts.
 #[derive(Debug, Clone)]
@@ -51,18 +59,29 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
         state.env = i;
     }
     let pollers = crate::poll::spawn(&session.config, &session.backends, &clock, &tx);
+    let ops = OpRunner::new(&session, options.write, tx.clone());
+    ops.load_recent_actions();
+    let mut logs = LogTails::new(
+        &session.config,
+        &session.backends,
+        Arc::clone(&clock),
+        tx.clone(),
+    );
+    let mut last_frame = tokio::time::Instant::now();
+    let mut urgent = true;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut hangup = signal_stream();
 
-    let mut last_frame = None;
+    let mut written = None;
     loop {
-        if state.dirty {
-            draw_if_changed(&mut terminal, &mut last_frame, |f| {
+        if state.dirty && (urgent || last_frame.elapsed() >= LOG_FRAME) {
+            draw_if_changed(&mut terminal, &mut written, |f| {
                 crate::ui::render(&state, &options.theme, f);
             })?;
             state.dirty = false;
+            last_frame = tokio::time::Instant::now();
         }
         let msg = tokio::select! {
             ev = events.next() => match ev {
@@ -75,12 +94,50 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
             Some(m) = rx.recv() => m,
             _ = tick.tick() => Msg::Tick(clock.now_ms()),
             () = hangup.recv() => break,
+            // Lines arrived since the last frame: draw them when the frame is due.
+            () = tokio::time::sleep_until(last_frame + LOG_FRAME), if state.dirty => {
+                urgent = true;
+                continue;
+            }
+        };
+        // Keys are drawn at once; data (node samples, ECS, log lines) at most
+        // 20 times a second, so a burst of messages is applied before one frame.
+        urgent = matches!(msg, Msg::Key(_) | Msg::Resize);
+        let ecs_at = match &msg {
+            Msg::Ecs { at, .. } => Some(*at),
+            _ => None,
         };
         for effect in update(&mut state, msg) {
-            match effect {
-                Effect::Quit => {}
-                Effect::RefreshNow => pollers.refresh_now(),
+            let reply = match effect {
+                Effect::Quit => None,
+                Effect::RefreshNow => {
+                    pollers.refresh_now();
+                    None
+                }
+                Effect::OpenLogs {
+                    env,
+                    cluster,
+                    target,
+                } => Some(logs.open(&state, ClusterAddr { env, cluster }, target, None)),
+                Effect::RestartLogs { filter } => logs.restart(&state, filter),
+                Effect::SaveLogs(path) => log_tail::save(&state, &path),
+                Effect::CloseLogs => {
+                    logs.close();
+                    None
+                }
+                other => {
+                    ops.handle(other);
+                    None
+                }
+            };
+            if let Some(reply) = reply {
+                update(&mut state, reply);
             }
+        }
+        if let Some(at) = ecs_at
+            && let Some(reply) = logs.on_snapshot(&state, at)
+        {
+            update(&mut state, reply);
         }
         if state.quit {
             break;
@@ -112,6 +169,168 @@ fn draw_if_changed(
     terminal.flush()?;
     terminal.swap_buffers();
     terminal.backend_mut().flush()
+}
+
+/// Runs the ops layer for the TUI: plans, executions and the open dialog's gate poller,
+/// each in a spawned task that reports back as a [`Msg`].
+struct OpRunner {
+    contexts: Vec<crate::ops::OpContext>,
+    executor: Option<Arc<crate::ops::Executor>>,
+    audit: Option<crate::ops::audit::AuditLog>,
+    tx: mpsc::Sender<Msg>,
+    gate_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    gate_interval: Duration,
+}
+
+impl OpRunner {
+    fn new(session: &Session, write: bool, tx: mpsc::Sender<Msg>) -> Self {
+        use crate::ops::audit::{AuditLog, os_user_from_env};
+        let contexts = session
+            .config
+            .environments
+            .iter()
+            .zip(&session.backends)
+            .map(|(environment, backends)| crate::ops::OpContext {
+                environment: environment.clone(),
+                backends: backends.clone(),
+                clock: Arc::clone(&session.clock),
+                write,
+            })
+            .collect();
+        // The demo world's actions are audited apart from real ones.
+        let audit = if session.is_demo() {
+            crate::config::data_dir().map(|d| AuditLog::new(d.join("audit-demo.jsonl")))
+        } else {
+            AuditLog::from_config(&session.config)
+        };
+        let executor = audit
+            .clone()
+            .map(|a| Arc::new(crate::ops::Executor::new(a, os_user_from_env())));
+        Self {
+            contexts,
+            executor,
+            audit,
+            tx,
+            gate_task: std::sync::Mutex::new(None),
+            gate_interval: Duration::from_secs(session.config.rpc_poll_secs.max(1)),
+        }
+    }
+
+    /// Reads the latest actions from the audit log, off the event loop.
+    fn load_recent_actions(&self) {
+        let Some(audit) = self.audit.clone() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let entries = tokio::task::spawn_blocking(move || audit.recent(8).unwrap_or_default())
+                .await
+                .unwrap_or_default();
+            let _ = tx.send(Msg::RecentActions(entries)).await;
+        });
+    }
+
+    fn handle(&self, effect: Effect) {
+        match effect {
+            Effect::Quit
+            | Effect::RefreshNow
+            | Effect::OpenLogs { .. }
+            | Effect::RestartLogs { .. }
+            | Effect::SaveLogs(_)
+            | Effect::CloseLogs => {}
+            Effect::PlanOp { env, op } => {
+                let Some(ctx) = self.contexts.get(env).cloned() else {
+                    return;
+                };
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let plan = crate::ops::plan(&op, &ctx).await;
+                    let _ = tx.send(Msg::PlanReady(Box::new(plan))).await;
+                });
+            }
+            Effect::ExecuteOp {
+                env,
+                plan,
+                approval,
+            } => {
+                let Some(ctx) = self.contexts.get(env).cloned() else {
+                    return;
+                };
+                let tx = self.tx.clone();
+                let Some(executor) = self.executor.clone() else {
+                    let report = crate::ops::OpReport {
+                        plan_id: plan.id,
+                        op: plan.op.clone(),
+                        outcome: crate::ops::Outcome::Refused,
+                        message: "refused: no audit log location".into(),
+                        error: Some("no place to write the audit log".into()),
+                        hint: Some("set `audit_log` in the config".into()),
+                        override_gate: false,
+                        checks: plan.checks.clone(),
+                        repeat: None,
+                    };
+                    tokio::spawn(async move {
+                        let _ = tx.send(Msg::OpDone(Box::new(report))).await;
+                    });
+                    return;
+                };
+                let audit = self.audit.clone();
+                tokio::spawn(async move {
+                    let report = executor.execute(&plan, &approval, &ctx).await;
+                    let _ = tx.send(Msg::OpDone(Box::new(report))).await;
+                    if let Some(audit) = audit {
+                        let entries = tokio::task::spawn_blocking(move || {
+                            audit.recent(8).unwrap_or_default()
+                        })
+                        .await
+                        .unwrap_or_default();
+                        let _ = tx.send(Msg::RecentActions(entries)).await;
+                    }
+                });
+            }
+            Effect::GatePolling(pair) => {
+                let mut slot = match self.gate_task.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                if let Some(task) = slot.take() {
+                    task.abort();
+                }
+                let Some((env, pair)) = pair else {
+                    return;
+                };
+                let Some(ctx) = self.contexts.get(env).cloned() else {
+                    return;
+                };
+                let tx = self.tx.clone();
+                let interval = self.gate_interval;
+                *slot = Some(tokio::spawn(async move {
+                    loop {
+                        let poll = crate::ops::gate::poll(
+                            ctx.backends.rpc.as_ref(),
+                            &pair,
+                            ctx.clock.as_ref(),
+                        )
+                        .await;
+                        if tx.send(Msg::GatePoll(Box::new(poll))).await.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(interval).await;
+                    }
+                }));
+            }
+        }
+    }
+}
+
+impl Drop for OpRunner {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.gate_task.lock()
+            && let Some(task) = slot.take()
+        {
+            task.abort();
+        }
+    }
 }
 
 /// SIGTERM and SIGHUP (a dropped SSH session) end the loop so the terminal is restored.

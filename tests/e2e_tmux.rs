@@ -35,8 +35,7 @@ fn demo_navigation_at_80x24() {
     t.send(&["Tab"]);
     t.wait_for_all(&["ibet-stg-node-api", "nginx-proxy"], WAIT);
     t.send(&["Enter"]);
-    let s = t.wait_for("Tasks", WAIT);
-    assert!(s.contains("Containers"), "{s}");
+    t.wait_for_all(&["Tasks ·", "Containers"], WAIT);
     t.send(&["Escape"]);
     t.wait_for("Services", WAIT);
     // A lone Esc followed at once by another key reads as Alt+key: give it a moment.
@@ -73,5 +72,62 @@ fn no_config_explains_how_to_start() {
     );
     let s = t.wait_for("--demo", WAIT);
     assert!(s.contains("nope.toml"), "{s}");
+    t.send(&["q"]);
+}
+
+/// The number before " lines ·" in the log view's status line.
+fn line_count(screen: &str) -> Option<u64> {
+    let at = screen.find(" lines ·")?;
+    let digits: String = screen[..at]
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    digits.parse().ok()
+}
+
+#[test]
+fn demo_logs_of_api_live_search_and_back_at_80x24() {
+    let t = Tmux::start("logs", 80, 24, &format!("{BIN} --demo"));
+    t.wait_for("nginx-proxy", WAIT);
+    // `api` is the first service of node-api: `l` opens its logs.
+    t.send(&["l"]);
+    let s = t.wait_for_all(&["Logs · production/node-api/api", "following"], WAIT);
+    assert!(s.contains("Esc back"), "{s}");
+    // Lines appear, and keep arriving.
+    let start = std::time::Instant::now();
+    let first = loop {
+        let s = t.screen();
+        if let Some(n) = line_count(&s).filter(|n| *n > 0) {
+            assert!(s.contains("api/"), "lines carry their source:\n{s}");
+            break n;
+        }
+        assert!(start.elapsed() < WAIT, "no lines:\n{s}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let start = std::time::Instant::now();
+    loop {
+        let s = t.screen();
+        if line_count(&s).is_some_and(|n| n > first) {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "no new lines after {first}:\n{s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Search: the view pauses on a match (or says there is none).
+    t.send(&["/", "INFO", "Enter"]);
+    t.wait_for_all(&["paused (G to follow)", "/INFO line "], WAIT);
+    t.send(&["G"]);
+    t.wait_for("following", WAIT);
+    // Esc goes back to the overview; the console is still running.
+    std::thread::sleep(Duration::from_millis(100));
+    t.send(&["Escape"]);
+    let s = t.wait_for("Services", WAIT);
+    assert!(!s.contains("Logs ·"), "{s}");
+    assert!(t.alive());
     t.send(&["q"]);
 }

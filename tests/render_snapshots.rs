@@ -5,8 +5,11 @@
 mod screen;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ibet_console::app::{Msg, update};
-use screen::{demo_session, polled_state, screen};
+use ibet_console::app::logview::LogsMsg;
+use ibet_console::app::{Msg, State, update};
+use ibet_console::backend::sim::Fault;
+use ibet_console::logs::{LogLine, TailEvent};
+use screen::{demo_session, polled_state, run_log_effects, screen};
 
 fn key(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
@@ -71,4 +74,134 @@ fn same_seed_same_screen() {
     let a = polled_state(&demo_session(11, 300).0);
     let b = polled_state(&demo_session(11, 300).0);
     assert_eq!(screen(&a, 160, 48), screen(&b, 160, 48));
+}
+
+/// production/node-api with its API failing health checks: the path breaks at the
+/// internal ALB's route to the API.
+fn broken_api_state() -> State {
+    let (session, clock) = demo_session(7, 120);
+    let world = session.world.clone().expect("demo world");
+    world
+        .inject(
+            "production",
+            Fault::TasksUnhealthy {
+                cluster: "node-api".into(),
+                service: "api".into(),
+                secs: 600,
+            },
+        )
+        .expect("inject");
+    clock.advance(5_000);
+    polled_state(&session)
+}
+
+#[test]
+fn overview_with_a_broken_path() {
+    let state = broken_api_state();
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(
+            format!("overview_broken_path_{w}x{h}"),
+            screen(&state, w, h)
+        );
+    }
+}
+
+#[test]
+fn path_panel_focused_on_the_broken_hop() {
+    let mut state = broken_api_state();
+    update(&mut state, key(KeyCode::Char('p')));
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("path_focused_{w}x{h}"), screen(&state, w, h));
+    }
+    // Enter jumps to the tasks of the broken hop's service.
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(
+        state.screen,
+        ibet_console::app::state::Screen::Tasks {
+            service: "api".into()
+        }
+    );
+}
+
+/// The production overview with the logs of `api` (the first service) open and its
+/// backfill window read.
+fn logs_of_api() -> State {
+    let (session, _clock) = demo_session(7, 120);
+    let mut state = polled_state(&session);
+    let effects = update(&mut state, key(KeyCode::Char('l')));
+    run_log_effects(&mut state, &session, effects);
+    state
+}
+
+#[test]
+fn logs_of_api_following() {
+    let state = logs_of_api();
+    for (w, h) in SIZES {
+        let s = screen(&state, w, h);
+        assert!(s.contains("Logs · production/node-api/api · 2 streams · following"));
+        insta::assert_snapshot!(format!("logs_api_{w}x{h}"), s);
+    }
+}
+
+#[test]
+fn logs_of_api_searched_wrapped_and_a_json_line_opened() {
+    let mut state = logs_of_api();
+    // Draw once so the view knows its page size, as the terminal would have.
+    screen(&state, 160, 48);
+    update(&mut state, key(KeyCode::Char('/')));
+    for c in "error".chars() {
+        update(&mut state, key(KeyCode::Char(c)));
+    }
+    update(&mut state, key(KeyCode::Enter));
+    let searched = screen(&state, 160, 48);
+    assert!(searched.contains("paused (G to follow)"), "{searched}");
+    assert!(searched.contains("/error line "), "{searched}");
+    insta::assert_snapshot!("logs_api_search_160x48", searched);
+    update(&mut state, key(KeyCode::Char('w')));
+    insta::assert_snapshot!("logs_api_search_wrap_80x24", screen(&state, 80, 24));
+    update(&mut state, key(KeyCode::Enter));
+    let popup = screen(&state, 80, 24);
+    assert!(popup.contains("JSON · line"), "{popup}");
+    insta::assert_snapshot!("logs_api_json_80x24", popup);
+}
+
+#[test]
+fn help_on_the_log_view_shows_its_keys() {
+    let mut state = logs_of_api();
+    update(&mut state, key(KeyCode::Char('?')));
+    let s = screen(&state, 80, 24);
+    assert!(s.contains("server-side filter pattern"), "{s}");
+    assert!(!s.contains("environment by number"), "{s}");
+    insta::assert_snapshot!("logs_help_80x24", s);
+}
+
+#[test]
+fn a_hostile_log_line_renders_inert() {
+    let mut state = logs_of_api();
+    let tail = match &state.screen {
+        ibet_console::app::state::Screen::Logs { view, .. } => view.tail().expect("tail"),
+        _ => panic!("logs screen"),
+    };
+    let hostile = "\x1b[2J\x1b]0;pwned\x07cleared?\rover\x1b[31m red \x1b]8;;http://x\x1b\\link";
+    let line = LogLine::new(screen::T0 + 120_000, "api/evil".into(), hostile.to_string());
+    update(
+        &mut state,
+        Msg::Logs(LogsMsg::Tail {
+            tail,
+            event: TailEvent::Lines(vec![line]),
+        }),
+    );
+    for (w, h) in SIZES {
+        let s = screen(&state, w, h);
+        for bad in ['\x1b', '\x07', '\r', '\u{9b}', '\u{9d}'] {
+            assert!(!s.contains(bad), "{bad:?} reached the screen:\n{s}");
+        }
+        assert!(!s.contains("pwned"), "the title sequence is removed whole");
+        assert!(s.contains("cleared?␍over red"), "{s}");
+    }
+    // Also in the JSON popup and with wrapping on.
+    update(&mut state, key(KeyCode::Char('w')));
+    update(&mut state, key(KeyCode::Enter));
+    let s = screen(&state, 80, 24);
+    assert!(!s.contains('\x1b') && !s.contains('\r'), "{s}");
 }

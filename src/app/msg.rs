@@ -3,13 +3,20 @@
 //! Keys, ticks and backend results all arrive as a [`Msg`]; [`super::update`] is the only
 //! place that applies them.
 
+use std::path::PathBuf;
+
 use crossterm::event::KeyEvent;
+
+use super::logview::LogsMsg;
 
 use crate::backend::BackendError;
 use crate::clock::EpochMs;
-use crate::model::alb::SwitchView;
+use crate::logs::LogTarget;
+use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::ClusterSnapshot;
 use crate::model::quorum::NodeSample;
+use crate::ops::gate::{GatePair, GatePoll};
+use crate::ops::{Approval, Op, OpReport, Plan};
 
 /// Where a poll result belongs: environment and cluster indexes into the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +54,14 @@ pub enum Msg {
         /// What the poll saw.
         sample: Box<NodeSample>,
     },
+    /// A plan for the open dialog is ready.
+    PlanReady(Box<Plan>),
+    /// A poll of the open dialog's sync gate.
+    GatePoll(Box<GatePoll>),
+    /// An op finished.
+    OpDone(Box<OpReport>),
+    /// The latest actions from the audit log, newest first.
+    RecentActions(Vec<crate::ops::audit::AuditEntry>),
     /// An ALB switch poll finished.
     Switch {
         /// Which cluster.
@@ -56,13 +71,62 @@ pub enum Msg {
         /// When it finished.
         when: EpochMs,
     },
+    /// A request-path discovery (load balancers, target health) finished.
+    Paths {
+        /// Which cluster.
+        at: ClusterAddr,
+        /// The topology or the error.
+        result: Result<PathTopology, BackendError>,
+        /// When it finished.
+        when: EpochMs,
+    },
+    /// Something for the open log view: its tail started, an event of the tail, a save.
+    Logs(LogsMsg),
 }
 
 /// What `update` asks the event loop to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Leave the console.
     Quit,
     /// Poll everything now.
     RefreshNow,
+    /// Plan an op (reads the state it depends on); the plan comes back as
+    /// [`Msg::PlanReady`].
+    PlanOp {
+        /// Environment index.
+        env: usize,
+        /// The op.
+        op: Op,
+    },
+    /// Execute a confirmed plan; the report comes back as [`Msg::OpDone`].
+    ExecuteOp {
+        /// Environment index.
+        env: usize,
+        /// The plan.
+        plan: Box<Plan>,
+        /// The operator's approval.
+        approval: Approval,
+    },
+    /// Poll the sync gate of the open dialog (or stop polling with `None`).
+    GatePolling(Option<(usize, GatePair)>),
+    /// Follow the logs of `target` in cluster `cluster` of environment `env` (the log
+    /// view is open and waits for its tail).
+    OpenLogs {
+        /// Environment index.
+        env: usize,
+        /// Cluster index within the environment.
+        cluster: usize,
+        /// What to follow.
+        target: LogTarget,
+    },
+    /// Restart the log view's tail with this server-side filter pattern.
+    RestartLogs {
+        /// The CloudWatch filter pattern (`None`: none).
+        filter: Option<String>,
+    },
+    /// Save the log view's lines to this file.
+    SaveLogs(PathBuf),
+    /// The log view closed: stop its tail.
+    CloseLogs,
 }

@@ -1,10 +1,11 @@
 //! The console's state: plain data, drawn by `ui` and changed only by `update`.
 
+use super::logview::LogViewState;
 use crate::backend::BackendError;
 use crate::clock::EpochMs;
 use crate::config::{Config, QuorumNode};
 use crate::model::Health;
-use crate::model::alb::SwitchView;
+use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::{ClusterSnapshot, Service, Task};
 use crate::quorum::{NodeHistory, NodeView, QuorumThresholds, best_height, node_view};
 
@@ -92,6 +93,8 @@ pub struct ClusterState {
     pub nodes: Vec<NodeSlot>,
     /// The ALB switch, when configured.
     pub switch: Option<Panel<SwitchView>>,
+    /// The load balancers and target health of the cluster's request path.
+    pub paths: Panel<PathTopology>,
 }
 
 impl ClusterState {
@@ -173,6 +176,8 @@ pub enum Focus {
     /// The services table.
     #[default]
     Services,
+    /// The request-path panel.
+    Path,
 }
 
 /// The screen shown.
@@ -185,6 +190,13 @@ pub enum Screen {
     Tasks {
         /// Service name.
         service: String,
+    },
+    /// The live logs of a service or a task.
+    Logs {
+        /// The log view.
+        view: Box<LogViewState>,
+        /// The screen to go back to.
+        back: Box<Screen>,
     },
 }
 
@@ -212,6 +224,8 @@ pub struct State {
     pub service_row: usize,
     /// Selected task row (in the filtered list).
     pub task_row: usize,
+    /// Selected hop of the request-path panel.
+    pub path_row: usize,
     /// The filter of the current table.
     pub filter: Filter,
     /// Help overlay shown.
@@ -234,6 +248,18 @@ pub struct State {
     pub setup: Option<Vec<String>>,
     /// Quorum judgement thresholds.
     pub thresholds: QuorumThresholds,
+    /// Every current problem, worst first (recomputed when data arrives).
+    pub problems: Vec<crate::problems::Problem>,
+    /// When each problem was first seen.
+    pub problem_since: crate::problems::ProblemSince,
+    /// The problem the `e` key jumped to last.
+    pub problem_cursor: usize,
+    /// The open action dialog.
+    pub dialog: Option<super::dialog::OpDialog>,
+    /// The latest operator actions from the audit log, newest first.
+    pub recent_actions: Vec<crate::ops::audit::AuditEntry>,
+    /// Lines a log view keeps.
+    pub log_capacity: usize,
 }
 
 impl State {
@@ -263,6 +289,7 @@ impl State {
                             })
                             .collect(),
                         switch: c.alb_switch.as_ref().map(|_| Panel::default()),
+                        paths: Panel::default(),
                     })
                     .collect(),
             })
@@ -274,6 +301,7 @@ impl State {
             focus: Focus::Services,
             service_row: 0,
             task_row: 0,
+            path_row: 0,
             filter: Filter::default(),
             help: false,
             now,
@@ -285,6 +313,22 @@ impl State {
             quit: false,
             setup: None,
             thresholds: QuorumThresholds::default(),
+            dialog: None,
+            recent_actions: Vec::new(),
+            problems: Vec::new(),
+            problem_since: crate::problems::ProblemSince::default(),
+            problem_cursor: 0,
+            log_capacity: config.log_buffer_lines,
+        }
+    }
+
+    /// Recomputes the problems list (after new data or as time passes).
+    pub fn refresh_problems(&mut self) {
+        let mut problems = crate::problems::current(self);
+        self.problem_since.track(&mut problems, self.now);
+        if problems != self.problems {
+            self.problems = problems;
+            self.dirty = true;
         }
     }
 
@@ -303,7 +347,7 @@ impl State {
     pub fn visible_services(&self) -> Vec<&Service> {
         let filter = match self.screen {
             Screen::Overview => self.filter.text.to_lowercase(),
-            Screen::Tasks { .. } => String::new(),
+            Screen::Tasks { .. } | Screen::Logs { .. } => String::new(),
         };
         self.current_cluster()
             .and_then(|c| c.ecs.data.as_ref())
@@ -324,6 +368,7 @@ impl State {
                 .current_cluster()
                 .and_then(|c| c.ecs.data.as_ref())
                 .and_then(|s| s.services.iter().find(|x| &x.name == service)),
+            Screen::Logs { .. } => None,
         }
     }
 

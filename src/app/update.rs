@@ -5,16 +5,36 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::dialog::{DialogAction, OpDialog};
+use super::logview::{LogViewAction, LogViewState};
 use super::msg::{Effect, Msg};
 use super::state::{Focus, Screen, State};
+use crate::logs::LogTarget;
+use crate::logs::discovery::short_task_id;
+use crate::ops::Op;
 
 /// Applies one message; returns what the event loop must do.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let data = matches!(
+        msg,
+        Msg::Tick(_) | Msg::Ecs { .. } | Msg::Node { .. } | Msg::Switch { .. }
+    );
+    let effects = apply(state, msg);
+    if data {
+        state.refresh_problems();
+    }
+    effects
+}
+
+fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => return on_key(state, key),
         Msg::Resize => state.dirty = true,
         Msg::Tick(now) => {
             state.now = now;
+            if let Screen::Logs { view, .. } = &mut state.screen {
+                view.set_now(now);
+            }
             if state
                 .notice
                 .as_ref()
@@ -43,11 +63,54 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 }
             }
         }
+        Msg::PlanReady(plan) => {
+            if let Some(d) = state.dialog.as_mut() {
+                d.plan_ready(*plan);
+                state.dirty = true;
+                return gate_effect(state);
+            }
+        }
+        Msg::GatePoll(poll) => {
+            if let Some(d) = state.dialog.as_mut()
+                && d.gate_poll(*poll)
+            {
+                state.dirty = true;
+            }
+        }
+        Msg::RecentActions(entries) => {
+            state.recent_actions = entries;
+            state.dirty = true;
+        }
+        Msg::OpDone(report) => {
+            state.notice = Some((
+                format!("{}: {}", report.op.title(), report.message),
+                state.now,
+            ));
+            if let Some(d) = state.dialog.as_mut() {
+                d.done(*report);
+            }
+            state.dirty = true;
+            return vec![Effect::RefreshNow];
+        }
         Msg::Switch { at, result, when } => {
             if let Some(panel) =
                 cluster_mut(state, at.env, at.cluster).and_then(|c| c.switch.as_mut())
             {
                 panel.apply(result, when);
+                state.dirty = true;
+            }
+        }
+        Msg::Paths { at, result, when } => {
+            if let Some(c) = cluster_mut(state, at.env, at.cluster) {
+                c.paths.apply(result, when);
+                state.dirty = true;
+            }
+            clamp_rows(state);
+        }
+        Msg::Logs(m) => {
+            if let Screen::Logs { view, .. } = &mut state.screen
+                && view.apply(m)
+            {
                 state.dirty = true;
             }
         }
@@ -76,6 +139,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         state.quit = true;
         return vec![Effect::Quit];
     }
+    if state.dialog.is_some() {
+        return on_dialog_key(state, key);
+    }
     if state.help {
         if matches!(
             key.code,
@@ -84,6 +150,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.help = false;
         }
         return Vec::new();
+    }
+    if matches!(state.screen, Screen::Logs { .. }) {
+        return on_log_key(state, key);
     }
     if state.filter.editing {
         on_filter_key(state, key);
@@ -113,8 +182,25 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('/') => {
             state.filter.editing = true;
         }
+        KeyCode::Char('p') => {
+            if state.screen == Screen::Overview {
+                state.focus = if state.focus == Focus::Path {
+                    Focus::Services
+                } else if let Some(path) = crate::path::current(state) {
+                    state.path_row = crate::path::first_broken_hop(&path)
+                        .and_then(|broken| path.hops.iter().position(|h| h == broken))
+                        .unwrap_or(0);
+                    Focus::Path
+                } else {
+                    state.notice = Some(("this cluster has no request path".into(), state.now));
+                    state.focus
+                };
+            }
+        }
         KeyCode::Esc => {
-            if !state.filter.text.is_empty() {
+            if state.focus == Focus::Path && state.screen == Screen::Overview {
+                state.focus = Focus::Services;
+            } else if !state.filter.text.is_empty() {
                 state.filter.text.clear();
                 clamp_rows(state);
             } else if matches!(state.screen, Screen::Tasks { .. }) {
@@ -134,15 +220,170 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 state.focus = Focus::Clusters;
             }
         }
-        KeyCode::Right | KeyCode::Char('l') => {
+        KeyCode::Right => {
             if state.screen == Screen::Overview {
                 state.focus = Focus::Services;
             }
         }
+        KeyCode::Char('l') => return open_logs(state),
         KeyCode::Enter => on_enter(state),
+        KeyCode::Char('s') => return open_switch(state),
+        KeyCode::Char('e') => jump_to_problem(state),
+        KeyCode::Char('r') => return open_restart(state, false),
+        KeyCode::Char('R') => return open_restart(state, true),
         _ => state.dirty = false,
     }
     Vec::new()
+}
+
+/// `e`: jump to the next current problem (worst first), cycling.
+fn jump_to_problem(state: &mut State) {
+    if state.problems.is_empty() {
+        state.notice = Some(("no problems across the environments".into(), state.now));
+        return;
+    }
+    let i = state.problem_cursor % state.problems.len();
+    let p = state.problems[i].clone();
+    crate::problems::jump(state, &p);
+    state.problem_cursor = i + 1;
+    state.notice = Some((
+        format!(
+            "problem {}/{}: {}/{} {}: {}",
+            i + 1,
+            state.problems.len(),
+            p.environment,
+            p.cluster,
+            p.subject,
+            p.summary
+        ),
+        state.now,
+    ));
+}
+
+/// The gate poller the open dialog needs (or none).
+fn gate_effect(state: &State) -> Vec<Effect> {
+    let pair = state
+        .dialog
+        .as_ref()
+        .filter(|d| d.wants_gate_polls())
+        .and_then(|d| Some((d.env, d.plan.as_ref()?.gate_pair()?)));
+    vec![Effect::GatePolling(pair)]
+}
+
+fn on_dialog_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(dialog) = state.dialog.as_mut() else {
+        return Vec::new();
+    };
+    let env = dialog.env;
+    let action = dialog.handle_key(key);
+    match action {
+        DialogAction::None => gate_effect(state),
+        DialogAction::Close => {
+            state.dialog = None;
+            vec![Effect::GatePolling(None)]
+        }
+        DialogAction::Execute(plan, approval) => vec![
+            Effect::GatePolling(None),
+            Effect::ExecuteOp {
+                env,
+                plan,
+                approval,
+            },
+        ],
+        DialogAction::Open(op) => open_dialog(state, env, op, None),
+    }
+}
+
+fn open_dialog(
+    state: &mut State,
+    env: usize,
+    op: Op,
+    switched_from: Option<String>,
+) -> Vec<Effect> {
+    state.dialog = Some(OpDialog::new(op.clone(), env, switched_from));
+    vec![Effect::GatePolling(None), Effect::PlanOp { env, op }]
+}
+
+/// `s`: switch the internal ALB of the selected cluster to the general node it does not
+/// point at now.
+fn open_switch(state: &mut State) -> Vec<Effect> {
+    let (Some(env), Some(cluster)) = (state.current_env(), state.current_cluster()) else {
+        return Vec::new();
+    };
+    let Some(panel) = &cluster.switch else {
+        state.notice = Some((
+            format!("{} has no internal ALB switch configured", cluster.name),
+            state.now,
+        ));
+        return Vec::new();
+    };
+    let Some(view) = &panel.data else {
+        state.notice = Some((
+            "the internal ALB has not been read yet; try again in a moment".into(),
+            state.now,
+        ));
+        return Vec::new();
+    };
+    let active = view.active().map(str::to_string);
+    let Some(to) = view
+        .members
+        .iter()
+        .find(|m| Some(m.node.as_str()) != active.as_deref())
+        .map(|m| m.node.clone())
+    else {
+        return Vec::new();
+    };
+    let op = Op::SwitchAlb {
+        env: env.name.clone(),
+        cluster: cluster.name.clone(),
+        to,
+    };
+    let env_index = state.env;
+    open_dialog(state, env_index, op, active)
+}
+
+/// `r`: restart the selected task (tasks screen) or roll the selected service
+/// (overview); `R`: roll the service from the tasks screen too.
+fn open_restart(state: &mut State, whole_service: bool) -> Vec<Effect> {
+    let (Some(env), Some(cluster)) = (state.current_env(), state.current_cluster()) else {
+        return Vec::new();
+    };
+    let (env_name, cluster_name) = (env.name.clone(), cluster.name.clone());
+    let op = match &state.screen {
+        Screen::Tasks { service } if !whole_service => {
+            let Some(task) = state.visible_tasks().get(state.task_row).copied() else {
+                return Vec::new();
+            };
+            if task.is_stopped() {
+                state.notice = Some(("that task has already stopped".into(), state.now));
+                return Vec::new();
+            }
+            Op::StopTask {
+                env: env_name,
+                cluster: cluster_name,
+                service: service.clone(),
+                task: task.id.clone(),
+            }
+        }
+        Screen::Tasks { service } => Op::ForceDeploy {
+            env: env_name,
+            cluster: cluster_name,
+            service: service.clone(),
+        },
+        Screen::Overview if state.focus == Focus::Services => {
+            let Some(svc) = state.selected_service() else {
+                return Vec::new();
+            };
+            Op::ForceDeploy {
+                env: env_name,
+                cluster: cluster_name,
+                service: svc.name.clone(),
+            }
+        }
+        Screen::Overview | Screen::Logs { .. } => return Vec::new(),
+    };
+    let env_index = state.env;
+    open_dialog(state, env_index, op, None)
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) {
@@ -176,7 +417,99 @@ fn on_enter(state: &mut State) {
                 state.filter = super::state::Filter::default();
             }
         }
-        (Screen::Tasks { .. }, _) => {}
+        (Screen::Overview, Focus::Path) => {
+            let hop = crate::path::current(state)
+                .and_then(|p| p.hops.get(state.path_row).and_then(|h| h.jump.clone()));
+            if let Some(jump) = hop
+                && let Some(notice) = crate::path::jump(state, &jump)
+            {
+                state.notice = Some((notice, state.now));
+            }
+        }
+        (Screen::Tasks { .. } | Screen::Logs { .. }, _) => {}
+    }
+}
+
+/// `l`: the logs of the selected service (overview) or task (tasks screen). In the
+/// clusters pane it moves to the services, as `→` does.
+fn open_logs(state: &mut State) -> Vec<Effect> {
+    let (label, target) = match (&state.screen, state.focus) {
+        (Screen::Overview, Focus::Clusters) => {
+            state.focus = Focus::Services;
+            return Vec::new();
+        }
+        (Screen::Overview, Focus::Services) => {
+            let Some(svc) = state.selected_service() else {
+                state.dirty = false;
+                return Vec::new();
+            };
+            (svc.name.clone(), LogTarget::Service(svc.name.clone()))
+        }
+        (Screen::Tasks { service }, _) => {
+            let Some(task) = state.visible_tasks().get(state.task_row).copied() else {
+                state.dirty = false;
+                return Vec::new();
+            };
+            (
+                format!("{service}/{}", short_task_id(&task.id)),
+                LogTarget::Task(task.id.clone()),
+            )
+        }
+        (Screen::Logs { .. }, _) | (Screen::Overview, Focus::Path) => return Vec::new(),
+    };
+    let Some(env) = state.current_env() else {
+        return Vec::new();
+    };
+    let cluster = env.selected_cluster;
+    let Some(cluster_name) = env.clusters.get(cluster).map(|c| c.name.clone()) else {
+        return Vec::new();
+    };
+    let view = LogViewState::new(
+        &env.name,
+        &cluster_name,
+        &label,
+        state.log_capacity,
+        state.now,
+    );
+    let back = std::mem::take(&mut state.screen);
+    state.screen = Screen::Logs {
+        view: Box::new(view),
+        back: Box::new(back),
+    };
+    vec![Effect::OpenLogs {
+        env: state.env,
+        cluster,
+        target,
+    }]
+}
+
+/// Keys on the logs screen go to the log view; `?` opens the help unless an input line
+/// is being edited.
+fn on_log_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Screen::Logs { view, .. } = &mut state.screen else {
+        return Vec::new();
+    };
+    if key.code == KeyCode::Char('?') && !view.is_editing() && view.popup().is_none() {
+        state.help = true;
+        return Vec::new();
+    }
+    view.set_now(state.now);
+    let rows = view.drawn().rows;
+    match view.handle_key(key, rows) {
+        LogViewAction::Ignored => {
+            state.dirty = false;
+            Vec::new()
+        }
+        LogViewAction::None => Vec::new(),
+        LogViewAction::Close => {
+            if let Screen::Logs { back, .. } = std::mem::take(&mut state.screen) {
+                state.screen = *back;
+            }
+            clamp_rows(state);
+            vec![Effect::CloseLogs]
+        }
+        LogViewAction::Restart { filter } => vec![Effect::RestartLogs { filter }],
+        LogViewAction::Save(path) => vec![Effect::SaveLogs(path)],
     }
 }
 
@@ -187,6 +520,7 @@ fn select_env(state: &mut State, i: usize) {
         state.service_row = 0;
         state.task_row = 0;
         state.filter = super::state::Filter::default();
+        leave_missing_path(state);
     }
 }
 
@@ -201,6 +535,15 @@ fn move_cluster(state: &mut State, delta: i64) {
             state.service_row = 0;
         }
     }
+    leave_missing_path(state);
+}
+
+/// Hands the keyboard back to the services table when the cluster shown has no path.
+fn leave_missing_path(state: &mut State) {
+    state.path_row = 0;
+    if state.focus == Focus::Path && crate::path::current(state).is_none() {
+        state.focus = Focus::Services;
+    }
 }
 
 fn move_row(state: &mut State, delta: i64) {
@@ -210,10 +553,15 @@ fn move_row(state: &mut State, delta: i64) {
             let n = state.visible_services().len();
             state.service_row = step(state.service_row, delta, n);
         }
+        (Screen::Overview, Focus::Path) => {
+            let n = crate::path::current(state).map_or(0, |p| p.hops.len());
+            state.path_row = step(state.path_row, delta, n);
+        }
         (Screen::Tasks { .. }, _) => {
             let n = state.visible_tasks().len();
             state.task_row = step(state.task_row, delta, n);
         }
+        (Screen::Logs { .. }, _) => {}
     }
 }
 
@@ -226,10 +574,18 @@ fn step(i: usize, delta: i64, n: usize) -> usize {
 }
 
 fn clamp_rows(state: &mut State) {
+    if matches!(state.screen, Screen::Logs { .. }) {
+        // The rows belong to the screen behind; they are clamped on the way back.
+        return;
+    }
     let services = state.visible_services().len();
     state.service_row = state.service_row.min(services.saturating_sub(1));
     let tasks = state.visible_tasks().len();
     state.task_row = state.task_row.min(tasks.saturating_sub(1));
+    if state.focus == Focus::Path {
+        let hops = crate::path::current(state).map_or(0, |p| p.hops.len());
+        state.path_row = state.path_row.min(hops.saturating_sub(1));
+    }
 }
 
 #[cfg(test)]
@@ -433,6 +789,54 @@ mod tests {
     }
 
     #[test]
+    fn p_selects_the_request_path_only_where_there_is_one() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Char('p')));
+        assert_eq!(
+            s.focus,
+            Focus::Services,
+            "no service behind a load balancer"
+        );
+        assert!(s.notice.is_some());
+
+        let mut snap = snapshot();
+        snap.services[0].target_groups = vec![crate::model::ecs::TargetGroupRef {
+            arn: "arn:tg/api".into(),
+            container: "api".into(),
+            port: 5000,
+        }];
+        update(
+            &mut s,
+            Msg::Ecs {
+                at: ClusterAddr { env: 0, cluster: 0 },
+                result: Ok(snap),
+                when: 2,
+            },
+        );
+        update(&mut s, key(KeyCode::Char('p')));
+        assert_eq!(s.focus, Focus::Path);
+        assert_eq!(s.path_row, 0);
+        update(&mut s, key(KeyCode::Down));
+        assert_eq!(s.path_row, 0, "one hop: internal ALB → api");
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(s.focus, Focus::Services);
+        update(&mut s, key(KeyCode::Char('p')));
+        update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            s.screen,
+            Screen::Tasks {
+                service: "api".into()
+            },
+            "Enter on the hop opens its service's tasks"
+        );
+        // A cluster without a path hands the keyboard back.
+        update(&mut s, key(KeyCode::Esc));
+        update(&mut s, key(KeyCode::Char('p')));
+        update(&mut s, key(KeyCode::Char(']')));
+        assert_eq!(s.focus, Focus::Services);
+    }
+
+    #[test]
     fn cluster_navigation() {
         let mut s = loaded();
         update(&mut s, key(KeyCode::Char(']')));
@@ -445,5 +849,133 @@ mod tests {
         assert_eq!(s.focus, Focus::Clusters);
         update(&mut s, key(KeyCode::Enter));
         assert_eq!(s.focus, Focus::Services);
+    }
+
+    fn log_view(s: &State) -> &crate::app::logview::LogViewState {
+        match &s.screen {
+            Screen::Logs { view, .. } => view,
+            other => panic!("not on the logs screen: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn l_opens_the_logs_of_the_selected_service_and_esc_comes_back() {
+        use crate::app::logview::LogsMsg;
+        use crate::logs::{LogLine, TailEvent};
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Down));
+        let effects = update(&mut s, key(KeyCode::Char('l')));
+        assert_eq!(
+            effects,
+            vec![Effect::OpenLogs {
+                env: 0,
+                cluster: 0,
+                target: LogTarget::Service("batch".into()),
+            }]
+        );
+        assert_eq!(log_view(&s).title(), "production/node-api/batch");
+        update(
+            &mut s,
+            Msg::Logs(LogsMsg::Started {
+                tail: 7,
+                result: Ok(1),
+            }),
+        );
+        let line = LogLine::new(1, "batch/t3".into(), "INFO hello".into());
+        s.dirty = false;
+        update(
+            &mut s,
+            Msg::Logs(LogsMsg::Tail {
+                tail: 7,
+                event: TailEvent::Lines(vec![line.clone()]),
+            }),
+        );
+        assert!(s.dirty, "new lines redraw");
+        s.dirty = false;
+        update(
+            &mut s,
+            Msg::Logs(LogsMsg::Tail {
+                tail: 6,
+                event: TailEvent::Lines(vec![line]),
+            }),
+        );
+        assert!(!s.dirty, "lines of another tail are dropped");
+        assert_eq!(log_view(&s).buffer().len(), 1);
+        // Keys belong to the view: q goes back, it does not quit; ? still helps.
+        assert!(update(&mut s, key(KeyCode::Char('x'))).is_empty());
+        assert!(!s.dirty, "an unknown key draws nothing");
+        update(&mut s, key(KeyCode::Char('?')));
+        assert!(s.help);
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(
+            update(&mut s, key(KeyCode::Char('q'))),
+            vec![Effect::CloseLogs]
+        );
+        assert!(!s.quit);
+        assert_eq!(s.screen, Screen::Overview);
+        assert_eq!(s.service_row, 1, "the selection is where it was");
+    }
+
+    #[test]
+    fn l_on_the_tasks_screen_follows_the_selected_task() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Enter));
+        update(&mut s, key(KeyCode::Down));
+        let effects = update(&mut s, key(KeyCode::Char('l')));
+        assert_eq!(
+            effects,
+            vec![Effect::OpenLogs {
+                env: 0,
+                cluster: 0,
+                target: LogTarget::Task("t2".into()),
+            }]
+        );
+        assert_eq!(log_view(&s).title(), "production/node-api/api/t2");
+        // A poll while the logs are open does not disturb the screen behind.
+        update(
+            &mut s,
+            Msg::Ecs {
+                at: ClusterAddr { env: 0, cluster: 0 },
+                result: Ok(snapshot()),
+                when: 2,
+            },
+        );
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(
+            s.screen,
+            Screen::Tasks {
+                service: "api".into()
+            }
+        );
+        assert_eq!(s.task_row, 1);
+    }
+
+    #[test]
+    fn log_view_keys_become_effects() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Char('l')));
+        update(&mut s, key(KeyCode::Char('f')));
+        update(&mut s, key(KeyCode::Char('5')));
+        assert_eq!(
+            update(&mut s, key(KeyCode::Enter)),
+            vec![Effect::RestartLogs {
+                filter: Some("5".into())
+            }]
+        );
+        update(&mut s, key(KeyCode::Char('S')));
+        let effects = update(&mut s, key(KeyCode::Enter));
+        assert!(
+            matches!(&effects[..], [Effect::SaveLogs(p)] if p.to_string_lossy().starts_with("./ibet-logs-production-api-")),
+            "{effects:?}"
+        );
+    }
+
+    #[test]
+    fn l_in_the_clusters_pane_moves_to_the_services() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Left));
+        assert!(update(&mut s, key(KeyCode::Char('l'))).is_empty());
+        assert_eq!(s.focus, Focus::Services);
+        assert_eq!(s.screen, Screen::Overview);
     }
 }

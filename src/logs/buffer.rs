@@ -19,7 +19,7 @@ use crate::text;
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
 /// A bounded ring of log lines, oldest first.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogBuffer {
     lines: VecDeque<LogLine>,
     capacity: usize,

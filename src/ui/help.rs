@@ -1,4 +1,5 @@
-//! The `?` help overlay: every key, grouped by where it works.
+//! The `?` help overlay: the keys of the screen it is opened on, grouped by where they
+//! work.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -25,27 +26,100 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("everywhere", "Ctrl-r", "refresh now"),
     (
         "everywhere",
+        "e",
+        "jump to the next current problem (worst first)",
+    ),
+    (
+        "everywhere",
         "?",
         "this help (any of ? Esc q Enter closes it)",
     ),
     ("everywhere", "q / Ctrl-c", "quit"),
     ("overview", "↑ ↓ / j k", "move in the focused pane"),
     ("overview", "PgUp PgDn g G", "page, first, last"),
-    ("overview", "← → / h l", "focus clusters / services"),
+    ("overview", "← → / h", "focus clusters / services"),
     ("overview", "[ ]", "previous / next cluster"),
     ("overview", "Enter", "open the service's tasks"),
+    ("overview", "l", "live logs of the selected service"),
+    (
+        "overview",
+        "s",
+        "switch the internal ALB to the other general node (sync gate)",
+    ),
+    (
+        "overview",
+        "r",
+        "restart the selected service (new deployment)",
+    ),
+    (
+        "overview",
+        "p",
+        "request path: ↑↓ pick a hop, Enter goes there",
+    ),
     (
         "tasks",
         "↑ ↓ / j k",
         "select a task (its containers show below)",
     ),
+    (
+        "tasks",
+        "r",
+        "restart the selected task (stop it; the service replaces it)",
+    ),
+    ("tasks", "R", "restart the whole service (new deployment)"),
     ("tasks", "Esc", "back to the overview"),
+    (
+        "actions",
+        "y / type name",
+        "confirm (danger environments: type the environment name)",
+    ),
+    (
+        "actions",
+        "O",
+        "override a failed sync gate (asks again; audited)",
+    ),
+    ("actions", "n / Esc", "cancel"),
+    ("tasks", "l", "live logs of the selected task"),
+    ("tasks", "Esc", "back to the overview"),
+    (
+        "logs",
+        "↑ ↓ / j k",
+        "select a line; going up pauses following",
+    ),
+    ("logs", "PgUp PgDn", "page up / down"),
+    ("logs", "g / Home", "oldest line"),
+    ("logs", "G / End", "newest line, and follow again"),
+    ("logs", "/  n  N", "search, next / previous match (wraps)"),
+    (
+        "logs",
+        "f",
+        "server-side filter pattern (restarts the tail)",
+    ),
+    ("logs", "Enter", "pretty JSON of the selected line"),
+    ("logs", "w  t  s", "wrap long lines, timestamps, sources"),
+    ("logs", "S", "save the lines to a file (raw, whole)"),
+    ("logs", "c", "clear the lines shown"),
+    ("logs", "Esc / q", "back (the tail stops)"),
+    ("logs", "?", "this help"),
+    ("logs", "Ctrl-c", "quit"),
 ];
 
-/// Draws the overlay centred over `area`.
-pub fn render(theme: &Theme, frame: &mut Frame, area: Rect) {
+/// The sections shown on the overview.
+pub const OVERVIEW_SECTIONS: &[&str] = &["everywhere", "overview"];
+
+/// The sections shown on the tasks screen.
+pub const TASKS_SECTIONS: &[&str] = &["everywhere", "tasks"];
+
+/// The sections shown on the log view (its keys are its own).
+pub const LOG_SECTIONS: &[&str] = &["logs"];
+
+/// Draws the overlay of `sections` centred over `area`.
+pub fn render(theme: &Theme, frame: &mut Frame, area: Rect, sections: &[&str]) {
+    let keys: Vec<_> = KEYS.iter().filter(|k| sections.contains(&k.0)).collect();
     let width = area.width.min(72);
-    let height = area.height.min(KEYS.len() as u16 + 8);
+    let height = area
+        .height
+        .min(keys.len() as u16 + 2 * sections.len() as u16 + 2);
     let [row] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);
@@ -54,7 +128,7 @@ pub fn render(theme: &Theme, frame: &mut Frame, area: Rect) {
         .areas(row);
     let mut lines = Vec::new();
     let mut section = "";
-    for (sec, key, what) in KEYS {
+    for (sec, key, what) in keys {
         if *sec != section {
             if !section.is_empty() {
                 lines.push(Line::default());

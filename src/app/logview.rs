@@ -1,0 +1,1289 @@
+//! The log view's state: the lines of one tail, where the operator is in them, and what
+//! they look for. It changes only through [`LogViewState::handle_key`] (a key) and
+//! [`LogViewState::apply`] (the tail's events, the tail starting, a save finishing).
+//!
+//! Pure data and pure transitions: no terminal, no network, no clock reads (time arrives
+//! with [`LogViewState::set_now`]). The one piece of I/O, [`LogViewState::save_to`], is
+//! called by the event loop when a key asked for [`LogViewAction::Save`]; a change of
+//! the server-side filter comes back as [`LogViewAction::Restart`] for the event loop to
+//! restart the tail. The view (`ui::logs`) draws this state and records the geometry it
+//! drew, so that paging keys page by what the operator sees.
+//!
+//! Positions are indexes into the [`LogBuffer`]. They stay on the same line while lines
+//! arrive: an older line inserted above, or the oldest line evicted, shifts them.
+
+use std::cell::Cell;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use unicode_width::UnicodeWidthChar;
+
+use crate::backend::BackendError;
+use crate::clock::{EpochMs, iso_utc};
+use crate::logs::{LogBuffer, TailConfig, TailEvent};
+
+/// The longest text an input line takes.
+const MAX_INPUT: usize = 512;
+
+/// The widest source label column; longer labels are cut.
+pub const MAX_SOURCE_WIDTH: usize = 24;
+
+/// What the event loop must do after a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogViewAction {
+    /// The key means nothing here: nothing changed, nothing to draw.
+    Ignored,
+    /// The key was handled inside the view; redraw.
+    None,
+    /// Leave the view (and stop its tail).
+    Close,
+    /// Restart the tail with this server-side filter pattern (`None`: no filter). The
+    /// buffer has been emptied: the new tail reads the window again.
+    Restart {
+        /// The CloudWatch filter pattern.
+        filter: Option<String>,
+    },
+    /// Save the buffer to this file ([`LogViewState::save_to`]).
+    Save(PathBuf),
+}
+
+/// What an input line at the bottom of the view is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// `/`: search the buffer.
+    Search,
+    /// `f`: the server-side filter pattern.
+    Filter,
+    /// `S`: the file to save to.
+    SavePath,
+}
+
+/// An input line being edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// What it is for.
+    pub kind: InputKind,
+    /// The text typed so far.
+    pub text: String,
+}
+
+/// The pretty-printed JSON of one line, shown over the lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonPopup {
+    /// The line's position when opened, counted from 1 (for the title).
+    pub line_number: usize,
+    /// The pretty-printed, display-safe text, one entry per row.
+    pub lines: Vec<String>,
+    /// Rows scrolled off the top.
+    pub scroll: usize,
+}
+
+/// How a status note reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    /// Something done.
+    Info,
+    /// Something not done, nothing broken.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+/// A one-line note in the status line, until the next key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusNote {
+    /// What it says.
+    pub text: String,
+    /// How it reads.
+    pub kind: NoteKind,
+}
+
+/// The last error the tail reported. The tail goes on; the view shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TailProblem {
+    /// The log group asked.
+    pub group: String,
+    /// What went wrong.
+    pub error: BackendError,
+    /// Whether the same request is being retried.
+    pub retrying: bool,
+    /// When it was reported.
+    pub at: EpochMs,
+}
+
+/// Something for the log view, from the event loop.
+#[derive(Debug)]
+pub enum LogsMsg {
+    /// Tail `tail` started on this many streams, or the streams could not be found.
+    Started {
+        /// The tail's number.
+        tail: u64,
+        /// The number of streams, or why there are none.
+        result: Result<usize, String>,
+    },
+    /// Tail `tail` now follows this many streams (tasks came or went).
+    Sources {
+        /// The tail's number.
+        tail: u64,
+        /// The number of streams.
+        count: usize,
+    },
+    /// An event of tail `tail`.
+    Tail {
+        /// The tail's number (events of a stopped tail are dropped).
+        tail: u64,
+        /// The event.
+        event: TailEvent,
+    },
+    /// A save finished: lines written and the file, or what failed.
+    Saved(Result<(usize, PathBuf), String>),
+}
+
+/// The rows and message columns the view last drew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    /// Rows of lines.
+    pub rows: u16,
+    /// Columns for the message (after the timestamp and source).
+    pub cols: u16,
+}
+
+impl Default for Geometry {
+    fn default() -> Self {
+        Self { rows: 20, cols: 80 }
+    }
+}
+
+/// The state of one log view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogViewState {
+    env: String,
+    cluster: String,
+    target: String,
+    streams: Option<usize>,
+    tail: Option<u64>,
+    discovery_error: Option<String>,
+    window_secs: u64,
+    backfilled: bool,
+    buffer: LogBuffer,
+    follow: bool,
+    selected: usize,
+    top: usize,
+    wrap: bool,
+    timestamps: bool,
+    sources: bool,
+    search: String,
+    current_match: Option<usize>,
+    filter: Option<String>,
+    input: Option<Input>,
+    popup: Option<JsonPopup>,
+    note: Option<StatusNote>,
+    problem: Option<TailProblem>,
+    source_width: usize,
+    now: EpochMs,
+    drawn: Cell<Geometry>,
+}
+
+impl LogViewState {
+    /// A view of `target` (e.g. `api` or `api/1a2b3c4d`) in `env`/`cluster`, keeping at
+    /// most `capacity` lines, opened at `now`. It waits for [`LogsMsg::Started`].
+    pub fn new(env: &str, cluster: &str, target: &str, capacity: usize, now: EpochMs) -> Self {
+        Self {
+            env: env.to_string(),
+            cluster: cluster.to_string(),
+            target: target.to_string(),
+            streams: None,
+            tail: None,
+            discovery_error: None,
+            window_secs: TailConfig::default().since.as_secs(),
+            backfilled: false,
+            buffer: LogBuffer::new(capacity),
+            follow: true,
+            selected: 0,
+            top: 0,
+            wrap: false,
+            timestamps: true,
+            sources: true,
+            search: String::new(),
+            current_match: None,
+            filter: None,
+            input: None,
+            popup: None,
+            note: None,
+            problem: None,
+            source_width: 0,
+            now,
+            drawn: Cell::new(Geometry::default()),
+        }
+    }
+
+    // ----- reading -----
+
+    /// `env/cluster/target`, for the title.
+    pub fn title(&self) -> String {
+        format!("{}/{}/{}", self.env, self.cluster, self.target)
+    }
+
+    /// Streams followed (`None` until the tail has started).
+    pub fn streams(&self) -> Option<usize> {
+        self.streams
+    }
+
+    /// Why no stream could be followed.
+    pub fn discovery_error(&self) -> Option<&str> {
+        self.discovery_error.as_deref()
+    }
+
+    /// The backfill window, in seconds.
+    pub fn window_secs(&self) -> u64 {
+        self.window_secs
+    }
+
+    /// Whether the backfill window has been read.
+    pub fn backfilled(&self) -> bool {
+        self.backfilled
+    }
+
+    /// The lines.
+    pub fn buffer(&self) -> &LogBuffer {
+        &self.buffer
+    }
+
+    /// Whether new lines scroll into view.
+    pub fn following(&self) -> bool {
+        self.follow
+    }
+
+    /// The selected line (the newest while following).
+    pub fn selected(&self) -> usize {
+        self.selected
+    }
+
+    /// Long lines wrap (else they are cut with an ellipsis).
+    pub fn wrap(&self) -> bool {
+        self.wrap
+    }
+
+    /// Timestamps shown.
+    pub fn timestamps(&self) -> bool {
+        self.timestamps
+    }
+
+    /// Sources shown.
+    pub fn sources(&self) -> bool {
+        self.sources
+    }
+
+    /// The search text (empty: no search).
+    pub fn search(&self) -> &str {
+        &self.search
+    }
+
+    /// The line the last search jump landed on.
+    pub fn current_match(&self) -> Option<usize> {
+        self.current_match
+    }
+
+    /// The server-side filter pattern in effect.
+    pub fn filter(&self) -> Option<&str> {
+        self.filter.as_deref()
+    }
+
+    /// The input line being edited.
+    pub fn input(&self) -> Option<&Input> {
+        self.input.as_ref()
+    }
+
+    /// The JSON popup shown.
+    pub fn popup(&self) -> Option<&JsonPopup> {
+        self.popup.as_ref()
+    }
+
+    /// The status note.
+    pub fn note(&self) -> Option<&StatusNote> {
+        self.note.as_ref()
+    }
+
+    /// The last error of the tail.
+    pub fn problem(&self) -> Option<&TailProblem> {
+        self.problem.as_ref()
+    }
+
+    /// Width of the source column: the widest label seen, at most [`MAX_SOURCE_WIDTH`].
+    pub fn source_width(&self) -> usize {
+        self.source_width
+    }
+
+    /// Now, as the view knows it.
+    pub fn now(&self) -> EpochMs {
+        self.now
+    }
+
+    /// Whether keys go to an input line (so `?` and `q` are text).
+    pub fn is_editing(&self) -> bool {
+        self.input.is_some()
+    }
+
+    /// The number of the tail whose events this view takes.
+    pub fn tail(&self) -> Option<u64> {
+        self.tail
+    }
+
+    /// The geometry last drawn.
+    pub fn drawn(&self) -> Geometry {
+        self.drawn.get()
+    }
+
+    /// Records the geometry drawn (called by the view while drawing; it changes nothing
+    /// but the page size of the next paging key).
+    pub fn record_drawn(&self, geometry: Geometry) {
+        self.drawn.set(geometry);
+    }
+
+    /// The default file to save to: `./ibet-logs-<env>-<target>-<time>.log`.
+    pub fn default_save_path(&self) -> String {
+        let iso = iso_utc(self.now);
+        let stamp: String = iso
+            .chars()
+            .take(19)
+            .filter(|c| *c != '-' && *c != ':')
+            .collect();
+        format!(
+            "./ibet-logs-{}-{}-{stamp}Z.log",
+            file_safe(&self.env),
+            file_safe(&self.target)
+        )
+    }
+
+    /// The lines shown in `rows` rows with `cols` message columns: a range of indexes.
+    ///
+    /// Following, the newest lines fill the view from the bottom. Paused, the view starts
+    /// at the remembered top, moved just enough to show the selected line whole, and
+    /// leaves no blank rows below while older lines exist. Only the lines shown are
+    /// measured: the cost is proportional to `rows`, never to the buffer.
+    pub fn window(&self, rows: usize, cols: usize) -> Range<usize> {
+        let len = self.buffer.len();
+        if len == 0 || rows == 0 {
+            return 0..0;
+        }
+        if self.follow {
+            return self.fill_up_to(len - 1, rows, cols);
+        }
+        let selected = self.selected.min(len - 1);
+        let start = self.top.min(selected);
+        let mut used = 0;
+        let mut end = start;
+        while end < len && used < rows {
+            used += self.rows_of(end, cols);
+            end += 1;
+        }
+        let selected_cut = selected + 1 == end && used > rows && selected != start;
+        if selected >= end || selected_cut {
+            return self.fill_up_to(selected, rows, cols);
+        }
+        if end == len && used < rows {
+            return self.fill_up_to(len - 1, rows, cols);
+        }
+        start..end
+    }
+
+    /// The lines ending at `last` that fit in `rows` (at least `last` itself).
+    fn fill_up_to(&self, last: usize, rows: usize, cols: usize) -> Range<usize> {
+        let mut start = last;
+        let mut used = self.rows_of(last, cols);
+        while start > 0 {
+            let more = self.rows_of(start - 1, cols);
+            if used + more > rows {
+                break;
+            }
+            used += more;
+            start -= 1;
+        }
+        start..last + 1
+    }
+
+    /// Rows line `index` takes.
+    fn rows_of(&self, index: usize, cols: usize) -> usize {
+        if !self.wrap {
+            return 1;
+        }
+        self.buffer
+            .get(index)
+            .map_or(1, |l| wrapped_rows(&l.display, cols))
+    }
+
+    // ----- events -----
+
+    /// Sets the time (for the age of errors and the default file name).
+    pub fn set_now(&mut self, now: EpochMs) {
+        self.now = self.now.max(now);
+    }
+
+    /// Applies a message; returns whether anything visible changed.
+    pub fn apply(&mut self, msg: LogsMsg) -> bool {
+        match msg {
+            LogsMsg::Started { tail, result } => {
+                self.tail = Some(tail);
+                match result {
+                    Ok(n) => {
+                        self.streams = Some(n);
+                        self.discovery_error = None;
+                    }
+                    Err(e) => {
+                        self.streams = None;
+                        self.discovery_error = Some(crate::text::sanitize(&e));
+                    }
+                }
+                true
+            }
+            LogsMsg::Sources { tail, count } => {
+                if self.tail != Some(tail) {
+                    return false;
+                }
+                self.streams = Some(count);
+                true
+            }
+            LogsMsg::Tail { tail, event } => self.tail == Some(tail) && self.ingest(event),
+            LogsMsg::Saved(result) => {
+                self.note = Some(match result {
+                    Ok((n, path)) => StatusNote {
+                        text: format!("saved {} lines to {}", count(n), path.display()),
+                        kind: NoteKind::Info,
+                    },
+                    Err(e) => StatusNote {
+                        text: crate::text::sanitize(&e),
+                        kind: NoteKind::Error,
+                    },
+                });
+                true
+            }
+        }
+    }
+
+    /// Takes one event of the tail; returns whether anything visible changed.
+    pub fn ingest(&mut self, event: TailEvent) -> bool {
+        match event {
+            TailEvent::Lines(lines) => {
+                if lines.is_empty() {
+                    return false;
+                }
+                for line in lines {
+                    let width = line.source.chars().count().min(MAX_SOURCE_WIDTH);
+                    self.source_width = self.source_width.max(width);
+                    let full = self.buffer.len() >= self.buffer.capacity();
+                    let Some(at) = self.buffer.push(line) else {
+                        continue;
+                    };
+                    self.selected = shifted(self.selected, full, at).unwrap_or(0);
+                    self.top = shifted(self.top, full, at).unwrap_or(0);
+                    self.current_match = self.current_match.and_then(|m| shifted(m, full, at));
+                }
+                if self.follow {
+                    self.selected = self.buffer.len().saturating_sub(1);
+                }
+                self.problem = None;
+                true
+            }
+            TailEvent::Error {
+                group,
+                error,
+                retrying,
+            } => {
+                self.problem = Some(TailProblem {
+                    group,
+                    error,
+                    retrying,
+                    at: self.now,
+                });
+                true
+            }
+            TailEvent::Backfilled => {
+                self.backfilled = true;
+                true
+            }
+        }
+    }
+
+    /// Writes every line, raw and whole, to `path` (a leading `~/` is the home folder).
+    /// Returns the [`LogsMsg::Saved`] to apply.
+    pub fn save_to(&self, path: &Path) -> LogsMsg {
+        let path = expand_home(path);
+        LogsMsg::Saved(
+            self.buffer
+                .save(&path)
+                .map(|n| (n, path.clone()))
+                .map_err(|e| format!("cannot save to {}: {e}", path.display())),
+        )
+    }
+
+    // ----- keys -----
+
+    /// Applies a key. `viewport_height` is the number of rows of lines (the page size).
+    /// Unknown keys do nothing and return [`LogViewAction::Ignored`].
+    pub fn handle_key(&mut self, key: KeyEvent, viewport_height: u16) -> LogViewAction {
+        if key.kind == KeyEventKind::Release {
+            return LogViewAction::Ignored;
+        }
+        let rows = usize::from(viewport_height.max(1));
+        if self.input.is_some() {
+            return self.input_key(key, rows);
+        }
+        if self.popup.is_some() {
+            return self.popup_key(key, rows);
+        }
+        if key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        {
+            return LogViewAction::Ignored;
+        }
+        let previous_note = self.note.take();
+        let action = match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => LogViewAction::Close,
+            KeyCode::Down | KeyCode::Char('j') => self.move_by(1, rows),
+            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1, rows),
+            KeyCode::PageDown => self.move_by(page(rows), rows),
+            KeyCode::PageUp => self.move_by(-page(rows), rows),
+            KeyCode::Home | KeyCode::Char('g') => {
+                self.follow = false;
+                self.selected = 0;
+                self.top = 0;
+                LogViewAction::None
+            }
+            KeyCode::End | KeyCode::Char('G') => {
+                self.follow = true;
+                self.selected = self.buffer.len().saturating_sub(1);
+                LogViewAction::None
+            }
+            KeyCode::Char('/') => self.open_input(InputKind::Search, self.search.clone()),
+            KeyCode::Char('n') => self.next_match(true, rows),
+            KeyCode::Char('N') => self.next_match(false, rows),
+            KeyCode::Char('f') => {
+                let current = self.filter.clone().unwrap_or_default();
+                self.open_input(InputKind::Filter, current)
+            }
+            KeyCode::Char('S') => self.open_input(InputKind::SavePath, self.default_save_path()),
+            KeyCode::Char('w') => {
+                self.wrap = !self.wrap;
+                self.settle(rows);
+                LogViewAction::None
+            }
+            KeyCode::Char('t') => {
+                self.timestamps = !self.timestamps;
+                LogViewAction::None
+            }
+            KeyCode::Char('s') => {
+                self.sources = !self.sources;
+                LogViewAction::None
+            }
+            KeyCode::Char('c') => {
+                self.clear_lines();
+                self.say("cleared; new lines appear as they arrive");
+                LogViewAction::None
+            }
+            KeyCode::Enter => self.open_json(),
+            _ => LogViewAction::Ignored,
+        };
+        if action == LogViewAction::Ignored {
+            self.note = previous_note;
+        }
+        action
+    }
+
+    fn say(&mut self, text: &str) {
+        self.note = Some(StatusNote {
+            text: text.to_string(),
+            kind: NoteKind::Info,
+        });
+    }
+
+    fn warn(&mut self, text: String) {
+        self.note = Some(StatusNote {
+            text,
+            kind: NoteKind::Warn,
+        });
+    }
+
+    /// Moves the selection by `delta` lines; moving up (or anywhere off the newest line)
+    /// pauses following.
+    fn move_by(&mut self, delta: i64, rows: usize) -> LogViewAction {
+        let len = self.buffer.len();
+        if len == 0 {
+            return LogViewAction::None;
+        }
+        let last = len as i64 - 1;
+        let target = (self.selected as i64 + delta).clamp(0, last) as usize;
+        if delta < 0 || target as i64 != last || !self.follow {
+            if self.follow {
+                // Pausing: remember what was on screen so the view does not jump.
+                self.top = self.window(rows, self.message_cols()).start;
+            }
+            self.follow = false;
+        }
+        if !self.follow && delta.unsigned_abs() > 1 {
+            // A page key scrolls the view with the selection.
+            let top = (self.top as i64 + delta).clamp(0, last) as usize;
+            self.top = top;
+        }
+        self.selected = target;
+        self.settle(rows);
+        LogViewAction::None
+    }
+
+    /// Stores the top the view shows now, so that the next move starts from it.
+    fn settle(&mut self, rows: usize) {
+        if !self.follow {
+            self.top = self.window(rows, self.message_cols()).start;
+        }
+    }
+
+    fn message_cols(&self) -> usize {
+        usize::from(self.drawn.get().cols.max(1))
+    }
+
+    /// Selects line `index`, paused, with some lines of context above it.
+    fn jump_to(&mut self, index: usize, rows: usize) {
+        self.follow = false;
+        self.selected = index;
+        self.top = index.saturating_sub(rows / 2);
+        self.settle(rows);
+    }
+
+    fn next_match(&mut self, forward: bool, rows: usize) -> LogViewAction {
+        if self.search.is_empty() {
+            self.warn("no search: press / to search".into());
+            return LogViewAction::None;
+        }
+        let len = self.buffer.len();
+        let from = self.selected.min(len.saturating_sub(1));
+        let found = if forward {
+            self.buffer
+                .find_next(from + 1, &self.search)
+                .map(|i| (i, false))
+                .or_else(|| self.buffer.find_next(0, &self.search).map(|i| (i, true)))
+        } else {
+            from.checked_sub(1)
+                .and_then(|f| self.buffer.find_prev(f, &self.search))
+                .map(|i| (i, false))
+                .or_else(|| {
+                    self.buffer
+                        .find_prev(usize::MAX, &self.search)
+                        .map(|i| (i, true))
+                })
+        };
+        let Some((i, wrapped)) = found else {
+            self.current_match = None;
+            let text = format!("no line matches /{}", self.search);
+            self.warn(text);
+            return LogViewAction::None;
+        };
+        self.current_match = Some(i);
+        self.jump_to(i, rows);
+        if wrapped {
+            self.say(if forward {
+                "search wrapped to the oldest line"
+            } else {
+                "search wrapped to the newest line"
+            });
+        }
+        LogViewAction::None
+    }
+
+    /// A new search: the nearest match at or above the selected line (the newest one
+    /// while following), else the first below it.
+    fn start_search(&mut self, text: String, rows: usize) -> LogViewAction {
+        self.search = text;
+        self.current_match = None;
+        if self.search.is_empty() {
+            return LogViewAction::None;
+        }
+        let from = self.selected;
+        let found = self
+            .buffer
+            .find_prev(from, &self.search)
+            .or_else(|| self.buffer.find_next(from, &self.search));
+        if let Some(i) = found {
+            self.current_match = Some(i);
+            self.jump_to(i, rows);
+        } else {
+            let text = format!("no line matches /{}", self.search);
+            self.warn(text);
+        }
+        LogViewAction::None
+    }
+
+    fn open_input(&mut self, kind: InputKind, text: String) -> LogViewAction {
+        self.input = Some(Input { kind, text });
+        LogViewAction::None
+    }
+
+    fn input_key(&mut self, key: KeyEvent, rows: usize) -> LogViewAction {
+        let Some(input) = self.input.as_mut() else {
+            return LogViewAction::Ignored;
+        };
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => {
+                self.input = None;
+                LogViewAction::None
+            }
+            KeyCode::Enter => {
+                let Some(Input { kind, text }) = self.input.take() else {
+                    return LogViewAction::Ignored;
+                };
+                self.note = None;
+                match kind {
+                    InputKind::Search => self.start_search(text, rows),
+                    InputKind::Filter => self.set_filter(&text),
+                    InputKind::SavePath => {
+                        let path = text.trim();
+                        if path.is_empty() {
+                            LogViewAction::None
+                        } else {
+                            LogViewAction::Save(PathBuf::from(path))
+                        }
+                    }
+                }
+            }
+            KeyCode::Backspace => {
+                input.text.pop();
+                LogViewAction::None
+            }
+            KeyCode::Char('u') if ctrl => {
+                input.text.clear();
+                LogViewAction::None
+            }
+            KeyCode::Char(c)
+                if !ctrl
+                    && !c.is_control()
+                    && input.text.chars().count() < MAX_INPUT
+                    && c.width().is_some() =>
+            {
+                input.text.push(c);
+                LogViewAction::None
+            }
+            _ => LogViewAction::Ignored,
+        }
+    }
+
+    fn set_filter(&mut self, text: &str) -> LogViewAction {
+        let text = text.trim();
+        let filter = (!text.is_empty()).then(|| text.to_string());
+        if filter == self.filter {
+            return LogViewAction::None;
+        }
+        self.filter.clone_from(&filter);
+        self.clear_lines();
+        self.tail = None;
+        self.backfilled = false;
+        self.problem = None;
+        self.say(match &self.filter {
+            Some(_) => "filter set: reading the window again",
+            None => "filter removed: reading the window again",
+        });
+        LogViewAction::Restart { filter }
+    }
+
+    fn clear_lines(&mut self) {
+        self.buffer.clear();
+        self.selected = 0;
+        self.top = 0;
+        self.follow = true;
+        self.current_match = None;
+    }
+
+    fn open_json(&mut self) -> LogViewAction {
+        if self.buffer.is_empty() {
+            return LogViewAction::None;
+        }
+        match self.buffer.pretty_json(self.selected) {
+            Some(text) => {
+                self.popup = Some(JsonPopup {
+                    line_number: self.selected + 1,
+                    lines: text.lines().map(str::to_string).collect(),
+                    scroll: 0,
+                });
+            }
+            None => self.warn("the selected line holds no JSON".into()),
+        }
+        LogViewAction::None
+    }
+
+    fn popup_key(&mut self, key: KeyEvent, rows: usize) -> LogViewAction {
+        let Some(popup) = self.popup.as_mut() else {
+            return LogViewAction::Ignored;
+        };
+        let last = popup.lines.len().saturating_sub(1);
+        match key.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => self.popup = None,
+            KeyCode::Down | KeyCode::Char('j') => popup.scroll = (popup.scroll + 1).min(last),
+            KeyCode::Up | KeyCode::Char('k') => popup.scroll = popup.scroll.saturating_sub(1),
+            KeyCode::PageDown => popup.scroll = (popup.scroll + rows).min(last),
+            KeyCode::PageUp => popup.scroll = popup.scroll.saturating_sub(rows),
+            KeyCode::Home | KeyCode::Char('g') => popup.scroll = 0,
+            _ => return LogViewAction::Ignored,
+        }
+        LogViewAction::None
+    }
+}
+
+/// A page: the viewport less one line of overlap.
+fn page(rows: usize) -> i64 {
+    rows.saturating_sub(1).max(1) as i64
+}
+
+/// Where a line at `index` is after a push that landed at `at`, evicting the oldest line
+/// first when the buffer was `full`. `None` when the line itself was evicted.
+fn shifted(index: usize, full: bool, at: usize) -> Option<usize> {
+    let index = if full { index.checked_sub(1)? } else { index };
+    Some(if at <= index { index + 1 } else { index })
+}
+
+/// The byte offset where a row of at most `cols` columns that starts at `start` ends:
+/// long messages wrap at any character, never splitting one, and a row holds at least
+/// one character.
+pub fn row_end(text: &str, start: usize, cols: usize) -> usize {
+    let mut used = 0;
+    for (i, c) in text[start..].char_indices() {
+        let w = c.width().unwrap_or(0);
+        if used + w > cols && i > 0 {
+            return start + i;
+        }
+        used += w;
+    }
+    text.len()
+}
+
+/// The rows `text` takes when wrapped at `cols` columns (at least one).
+pub fn wrapped_rows(text: &str, cols: usize) -> usize {
+    let cols = cols.max(1);
+    let mut rows = 0;
+    let mut start = 0;
+    while start < text.len() {
+        start = row_end(text, start, cols);
+        rows += 1;
+    }
+    rows.max(1)
+}
+
+/// `12,345`.
+pub fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Letters, digits, `.`, `_` and `-` kept; anything else becomes `-`.
+fn file_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn expand_home(path: &Path) -> PathBuf {
+    match path.strip_prefix("~") {
+        Ok(rest) => directories::BaseDirs::new()
+            .map_or_else(|| path.to_path_buf(), |d| d.home_dir().join(rest)),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::logs::LogLine;
+
+    const ROWS: u16 = 10;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn line(ts: i64, msg: &str) -> LogLine {
+        LogLine::new(ts, Arc::from("api/1a2b3c4d"), msg.to_string())
+    }
+
+    fn view_with(n: usize) -> LogViewState {
+        let mut v = LogViewState::new("production", "node-api", "api", 1_000, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(2),
+        });
+        let lines = (0..n)
+            .map(|i| line(i as i64, &format!("line {i}")))
+            .collect();
+        v.apply(LogsMsg::Tail {
+            tail: 1,
+            event: TailEvent::Lines(lines),
+        });
+        v
+    }
+
+    fn press(v: &mut LogViewState, code: KeyCode) -> LogViewAction {
+        v.handle_key(key(code), ROWS)
+    }
+
+    fn type_text(v: &mut LogViewState, text: &str) {
+        for c in text.chars() {
+            press(v, KeyCode::Char(c));
+        }
+    }
+
+    fn shown(v: &LogViewState) -> Vec<String> {
+        v.window(usize::from(ROWS), 80)
+            .map(|i| v.buffer().get(i).map(|l| l.display.clone()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn follows_new_lines_until_scrolled_up() {
+        let mut v = view_with(30);
+        assert!(v.following());
+        assert_eq!(v.selected(), 29);
+        assert_eq!(v.window(10, 80), 20..30);
+        press(&mut v, KeyCode::Char('k'));
+        assert!(!v.following(), "scrolling up pauses");
+        assert_eq!(v.selected(), 28);
+        assert_eq!(v.window(10, 80), 20..30, "the view does not jump");
+        let more = (30..35).map(|i| line(i, &format!("line {i}"))).collect();
+        v.ingest(TailEvent::Lines(more));
+        assert_eq!(v.selected(), 28, "paused: the selection stays on its line");
+        assert_eq!(v.window(10, 80), 20..30, "paused: the view stays put");
+        press(&mut v, KeyCode::Char('G'));
+        assert!(v.following());
+        assert_eq!(v.selected(), 34);
+        assert_eq!(v.window(10, 80), 25..35);
+    }
+
+    #[test]
+    fn moving_down_does_not_pause_at_the_newest_line() {
+        let mut v = view_with(5);
+        press(&mut v, KeyCode::Down);
+        assert!(v.following());
+        press(&mut v, KeyCode::Up);
+        press(&mut v, KeyCode::Down);
+        assert!(!v.following(), "only G resumes following");
+        assert_eq!(v.selected(), 4);
+    }
+
+    #[test]
+    fn paging_home_and_end() {
+        let mut v = view_with(100);
+        press(&mut v, KeyCode::PageUp);
+        assert!(!v.following());
+        assert_eq!(v.selected(), 90);
+        assert_eq!(v.window(10, 80), 81..91);
+        press(&mut v, KeyCode::PageUp);
+        assert_eq!(v.selected(), 81);
+        press(&mut v, KeyCode::PageDown);
+        assert_eq!(v.selected(), 90);
+        press(&mut v, KeyCode::Home);
+        assert_eq!((v.selected(), v.window(10, 80)), (0, 0..10));
+        press(&mut v, KeyCode::Char('j'));
+        assert_eq!(v.window(10, 80), 0..10);
+        press(&mut v, KeyCode::End);
+        assert!(v.following());
+        assert_eq!(v.window(10, 80), 90..100);
+    }
+
+    #[test]
+    fn the_view_stays_on_its_lines_when_old_lines_are_evicted() {
+        let mut v = LogViewState::new("e", "c", "t", 20, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(1),
+        });
+        v.ingest(TailEvent::Lines(
+            (0..20).map(|i| line(i, &format!("line {i}"))).collect(),
+        ));
+        press(&mut v, KeyCode::Char('k'));
+        let before = shown(&v);
+        v.ingest(TailEvent::Lines(
+            (20..25).map(|i| line(i, &format!("line {i}"))).collect(),
+        ));
+        assert_eq!(shown(&v), before, "five evicted, the same lines shown");
+        assert_eq!(
+            v.buffer().get(v.selected()).map(|l| l.display.as_str()),
+            Some("line 18")
+        );
+    }
+
+    #[test]
+    fn a_late_line_above_keeps_the_selection_on_its_line() {
+        let mut v = view_with(10);
+        press(&mut v, KeyCode::Up);
+        press(&mut v, KeyCode::Up);
+        let selected = v.buffer().get(v.selected()).map(|l| l.display.clone());
+        v.ingest(TailEvent::Lines(vec![line(3, "late")]));
+        assert_eq!(
+            v.buffer().get(v.selected()).map(|l| l.display.clone()),
+            selected
+        );
+    }
+
+    #[test]
+    fn search_jumps_and_n_wraps_both_ways() {
+        let mut v = LogViewState::new("e", "c", "t", 100, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(1),
+        });
+        let msgs = [
+            "boot",
+            "ERROR one",
+            "ok",
+            "error two",
+            "ok",
+            "Error three",
+            "ok",
+        ];
+        v.ingest(TailEvent::Lines(
+            msgs.iter()
+                .enumerate()
+                .map(|(i, m)| line(i as i64, m))
+                .collect(),
+        ));
+        press(&mut v, KeyCode::Char('/'));
+        assert!(v.is_editing());
+        type_text(&mut v, "error");
+        press(&mut v, KeyCode::Enter);
+        assert!(!v.is_editing());
+        assert_eq!(v.search(), "error");
+        assert_eq!(v.current_match(), Some(5), "the newest match first");
+        assert!(!v.following(), "a search jump pauses");
+        press(&mut v, KeyCode::Char('n'));
+        assert_eq!(v.current_match(), Some(1), "wraps to the oldest");
+        assert!(v.note().is_some_and(|n| n.text.contains("wrapped")));
+        press(&mut v, KeyCode::Char('n'));
+        assert_eq!(v.current_match(), Some(3));
+        assert!(v.note().is_none());
+        press(&mut v, KeyCode::Char('N'));
+        assert_eq!(v.current_match(), Some(1));
+        press(&mut v, KeyCode::Char('N'));
+        assert_eq!(v.current_match(), Some(5), "wraps to the newest");
+        assert_eq!(v.selected(), 5);
+        press(&mut v, KeyCode::Char('/'));
+        type_text(&mut v, "zzz");
+        press(&mut v, KeyCode::Enter);
+        assert_eq!(v.current_match(), None);
+        assert!(v.note().is_some_and(|n| n.kind == NoteKind::Warn));
+    }
+
+    #[test]
+    fn keys_in_an_input_are_text_and_esc_cancels() {
+        let mut v = view_with(3);
+        press(&mut v, KeyCode::Char('/'));
+        type_text(&mut v, "q?Gx");
+        assert_eq!(v.input().map(|i| i.text.as_str()), Some("q?Gx"));
+        assert!(v.following(), "G was text");
+        press(&mut v, KeyCode::Backspace);
+        assert_eq!(v.input().map(|i| i.text.as_str()), Some("q?G"));
+        assert_eq!(press(&mut v, KeyCode::Esc), LogViewAction::None);
+        assert!(!v.is_editing());
+        assert_eq!(v.search(), "", "Esc leaves the search as it was");
+        assert_eq!(press(&mut v, KeyCode::Esc), LogViewAction::Close);
+    }
+
+    #[test]
+    fn a_new_filter_restarts_the_tail_on_an_empty_buffer() {
+        let mut v = view_with(10);
+        press(&mut v, KeyCode::Char('f'));
+        type_text(&mut v, " ERROR ");
+        assert_eq!(
+            press(&mut v, KeyCode::Enter),
+            LogViewAction::Restart {
+                filter: Some("ERROR".into())
+            }
+        );
+        assert_eq!(v.filter(), Some("ERROR"));
+        assert!(v.buffer().is_empty());
+        assert!(v.following());
+        // Events of the old tail are dropped; the new tail's are taken.
+        assert!(!v.apply(LogsMsg::Tail {
+            tail: 1,
+            event: TailEvent::Lines(vec![line(99, "stale")]),
+        }));
+        assert!(v.buffer().is_empty());
+        v.apply(LogsMsg::Started {
+            tail: 2,
+            result: Ok(2),
+        });
+        v.apply(LogsMsg::Tail {
+            tail: 2,
+            event: TailEvent::Lines(vec![line(100, "ERROR fresh")]),
+        });
+        assert_eq!(v.buffer().len(), 1);
+        // The same filter again: nothing to restart.
+        press(&mut v, KeyCode::Char('f'));
+        assert_eq!(v.input().map(|i| i.text.as_str()), Some("ERROR"));
+        assert_eq!(press(&mut v, KeyCode::Enter), LogViewAction::None);
+        // Emptied: the filter goes.
+        press(&mut v, KeyCode::Char('f'));
+        press(&mut v, KeyCode::Char('u'));
+        v.handle_key(
+            KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL),
+            ROWS,
+        );
+        assert_eq!(
+            press(&mut v, KeyCode::Enter),
+            LogViewAction::Restart { filter: None }
+        );
+    }
+
+    #[test]
+    fn save_writes_the_raw_lines() {
+        let mut v = LogViewState::new("production", "node-api", "api/1a2b3c4d", 100, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(1),
+        });
+        v.ingest(TailEvent::Lines(vec![
+            line(1_000, "\x1b[31mred\x1b[0m\tand a tab"),
+            line(2_000, "a very long line ".repeat(40).trim_end()),
+        ]));
+        press(&mut v, KeyCode::Char('S'));
+        let default = v.input().map(|i| i.text.clone()).unwrap();
+        assert_eq!(
+            default,
+            "./ibet-logs-production-api-1a2b3c4d-19700101T000000Z.log"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("saved.log");
+        v.handle_key(
+            KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL),
+            ROWS,
+        );
+        type_text(&mut v, &path.display().to_string());
+        let action = press(&mut v, KeyCode::Enter);
+        assert_eq!(action, LogViewAction::Save(path.clone()));
+        let msg = v.save_to(&path);
+        v.apply(msg);
+        assert!(v.note().is_some_and(|n| n.text.contains("saved 2 lines")));
+        let saved = std::fs::read_to_string(&path).unwrap();
+        let want = format!(
+            "1970-01-01T00:00:01.000Z api/1a2b3c4d \x1b[31mred\x1b[0m\tand a tab\n\
+             1970-01-01T00:00:02.000Z api/1a2b3c4d {}\n",
+            "a very long line ".repeat(40).trim_end()
+        );
+        assert_eq!(saved, want, "raw and whole");
+        let bad = v.save_to(Path::new("/nonexistent-dir/x.log"));
+        v.apply(bad);
+        assert!(v.note().is_some_and(|n| n.kind == NoteKind::Error));
+    }
+
+    #[test]
+    fn toggles_clear_and_unknown_keys() {
+        let mut v = view_with(5);
+        press(&mut v, KeyCode::Char('w'));
+        press(&mut v, KeyCode::Char('t'));
+        press(&mut v, KeyCode::Char('s'));
+        assert!(v.wrap() && !v.timestamps() && !v.sources());
+        let before = v.clone();
+        for c in ['x', 'z', '!', '0', 'Z', 'd'] {
+            assert_eq!(press(&mut v, KeyCode::Char(c)), LogViewAction::Ignored);
+        }
+        assert_eq!(
+            v.handle_key(
+                KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL),
+                ROWS
+            ),
+            LogViewAction::Ignored
+        );
+        assert_eq!(v, before, "unknown keys change nothing");
+        press(&mut v, KeyCode::Char('c'));
+        assert!(v.buffer().is_empty());
+        assert!(v.following());
+    }
+
+    #[test]
+    fn pretty_json_popup_opens_scrolls_and_closes() {
+        let mut v = LogViewState::new("e", "c", "t", 100, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(1),
+        });
+        v.ingest(TailEvent::Lines(vec![
+            line(1, r#"{"level":"info","msg":"hi","n":[1,2]}"#),
+            line(2, "plain words"),
+        ]));
+        press(&mut v, KeyCode::Enter);
+        assert!(v.popup().is_none());
+        assert!(v.note().is_some_and(|n| n.text.contains("no JSON")));
+        press(&mut v, KeyCode::Up);
+        press(&mut v, KeyCode::Enter);
+        let popup = v.popup().unwrap();
+        assert_eq!(popup.line_number, 1);
+        assert_eq!(popup.lines[0], "{");
+        press(&mut v, KeyCode::Char('j'));
+        assert_eq!(v.popup().unwrap().scroll, 1);
+        assert_eq!(press(&mut v, KeyCode::Char('x')), LogViewAction::Ignored);
+        assert_eq!(press(&mut v, KeyCode::Esc), LogViewAction::None);
+        assert!(v.popup().is_none(), "Esc closes the popup, not the view");
+    }
+
+    #[test]
+    fn errors_are_kept_until_lines_flow_again() {
+        let mut v = view_with(1);
+        v.set_now(5_000);
+        v.ingest(TailEvent::Error {
+            group: "/ecs/api".into(),
+            error: BackendError::Throttled("Rate exceeded".into()),
+            retrying: true,
+        });
+        let p = v.problem().unwrap();
+        assert_eq!((p.at, p.retrying), (5_000, true));
+        v.ingest(TailEvent::Lines(vec![line(9, "again")]));
+        assert!(v.problem().is_none());
+    }
+
+    #[test]
+    fn wrapped_lines_take_rows_and_the_window_counts_them() {
+        assert_eq!(wrapped_rows("", 10), 1);
+        assert_eq!(wrapped_rows("abcdefghij", 10), 1);
+        assert_eq!(wrapped_rows("abcdefghijk", 10), 2);
+        assert_eq!(
+            wrapped_rows("日本語日本", 3),
+            5,
+            "a wide character never splits"
+        );
+        let mut v = LogViewState::new("e", "c", "t", 100, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(1),
+        });
+        v.ingest(TailEvent::Lines(vec![
+            line(1, "short"),
+            line(2, &"x".repeat(25)),
+            line(3, "short"),
+        ]));
+        press(&mut v, KeyCode::Char('w'));
+        // 10 columns: 1 + 3 + 1 rows.
+        assert_eq!(v.window(5, 10), 0..3);
+        assert_eq!(v.window(4, 10), 1..3);
+        assert_eq!(v.window(2, 10), 2..3);
+    }
+
+    #[test]
+    fn counts_read_with_separators() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_000), "1,000");
+        assert_eq!(count(100_000), "100,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+    }
+}
