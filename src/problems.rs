@@ -146,9 +146,15 @@ pub fn current(state: &State) -> Vec<Problem> {
                 );
             }
             if let Some(snap) = &c.ecs.data {
+                // One pass over the tasks, not three per service: this runs on every
+                // data message, and a large cluster has thousands of tasks.
+                let by_service = snap.tasks_by_service();
                 for s in &snap.services {
                     let svc = Some(s.name.clone());
-                    let health = s.health(snap.tasks_of(&s.name));
+                    let tasks = by_service
+                        .get(s.name.as_str())
+                        .map_or(&[][..], Vec::as_slice);
+                    let health = s.health(tasks.iter().copied());
                     if s.desired > 0 && s.running == 0 {
                         push(
                             Severity::Critical,
@@ -183,8 +189,8 @@ pub fn current(state: &State) -> Vec<Problem> {
                         ),
                         _ => {}
                     }
-                    let unhealthy = snap
-                        .tasks_of(&s.name)
+                    let unhealthy = tasks
+                        .iter()
                         .filter(|t| t.is_running() && t.health_status == "UNHEALTHY")
                         .count();
                     if unhealthy > 0 && health != Health::Down {
@@ -196,8 +202,7 @@ pub fn current(state: &State) -> Vec<Problem> {
                             svc.clone(),
                         );
                     }
-                    let stopped: Vec<_> =
-                        snap.tasks_of(&s.name).filter(|t| t.is_stopped()).collect();
+                    let stopped: Vec<_> = tasks.iter().filter(|t| t.is_stopped()).collect();
                     if stopped.len() >= 3 {
                         let reason = stopped
                             .iter()
