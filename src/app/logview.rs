@@ -225,6 +225,11 @@ impl LogViewState {
         format!("{}/{}/{}", self.env, self.cluster, self.target)
     }
 
+    /// What is followed: `api`, or `api/1a2b3c4d` for a task.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
     /// Streams followed (`None` until the tail has started).
     pub fn streams(&self) -> Option<usize> {
         self.streams

@@ -59,7 +59,7 @@ pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect)
         height: status_rows,
         ..area
     };
-    frame.render_widget(pane(title(view, theme), theme, true), body);
+    frame.render_widget(pane(title(view, theme, body.width), theme, true), body);
     let lines_area = inner(body);
     render_lines(view, theme, frame.buffer_mut(), lines_area);
     if problem_rows > 0 {
@@ -71,26 +71,37 @@ pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect)
     }
 }
 
-fn title<'a>(view: &LogViewState, theme: &Theme) -> Line<'a> {
+/// `Logs · production/node-api/api · 2 streams · following`. When the pane is too
+/// narrow, the stream count goes first, then the environment and cluster: whether the
+/// view follows always shows.
+fn title<'a>(view: &LogViewState, theme: &Theme, width: u16) -> Line<'a> {
     let streams = match view.streams() {
         Some(1) => "1 stream".to_string(),
         Some(n) => format!("{n} streams"),
         None if view.discovery_error().is_some() => "no streams".to_string(),
         None => "finding streams…".to_string(),
     };
-    let mut spans = vec![
-        Span::styled(" Logs ", theme.accent()),
-        Span::styled(format!("· {} · {streams} · ", view.title()), theme.text()),
-    ];
-    if view.following() {
-        spans.push(Span::styled(
-            "following ",
-            theme.health(crate::model::Health::Ok),
-        ));
+    let (state, state_style) = if view.following() {
+        ("following ", theme.health(crate::model::Health::Ok))
     } else {
-        spans.push(Span::styled("paused (G to follow) ", theme.warn()));
-    }
-    Line::from(spans)
+        ("paused (G to follow) ", theme.warn())
+    };
+    let full = view.title();
+    let short = view.target().to_string();
+    let room = usize::from(width).saturating_sub(" Logs ".len() + state.len() + 3);
+    let what = [
+        format!("· {full} · {streams} · "),
+        format!("· {full} · "),
+        format!("· {short} · "),
+    ]
+    .into_iter()
+    .find(|w| w.chars().count() <= room)
+    .unwrap_or_else(|| "· ".to_string());
+    Line::from(vec![
+        Span::styled(" Logs ", theme.accent()),
+        Span::styled(what, theme.text()),
+        Span::styled(state, state_style),
+    ])
 }
 
 /// The columns before the message: timestamp and source, each with a space after.
@@ -651,6 +662,31 @@ mod tests {
         let buf = draw(&v, 60, 6);
         let (x, y) = find(&buf, "needle");
         assert_eq!(buf[(x, y)].bg, Theme::default_theme().highlight_bg);
+    }
+
+    #[test]
+    fn a_narrow_title_keeps_the_follow_state() {
+        let mut v = LogViewState::new("production", "node-api", "nginx-proxy/91aaa512", 10, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(1),
+        });
+        v.ingest(TailEvent::Lines(vec![
+            LogLine::new(1, Arc::from("s"), "a".into()),
+            LogLine::new(2, Arc::from("s"), "b".into()),
+        ]));
+        v.handle_key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE), 4);
+        let row = |w: u16| {
+            let buf = draw(&v, w, 8);
+            (0..w).map(|x| buf[(x, 0)].symbol()).collect::<String>()
+        };
+        assert!(row(120).contains("production/node-api/nginx-proxy/91aaa512 · 1 stream · paused"));
+        assert!(
+            row(80).contains("Logs · production/node-api/nginx-proxy/91aaa512 · paused"),
+            "{}",
+            row(80)
+        );
+        assert!(row(56).contains("Logs · nginx-proxy/91aaa512 · paused (G to follow)"));
     }
 
     #[test]
