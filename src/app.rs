@@ -3,6 +3,7 @@
 //! something visible changed. While log lines stream, frames are coalesced to at most
 //! one per [`LOG_FRAME`]; anything else (a key, a tick, a poll) draws at once.
 
+pub mod dialog;
 pub mod log_tail;
 pub mod logview;
 pub mod msg;
@@ -55,6 +56,8 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
         state.env = i;
     }
     let pollers = crate::poll::spawn(&session.config, &session.backends, &clock, &tx);
+    let ops = OpRunner::new(&session, options.write, tx.clone());
+    ops.load_recent_actions();
     let mut logs = LogTails::new(
         &session.config,
         &session.backends,
@@ -91,7 +94,9 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
                 continue;
             }
         };
-        urgent = !matches!(msg, Msg::Logs(_));
+        // Keys are drawn at once; data (node samples, ECS, log lines) at most
+        // 20 times a second, so a burst of messages is applied before one frame.
+        urgent = matches!(msg, Msg::Key(_) | Msg::Resize);
         let ecs_at = match &msg {
             Msg::Ecs { at, .. } => Some(*at),
             _ => None,
@@ -114,6 +119,10 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
                     logs.close();
                     None
                 }
+                other => {
+                    ops.handle(other);
+                    None
+                }
             };
             if let Some(reply) = reply {
                 update(&mut state, reply);
@@ -130,6 +139,168 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
     }
     drop(pollers);
     Ok(())
+}
+
+/// Runs the ops layer for the TUI: plans, executions and the open dialog's gate poller,
+/// each in a spawned task that reports back as a [`Msg`].
+struct OpRunner {
+    contexts: Vec<crate::ops::OpContext>,
+    executor: Option<Arc<crate::ops::Executor>>,
+    audit: Option<crate::ops::audit::AuditLog>,
+    tx: mpsc::Sender<Msg>,
+    gate_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    gate_interval: Duration,
+}
+
+impl OpRunner {
+    fn new(session: &Session, write: bool, tx: mpsc::Sender<Msg>) -> Self {
+        use crate::ops::audit::{AuditLog, os_user_from_env};
+        let contexts = session
+            .config
+            .environments
+            .iter()
+            .zip(&session.backends)
+            .map(|(environment, backends)| crate::ops::OpContext {
+                environment: environment.clone(),
+                backends: backends.clone(),
+                clock: Arc::clone(&session.clock),
+                write,
+            })
+            .collect();
+        // The demo world's actions are audited apart from real ones.
+        let audit = if session.is_demo() {
+            crate::config::data_dir().map(|d| AuditLog::new(d.join("audit-demo.jsonl")))
+        } else {
+            AuditLog::from_config(&session.config)
+        };
+        let executor = audit
+            .clone()
+            .map(|a| Arc::new(crate::ops::Executor::new(a, os_user_from_env())));
+        Self {
+            contexts,
+            executor,
+            audit,
+            tx,
+            gate_task: std::sync::Mutex::new(None),
+            gate_interval: Duration::from_secs(session.config.rpc_poll_secs.max(1)),
+        }
+    }
+
+    /// Reads the latest actions from the audit log, off the event loop.
+    fn load_recent_actions(&self) {
+        let Some(audit) = self.audit.clone() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let entries = tokio::task::spawn_blocking(move || audit.recent(8).unwrap_or_default())
+                .await
+                .unwrap_or_default();
+            let _ = tx.send(Msg::RecentActions(entries)).await;
+        });
+    }
+
+    fn handle(&self, effect: Effect) {
+        match effect {
+            Effect::Quit
+            | Effect::RefreshNow
+            | Effect::OpenLogs { .. }
+            | Effect::RestartLogs { .. }
+            | Effect::SaveLogs(_)
+            | Effect::CloseLogs => {}
+            Effect::PlanOp { env, op } => {
+                let Some(ctx) = self.contexts.get(env).cloned() else {
+                    return;
+                };
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let plan = crate::ops::plan(&op, &ctx).await;
+                    let _ = tx.send(Msg::PlanReady(Box::new(plan))).await;
+                });
+            }
+            Effect::ExecuteOp {
+                env,
+                plan,
+                approval,
+            } => {
+                let Some(ctx) = self.contexts.get(env).cloned() else {
+                    return;
+                };
+                let tx = self.tx.clone();
+                let Some(executor) = self.executor.clone() else {
+                    let report = crate::ops::OpReport {
+                        plan_id: plan.id,
+                        op: plan.op.clone(),
+                        outcome: crate::ops::Outcome::Refused,
+                        message: "refused: no audit log location".into(),
+                        error: Some("no place to write the audit log".into()),
+                        hint: Some("set `audit_log` in the config".into()),
+                        override_gate: false,
+                        checks: plan.checks.clone(),
+                        repeat: None,
+                    };
+                    tokio::spawn(async move {
+                        let _ = tx.send(Msg::OpDone(Box::new(report))).await;
+                    });
+                    return;
+                };
+                let audit = self.audit.clone();
+                tokio::spawn(async move {
+                    let report = executor.execute(&plan, &approval, &ctx).await;
+                    let _ = tx.send(Msg::OpDone(Box::new(report))).await;
+                    if let Some(audit) = audit {
+                        let entries = tokio::task::spawn_blocking(move || {
+                            audit.recent(8).unwrap_or_default()
+                        })
+                        .await
+                        .unwrap_or_default();
+                        let _ = tx.send(Msg::RecentActions(entries)).await;
+                    }
+                });
+            }
+            Effect::GatePolling(pair) => {
+                let mut slot = match self.gate_task.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                if let Some(task) = slot.take() {
+                    task.abort();
+                }
+                let Some((env, pair)) = pair else {
+                    return;
+                };
+                let Some(ctx) = self.contexts.get(env).cloned() else {
+                    return;
+                };
+                let tx = self.tx.clone();
+                let interval = self.gate_interval;
+                *slot = Some(tokio::spawn(async move {
+                    loop {
+                        let poll = crate::ops::gate::poll(
+                            ctx.backends.rpc.as_ref(),
+                            &pair,
+                            ctx.clock.as_ref(),
+                        )
+                        .await;
+                        if tx.send(Msg::GatePoll(Box::new(poll))).await.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(interval).await;
+                    }
+                }));
+            }
+        }
+    }
+}
+
+impl Drop for OpRunner {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.gate_task.lock()
+            && let Some(task) = slot.take()
+        {
+            task.abort();
+        }
+    }
 }
 
 /// SIGTERM and SIGHUP (a dropped SSH session) end the loop so the terminal is restored.

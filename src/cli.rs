@@ -5,8 +5,9 @@
 //! with the TUI; its JSON output is a contract for scripts.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// A full-screen terminal console for the ibet blockchain infrastructure on AWS.
 #[derive(Debug, Parser)]
@@ -38,6 +39,10 @@ pub struct GlobalOpts {
     /// Allow actions in read-only environments.
     #[arg(long, global = true)]
     pub write: bool,
+    /// Audit log file for switch, restart, release and rollback (default: `audit_log` in
+    /// the config, then ~/.local/share/ibet-console/audit.jsonl).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
     /// Seed of the demo world (the same seed shows the same world).
     #[arg(
         long,
@@ -62,6 +67,266 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Point a cluster's internal ALB at another Quorum general node, once the sync gate
+    /// has passed.
+    #[command(after_help = SWITCH_HELP)]
+    Switch(SwitchArgs),
+    /// Stop one task of a service (ECS starts a replacement), or force a new deployment
+    /// of the whole service.
+    #[command(after_help = ACTION_HELP)]
+    Restart(RestartArgs),
+    /// Move a service to a newer (or a given) revision of its task definition.
+    #[command(after_help = RELEASE_HELP)]
+    Release(ReleaseArgs),
+    /// Move a service back to the task definition it ran before.
+    #[command(after_help = RELEASE_HELP)]
+    Rollback(RollbackArgs),
+    /// Print a service's (or a task's, or a container's) CloudWatch Logs as
+    /// `TIMESTAMP SOURCE MESSAGE` lines, sanitised; with --follow, keep printing new ones.
+    Logs(LogsArgs),
+}
+
+/// Options of `logs`.
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// Cluster (its display name from the config, e.g. node-api).
+    #[arg(long)]
+    pub cluster: String,
+    /// Service; may be repeated to interleave several services.
+    #[arg(long, required = true)]
+    pub service: Vec<String>,
+    /// Only this task (id, ARN or a unique prefix of the id).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Only this container.
+    #[arg(long)]
+    pub container: Option<String>,
+    /// How far back to start: 90s, 10m, 2h, 1d.
+    #[arg(long, default_value = "10m")]
+    pub since: String,
+    /// CloudWatch Logs filter pattern, applied by the server.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Keep printing new lines until interrupted.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// How the operator confirms an action, and how the result is printed.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ActionOpts {
+    /// Do not ask on the terminal: this flag is the confirmation. A danger environment
+    /// also needs --confirm NAME.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// The environment's name, as it would be typed at the prompt; confirms without a
+    /// prompt. Give it twice to confirm --override-gate on a danger environment.
+    #[arg(long, value_name = "ENV_NAME")]
+    pub confirm: Vec<String>,
+    /// Print the plan, the gate polls and the result as one JSON document on stdout
+    /// (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `switch`.
+#[derive(Debug, Clone, Args)]
+pub struct SwitchArgs {
+    /// Cluster (its display name in the config, e.g. node-api).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+    /// The general node to switch to (a key of the cluster's alb_switch.nodes).
+    #[arg(long, value_name = "NODE")]
+    pub to: String,
+    /// Switch even when the sync gate has not passed by the end of --gate-timeout. Takes
+    /// a second, separate confirmation and is audited as an override.
+    #[arg(long)]
+    pub override_gate: bool,
+    /// How long to wait for the sync gate to pass (e.g. 90s, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub gate_timeout: Duration,
+    /// Confirmation and output.
+    #[command(flatten)]
+    pub action: ActionOpts,
+}
+
+/// `restart`.
+#[derive(Debug, Clone, Args)]
+pub struct RestartArgs {
+    /// Cluster (its display name in the config).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+    /// ECS service.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+    /// Stop only this task (id or ARN); without it, force a new deployment.
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// Confirmation and output.
+    #[command(flatten)]
+    pub action: ActionOpts,
+}
+
+/// Following a rollout after a release or rollback.
+#[derive(Debug, Clone, Args)]
+pub struct WatchOpts {
+    /// Follow the rollout until it completes or fails (or --watch-timeout passes).
+    #[arg(long)]
+    pub watch: bool,
+    /// How long --watch follows the rollout.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub watch_timeout: Duration,
+    /// How often --watch reads the service.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, hide = true)]
+    pub watch_interval: Duration,
+}
+
+/// `release`.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["revision", "latest"])))]
+pub struct ReleaseArgs {
+    /// Cluster (its display name in the config).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+    /// ECS service.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+    /// The revision of the service's task-definition family to release.
+    #[arg(long, value_name = "N")]
+    pub revision: Option<u32>,
+    /// Release the newest active revision of the family.
+    #[arg(long)]
+    pub latest: bool,
+    /// Following the rollout.
+    #[command(flatten)]
+    pub watch: WatchOpts,
+    /// Confirmation and output.
+    #[command(flatten)]
+    pub action: ActionOpts,
+}
+
+/// `rollback`.
+#[derive(Debug, Clone, Args)]
+pub struct RollbackArgs {
+    /// Cluster (its display name in the config).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+    /// ECS service.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+    /// Roll back to this revision instead of the previous one.
+    #[arg(long, value_name = "N")]
+    pub revision: Option<u32>,
+    /// Following the rollout.
+    #[command(flatten)]
+    pub watch: WatchOpts,
+    /// Confirmation and output.
+    #[command(flatten)]
+    pub action: ActionOpts,
+}
+
+/// The confirmation rules shown under every action's --help (a macro, so that `concat!`
+/// can join it with each command's own text).
+macro_rules! confirming_help {
+    () => {
+        "\
+Confirming:
+  On a terminal the plan is printed and you are asked: type `yes` (on a danger
+  environment, type the environment's name). Without a terminal, pass --yes; a danger
+  environment also needs --confirm NAME. --confirm NAME alone confirms too. Read-only
+  environments (danger ones by default) refuse unless the console runs with --write.
+  Every action is written to the audit log before and after the AWS call.
+
+"
+    };
+}
+
+/// Confirmation and exit codes of `restart`.
+const ACTION_HELP: &str = concat!(
+    confirming_help!(),
+    "\
+Exit codes:
+  0  done and verified by reading AWS back
+  1  failed (the call failed, or reading back did not show the change)
+  2  invalid command line or config
+  3  refused: read-only, a guard, or a missing or wrong confirmation"
+);
+
+/// The sync gate, the override, confirmation and exit codes of `switch`.
+const SWITCH_HELP: &str = concat!(
+    "\
+The sync gate:
+  The candidate must answer RPC, not be syncing, be at most max_lag_blocks behind the
+  active node with the same block hash, have min_peers peers and a fresh head, on
+  consecutive_polls polls in a row. switch polls it every rpc_poll_secs and prints each
+  poll, for up to --gate-timeout; if it does not pass, switch refuses (exit 3).
+
+Overriding the gate:
+  --override-gate switches anyway when the gate has not passed by the end of
+  --gate-timeout, after a second confirmation: on a terminal a second prompt (`yes`, or
+  the environment's name again on a danger environment); without one, --yes is the
+  second confirmation on an ordinary environment, and on a danger environment
+  --confirm NAME must be given twice. The audit log marks the switch as an override.
+
+",
+    confirming_help!(),
+    "\
+Exit codes:
+  0  switched and verified by reading the ALB back
+  1  failed (the call failed, or reading back did not show the change)
+  2  invalid command line or config
+  3  refused: read-only, the gate, a guard, or a missing or wrong confirmation"
+);
+
+/// The preview, --watch, confirmation and exit codes of `release` and `rollback`.
+const RELEASE_HELP: &str = concat!(
+    "\
+Before confirming, the running revision, the newer revisions of the family and a diff
+of the target against the running task definition are printed: images, environment
+variables (values of secret-looking names, and URLs with passwords, shown as ****),
+secrets (names only), CPU and memory, ports and log options. rollback goes to the
+previous PRIMARY deployment's task definition while ECS still lists it, else to the
+revision before the running one; --revision N picks one.
+
+--watch follows the rollout (deployments, running/pending/failed tasks, new service
+events) until it completes or fails; a failed rollout prints the command that goes back.
+
+",
+    confirming_help!(),
+    "\
+Exit codes:
+  0  done and verified (with --watch: and the rollout completed)
+  1  failed (the call failed, reading back did not show the change, or with --watch
+     the rollout failed or did not complete within --watch-timeout)
+  2  invalid command line or config, or the service could not be read or found
+  3  refused: read-only, a guard, or a missing or wrong confirmation"
+);
+
+/// Parses a duration: a whole number with an optional unit, `ms`, `s` (the default),
+/// `m` or `h`: `500ms`, `60s`, `90`, `2m`, `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 500ms, 60s, 2m, 1h)"))?;
+    let millis = match unit.trim() {
+        "ms" => Some(n),
+        "" | "s" => n.checked_mul(1_000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}`: use ms, s, m or h"
+            ));
+        }
+    };
+    millis
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("`{text}` is too long"))
 }
 
 /// Exit codes with a meaning for scripts.
@@ -91,6 +356,81 @@ mod tests {
         let c = Cli::try_parse_from(["ibet-console", "--demo", "--env", "staging"]).expect("tui");
         assert!(c.global.demo && c.command.is_none());
         assert_eq!(c.global.env.as_deref(), Some("staging"));
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn action_subcommands_parse() {
+        let cli = Cli::try_parse_from([
+            "ibet-console",
+            "--env",
+            "production",
+            "switch",
+            "--cluster",
+            "node-api",
+            "--to",
+            "general-2",
+            "--override-gate",
+            "--yes",
+            "--confirm",
+            "production",
+            "--confirm",
+            "production",
+            "--gate-timeout",
+            "2m",
+            "--audit-log",
+            "/tmp/a.jsonl",
+        ])
+        .expect("switch");
+        let Some(Command::Switch(args)) = cli.command else {
+            panic!("not a switch");
+        };
+        assert!(args.override_gate && args.action.yes);
+        assert_eq!(args.action.confirm, ["production", "production"]);
+        assert_eq!(args.gate_timeout, Duration::from_secs(120));
+        assert_eq!(
+            cli.global.audit_log.as_deref(),
+            Some(std::path::Path::new("/tmp/a.jsonl"))
+        );
+        // A release names its target: a revision or the latest, not both, not neither.
+        let release = |extra: &[&str]| {
+            let mut argv = vec![
+                "ibet-console",
+                "release",
+                "--cluster",
+                "node-api",
+                "--service",
+                "api",
+            ];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv)
+        };
+        assert!(release(&["--revision", "43"]).is_ok());
+        assert!(release(&["--latest", "--watch"]).is_ok());
+        assert!(release(&[]).is_err());
+        assert!(release(&["--latest", "--revision", "43"]).is_err());
+        let rollback = Cli::try_parse_from([
+            "ibet-console",
+            "rollback",
+            "--cluster",
+            "node-api",
+            "--service",
+            "api",
+        ])
+        .expect("rollback");
+        assert!(matches!(rollback.command, Some(Command::Rollback(_))));
     }
 
     #[test]

@@ -18,19 +18,25 @@
 //! - [`app`]: the event loop, the state and `update`; [`ui`] draws the state; [`tui`] owns
 //!   the terminal.
 //! - [`poll`]: the pollers that feed the state; [`session`]: the world a run talks to.
+//! - [`path`]: the request path of a wallet cluster, hop by hop (external ALB → nginx →
+//!   internal ALB → API and the active Quorum node → validators), and where it breaks.
 //! - [`problems`]: what is wrong now, worst first; [`status`]: the `status` subcommand.
 //! - [`cli`]: the command line.
 //! - [`ops`]: operator actions as data (switch the ALB, stop a task, deploy), planned,
 //!   guarded, confirmed, audited, executed once and verified; shared by TUI and CLI.
+//! - [`commands`]: the `switch`, `restart`, `release` and `rollback` subcommands on
+//!   the ops layer.
 
 pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod logs;
 pub mod model;
 pub mod ops;
+pub mod path;
 pub mod poll;
 pub mod problems;
 pub mod quorum;

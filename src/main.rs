@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use ibet_console::app::{self, RunOptions};
-use ibet_console::cli::{Cli, Command, GlobalOpts, exit};
+use ibet_console::cli::{Cli, Command, GlobalOpts, LogsArgs, exit};
 use ibet_console::clock::{SharedClock, SystemClock};
 use ibet_console::config::{self, Config, ConfigError};
 use ibet_console::poll::poll_once;
@@ -32,6 +32,16 @@ fn main() -> ExitCode {
             None => run_tui(&cli.global).await,
             Some(Command::CheckConfig) => check_config(&cli.global),
             Some(Command::Status { json }) => status(&cli.global, json).await,
+            Some(Command::Logs(args)) => logs(&cli.global, &args).await,
+            Some(
+                action @ (Command::Switch(_)
+                | Command::Restart(_)
+                | Command::Release(_)
+                | Command::Rollback(_)),
+            ) => match open_session(&cli.global).await {
+                Ok(session) => ibet_console::commands::run(session, &cli.global, &action).await,
+                Err(code) => code,
+            },
         }
     });
     ExitCode::from(code as u8)
@@ -129,6 +139,100 @@ async fn status(global: &GlobalOpts, json: bool) -> i32 {
         print!("{}", report.to_table());
     }
     report.exit_code()
+}
+
+async fn logs(global: &GlobalOpts, args: &LogsArgs) -> i32 {
+    use ibet_console::logs::{LogTarget, Tail, TailConfig, discover, parse_since, print_logs};
+    let since = match parse_since(&args.since) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("ibet-console: --since: {e}");
+            return exit::INVALID;
+        }
+    };
+    if global.env.is_none() {
+        eprintln!("ibet-console: logs needs --env NAME");
+        return exit::INVALID;
+    }
+    let session = match open_session(global).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (Some(env), Some(backends)) = (
+        session.config.environments.first(),
+        session.backends.first(),
+    ) else {
+        return exit::INVALID;
+    };
+    let Some(cluster) = env
+        .clusters
+        .iter()
+        .find(|c| c.name == args.cluster || c.ecs_cluster == args.cluster)
+    else {
+        let names: Vec<_> = env.clusters.iter().map(|c| c.name.as_str()).collect();
+        eprintln!(
+            "ibet-console: no cluster `{}` in {}; configured: {}",
+            args.cluster,
+            env.name,
+            names.join(", ")
+        );
+        return exit::INVALID;
+    };
+    let snapshot = match backends.ecs.snapshot(&cluster.ecs_cluster).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "ibet-console: cannot read ECS cluster {}: {e}",
+                cluster.ecs_cluster
+            );
+            if let Some(h) = e.hint() {
+                eprintln!("  hint: {h}");
+            }
+            return exit::INVALID;
+        }
+    };
+    let targets: Vec<LogTarget> = args
+        .service
+        .iter()
+        .map(|s| LogTarget::select(s, args.task.as_deref(), args.container.as_deref()))
+        .collect();
+    let now = session.clock.now_ms();
+    let window_start = now - i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+    let sources = match discover(&snapshot, &targets, &cluster.log_groups, window_start) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ibet-console: {e}");
+            return exit::INVALID;
+        }
+    };
+    let config = TailConfig {
+        since,
+        filter_pattern: args.filter.clone(),
+        follow: args.follow,
+        ..TailConfig::default()
+    };
+    let tail = Tail::new(
+        std::sync::Arc::clone(&backends.logs),
+        std::sync::Arc::clone(&session.clock),
+    )
+    .with_config(config);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut err = std::io::stderr();
+    let result = tokio::select! {
+        r = print_logs(tail, sources, &mut out, &mut err) => r,
+        _ = tokio::signal::ctrl_c() => {
+            let _ = std::io::Write::flush(&mut out);
+            return exit::OK;
+        }
+    };
+    let _ = std::io::Write::flush(&mut out);
+    match result {
+        Ok(_) => exit::OK,
+        Err(e) => {
+            eprintln!("ibet-console: {e}");
+            exit::DEGRADED
+        }
+    }
 }
 
 async fn run_tui(global: &GlobalOpts) -> i32 {

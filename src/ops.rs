@@ -18,13 +18,15 @@
 //!
 //! The rules themselves live beside: [`gate`] (the sync gate for the ALB switch),
 //! [`guard`] (read-only, validator quorum, active general node, rollouts), [`audit`] (the
-//! JSON-lines log). [`switch`] and [`restart`] turn their ops into plans. Nothing here
+//! JSON-lines log). [`switch`] and [`restart`] turn their ops into plans; [`release`]
+//! previews a release or rollback (the task-definition diff, secrets masked). Nothing here
 //! draws, parses command lines or sleeps on its own, except [`switch::wait_for_gate`],
 //! which a command-line caller asks for.
 
 pub mod audit;
 pub mod gate;
 pub mod guard;
+pub mod release;
 pub mod restart;
 pub mod switch;
 
@@ -385,6 +387,18 @@ pub(crate) enum Verification {
         /// Deployment ids seen when planning.
         known_deployments: Vec<String>,
     },
+    /// The service runs `task_definition` now (a release or rollback), and no new
+    /// PRIMARY deployment runs anything else.
+    ServiceTaskDefinition {
+        /// ECS cluster name.
+        ecs_cluster: String,
+        /// Service.
+        service: String,
+        /// Expected task-definition ARN.
+        task_definition: String,
+        /// Deployment ids seen when planning.
+        known_deployments: Vec<String>,
+    },
 }
 
 /// The preview of one op: what was measured, what will change, and what it takes to go.
@@ -417,6 +431,10 @@ pub struct Plan {
     pub suggestions: Vec<Op>,
     /// The sync gate, for an ALB switch: its last poll and the count of passes in a row.
     pub gate: Option<GateTracker>,
+    /// For a release or rollback: the running and target task definitions, the newer
+    /// revisions, and the diff between them (secret values masked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<release::ReleasePreview>,
     #[serde(skip)]
     base_checks: Vec<Check>,
     #[serde(skip)]
@@ -441,6 +459,7 @@ impl Plan {
             warnings: Vec::new(),
             suggestions: Vec::new(),
             gate: None,
+            release: None,
             base_checks: Vec::new(),
             base_warnings: Vec::new(),
             mutation: None,
@@ -979,6 +998,30 @@ impl Executor {
         result
     }
 
+    /// Refuses `plan` for a reason its caller found before asking to execute it (a plan
+    /// that is blocked, a gate that did not open in time, no terminal to confirm on):
+    /// writes the refusal's audit line, with the plan's checks, and reports it. Makes no
+    /// backend call.
+    pub async fn refuse_plan(
+        &self,
+        plan: &Plan,
+        ctx: &OpContext,
+        reason: impl Into<String>,
+    ) -> OpReport {
+        let now = ctx.clock.now_ms();
+        let run = Run {
+            plan,
+            ctx,
+            id: format!("{now}-{}-{}", std::process::id(), plan.id.0),
+            aws_caller: None,
+            aws_caller_error: None,
+            checks: plan.checks.clone(),
+            changes: plan.changes.clone(),
+            override_gate: false,
+        };
+        self.refuse(&run, reason.into()).await
+    }
+
     /// Claims the plan's op key, or says why not.
     fn claim(&self, plan: &Plan) -> Claim<'_> {
         let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
@@ -1154,6 +1197,21 @@ async fn verify(verification: &Verification, backends: &EnvBackends) -> Result<S
             known_deployments,
         } => {
             restart::verify_new_primary(
+                backends.ecs.as_ref(),
+                ecs_cluster,
+                service,
+                task_definition,
+                known_deployments,
+            )
+            .await
+        }
+        Verification::ServiceTaskDefinition {
+            ecs_cluster,
+            service,
+            task_definition,
+            known_deployments,
+        } => {
+            restart::verify_service_task_definition(
                 backends.ecs.as_ref(),
                 ecs_cluster,
                 service,

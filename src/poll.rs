@@ -1,9 +1,12 @@
 //! Pollers: one tokio task per environment × cluster (ECS, ALB switch) and per Quorum
 //! node, each calling its backend on an interval and sending the result as a [`Msg`].
+//! The ECS poller also discovers the cluster's request path: after each snapshot it asks
+//! ELBv2 once about the target groups of the services and of the ALB switch.
 //!
 //! The draw loop never waits on these: a hung endpoint makes its panel stale, never the
 //! screen frozen. Throttling backs off exponentially with jitter ([`Backoff`]); other
 //! errors are retried at the normal interval so recovery shows within one or two polls.
+//! The backoff is the one the log tail uses ([`Backoff`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,45 +18,8 @@ use crate::app::msg::{ClusterAddr, Msg};
 use crate::backend::{BackendError, EnvBackends};
 use crate::clock::SharedClock;
 use crate::config::Config;
-
-/// Exponential backoff with jitter for throttled calls.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    base: Duration,
-    max: Duration,
-    attempt: u32,
-    rng: u64,
-}
-
-impl Backoff {
-    /// A backoff starting at `base`, never above `max`; `seed` drives the jitter.
-    pub fn new(base: Duration, max: Duration, seed: u64) -> Self {
-        Self {
-            base,
-            max,
-            attempt: 0,
-            rng: seed | 1,
-        }
-    }
-
-    /// The next delay: `base·2^n`, capped at `max`, scaled by a random 50–100 %.
-    pub fn next_delay(&mut self) -> Duration {
-        let exp = self.base.saturating_mul(1 << self.attempt.min(16));
-        self.attempt = self.attempt.saturating_add(1);
-        let capped = exp.min(self.max);
-        // xorshift64
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        let frac = 0.5 + (self.rng % 1000) as f64 / 2000.0;
-        capped.mul_f64(frac)
-    }
-
-    /// Back to the first step after a success.
-    pub fn reset(&mut self) {
-        self.attempt = 0;
-    }
-}
+use crate::logs::budget::Backoff;
+use crate::path::target_groups_to_discover;
 
 /// The delay before the next poll after `result`.
 fn delay_after<T>(
@@ -118,25 +84,45 @@ pub fn spawn(
                 cluster: ci,
             };
             let seed = (ei as u64) << 32 | ci as u64;
-            // ECS
+            // ECS, then the request path of what the snapshot names
             {
                 let ecs = Arc::clone(&be.ecs);
+                let elb = Arc::clone(&be.elb);
                 let name = cluster.ecs_cluster.clone();
+                let switch = cluster.alb_switch.clone();
                 let tx = tx.clone();
                 let clock = Arc::clone(clock);
                 let mut refresh = refresh.subscribe();
                 handles.push(tokio::spawn(async move {
                     let mut backoff =
                         Backoff::new(ecs_interval, Duration::from_secs(120), seed ^ 0xEC5);
+                    let mut groups = target_groups_to_discover(None, switch.as_ref());
                     loop {
                         let result = ecs.snapshot(&name).await;
                         let d = delay_after(&result, ecs_interval, &mut backoff);
+                        if let Ok(snapshot) = &result {
+                            groups = target_groups_to_discover(Some(snapshot), switch.as_ref());
+                        }
                         let msg = Msg::Ecs {
                             at,
                             result,
                             when: clock.now_ms(),
                         };
-                        if tx.send(msg).await.is_err() || !pause(d, &mut refresh).await {
+                        if tx.send(msg).await.is_err() {
+                            return;
+                        }
+                        if !groups.is_empty() {
+                            let result = elb.discover_paths(&groups).await;
+                            let msg = Msg::Paths {
+                                at,
+                                result,
+                                when: clock.now_ms(),
+                            };
+                            if tx.send(msg).await.is_err() {
+                                return;
+                            }
+                        }
+                        if !pause(d, &mut refresh).await {
                             return;
                         }
                     }
@@ -193,10 +179,11 @@ pub fn spawn(
 }
 
 /// Polls everything once, concurrently, and returns the results as messages in a fixed
-/// order (environment, cluster, then ECS, switch, nodes). Used by `status` and by tests.
+/// order (environment, cluster, then ECS and the request path, switch, nodes). Used by
+/// `status` and by tests.
 pub async fn poll_once(config: &Config, backends: &[EnvBackends], clock: &SharedClock) -> Vec<Msg> {
-    let mut jobs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Msg> + Send + '_>>> =
-        Vec::new();
+    type Job<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Msg>> + Send + 'a>>;
+    let mut jobs: Vec<Job<'_>> = Vec::new();
     for (ei, (env, be)) in config.environments.iter().zip(backends).enumerate() {
         for (ci, cluster) in env.clusters.iter().enumerate() {
             let at = ClusterAddr {
@@ -205,50 +192,54 @@ pub async fn poll_once(config: &Config, backends: &[EnvBackends], clock: &Shared
             };
             jobs.push(Box::pin(async move {
                 let result = be.ecs.snapshot(&cluster.ecs_cluster).await;
-                Msg::Ecs {
+                let groups =
+                    target_groups_to_discover(result.as_ref().ok(), cluster.alb_switch.as_ref());
+                let mut msgs = vec![Msg::Ecs {
                     at,
                     result,
                     when: clock.now_ms(),
+                }];
+                if !groups.is_empty() {
+                    let result = be.elb.discover_paths(&groups).await;
+                    msgs.push(Msg::Paths {
+                        at,
+                        result,
+                        when: clock.now_ms(),
+                    });
                 }
+                msgs
             }));
             if let Some(sw) = &cluster.alb_switch {
                 jobs.push(Box::pin(async move {
                     let result = be.elb.read_switch(sw).await;
-                    Msg::Switch {
+                    vec![Msg::Switch {
                         at,
                         result,
                         when: clock.now_ms(),
-                    }
+                    }]
                 }));
             }
             for (ni, node) in cluster.quorum_nodes.iter().enumerate() {
                 jobs.push(Box::pin(async move {
-                    Msg::Node {
+                    vec![Msg::Node {
                         at,
                         node: ni,
                         sample: Box::new(be.rpc.sample(node, true).await),
-                    }
+                    }]
                 }));
             }
         }
     }
-    futures_util::future::join_all(jobs).await
+    futures_util::future::join_all(jobs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_with_jitter_and_caps() {
-        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(10), 42);
-        let d: Vec<Duration> = (0..8).map(|_| b.next_delay()).collect();
-        assert!(d[0] >= Duration::from_millis(500) && d[0] <= Duration::from_secs(1));
-        assert!(d[3] >= Duration::from_secs(4) && d[3] <= Duration::from_secs(8));
-        assert!(d.iter().all(|x| *x <= Duration::from_secs(10)));
-        b.reset();
-        assert!(b.next_delay() <= Duration::from_secs(1));
-    }
 
     #[test]
     fn only_throttling_backs_off() {

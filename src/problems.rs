@@ -1,7 +1,8 @@
 //! "What is wrong now": every current problem across environments, worst first.
 //!
 //! A pure function of the state ([`current`]); the overview's top panel and `status`
-//! show the same list. How long a problem has lasted is remembered by
+//! show the same list. The request path ([`crate::path`]) adds where it breaks and which
+//! load balancers have unhealthy targets. How long a problem has lasted is remembered by
 //! [`ProblemSince`], updated whenever data arrives.
 
 use std::collections::BTreeMap;
@@ -12,7 +13,8 @@ use crate::app::state::{Screen, State};
 use crate::clock::{EpochMs, short_age};
 use crate::model::Health;
 use crate::model::ecs::Rollout;
-use crate::model::quorum::NodeState;
+use crate::model::quorum::{NodeRole, NodeState};
+use crate::path::{Hop, HopKind, Jump, first_broken_hop};
 use crate::quorum::judge_chain;
 
 /// How bad a problem is.
@@ -283,6 +285,7 @@ pub fn current(state: &State) -> Vec<Problem> {
                     }
                 }
             }
+            out.extend(path_problems(state, ei, ci));
         }
     }
     out.sort_by(|a, b| {
@@ -291,6 +294,110 @@ pub fn current(state: &State) -> Vec<Problem> {
             .then(a.location.env.cmp(&b.location.env))
             .then(a.location.cluster.cmp(&b.location.cluster))
     });
+    out
+}
+
+/// The problems of a cluster's request path: the hop where it breaks, the load balancers
+/// with unhealthy targets further along, and a load-balancer read that failed.
+fn path_problems(state: &State, env_index: usize, cluster_index: usize) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let (Some(env), Some(cluster)) = (
+        state.envs.get(env_index),
+        state
+            .envs
+            .get(env_index)
+            .and_then(|e| e.clusters.get(cluster_index)),
+    ) else {
+        return out;
+    };
+    let problem = |severity, subject: &str, summary: String, since, location| Problem {
+        severity,
+        environment: env.name.clone(),
+        cluster: cluster.name.clone(),
+        subject: subject.to_string(),
+        summary,
+        since,
+        location,
+    };
+    let here = |service: Option<String>| Location {
+        env: env_index,
+        cluster: cluster_index,
+        service,
+    };
+    if let Some(e) = &cluster.paths.error {
+        out.push(problem(
+            Severity::Warning,
+            "elb",
+            format!("cannot read the load balancers: {}", e.error),
+            e.since,
+            here(None),
+        ));
+    }
+    let Some(path) = crate::path::for_cluster(state, env_index, cluster_index) else {
+        return out;
+    };
+    let severity_of = |hop: &Hop| match hop.health {
+        Health::Down => Some(Severity::Critical),
+        Health::Degraded => Some(Severity::Warning),
+        Health::Ok | Health::Unknown => None,
+    };
+    let location_of = |hop: &Hop| match &hop.jump {
+        Some(Jump::Service(service)) => here(Some(service.clone())),
+        Some(Jump::Node(node)) => here(
+            cluster
+                .nodes
+                .iter()
+                .find(|n| &n.config.name == node)
+                .and_then(|n| n.config.service.clone()),
+        ),
+        Some(Jump::Validators) => Location {
+            env: env_index,
+            cluster: env
+                .clusters
+                .iter()
+                .position(|c| c.nodes.iter().any(|n| n.config.role == NodeRole::Validator))
+                .unwrap_or(cluster_index),
+            service: None,
+        },
+        None => here(None),
+    };
+    let broken = first_broken_hop(&path);
+    if let Some(hop) = broken
+        && let Some(severity) = severity_of(hop)
+    {
+        let word = if hop.health == Health::Down {
+            "broken"
+        } else {
+            "degraded"
+        };
+        out.push(problem(
+            severity,
+            "path",
+            format!("request path {word} at {}", hop.spelled_out()),
+            0,
+            location_of(hop),
+        ));
+    }
+    for hop in path
+        .hops
+        .iter()
+        .filter(|h| h.kind == HopKind::LoadBalancer && Some(*h) != broken)
+    {
+        let (Some(severity), Some(reason)) = (severity_of(hop), &hop.reason) else {
+            continue;
+        };
+        let subject = match &hop.jump {
+            Some(Jump::Service(service)) => service.as_str(),
+            _ => "elb",
+        };
+        out.push(problem(
+            severity,
+            subject,
+            format!("{}: {reason}", hop.name),
+            0,
+            location_of(hop),
+        ));
+    }
     out
 }
 

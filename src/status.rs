@@ -2,9 +2,12 @@
 //!
 //! The JSON shape is a contract for scripts (keep these names; add fields freely):
 //! `{"environments":[{"name","clusters":[{"name","services":[…],"tasks":[…],
-//! "quorum_nodes":[…],"errors":[…]}]}],"health"}`. The exit code is 0 when everything
+//! "quorum_nodes":[…],"request_path":{…},"errors":[…]}]}],"health",
+//! "problems":[{"severity","environment","cluster","subject","summary","since"}]}`, the
+//! problems worst first (`critical`, then `warning`). The exit code is 0 when everything
 //! is healthy, 1 when something is degraded (a service, a task, a Quorum node that is
-//! lagging, stalled or down), 2 when something could not be read.
+//! lagging, stalled or down, a hop of a request path), 2 when something could not be
+//! read.
 
 use std::fmt::Write as _;
 
@@ -16,6 +19,18 @@ use crate::clock::{EpochMs, iso_utc};
 use crate::model::Health;
 use crate::model::ecs::short_task_definition;
 use crate::model::quorum::{NodeState, Probe};
+use crate::path::{Hop, first_broken_hop};
+use crate::problems::{ProblemSince, Severity};
+
+/// The plain-text mark of a hop's health in the table.
+fn glyph(h: Health) -> &'static str {
+    match h {
+        Health::Ok => "ok",
+        Health::Degraded => "DEGRADED",
+        Health::Down => "DOWN",
+        Health::Unknown => "?",
+    }
+}
 
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +41,36 @@ pub struct StatusReport {
     pub health: Health,
     /// Environments.
     pub environments: Vec<EnvReport>,
+    /// What is wrong now, worst first.
+    pub problems: Vec<ProblemReport>,
+}
+
+/// One current problem.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemReport {
+    /// `critical` or `warning`.
+    pub severity: Severity,
+    /// Environment name.
+    pub environment: String,
+    /// Cluster name.
+    pub cluster: String,
+    /// What is affected: a service, a node, `ecs`, `alb`, `elb`, `chain`, `path`.
+    pub subject: String,
+    /// One line for a person.
+    pub summary: String,
+    /// Since when it is known (ISO UTC).
+    pub since: String,
+}
+
+/// A cluster's request path.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathReport {
+    /// Where the path stands, in one line (`healthy end to end`, `broken at …`).
+    pub verdict: String,
+    /// The hop where it breaks, as `hop: reason`.
+    pub first_broken: Option<String>,
+    /// The hops, outside in.
+    pub hops: Vec<Hop>,
 }
 
 /// One environment.
@@ -54,6 +99,8 @@ pub struct ClusterReport {
     pub quorum_nodes: Vec<NodeReport>,
     /// The general node the internal ALB forwards to, when a switch is configured.
     pub alb_active_node: Option<String>,
+    /// The request path, for a cluster behind load balancers.
+    pub request_path: Option<PathReport>,
     /// Errors met while reading this cluster.
     pub errors: Vec<ErrorReport>,
 }
@@ -124,7 +171,7 @@ pub struct NodeReport {
 /// An error met while reading.
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorReport {
-    /// What was being read: `ecs`, `alb` or a node name.
+    /// What was being read: `ecs`, `alb`, `elb` (the request path) or a node name.
     pub source: String,
     /// The error.
     pub message: String,
@@ -140,7 +187,8 @@ impl StatusReport {
         let environments = state
             .envs
             .iter()
-            .map(|env| EnvReport {
+            .enumerate()
+            .map(|(ei, env)| EnvReport {
                 name: env.name.clone(),
                 danger: env.danger,
                 clusters: env
@@ -157,6 +205,24 @@ impl StatusReport {
                                 hint: e.error.hint(),
                             });
                         }
+                        if let Some(e) = &c.paths.error {
+                            unreadable = true;
+                            errors.push(ErrorReport {
+                                source: "elb".into(),
+                                message: e.error.to_string(),
+                                hint: e.error.hint(),
+                            });
+                        }
+                        let request_path = crate::path::for_cluster(state, ei, ci).map(|path| {
+                            if path.local_health() != Health::Ok {
+                                overall = overall.worst(Health::Degraded);
+                            }
+                            PathReport {
+                                verdict: path.verdict(),
+                                first_broken: first_broken_hop(&path).map(Hop::spelled_out),
+                                hops: path.hops,
+                            }
+                        });
                         let mut alb_active_node = None;
                         if let Some(sw) = &c.switch {
                             if let Some(e) = &sw.error {
@@ -252,6 +318,7 @@ impl StatusReport {
                             tasks,
                             quorum_nodes,
                             alb_active_node,
+                            request_path,
                             errors,
                         }
                     })
@@ -261,10 +328,23 @@ impl StatusReport {
         if unreadable {
             overall = Health::Down;
         }
+        let mut problems = crate::problems::current(state);
+        ProblemSince::default().track(&mut problems, now);
         Self {
             at: iso_utc(now),
             health: overall,
             environments,
+            problems: problems
+                .into_iter()
+                .map(|p| ProblemReport {
+                    severity: p.severity,
+                    environment: p.environment,
+                    cluster: p.cluster,
+                    subject: p.subject,
+                    summary: p.summary,
+                    since: iso_utc(p.since),
+                })
+                .collect(),
         }
     }
 
@@ -370,6 +450,60 @@ impl StatusReport {
                     }
                     out.push('\n');
                 }
+            }
+        }
+        let paths: Vec<_> = self
+            .environments
+            .iter()
+            .flat_map(|e| e.clusters.iter().map(move |c| (e, c)))
+            .filter_map(|(e, c)| {
+                let p = c.request_path.as_ref()?;
+                let hops = p
+                    .hops
+                    .iter()
+                    .map(|h| format!("{} {}", h.label, glyph(h.health)))
+                    .collect::<Vec<_>>()
+                    .join(" → ");
+                Some((e, c, hops, p))
+            })
+            .collect();
+        if !paths.is_empty() {
+            let width = paths
+                .iter()
+                .map(|(_, _, hops, _)| hops.chars().count())
+                .max()
+                .unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "\n{:<12} {:<10} {:<width$}  VERDICT",
+                "ENVIRONMENT", "CLUSTER", "REQUEST PATH"
+            );
+            for (e, c, hops, p) in paths {
+                let _ = writeln!(
+                    out,
+                    "{:<12} {:<10} {hops:<width$}  {}",
+                    e.name, c.name, p.verdict
+                );
+            }
+        }
+        if self.problems.is_empty() {
+            let _ = writeln!(out, "\nno problems");
+        } else {
+            let _ = writeln!(
+                out,
+                "\n{:<8} {:<12} {:<10} {:<18} {:<24} SUMMARY",
+                "SEVERITY", "ENVIRONMENT", "CLUSTER", "SUBJECT", "SINCE"
+            );
+            for p in &self.problems {
+                let severity = match p.severity {
+                    Severity::Critical => "critical",
+                    Severity::Warning => "warning",
+                };
+                let _ = writeln!(
+                    out,
+                    "{severity:<8} {:<12} {:<10} {:<18} {:<24} {}",
+                    p.environment, p.cluster, p.subject, p.since, p.summary
+                );
             }
         }
         let _ = writeln!(out, "\noverall: {}", self.health.as_str());

@@ -7,7 +7,10 @@
 //! │┌ Clusters ─┐┌ Services · node-api ─────────────────────────────────────┐ │
 //! ││● node-api ││ NAME  STATUS  RUN/DES  PEND  REV  ROLLOUT  HEALTH          │ │ overview
 //! ││● satoshi  │└──────────────────────────────────────────────────────────┘ │  (or tasks)
-//! ││▲ issuer   │┌ Quorum · ALB → general-1 ────────────────────────────────┐ │
+//! ││▲ issuer   │┌ Request path · healthy end to end ───────────────────────┐ │
+//! ││           ││ ext ● → nginx ● → api ● → quorum ● → general-1 ● → …       │ │
+//! ││           │└──────────────────────────────────────────────────────────┘ │
+//! ││           │┌ Quorum · ALB → general-1 ────────────────────────────────┐ │
 //! ││● bank     ││ NODE  ROLE  HEIGHT  LAG  HEAD  PEERS  TXPOOL  STATE       │ │
 //! │└───────────┘└──────────────────────────────────────────────────────────┘ │
 //! │ ↑↓ move  ⏎ tasks  Tab env  / filter  ? help  q quit                        │ footer
@@ -15,9 +18,12 @@
 //! ```
 //! The help overlay draws over everything. Views read the state; they never change it.
 
+pub mod confirm;
 pub mod help;
 pub mod logs;
 pub mod overview;
+pub mod path;
+pub mod problems;
 pub mod quorum;
 pub mod tasks;
 pub mod theme;
@@ -29,20 +35,29 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::state::{Screen, State};
+use crate::app::state::{Focus, Screen, State};
 pub use theme::Theme;
 
 /// Draws the whole screen.
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     let area = frame.area();
     let danger = state.current_env().is_some_and(|e| e.danger);
-    let [header, banner, body, footer] = Layout::vertical([
+    let strip = if state.envs.is_empty() {
+        0
+    } else {
+        problems::height(state, area.height)
+    };
+    let [header, banner, strip_area, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(u16::from(danger)),
+        Constraint::Length(strip),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
     .areas(area);
+    if strip > 0 {
+        problems::render(state, theme, frame, strip_area);
+    }
     render_header(state, theme, frame, header);
     if danger {
         render_banner(state, theme, frame, banner);
@@ -53,6 +68,10 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         Screen::Logs { view, .. } => logs::render(view, theme, frame, body),
     }
     render_footer(state, theme, frame, footer);
+    if let Some(d) = &state.dialog {
+        let danger = state.envs.get(d.env).is_some_and(|e| e.danger);
+        confirm::render(d, danger, theme, frame, area);
+    }
     if state.help {
         let sections = match state.screen {
             Screen::Overview => help::OVERVIEW_SECTIONS,
@@ -144,10 +163,35 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         return;
     }
     let keys: &[(&str, &str)] = match state.screen {
+        Screen::Overview if state.focus == Focus::Path => &[
+            ("↑↓", "hop"),
+            ("⏎", "jump"),
+            ("p/Esc", "back"),
+            ("[ ]", "cluster"),
+            ("Tab", "env"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        // Narrow terminals leave out the pane keys (← → work all the same).
+        Screen::Overview if area.width < 84 => &[
+            ("↑↓", "move"),
+            ("⏎", "tasks"),
+            ("p", "path"),
+            ("[ ]", "cluster"),
+            ("Tab", "env"),
+            ("/", "filter"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
         Screen::Overview => &[
             ("↑↓", "move"),
             ("⏎", "tasks"),
             ("l", "logs"),
+            ("s", "switch ALB"),
+            ("r", "restart"),
+            ("e", "next problem"),
+            ("←→", "pane"),
+            ("p", "path"),
             ("[ ]", "cluster"),
             ("Tab", "env"),
             ("/", "filter"),
@@ -156,6 +200,7 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ],
         Screen::Tasks { .. } => &[
             ("↑↓", "move"),
+            ("r", "restart task"),
             ("l", "logs"),
             ("Esc", "back"),
             ("Tab", "env"),
@@ -163,18 +208,19 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ("?", "help"),
             ("q", "quit"),
         ],
+        // The last two always show (see below): the way back and the help.
         Screen::Logs { .. } => &[
-            ("Esc", "back"),
             ("↑↓", "scroll"),
             ("G", "follow"),
             ("/", "search"),
             ("n N", "next/prev"),
             ("f", "filter"),
             ("⏎", "JSON"),
-            ("w t s", "wrap/time/source"),
             ("S", "save"),
+            ("w t s", "wrap/time/source"),
             ("c", "clear"),
             ("?", "help"),
+            ("Esc", "back"),
         ],
     };
     let mut spans = vec![Span::raw(" ")];
@@ -185,7 +231,20 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ));
         spans.push(Span::styled("(Esc clears)  ", theme.dim()));
     }
-    for (k, what) in keys {
+    // The last two hints (help, quit) always show; the others as far as they fit.
+    let width = |k: &str, w: &str| k.chars().count() + w.chars().count() + 3;
+    let tail: usize = keys.iter().rev().take(2).map(|(k, w)| width(k, w)).sum();
+    let mut used: usize = spans.iter().map(Span::width).sum::<usize>() + tail;
+    let (head, last) = keys.split_at(keys.len().saturating_sub(2));
+    for (k, what) in head {
+        used += width(k, what);
+        if used > usize::from(area.width) {
+            break;
+        }
+        spans.push(Span::styled(*k, theme.accent()));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
+    }
+    for (k, what) in last {
         spans.push(Span::styled(*k, theme.accent()));
         spans.push(Span::styled(format!(" {what}  "), theme.dim()));
     }

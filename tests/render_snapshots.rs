@@ -7,6 +7,7 @@ mod screen;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ibet_console::app::logview::LogsMsg;
 use ibet_console::app::{Msg, State, update};
+use ibet_console::backend::sim::Fault;
 use ibet_console::logs::{LogLine, TailEvent};
 use screen::{demo_session, polled_state, run_log_effects, screen};
 
@@ -73,6 +74,53 @@ fn same_seed_same_screen() {
     let a = polled_state(&demo_session(11, 300).0);
     let b = polled_state(&demo_session(11, 300).0);
     assert_eq!(screen(&a, 160, 48), screen(&b, 160, 48));
+}
+
+/// production/node-api with its API failing health checks: the path breaks at the
+/// internal ALB's route to the API.
+fn broken_api_state() -> State {
+    let (session, clock) = demo_session(7, 120);
+    let world = session.world.clone().expect("demo world");
+    world
+        .inject(
+            "production",
+            Fault::TasksUnhealthy {
+                cluster: "node-api".into(),
+                service: "api".into(),
+                secs: 600,
+            },
+        )
+        .expect("inject");
+    clock.advance(5_000);
+    polled_state(&session)
+}
+
+#[test]
+fn overview_with_a_broken_path() {
+    let state = broken_api_state();
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(
+            format!("overview_broken_path_{w}x{h}"),
+            screen(&state, w, h)
+        );
+    }
+}
+
+#[test]
+fn path_panel_focused_on_the_broken_hop() {
+    let mut state = broken_api_state();
+    update(&mut state, key(KeyCode::Char('p')));
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("path_focused_{w}x{h}"), screen(&state, w, h));
+    }
+    // Enter jumps to the tasks of the broken hop's service.
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(
+        state.screen,
+        ibet_console::app::state::Screen::Tasks {
+            service: "api".into()
+        }
+    );
 }
 
 /// The production overview with the logs of `api` (the first service) open and its

@@ -12,9 +12,11 @@ use super::logview::LogsMsg;
 use crate::backend::BackendError;
 use crate::clock::EpochMs;
 use crate::logs::LogTarget;
-use crate::model::alb::SwitchView;
+use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::ClusterSnapshot;
 use crate::model::quorum::NodeSample;
+use crate::ops::gate::{GatePair, GatePoll};
+use crate::ops::{Approval, Op, OpReport, Plan};
 
 /// Where a poll result belongs: environment and cluster indexes into the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,6 +54,14 @@ pub enum Msg {
         /// What the poll saw.
         sample: Box<NodeSample>,
     },
+    /// A plan for the open dialog is ready.
+    PlanReady(Box<Plan>),
+    /// A poll of the open dialog's sync gate.
+    GatePoll(Box<GatePoll>),
+    /// An op finished.
+    OpDone(Box<OpReport>),
+    /// The latest actions from the audit log, newest first.
+    RecentActions(Vec<crate::ops::audit::AuditEntry>),
     /// An ALB switch poll finished.
     Switch {
         /// Which cluster.
@@ -61,17 +71,45 @@ pub enum Msg {
         /// When it finished.
         when: EpochMs,
     },
+    /// A request-path discovery (load balancers, target health) finished.
+    Paths {
+        /// Which cluster.
+        at: ClusterAddr,
+        /// The topology or the error.
+        result: Result<PathTopology, BackendError>,
+        /// When it finished.
+        when: EpochMs,
+    },
     /// Something for the open log view: its tail started, an event of the tail, a save.
     Logs(LogsMsg),
 }
 
 /// What `update` asks the event loop to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Leave the console.
     Quit,
     /// Poll everything now.
     RefreshNow,
+    /// Plan an op (reads the state it depends on); the plan comes back as
+    /// [`Msg::PlanReady`].
+    PlanOp {
+        /// Environment index.
+        env: usize,
+        /// The op.
+        op: Op,
+    },
+    /// Execute a confirmed plan; the report comes back as [`Msg::OpDone`].
+    ExecuteOp {
+        /// Environment index.
+        env: usize,
+        /// The plan.
+        plan: Box<Plan>,
+        /// The operator's approval.
+        approval: Approval,
+    },
+    /// Poll the sync gate of the open dialog (or stop polling with `None`).
+    GatePolling(Option<(usize, GatePair)>),
     /// Follow the logs of `target` in cluster `cluster` of environment `env` (the log
     /// view is open and waits for its tail).
     OpenLogs {

@@ -5,7 +5,7 @@ use crate::backend::BackendError;
 use crate::clock::EpochMs;
 use crate::config::{Config, QuorumNode};
 use crate::model::Health;
-use crate::model::alb::SwitchView;
+use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::{ClusterSnapshot, Service, Task};
 use crate::quorum::{NodeHistory, NodeView, QuorumThresholds, best_height, node_view};
 
@@ -93,6 +93,8 @@ pub struct ClusterState {
     pub nodes: Vec<NodeSlot>,
     /// The ALB switch, when configured.
     pub switch: Option<Panel<SwitchView>>,
+    /// The load balancers and target health of the cluster's request path.
+    pub paths: Panel<PathTopology>,
 }
 
 impl ClusterState {
@@ -174,6 +176,8 @@ pub enum Focus {
     /// The services table.
     #[default]
     Services,
+    /// The request-path panel.
+    Path,
 }
 
 /// The screen shown.
@@ -220,6 +224,8 @@ pub struct State {
     pub service_row: usize,
     /// Selected task row (in the filtered list).
     pub task_row: usize,
+    /// Selected hop of the request-path panel.
+    pub path_row: usize,
     /// The filter of the current table.
     pub filter: Filter,
     /// Help overlay shown.
@@ -242,6 +248,16 @@ pub struct State {
     pub setup: Option<Vec<String>>,
     /// Quorum judgement thresholds.
     pub thresholds: QuorumThresholds,
+    /// Every current problem, worst first (recomputed when data arrives).
+    pub problems: Vec<crate::problems::Problem>,
+    /// When each problem was first seen.
+    pub problem_since: crate::problems::ProblemSince,
+    /// The problem the `e` key jumped to last.
+    pub problem_cursor: usize,
+    /// The open action dialog.
+    pub dialog: Option<super::dialog::OpDialog>,
+    /// The latest operator actions from the audit log, newest first.
+    pub recent_actions: Vec<crate::ops::audit::AuditEntry>,
     /// Lines a log view keeps.
     pub log_capacity: usize,
 }
@@ -273,6 +289,7 @@ impl State {
                             })
                             .collect(),
                         switch: c.alb_switch.as_ref().map(|_| Panel::default()),
+                        paths: Panel::default(),
                     })
                     .collect(),
             })
@@ -284,6 +301,7 @@ impl State {
             focus: Focus::Services,
             service_row: 0,
             task_row: 0,
+            path_row: 0,
             filter: Filter::default(),
             help: false,
             now,
@@ -295,7 +313,22 @@ impl State {
             quit: false,
             setup: None,
             thresholds: QuorumThresholds::default(),
+            dialog: None,
+            recent_actions: Vec::new(),
+            problems: Vec::new(),
+            problem_since: crate::problems::ProblemSince::default(),
+            problem_cursor: 0,
             log_capacity: config.log_buffer_lines,
+        }
+    }
+
+    /// Recomputes the problems list (after new data or as time passes).
+    pub fn refresh_problems(&mut self) {
+        let mut problems = crate::problems::current(self);
+        self.problem_since.track(&mut problems, self.now);
+        if problems != self.problems {
+            self.problems = problems;
+            self.dirty = true;
         }
     }
 

@@ -5,14 +5,28 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::dialog::{DialogAction, OpDialog};
 use super::logview::{LogViewAction, LogViewState};
 use super::msg::{Effect, Msg};
 use super::state::{Focus, Screen, State};
 use crate::logs::LogTarget;
 use crate::logs::discovery::short_task_id;
+use crate::ops::Op;
 
 /// Applies one message; returns what the event loop must do.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let data = matches!(
+        msg,
+        Msg::Tick(_) | Msg::Ecs { .. } | Msg::Node { .. } | Msg::Switch { .. }
+    );
+    let effects = apply(state, msg);
+    if data {
+        state.refresh_problems();
+    }
+    effects
+}
+
+fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => return on_key(state, key),
         Msg::Resize => state.dirty = true,
@@ -49,6 +63,35 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 }
             }
         }
+        Msg::PlanReady(plan) => {
+            if let Some(d) = state.dialog.as_mut() {
+                d.plan_ready(*plan);
+                state.dirty = true;
+                return gate_effect(state);
+            }
+        }
+        Msg::GatePoll(poll) => {
+            if let Some(d) = state.dialog.as_mut()
+                && d.gate_poll(*poll)
+            {
+                state.dirty = true;
+            }
+        }
+        Msg::RecentActions(entries) => {
+            state.recent_actions = entries;
+            state.dirty = true;
+        }
+        Msg::OpDone(report) => {
+            state.notice = Some((
+                format!("{}: {}", report.op.title(), report.message),
+                state.now,
+            ));
+            if let Some(d) = state.dialog.as_mut() {
+                d.done(*report);
+            }
+            state.dirty = true;
+            return vec![Effect::RefreshNow];
+        }
         Msg::Switch { at, result, when } => {
             if let Some(panel) =
                 cluster_mut(state, at.env, at.cluster).and_then(|c| c.switch.as_mut())
@@ -56,6 +99,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 panel.apply(result, when);
                 state.dirty = true;
             }
+        }
+        Msg::Paths { at, result, when } => {
+            if let Some(c) = cluster_mut(state, at.env, at.cluster) {
+                c.paths.apply(result, when);
+                state.dirty = true;
+            }
+            clamp_rows(state);
         }
         Msg::Logs(m) => {
             if let Screen::Logs { view, .. } = &mut state.screen
@@ -88,6 +138,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if ctrl && key.code == KeyCode::Char('c') {
         state.quit = true;
         return vec![Effect::Quit];
+    }
+    if state.dialog.is_some() {
+        return on_dialog_key(state, key);
     }
     if state.help {
         if matches!(
@@ -129,8 +182,25 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('/') => {
             state.filter.editing = true;
         }
+        KeyCode::Char('p') => {
+            if state.screen == Screen::Overview {
+                state.focus = if state.focus == Focus::Path {
+                    Focus::Services
+                } else if let Some(path) = crate::path::current(state) {
+                    state.path_row = crate::path::first_broken_hop(&path)
+                        .and_then(|broken| path.hops.iter().position(|h| h == broken))
+                        .unwrap_or(0);
+                    Focus::Path
+                } else {
+                    state.notice = Some(("this cluster has no request path".into(), state.now));
+                    state.focus
+                };
+            }
+        }
         KeyCode::Esc => {
-            if !state.filter.text.is_empty() {
+            if state.focus == Focus::Path && state.screen == Screen::Overview {
+                state.focus = Focus::Services;
+            } else if !state.filter.text.is_empty() {
                 state.filter.text.clear();
                 clamp_rows(state);
             } else if matches!(state.screen, Screen::Tasks { .. }) {
@@ -157,9 +227,163 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         }
         KeyCode::Char('l') => return open_logs(state),
         KeyCode::Enter => on_enter(state),
+        KeyCode::Char('s') => return open_switch(state),
+        KeyCode::Char('e') => jump_to_problem(state),
+        KeyCode::Char('r') => return open_restart(state, false),
+        KeyCode::Char('R') => return open_restart(state, true),
         _ => state.dirty = false,
     }
     Vec::new()
+}
+
+/// `e`: jump to the next current problem (worst first), cycling.
+fn jump_to_problem(state: &mut State) {
+    if state.problems.is_empty() {
+        state.notice = Some(("no problems across the environments".into(), state.now));
+        return;
+    }
+    let i = state.problem_cursor % state.problems.len();
+    let p = state.problems[i].clone();
+    crate::problems::jump(state, &p);
+    state.problem_cursor = i + 1;
+    state.notice = Some((
+        format!(
+            "problem {}/{}: {}/{} {}: {}",
+            i + 1,
+            state.problems.len(),
+            p.environment,
+            p.cluster,
+            p.subject,
+            p.summary
+        ),
+        state.now,
+    ));
+}
+
+/// The gate poller the open dialog needs (or none).
+fn gate_effect(state: &State) -> Vec<Effect> {
+    let pair = state
+        .dialog
+        .as_ref()
+        .filter(|d| d.wants_gate_polls())
+        .and_then(|d| Some((d.env, d.plan.as_ref()?.gate_pair()?)));
+    vec![Effect::GatePolling(pair)]
+}
+
+fn on_dialog_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(dialog) = state.dialog.as_mut() else {
+        return Vec::new();
+    };
+    let env = dialog.env;
+    let action = dialog.handle_key(key);
+    match action {
+        DialogAction::None => gate_effect(state),
+        DialogAction::Close => {
+            state.dialog = None;
+            vec![Effect::GatePolling(None)]
+        }
+        DialogAction::Execute(plan, approval) => vec![
+            Effect::GatePolling(None),
+            Effect::ExecuteOp {
+                env,
+                plan,
+                approval,
+            },
+        ],
+        DialogAction::Open(op) => open_dialog(state, env, op, None),
+    }
+}
+
+fn open_dialog(
+    state: &mut State,
+    env: usize,
+    op: Op,
+    switched_from: Option<String>,
+) -> Vec<Effect> {
+    state.dialog = Some(OpDialog::new(op.clone(), env, switched_from));
+    vec![Effect::GatePolling(None), Effect::PlanOp { env, op }]
+}
+
+/// `s`: switch the internal ALB of the selected cluster to the general node it does not
+/// point at now.
+fn open_switch(state: &mut State) -> Vec<Effect> {
+    let (Some(env), Some(cluster)) = (state.current_env(), state.current_cluster()) else {
+        return Vec::new();
+    };
+    let Some(panel) = &cluster.switch else {
+        state.notice = Some((
+            format!("{} has no internal ALB switch configured", cluster.name),
+            state.now,
+        ));
+        return Vec::new();
+    };
+    let Some(view) = &panel.data else {
+        state.notice = Some((
+            "the internal ALB has not been read yet; try again in a moment".into(),
+            state.now,
+        ));
+        return Vec::new();
+    };
+    let active = view.active().map(str::to_string);
+    let Some(to) = view
+        .members
+        .iter()
+        .find(|m| Some(m.node.as_str()) != active.as_deref())
+        .map(|m| m.node.clone())
+    else {
+        return Vec::new();
+    };
+    let op = Op::SwitchAlb {
+        env: env.name.clone(),
+        cluster: cluster.name.clone(),
+        to,
+    };
+    let env_index = state.env;
+    open_dialog(state, env_index, op, active)
+}
+
+/// `r`: restart the selected task (tasks screen) or roll the selected service
+/// (overview); `R`: roll the service from the tasks screen too.
+fn open_restart(state: &mut State, whole_service: bool) -> Vec<Effect> {
+    let (Some(env), Some(cluster)) = (state.current_env(), state.current_cluster()) else {
+        return Vec::new();
+    };
+    let (env_name, cluster_name) = (env.name.clone(), cluster.name.clone());
+    let op = match &state.screen {
+        Screen::Tasks { service } if !whole_service => {
+            let Some(task) = state.visible_tasks().get(state.task_row).copied() else {
+                return Vec::new();
+            };
+            if task.is_stopped() {
+                state.notice = Some(("that task has already stopped".into(), state.now));
+                return Vec::new();
+            }
+            Op::StopTask {
+                env: env_name,
+                cluster: cluster_name,
+                service: service.clone(),
+                task: task.id.clone(),
+            }
+        }
+        Screen::Tasks { service } => Op::ForceDeploy {
+            env: env_name,
+            cluster: cluster_name,
+            service: service.clone(),
+        },
+        Screen::Overview if state.focus == Focus::Services => {
+            let Some(svc) = state.selected_service() else {
+                return Vec::new();
+            };
+            Op::ForceDeploy {
+                env: env_name,
+                cluster: cluster_name,
+                service: svc.name.clone(),
+            }
+        }
+        Screen::Overview | Screen::Logs { .. } => return Vec::new(),
+    };
+    let env_index = state.env;
+    open_dialog(state, env_index, op, None)
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) {
@@ -193,6 +417,15 @@ fn on_enter(state: &mut State) {
                 state.filter = super::state::Filter::default();
             }
         }
+        (Screen::Overview, Focus::Path) => {
+            let hop = crate::path::current(state)
+                .and_then(|p| p.hops.get(state.path_row).and_then(|h| h.jump.clone()));
+            if let Some(jump) = hop
+                && let Some(notice) = crate::path::jump(state, &jump)
+            {
+                state.notice = Some((notice, state.now));
+            }
+        }
         (Screen::Tasks { .. } | Screen::Logs { .. }, _) => {}
     }
 }
@@ -222,7 +455,7 @@ fn open_logs(state: &mut State) -> Vec<Effect> {
                 LogTarget::Task(task.id.clone()),
             )
         }
-        (Screen::Logs { .. }, _) => return Vec::new(),
+        (Screen::Logs { .. }, _) | (Screen::Overview, Focus::Path) => return Vec::new(),
     };
     let Some(env) = state.current_env() else {
         return Vec::new();
@@ -287,6 +520,7 @@ fn select_env(state: &mut State, i: usize) {
         state.service_row = 0;
         state.task_row = 0;
         state.filter = super::state::Filter::default();
+        leave_missing_path(state);
     }
 }
 
@@ -301,6 +535,15 @@ fn move_cluster(state: &mut State, delta: i64) {
             state.service_row = 0;
         }
     }
+    leave_missing_path(state);
+}
+
+/// Hands the keyboard back to the services table when the cluster shown has no path.
+fn leave_missing_path(state: &mut State) {
+    state.path_row = 0;
+    if state.focus == Focus::Path && crate::path::current(state).is_none() {
+        state.focus = Focus::Services;
+    }
 }
 
 fn move_row(state: &mut State, delta: i64) {
@@ -309,6 +552,10 @@ fn move_row(state: &mut State, delta: i64) {
         (Screen::Overview, Focus::Services) => {
             let n = state.visible_services().len();
             state.service_row = step(state.service_row, delta, n);
+        }
+        (Screen::Overview, Focus::Path) => {
+            let n = crate::path::current(state).map_or(0, |p| p.hops.len());
+            state.path_row = step(state.path_row, delta, n);
         }
         (Screen::Tasks { .. }, _) => {
             let n = state.visible_tasks().len();
@@ -335,6 +582,10 @@ fn clamp_rows(state: &mut State) {
     state.service_row = state.service_row.min(services.saturating_sub(1));
     let tasks = state.visible_tasks().len();
     state.task_row = state.task_row.min(tasks.saturating_sub(1));
+    if state.focus == Focus::Path {
+        let hops = crate::path::current(state).map_or(0, |p| p.hops.len());
+        state.path_row = state.path_row.min(hops.saturating_sub(1));
+    }
 }
 
 #[cfg(test)]
@@ -535,6 +786,54 @@ mod tests {
             },
         );
         assert!(s.current_cluster().expect("c").ecs.error.is_none());
+    }
+
+    #[test]
+    fn p_selects_the_request_path_only_where_there_is_one() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Char('p')));
+        assert_eq!(
+            s.focus,
+            Focus::Services,
+            "no service behind a load balancer"
+        );
+        assert!(s.notice.is_some());
+
+        let mut snap = snapshot();
+        snap.services[0].target_groups = vec![crate::model::ecs::TargetGroupRef {
+            arn: "arn:tg/api".into(),
+            container: "api".into(),
+            port: 5000,
+        }];
+        update(
+            &mut s,
+            Msg::Ecs {
+                at: ClusterAddr { env: 0, cluster: 0 },
+                result: Ok(snap),
+                when: 2,
+            },
+        );
+        update(&mut s, key(KeyCode::Char('p')));
+        assert_eq!(s.focus, Focus::Path);
+        assert_eq!(s.path_row, 0);
+        update(&mut s, key(KeyCode::Down));
+        assert_eq!(s.path_row, 0, "one hop: internal ALB → api");
+        update(&mut s, key(KeyCode::Esc));
+        assert_eq!(s.focus, Focus::Services);
+        update(&mut s, key(KeyCode::Char('p')));
+        update(&mut s, key(KeyCode::Enter));
+        assert_eq!(
+            s.screen,
+            Screen::Tasks {
+                service: "api".into()
+            },
+            "Enter on the hop opens its service's tasks"
+        );
+        // A cluster without a path hands the keyboard back.
+        update(&mut s, key(KeyCode::Esc));
+        update(&mut s, key(KeyCode::Char('p')));
+        update(&mut s, key(KeyCode::Char(']')));
+        assert_eq!(s.focus, Focus::Services);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! on the seed, that time and the mutations applied, not on how often it was polled. The
 //! world lives by itself (tasks fail health checks or exit and are replaced, services
 //! roll deployments, general nodes fall behind and catch up, validators pause), and
-//! [`SimWorld::inject`] adds [`Fault`]s on demand.
+//! [`SimWorld::inject`] adds [`Fault`]s on demand. Each wallet cluster has an external
+//! and an internal ALB whose targets follow the tasks and nodes (the request path).
 //!
 //! It must not do I/O, sleep, read the system clock, or know about the terminal.
 
@@ -18,6 +19,7 @@ mod chatter;
 mod ecs;
 mod elb;
 mod logs;
+mod paths;
 mod rng;
 mod topology;
 mod world;
@@ -35,7 +37,7 @@ use crate::backend::{
 };
 use crate::clock::SharedClock;
 use crate::config::{AlbSwitch, QuorumNode};
-use crate::model::alb::SwitchView;
+use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::{ClusterSnapshot, TaskDefinition};
 use crate::model::logs::{LogPage, LogQuery};
 use crate::model::quorum::NodeSample;
@@ -245,6 +247,10 @@ impl ElbApi for SimEnv {
 
     async fn apply_switch(&self, switch: &AlbSwitch, node: &str) -> BackendResult<()> {
         self.with(|w| w.apply_switch(switch, node))
+    }
+
+    async fn discover_paths(&self, target_group_arns: &[String]) -> BackendResult<PathTopology> {
+        self.with(|w| paths::discover(w, target_group_arns))
     }
 }
 

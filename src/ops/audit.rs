@@ -254,14 +254,48 @@ pub fn os_user(var: impl Fn(&str) -> Option<String>) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// [`os_user`] from the process environment.
+/// [`os_user`] from the process environment; when neither variable is set (a cron job,
+/// a stripped environment), the name of the process's real uid from `/etc/passwd`, or
+/// `uid N`.
 pub fn os_user_from_env() -> String {
-    os_user(|k| std::env::var(k).ok())
+    let name = os_user(|k| std::env::var(k).ok());
+    if name != "unknown" {
+        return name;
+    }
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|rest| rest.split_whitespace().next().map(str::to_string))
+        });
+    let Some(uid) = uid else {
+        return name;
+    };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    user_of_uid(&passwd, &uid).unwrap_or_else(|| format!("uid {uid}"))
+}
+
+/// The user name of `uid` in `/etc/passwd` text.
+fn user_of_uid(passwd: &str, uid: &str) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_string())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uid_lookup_in_passwd() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nops:x:1001:1001::/home/ops:/bin/sh\n";
+        assert_eq!(user_of_uid(passwd, "1001").as_deref(), Some("ops"));
+        assert_eq!(user_of_uid(passwd, "0").as_deref(), Some("root"));
+        assert_eq!(user_of_uid(passwd, "7"), None);
+    }
 
     fn entry(run: &str, phase: Phase) -> AuditEntry {
         AuditEntry {

@@ -5,17 +5,21 @@
 //! the guards for what the service runs: the validator quorum for validators (sampling
 //! every validator of the cluster over RPC), the active-node warning for the general
 //! node the internal ALB forwards to (reading the switch), and the rollout warning.
-//! Verification reads the cluster back: a stopped task must be stopping or stopped; a
-//! deployment must show a new PRIMARY deployment with the expected task definition.
+//! A release or rollback also gets its preview ([`super::release`]): the newer revisions
+//! of the family and the diff against the running task definition. Verification reads
+//! the cluster back: a stopped task must be stopping or stopped; a forced deployment must
+//! show a new PRIMARY deployment; a release or rollback must show the service on the
+//! target task definition (and a new PRIMARY deployment, when ECS lists one, on it too).
 //! Nothing here makes a mutating call: only the executor does.
 
 use futures_util::future::join_all;
 
 use super::guard::{self, ValidatorStatus};
+use super::release::{self, ReleasePreview};
 use super::{Check, Mutation, OpContext, Plan, Verification, task_id};
 use crate::backend::{EcsApi, ServiceUpdate};
 use crate::config::Cluster;
-use crate::model::ecs::{ClusterSnapshot, Service, short_task_definition};
+use crate::model::ecs::{ClusterSnapshot, Service, TaskDefinition, short_task_definition};
 use crate::model::quorum::{NodeRole, Probe};
 
 /// Check name: the cluster could be read.
@@ -236,45 +240,97 @@ pub(crate) async fn plan_service_update(
             )
         }
         Some(to) => {
-            let Some(arn) = target_task_definition(plan, &current, to, ctx).await else {
+            let Some(target) = target_task_definition(plan, &current, to, ctx).await else {
                 return;
             };
             plan.change(format!(
                 "service {service_name}: task definition {} → {}",
                 short_task_definition(&current),
-                short_task_definition(&arn)
+                short_task_definition(&target.arn)
             ));
+            plan.release = Some(release_preview(plan, &snapshot, &current, &target, ctx).await);
             let update = ServiceUpdate {
-                task_definition: Some(arn.clone()),
+                task_definition: Some(target.arn.clone()),
                 force_new_deployment: false,
             };
-            (arn, update)
+            (target.arn, update)
         }
     };
     service_guards(plan, cluster, &service, ctx).await;
+    let known_deployments = service.deployments.iter().map(|d| d.id.clone()).collect();
+    let verification = if to.is_some() {
+        Verification::ServiceTaskDefinition {
+            ecs_cluster: cluster.ecs_cluster.clone(),
+            service: service_name.to_string(),
+            task_definition,
+            known_deployments,
+        }
+    } else {
+        Verification::NewPrimary {
+            ecs_cluster: cluster.ecs_cluster.clone(),
+            service: service_name.to_string(),
+            task_definition,
+            known_deployments,
+        }
+    };
     plan.set_action(
         Mutation::UpdateService {
             ecs_cluster: cluster.ecs_cluster.clone(),
             service: service_name.to_string(),
             update,
         },
-        Verification::NewPrimary {
-            ecs_cluster: cluster.ecs_cluster.clone(),
-            service: service_name.to_string(),
-            task_definition,
-            known_deployments: service.deployments.iter().map(|d| d.id.clone()).collect(),
-        },
+        verification,
     );
 }
 
-/// Resolves the target task definition to its ARN, checking it differs from `current`
-/// and warning when a release goes back or a rollback forward.
+/// The preview of a move from `current` to `target`: the newer revisions of the family
+/// and the diff. What cannot be read becomes a warning and an empty part.
+async fn release_preview(
+    plan: &mut Plan,
+    snapshot: &ClusterSnapshot,
+    current: &str,
+    target: &TaskDefinition,
+    ctx: &OpContext,
+) -> ReleasePreview {
+    let running = match snapshot.task_definitions.get(current) {
+        Some(definition) => Some(definition.clone()),
+        None => match ctx.backends.ecs.task_definition(current).await {
+            Ok(definition) => Some(definition),
+            Err(e) => {
+                plan.warn(format!(
+                    "cannot read the running task definition {}: {e}; no diff to show",
+                    short_task_definition(current)
+                ));
+                None
+            }
+        },
+    };
+    let family = release::task_definition_family(current);
+    let newer_revisions = match ctx.backends.ecs.task_definition_revisions(family).await {
+        Ok(revisions) => release::newer_revisions(current, &revisions),
+        Err(e) => {
+            plan.warn(format!("cannot list the revisions of {family}: {e}"));
+            Vec::new()
+        }
+    };
+    ReleasePreview {
+        current: current.to_string(),
+        target: target.arn.clone(),
+        newer_revisions,
+        diff: running
+            .map(|running| release::task_definition_diff(&running, target))
+            .unwrap_or_default(),
+    }
+}
+
+/// Reads the target task definition, checking it differs from `current` and warning
+/// when a release goes back or a rollback forward.
 async fn target_task_definition(
     plan: &mut Plan,
     current: &str,
     to: &str,
     ctx: &OpContext,
-) -> Option<String> {
+) -> Option<TaskDefinition> {
     let definition = match ctx.backends.ecs.task_definition(to).await {
         Ok(definition) => definition,
         Err(e) => {
@@ -317,7 +373,7 @@ async fn target_task_definition(
         )),
         _ => {}
     }
-    Some(definition.arn)
+    Some(definition)
 }
 
 /// Reads the task back: it must be stopping or stopped.
@@ -344,6 +400,53 @@ pub(crate) async fn verify_task_stopping(
             "read back: task {id} is still {} (desired {})",
             task.last_status, task.desired_status
         ))
+    }
+}
+
+/// Reads the service back after a release or rollback: the service must run
+/// `task_definition`, and a PRIMARY deployment not among `known`, if there is one, must
+/// run it too.
+pub(crate) async fn verify_service_task_definition(
+    ecs: &dyn EcsApi,
+    ecs_cluster: &str,
+    service: &str,
+    task_definition: &str,
+    known: &[String],
+) -> Result<String, String> {
+    let snapshot = ecs
+        .snapshot(ecs_cluster)
+        .await
+        .map_err(|e| format!("read back failed: {e}"))?;
+    let Some(found) = snapshot.services.iter().find(|s| s.name == service) else {
+        return Err(format!("read back: service {service} is no longer listed"));
+    };
+    if found.task_definition != task_definition {
+        return Err(format!(
+            "read back: {service} runs {}, not {}",
+            short_task_definition(&found.task_definition),
+            short_task_definition(task_definition)
+        ));
+    }
+    let new_primary = found
+        .deployments
+        .iter()
+        .find(|d| d.status == "PRIMARY" && !known.contains(&d.id));
+    match new_primary {
+        Some(d) if d.task_definition == task_definition => Ok(format!(
+            "{service} runs {}, deployment {} is PRIMARY",
+            short_task_definition(task_definition),
+            d.id
+        )),
+        Some(d) => Err(format!(
+            "read back: the new PRIMARY deployment {} runs {}, not {}",
+            d.id,
+            short_task_definition(&d.task_definition),
+            short_task_definition(task_definition)
+        )),
+        None => Ok(format!(
+            "{service} runs {}",
+            short_task_definition(task_definition)
+        )),
     }
 }
 

@@ -9,7 +9,8 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::Theme;
 use super::widgets::pane;
 
-/// Every key the console knows: (section, key, what it does).
+/// Every key the console knows: (section, key, what it does). The keys of a section
+/// stay together: the overlay prints a section's title where its keys begin.
 pub const KEYS: &[(&str, &str, &str)] = &[
     (
         "everywhere",
@@ -26,6 +27,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("everywhere", "Ctrl-r", "refresh now"),
     (
         "everywhere",
+        "e",
+        "jump to the next current problem (worst first)",
+    ),
+    (
+        "everywhere",
         "?",
         "this help (any of ? Esc q Enter closes it)",
     ),
@@ -37,12 +43,44 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("overview", "Enter", "open the service's tasks"),
     ("overview", "l", "live logs of the selected service"),
     (
+        "overview",
+        "s",
+        "switch the internal ALB to the other general node (sync gate)",
+    ),
+    (
+        "overview",
+        "r",
+        "restart the selected service (new deployment)",
+    ),
+    (
+        "overview",
+        "p",
+        "request path: ↑↓ pick a hop, Enter goes there",
+    ),
+    (
         "tasks",
         "↑ ↓ / j k",
         "select a task (its containers show below)",
     ),
+    (
+        "tasks",
+        "r",
+        "restart the selected task (stop it; the service replaces it)",
+    ),
+    ("tasks", "R", "restart the whole service (new deployment)"),
     ("tasks", "l", "live logs of the selected task"),
     ("tasks", "Esc", "back to the overview"),
+    (
+        "actions",
+        "y / type name",
+        "confirm (danger environments: type the environment name)",
+    ),
+    (
+        "actions",
+        "O",
+        "override a failed sync gate (asks again; audited)",
+    ),
+    ("actions", "n / Esc", "cancel"),
     (
         "logs",
         "↑ ↓ / j k",
@@ -67,10 +105,10 @@ pub const KEYS: &[(&str, &str, &str)] = &[
 ];
 
 /// The sections shown on the overview.
-pub const OVERVIEW_SECTIONS: &[&str] = &["everywhere", "overview"];
+pub const OVERVIEW_SECTIONS: &[&str] = &["everywhere", "overview", "actions"];
 
 /// The sections shown on the tasks screen.
-pub const TASKS_SECTIONS: &[&str] = &["everywhere", "tasks"];
+pub const TASKS_SECTIONS: &[&str] = &["everywhere", "tasks", "actions"];
 
 /// The sections shown on the log view (its keys are its own).
 pub const LOG_SECTIONS: &[&str] = &["logs"];
@@ -112,4 +150,34 @@ pub fn render(theme: &Theme, frame: &mut Frame, area: Rect, sections: &[&str]) {
         )),
         popup,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_are_contiguous_and_keys_unique() {
+        let mut seen: Vec<&str> = Vec::new();
+        for pair in KEYS.windows(2) {
+            if pair[0].0 != pair[1].0 {
+                seen.push(pair[0].0);
+                assert!(
+                    !seen.contains(&pair[1].0),
+                    "section `{}` is split",
+                    pair[1].0
+                );
+            }
+        }
+        for (i, a) in KEYS.iter().enumerate() {
+            for b in &KEYS[i + 1..] {
+                assert!(a.0 != b.0 || a.1 != b.1, "{a:?} twice");
+            }
+        }
+        for sections in [OVERVIEW_SECTIONS, TASKS_SECTIONS, LOG_SECTIONS] {
+            for s in sections {
+                assert!(KEYS.iter().any(|k| k.0 == *s), "no keys for `{s}`");
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
-//! The overview: the environment's clusters, the selected cluster's services, and its
-//! Quorum nodes.
+//! The overview: the environment's clusters, the selected cluster's services, its
+//! request path (`super::path`) and its Quorum nodes. A cluster's glyph in the list
+//! takes the worst of its services, its nodes and its own request-path hops.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,6 +13,7 @@ use super::widgets::{
     error_lines, fit, freshness, header_style, health_glyph, health_span, inner, pane,
 };
 use crate::app::state::{ClusterState, Focus, State};
+use crate::model::Health;
 use crate::model::ecs::{ClusterSnapshot, task_definition_revision};
 
 /// Draws the overview into `area`.
@@ -34,20 +36,55 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(cluster) = env.clusters.get(env.selected_cluster) else {
         return;
     };
-    if cluster.nodes.is_empty() {
+    // Recent operator actions, when the screen is tall enough.
+    let recent_h = if right.height >= 36 { 7 } else { 0 };
+    let [right, recent] =
+        Layout::vertical([Constraint::Min(5), Constraint::Length(recent_h)]).areas(right);
+    if recent_h > 0 {
+        render_recent(state, theme, frame, recent);
+    }
+    let path = crate::path::current(state);
+    if cluster.nodes.is_empty() && path.is_none() {
         render_services(state, cluster, theme, frame, right);
+        return;
+    }
+    let services_min = 5;
+    let quorum_height = if cluster.nodes.is_empty() {
+        0
     } else {
-        let node_rows = cluster.nodes.len() as u16 + 3;
-        let services_min = 5;
-        let quorum_height = node_rows
+        (cluster.nodes.len() as u16 + 3)
             .min(right.height.saturating_sub(services_min))
-            .max(3);
-        let [top, bottom] = Layout::vertical([
-            Constraint::Min(services_min),
-            Constraint::Length(quorum_height),
-        ])
-        .areas(right);
-        render_services(state, cluster, theme, frame, top);
+            .max(3)
+    };
+    // The request path goes under the services: every hop on its own line when the
+    // services leave room for it, else the one-line summary, else nothing.
+    let room = right.height.saturating_sub(quorum_height);
+    let services_wanted = (state.visible_services().len() as u16 + 3).max(services_min);
+    let (path_height, compact) = match &path {
+        Some(p) if room >= services_wanted + super::path::full_height(p) => {
+            (super::path::full_height(p), false)
+        }
+        Some(p) if room >= services_min + super::path::compact_height(state, p, right.width) => {
+            (super::path::compact_height(state, p, right.width), true)
+        }
+        Some(_) if room >= services_min + super::path::MIN_COMPACT_HEIGHT => {
+            (super::path::MIN_COMPACT_HEIGHT, true)
+        }
+        _ => (0, false),
+    };
+    let [top, middle, bottom] = Layout::vertical([
+        Constraint::Min(services_min),
+        Constraint::Length(path_height),
+        Constraint::Length(quorum_height),
+    ])
+    .areas(right);
+    render_services(state, cluster, theme, frame, top);
+    if let Some(p) = &path
+        && path_height > 0
+    {
+        super::path::render(state, cluster, p, theme, frame, middle, compact);
+    }
+    if quorum_height > 0 {
         super::quorum::render(state, cluster, theme, frame, bottom);
     }
 }
@@ -62,7 +99,11 @@ fn render_clusters(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) 
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let h = c.health(&env.node_views(i, state.now, &state.thresholds));
+            let path = crate::path::for_cluster(state, state.env, i)
+                .map_or(Health::Ok, |p| p.local_health());
+            let h = c
+                .health(&env.node_views(i, state.now, &state.thresholds))
+                .worst(path);
             let selected = i == env.selected_cluster;
             let name_style = if selected {
                 if focused {
@@ -272,6 +313,45 @@ fn render_setup(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Paragraph::new(lines)
             .wrap(ratatui::widgets::Wrap { trim: false })
             .block(pane(Line::from(" Getting started "), theme, true)),
+        area,
+    );
+}
+
+/// The latest operator actions from the audit log: who, what, when, outcome.
+fn render_recent(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = if state.recent_actions.is_empty() {
+        vec![Line::from(Span::styled(
+            "No actions recorded in the audit log yet.",
+            theme.dim(),
+        ))]
+    } else {
+        state
+            .recent_actions
+            .iter()
+            .take(usize::from(area.height.saturating_sub(2)))
+            .map(|a| {
+                let outcome = a.outcome.map_or("started", |o| o.as_str());
+                let style = match a.outcome {
+                    Some(crate::ops::Outcome::Ok) => theme.health(crate::model::Health::Ok),
+                    Some(crate::ops::Outcome::Refused) | None => theme.warn(),
+                    Some(_) => theme.error(),
+                };
+                let when = a.time.get(..19).unwrap_or(&a.time).replace('T', " ");
+                Line::from(vec![
+                    Span::styled(format!("{when} "), theme.dim()),
+                    Span::styled(format!("{:<10} ", a.os_user), theme.text()),
+                    Span::styled(format!("{outcome:<13} "), style),
+                    Span::styled(a.op.title(), theme.text()),
+                ])
+            })
+            .collect()
+    };
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(
+            Line::from(" Recent actions (audit log, UTC) "),
+            theme,
+            false,
+        )),
         area,
     );
 }

@@ -3,7 +3,8 @@
 //! The binary comes from `IBET_TEST_ANVIL` (set by `scripts/test`) or the first regular
 //! file named `anvil` under `.tools/npm`. Nodes listen on 127.0.0.1 only and print
 //! nothing. [`Anvil::stop`] and [`Anvil::restart`] simulate a node that dies and comes
-//! back on the same port (with a fresh chain: anvil keeps no state).
+//! back on the same port (with a fresh chain: anvil keeps no state). [`Anvil::fork_of`]
+//! starts a node that shares another's history up to the moment it starts.
 
 #![allow(dead_code)]
 
@@ -25,6 +26,8 @@ pub enum Mining {
 pub struct Anvil {
     child: Option<Child>,
     mining: Mining,
+    /// The node whose chain this one forked from (`--fork-url`).
+    fork_url: Option<String>,
     /// Port on 127.0.0.1.
     pub port: u16,
     /// When the current process was started.
@@ -37,6 +40,21 @@ impl Anvil {
         let mut anvil = Self {
             child: None,
             mining,
+            fork_url: None,
+            port: free_port(),
+            started: Instant::now(),
+        };
+        anvil.spawn();
+        anvil
+    }
+
+    /// Starts a node forked from the node at `url` at its current head (`--fork-url`):
+    /// both report the same blocks up to that height, then go their own ways.
+    pub fn fork_of(url: &str, mining: Mining) -> Self {
+        let mut anvil = Self {
+            child: None,
+            mining,
+            fork_url: Some(url.to_string()),
             port: free_port(),
             started: Instant::now(),
         };
@@ -76,6 +94,9 @@ impl Anvil {
             Mining::EverySecs(secs) => command.args(["--block-time", &secs.to_string()]),
             Mining::Off => command.arg("--no-mining"),
         };
+        if let Some(url) = &self.fork_url {
+            command.args(["--fork-url", url]);
+        }
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -15,11 +15,20 @@ pub struct Moto {
     child: Child,
     /// Port on 127.0.0.1.
     pub port: u16,
+    /// Environment variables the server was started with (moto reads some settings,
+    /// e.g. `MOTO_ECS_SERVICE_RUNNING`, from its environment).
+    env: Vec<(String, String)>,
 }
 
 impl Moto {
     /// Starts a moto server and waits until it answers.
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// Starts a moto server with extra environment variables (moto's own switches, e.g.
+    /// `MOTO_ECS_SERVICE_RUNNING`) and waits until it answers.
+    pub fn start_with_env(vars: &[(&str, &str)]) -> Self {
         let bin = std::env::var_os("IBET_TEST_MOTO_SERVER").map_or_else(
             || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin/moto_server"),
             PathBuf::from,
@@ -32,11 +41,19 @@ impl Moto {
         let port = free_port();
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
-        let moto = Self { child, port };
+        let moto = Self {
+            child,
+            port,
+            env: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+        };
         moto.wait_ready();
         moto
     }
@@ -72,6 +89,7 @@ impl Moto {
         );
         self.child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -198,7 +198,7 @@ impl SimSwitch {
 }
 
 /// The health the ALB sees for a node's target.
-fn target_health(node: &SimNode, now: i64) -> &'static str {
+pub(super) fn target_health(node: &SimNode, now: i64) -> &'static str {
     if !node.up || now < node.target_unhealthy_until {
         "unhealthy"
     } else if now - node.up_since < INITIAL_TICKS + super::chain::RPC_WARMUP_TICKS {

@@ -904,3 +904,169 @@ fn backends_exist_for_the_demo_environments_only() {
     assert!(w.backends("staging").is_some());
     assert!(w.backends("development").is_none());
 }
+
+/// The request path of one cluster: what the poller asks for, and what the world answers.
+fn discover(b: &EnvBackends, c: &crate::config::Cluster) -> (ClusterSnapshot, PathTopology) {
+    run(async {
+        let snap = b.ecs.snapshot(&c.ecs_cluster).await.expect("snapshot");
+        let groups = crate::path::target_groups_to_discover(Some(&snap), c.alb_switch.as_ref());
+        let topology = b.elb.discover_paths(&groups).await.expect("discover");
+        (snap, topology)
+    })
+}
+
+#[test]
+fn every_wallet_cluster_has_an_external_and_an_internal_alb() {
+    use crate::model::alb::LoadBalancerScheme;
+    let (w, clock) = world(5);
+    clock.advance(30_000);
+    let config = config();
+    for env in ["production", "staging"] {
+        let b = backends(&w, env);
+        for c in &config.environment(env).expect("env").clusters {
+            let (snap, topology) = discover(&b, c);
+            if c.name == "satoshi" {
+                assert!(
+                    crate::path::target_groups_to_discover(Some(&snap), None).is_empty(),
+                    "the validators are behind no load balancer"
+                );
+                continue;
+            }
+            let short = &c.ecs_cluster[5..8];
+            let names: Vec<(&str, LoadBalancerScheme)> = topology
+                .load_balancers
+                .iter()
+                .map(|lb| (lb.name.as_str(), lb.scheme))
+                .collect();
+            let ext = format!("ibet-{short}-{}-ext", c.name);
+            let int = format!("ibet-{short}-{}-int", c.name);
+            assert_eq!(
+                names,
+                [
+                    (int.as_str(), LoadBalancerScheme::Internal),
+                    (ext.as_str(), LoadBalancerScheme::InternetFacing)
+                ],
+                "{env}/{}",
+                c.name
+            );
+            // Every registered target of a service is one of its running or draining
+            // tasks, on the container port.
+            for service in &snap.services {
+                for tg in &service.target_groups {
+                    let group = topology.target_group(&tg.arn).expect("group found");
+                    assert_eq!(group.port, Some(tg.port));
+                    let live = snap
+                        .tasks_of(&service.name)
+                        .filter(|t| matches!(t.last_status.as_str(), "RUNNING" | "DEACTIVATING"))
+                        .count();
+                    if !service.name.starts_with("quorum-") {
+                        assert_eq!(group.targets.len(), live, "{}", service.name);
+                    }
+                    assert!(group.targets.iter().all(|t| t.port == Some(tg.port)));
+                    let lb = topology
+                        .load_balancer(&group.load_balancer_arns[0])
+                        .expect("lb");
+                    let facing = lb.scheme == LoadBalancerScheme::InternetFacing;
+                    assert_eq!(facing, service.name == "nginx-proxy", "{}", service.name);
+                }
+            }
+            // The internal ALB's :80 forwards to the Quorum route: the node groups with
+            // the switch's weights (listener mode) or the shared group (targets mode).
+            let switch = c.alb_switch.as_ref().expect("switch");
+            let view = run(b.elb.read_switch(switch)).expect("switch");
+            let internal = topology
+                .load_balancers
+                .iter()
+                .find(|lb| lb.name == int)
+                .expect("internal");
+            let forwards = &internal.listeners[0].forwards_to;
+            match switch.mode {
+                SwitchMode::Listener => {
+                    let weights: Vec<(String, Option<u32>)> = forwards
+                        .iter()
+                        .map(|f| (f.target_group_arn.clone(), f.weight))
+                        .collect();
+                    let expected: Vec<(String, Option<u32>)> = view
+                        .members
+                        .iter()
+                        .map(|m| (m.target.clone(), m.weight))
+                        .collect();
+                    assert_eq!(weights, expected);
+                }
+                SwitchMode::Targets => {
+                    let shared = switch.target_group_arn.clone().expect("group");
+                    assert_eq!(forwards[0].target_group_arn, shared);
+                    let registered: Vec<String> = topology
+                        .target_group(&shared)
+                        .expect("shared group")
+                        .targets
+                        .iter()
+                        .map(|t| format!("{}:{}", t.id, t.port.unwrap_or(0)))
+                        .collect();
+                    let active = view.members.iter().find(|m| m.active).expect("active");
+                    assert!(registered.contains(&active.target), "{registered:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn target_health_follows_the_injected_faults() {
+    let (w, clock) = world(21);
+    clock.advance(30_000);
+    let b = backends(&w, "production");
+    let config = config();
+    let issuer = cluster(&config, "production", "issuer");
+    let fault = |f| w.inject("production", f).expect("inject");
+    fault(Fault::TasksUnhealthy {
+        cluster: "issuer".into(),
+        service: "api".into(),
+        secs: 60,
+    });
+    fault(Fault::TargetUnhealthy {
+        cluster: "issuer".into(),
+        node: "general-1".into(),
+        secs: 60,
+    });
+    clock.advance(2_000);
+    let (snap, topology) = discover(&b, issuer);
+    let group_of = |service: &str| {
+        let svc = snap
+            .services
+            .iter()
+            .find(|s| s.name == service)
+            .expect("service");
+        topology
+            .target_group(&svc.target_groups[0].arn)
+            .expect("group")
+    };
+    let api = group_of("api");
+    assert!(!api.targets.is_empty());
+    for t in &api.targets {
+        assert_eq!(t.state, "unhealthy");
+        assert_eq!(t.reason.as_deref(), Some("Target.FailedHealthChecks"));
+    }
+    let general = group_of("quorum-general-1");
+    assert_eq!(general.targets[0].state, "unhealthy");
+    assert!(
+        group_of("nginx-proxy")
+            .targets
+            .iter()
+            .all(|t| t.state != "unhealthy")
+    );
+    // Over: the targets are healthy again.
+    clock.advance(70_000);
+    let (_, topology) = discover(&b, issuer);
+    assert!(
+        topology
+            .target_group(&api.arn)
+            .expect("api")
+            .targets
+            .iter()
+            .all(crate::model::alb::TargetHealth::is_healthy)
+    );
+
+    let err = run(b.elb.discover_paths(&["arn:nope".into()])).expect_err("unknown group");
+    assert!(matches!(err, BackendError::NotFound(_)), "{err}");
+}

@@ -331,24 +331,68 @@ impl EnvSpec {
         )
     }
 
-    /// The internal ALB's listener ARN of a cluster.
+    /// The internal ALB's listener ARN of a cluster (its :80 listener, whose default
+    /// action forwards to the Quorum general nodes).
     pub(super) fn listener_arn(&self, cluster: &str) -> String {
-        let alb = format!("ibet-{}-{cluster}-int", self.short);
-        let h = hash_str(&alb);
+        self.listener_arn_on(&self.internal_alb(cluster), 80)
+    }
+
+    /// The ARN of load balancer `alb`'s listener on `port`.
+    pub(super) fn listener_arn_on(&self, alb: &str, port: u16) -> String {
+        let h = hash_str(alb);
         format!(
             "arn:aws:elasticloadbalancing:{REGION}:{}:listener/app/{alb}/{}/{}",
             self.account,
             hex_of(h, 16),
-            hex_of(mix(h, 80), 16)
+            hex_of(mix(h, u64::from(port)), 16)
+        )
+    }
+
+    /// The internet-facing ALB of a cluster, e.g. `ibet-stg-node-api-ext`.
+    pub(super) fn external_alb(&self, cluster: &str) -> String {
+        format!("ibet-{}-{cluster}-ext", self.short)
+    }
+
+    /// The internal ALB of a cluster, e.g. `ibet-stg-node-api-int`.
+    pub(super) fn internal_alb(&self, cluster: &str) -> String {
+        format!("ibet-{}-{cluster}-int", self.short)
+    }
+
+    /// The ARN of load balancer `alb`.
+    pub(super) fn load_balancer_arn(&self, alb: &str) -> String {
+        format!(
+            "arn:aws:elasticloadbalancing:{REGION}:{}:loadbalancer/app/{alb}/{}",
+            self.account,
+            hex_of(hash_str(alb), 16)
         )
     }
 
     /// The internal ALB's DNS name of a cluster.
     pub(super) fn internal_alb_dns(&self, cluster: &str) -> String {
-        let alb = format!("ibet-{}-{cluster}-int", self.short);
+        let alb = self.internal_alb(cluster);
         format!(
             "internal-{alb}-{}.{REGION}.elb.amazonaws.com",
             hash_str(&alb) % 9_000_000_000 + 1_000_000_000
+        )
+    }
+
+    /// The internet-facing ALB's DNS name of a cluster.
+    pub(super) fn external_alb_dns(&self, cluster: &str) -> String {
+        let alb = self.external_alb(cluster);
+        format!(
+            "{alb}-{}.{REGION}.elb.amazonaws.com",
+            hash_str(&alb) % 9_000_000_000 + 1_000_000_000
+        )
+    }
+
+    /// The private IP of an ECS task of the `cluster_index`-th cluster (awsvpc), stable
+    /// for its id; never one of the general nodes' addresses.
+    pub(super) fn task_ip(&self, cluster_index: usize, task_id: &str) -> String {
+        format!(
+            "{}.{}.{}",
+            self.net,
+            11 + cluster_index,
+            64 + hash_str(task_id) % 190
         )
     }
 

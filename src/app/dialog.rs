@@ -1,0 +1,232 @@
+//! The confirmation dialog of an operator action: the plan with its checks (the sync
+//! gate's live values for an ALB switch), the typed confirmation of a danger
+//! environment, the separate override of a failed gate, progress, and the outcome.
+//!
+//! Pure: keys produce a [`DialogAction`]; the event loop turns actions into ops-layer
+//! calls. Nothing here can run an op by itself, and the executor checks everything
+//! again, so a dialog bug cannot bypass a guard.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use crate::ops::gate::GatePoll;
+use crate::ops::{Approval, Confirmation, Op, OpReport, Outcome, Plan, Readiness};
+
+/// Where a dialog stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    /// Reading the state the plan depends on.
+    Planning,
+    /// Showing the plan; waiting for the operator.
+    Review,
+    /// Typing the environment name (danger environments).
+    Typing {
+        /// What was typed so far.
+        input: String,
+        /// Whether this is the second, override confirmation.
+        for_override: bool,
+    },
+    /// Asking for the separate override confirmation (non-danger environments).
+    ConfirmOverride,
+    /// The op is running.
+    Running,
+    /// The op ended.
+    Done(Box<OpReport>),
+}
+
+/// What a key asks the event loop to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DialogAction {
+    /// Nothing beyond redrawing.
+    None,
+    /// Close the dialog (and stop its gate poller).
+    Close,
+    /// Run the plan with this approval.
+    Execute(Box<Plan>, Approval),
+    /// Open a new dialog for another op (switch back after a failed verification).
+    Open(Op),
+}
+
+/// An op being confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpDialog {
+    /// The op.
+    pub op: Op,
+    /// Environment index.
+    pub env: usize,
+    /// The plan, once made.
+    pub plan: Option<Box<Plan>>,
+    /// The stage.
+    pub stage: Stage,
+    /// The first confirmation, kept while the override is asked.
+    confirmed: Option<Confirmation>,
+    /// The node the switch started from (to offer switching back).
+    pub switched_from: Option<String>,
+}
+
+impl OpDialog {
+    /// A dialog for `op` in environment `env`, waiting for its plan.
+    pub fn new(op: Op, env: usize, switched_from: Option<String>) -> Self {
+        Self {
+            op,
+            env,
+            plan: None,
+            stage: Stage::Planning,
+            confirmed: None,
+            switched_from,
+        }
+    }
+
+    /// The plan arrived.
+    pub fn plan_ready(&mut self, plan: Plan) {
+        if plan.op == self.op && self.stage == Stage::Planning {
+            self.plan = Some(Box::new(plan));
+            self.stage = Stage::Review;
+        }
+    }
+
+    /// A gate poll arrived; returns whether it was taken.
+    pub fn gate_poll(&mut self, poll: GatePoll) -> bool {
+        match (&mut self.plan, &self.stage) {
+            (Some(plan), Stage::Review | Stage::Typing { .. } | Stage::ConfirmOverride) => {
+                plan.record_gate(poll)
+            }
+            _ => false,
+        }
+    }
+
+    /// The op finished.
+    pub fn done(&mut self, report: OpReport) {
+        if report.op == self.op {
+            self.stage = Stage::Done(Box::new(report));
+        }
+    }
+
+    /// Whether the gate should be polled now.
+    pub fn wants_gate_polls(&self) -> bool {
+        self.plan.as_ref().is_some_and(|p| p.gate.is_some())
+            && matches!(
+                self.stage,
+                Stage::Review | Stage::Typing { .. } | Stage::ConfirmOverride
+            )
+    }
+
+    /// Handles a key.
+    pub fn handle_key(&mut self, key: KeyEvent) -> DialogAction {
+        match &mut self.stage {
+            Stage::Planning => match key.code {
+                KeyCode::Esc | KeyCode::Char('n' | 'q') => DialogAction::Close,
+                _ => DialogAction::None,
+            },
+            Stage::Running => DialogAction::None,
+            Stage::Done(report) => match key.code {
+                KeyCode::Char('b') => match (&report.op, &self.switched_from, report.outcome) {
+                    (
+                        Op::SwitchAlb { env, cluster, .. },
+                        Some(from),
+                        Outcome::VerifyFailed | Outcome::Failed,
+                    ) => DialogAction::Open(Op::SwitchAlb {
+                        env: env.clone(),
+                        cluster: cluster.clone(),
+                        to: from.clone(),
+                    }),
+                    _ => DialogAction::None,
+                },
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q' | 'n') => DialogAction::Close,
+                _ => DialogAction::None,
+            },
+            Stage::Typing {
+                input,
+                for_override,
+            } => match key.code {
+                KeyCode::Esc => {
+                    self.stage = Stage::Review;
+                    self.confirmed = None;
+                    DialogAction::None
+                }
+                KeyCode::Backspace => {
+                    input.pop();
+                    DialogAction::None
+                }
+                KeyCode::Char(c) if !c.is_control() && input.chars().count() < 64 => {
+                    input.push(c);
+                    DialogAction::None
+                }
+                KeyCode::Enter => {
+                    let typed = Confirmation::Typed(std::mem::take(input));
+                    if *for_override {
+                        self.finish(self.confirmed.clone(), Some(typed))
+                    } else if self.needs_override() {
+                        self.confirmed = Some(typed);
+                        self.stage = Stage::Typing {
+                            input: String::new(),
+                            for_override: true,
+                        };
+                        DialogAction::None
+                    } else {
+                        self.finish(Some(typed), None)
+                    }
+                }
+                _ => DialogAction::None,
+            },
+            Stage::ConfirmOverride => match key.code {
+                KeyCode::Char('y') => self.finish(Some(Confirmation::Yes), Some(Confirmation::Yes)),
+                KeyCode::Esc | KeyCode::Char('n') => {
+                    self.stage = Stage::Review;
+                    DialogAction::None
+                }
+                _ => DialogAction::None,
+            },
+            Stage::Review => {
+                let readiness = self
+                    .plan
+                    .as_ref()
+                    .map_or(Readiness::Blocked, |p| p.readiness);
+                let typed = self
+                    .plan
+                    .as_ref()
+                    .and_then(|p| p.typed_confirmation.clone());
+                match (key.code, readiness, typed) {
+                    (KeyCode::Esc | KeyCode::Char('n' | 'q'), _, _) => DialogAction::Close,
+                    (KeyCode::Char('y'), Readiness::Ready, None) => {
+                        self.finish(Some(Confirmation::Yes), None)
+                    }
+                    (KeyCode::Char('O'), Readiness::NeedsOverride, None) => {
+                        self.stage = Stage::ConfirmOverride;
+                        DialogAction::None
+                    }
+                    (KeyCode::Char('y'), Readiness::Ready, Some(_))
+                    | (KeyCode::Char('O'), Readiness::NeedsOverride, Some(_)) => {
+                        self.stage = Stage::Typing {
+                            input: String::new(),
+                            for_override: false,
+                        };
+                        DialogAction::None
+                    }
+                    _ => DialogAction::None,
+                }
+            }
+        }
+    }
+
+    fn needs_override(&self) -> bool {
+        self.plan
+            .as_ref()
+            .is_some_and(|p| p.readiness == Readiness::NeedsOverride)
+    }
+
+    fn finish(
+        &mut self,
+        first: Option<Confirmation>,
+        second: Option<Confirmation>,
+    ) -> DialogAction {
+        let (Some(plan), Some(first)) = (&self.plan, first) else {
+            return DialogAction::None;
+        };
+        let approval = Approval {
+            confirmation: first,
+            override_gate: second,
+        };
+        self.stage = Stage::Running;
+        DialogAction::Execute(plan.clone(), approval)
+    }
+}

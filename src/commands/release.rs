@@ -1,0 +1,502 @@
+//! `release` and `rollback`: move a service to another revision of its task definition,
+//! and optionally follow the rollout.
+//!
+//! Both read the service and its family's active revisions first, to pick the target:
+//! `release --latest` the newest revision, `--revision N` that one; `rollback` the
+//! previous PRIMARY deployment's task definition while ECS still lists it, else the
+//! revision before the running one ([`crate::ops::release::rollback_target`]). The plan
+//! then carries the preview the operator confirms: the running revision, the newer ones,
+//! and the diff with secret values masked. `--watch` reads the service every few seconds
+//! and prints the deployments, their task counts and the new service events until the
+//! rollout completes, fails, or `--watch-timeout` passes; a failed rollout prints the
+//! exact command that goes back. Nothing here makes a mutating call: the executor does.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Console, Prepared, command_line, confirm_and_execute, human, plan_and_print, prepare};
+use crate::cli::{GlobalOpts, ReleaseArgs, RollbackArgs, WatchOpts, exit};
+use crate::clock::EpochMs;
+use crate::config::closest;
+use crate::model::ecs::{
+    Deployment, Service, ServiceEvent, short_task_definition, task_definition_revision,
+};
+use crate::ops::release::{
+    RollbackSource, RolloutPhase, rollback_target, rollout_phase, task_definition_family,
+};
+use crate::ops::{Op, Outcome};
+use crate::session::Session;
+use crate::text::sanitize;
+
+/// Runs `release`; returns the exit code.
+pub async fn run_release(
+    session: &Session,
+    global: &GlobalOpts,
+    args: &ReleaseArgs,
+    console: &mut Console,
+) -> i32 {
+    let prepared = match prepare(session, global, &args.cluster, console) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
+    };
+    let (service, revisions) = match read_service(console, &prepared, &args.service).await {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    let family = task_definition_family(&service.task_definition).to_string();
+    let target = if let Some(n) = args.revision {
+        revision_arn(&revisions, &family, n)
+    } else if let Some(newest) = revisions.first() {
+        newest.clone()
+    } else {
+        console.say(format!(
+            "ibet-console: the family {family} has no active revision"
+        ));
+        return exit::INVALID;
+    };
+    let op = Op::Release {
+        env: prepared.ctx.environment.name.clone(),
+        cluster: args.cluster.clone(),
+        service: args.service.clone(),
+        to_task_definition: target,
+    };
+    release_and_watch(console, &prepared, global, &op, &service, &args.watch, args).await
+}
+
+/// Runs `rollback`; returns the exit code.
+pub async fn run_rollback(
+    session: &Session,
+    global: &GlobalOpts,
+    args: &RollbackArgs,
+    console: &mut Console,
+) -> i32 {
+    let prepared = match prepare(session, global, &args.cluster, console) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
+    };
+    let (service, revisions) = match read_service(console, &prepared, &args.service).await {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    let family = task_definition_family(&service.task_definition).to_string();
+    let target = if let Some(n) = args.revision {
+        revision_arn(&revisions, &family, n)
+    } else if let Some(target) = rollback_target(&service, &revisions) {
+        console.say(format!(
+            "Rolling back to {}: {}",
+            short_task_definition(&target.task_definition),
+            match target.source {
+                RollbackSource::PreviousDeployment => {
+                    "the task definition of the previous PRIMARY deployment"
+                }
+                RollbackSource::PreviousRevision => "the revision before the running one",
+            }
+        ));
+        console.record("rollback_target", &target);
+        target.task_definition
+    } else {
+        console.say(format!(
+            "Refused: nothing to roll back to: {} is the oldest active revision of {family} and ECS lists no earlier deployment",
+            service.task_definition_short()
+        ));
+        return exit::REFUSED;
+    };
+    let op = Op::Rollback {
+        env: prepared.ctx.environment.name.clone(),
+        cluster: args.cluster.clone(),
+        service: args.service.clone(),
+        to_task_definition: target,
+    };
+    release_and_watch(console, &prepared, global, &op, &service, &args.watch, args).await
+}
+
+/// The confirmation flags of either command.
+trait ActionArgs {
+    fn action(&self) -> &crate::cli::ActionOpts;
+}
+
+impl ActionArgs for ReleaseArgs {
+    fn action(&self) -> &crate::cli::ActionOpts {
+        &self.action
+    }
+}
+
+impl ActionArgs for RollbackArgs {
+    fn action(&self) -> &crate::cli::ActionOpts {
+        &self.action
+    }
+}
+
+/// Plans, confirms and executes `op`, then follows the rollout with `--watch`.
+async fn release_and_watch(
+    console: &mut Console,
+    prepared: &Prepared,
+    global: &GlobalOpts,
+    op: &Op,
+    before: &Service,
+    watch: &WatchOpts,
+    args: &impl ActionArgs,
+) -> i32 {
+    let plan = match plan_and_print(console, prepared, op, global).await {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    let (code, report) = confirm_and_execute(console, prepared, &plan, args.action(), false).await;
+    if report.outcome != Outcome::Ok || !watch.watch {
+        return code;
+    }
+    let (Op::Release {
+        to_task_definition: target,
+        ..
+    }
+    | Op::Rollback {
+        to_task_definition: target,
+        ..
+    }) = op
+    else {
+        return code;
+    };
+    // The executor moved the service to the ARN the plan resolved.
+    let target = plan
+        .release
+        .as_ref()
+        .map_or_else(|| target.clone(), |p| p.target.clone());
+    let back = back_op(op, &before.task_definition);
+    let end = watch_rollout(
+        console,
+        prepared,
+        &before.name,
+        &target,
+        &before.events,
+        watch,
+    )
+    .await;
+    match end {
+        WatchEnd::Phase(RolloutPhase::Completed) => exit::OK,
+        WatchEnd::Phase(_) => {
+            console.say(format!(
+                "The rollout of {} failed. To go back to {}:",
+                short_task_definition(&target),
+                short_task_definition(&before.task_definition)
+            ));
+            console.say(format!("  {}", command_line(global, &back)));
+            console.record("back_command", &command_line(global, &back));
+            exit::DEGRADED
+        }
+        WatchEnd::TimedOut => {
+            console.say(format!(
+                "The rollout of {} did not complete within {}; it goes on in ECS. To go back to {}:",
+                short_task_definition(&target),
+                human(watch.watch_timeout),
+                short_task_definition(&before.task_definition)
+            ));
+            console.say(format!("  {}", command_line(global, &back)));
+            console.record("back_command", &command_line(global, &back));
+            exit::DEGRADED
+        }
+    }
+}
+
+/// The op that puts the service back on `previous`: a rollback after a release, a
+/// release after a rollback.
+fn back_op(op: &Op, previous: &str) -> Op {
+    let (env, cluster, service) = (
+        op.env().to_string(),
+        op.cluster().to_string(),
+        op.service().unwrap_or_default().to_string(),
+    );
+    match op {
+        Op::Rollback { .. } => Op::Release {
+            env,
+            cluster,
+            service,
+            to_task_definition: previous.to_string(),
+        },
+        _ => Op::Rollback {
+            env,
+            cluster,
+            service,
+            to_task_definition: previous.to_string(),
+        },
+    }
+}
+
+/// The service (read from ECS) and the active revisions of its task definition's family,
+/// newest first. Prints what is wrong and returns exit code 2 otherwise.
+async fn read_service(
+    console: &mut Console,
+    prepared: &Prepared,
+    name: &str,
+) -> Result<(Service, Vec<String>), i32> {
+    let ecs = &prepared.ctx.backends.ecs;
+    let ecs_cluster = &prepared.cluster.ecs_cluster;
+    let snapshot = match ecs.snapshot(ecs_cluster).await {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            console.say(format!("ibet-console: cannot read {ecs_cluster}: {e}"));
+            if let Some(hint) = e.hint() {
+                console.say(format!("  hint: {hint}"));
+            }
+            return Err(exit::INVALID);
+        }
+    };
+    let Some(service) = snapshot.services.iter().find(|s| s.name == name) else {
+        let names: Vec<&str> = snapshot.services.iter().map(|s| s.name.as_str()).collect();
+        let hint = closest(name, &names).map_or_else(
+            || format!("services: {}", names.join(", ")),
+            |near| format!("did you mean `{near}`?"),
+        );
+        console.say(format!(
+            "ibet-console: no service `{name}` in {ecs_cluster}; {hint}"
+        ));
+        return Err(exit::INVALID);
+    };
+    let family = task_definition_family(&service.task_definition);
+    let revisions = match ecs.task_definition_revisions(family).await {
+        Ok(revisions) => revisions,
+        Err(e) => {
+            console.say(format!(
+                "ibet-console: cannot list the revisions of {family}: {e}"
+            ));
+            if let Some(hint) = e.hint() {
+                console.say(format!("  hint: {hint}"));
+            }
+            return Err(exit::INVALID);
+        }
+    };
+    Ok((service.clone(), revisions))
+}
+
+/// The ARN of revision `n` among `revisions`, or `family:n` for the plan to look up.
+fn revision_arn(revisions: &[String], family: &str, n: u32) -> String {
+    revisions
+        .iter()
+        .find(|arn| task_definition_revision(arn) == Some(n))
+        .cloned()
+        .unwrap_or_else(|| format!("{family}:{n}"))
+}
+
+/// How a watch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WatchEnd {
+    /// The rollout completed or failed.
+    Phase(RolloutPhase),
+    /// Still in progress at the deadline.
+    TimedOut,
+}
+
+/// What `--watch` saw, for the JSON output.
+#[derive(Debug, Serialize)]
+struct RolloutReport {
+    /// `completed`, `failed` or `timed_out`.
+    phase: &'static str,
+    /// Reads of the service.
+    polls: u32,
+    /// The deployments at the last read.
+    deployments: Vec<Deployment>,
+    /// The service events that appeared while watching, oldest first.
+    events: Vec<ServiceEvent>,
+}
+
+/// Reads the service every `--watch-interval` and prints the deployments when they
+/// change and each new service event, until the rollout to `target` completes or fails,
+/// or `--watch-timeout` passes (on the session's clock).
+async fn watch_rollout(
+    console: &mut Console,
+    prepared: &Prepared,
+    service: &str,
+    target: &str,
+    known_events: &[ServiceEvent],
+    opts: &WatchOpts,
+) -> WatchEnd {
+    let clock = &prepared.ctx.clock;
+    let ecs = &prepared.ctx.backends.ecs;
+    let ecs_cluster = &prepared.cluster.ecs_cluster;
+    let start = clock.now_ms();
+    let deadline = start.saturating_add(millis(opts.watch_timeout));
+    let mut seen: HashSet<(EpochMs, String)> = known_events
+        .iter()
+        .map(|e| (e.at, e.message.clone()))
+        .collect();
+    let mut report = RolloutReport {
+        phase: "timed_out",
+        polls: 0,
+        deployments: Vec::new(),
+        events: Vec::new(),
+    };
+    let mut last_summary = String::new();
+    console.say(format!(
+        "Watching the rollout of {service} to {} (a read every {}, for up to {}):",
+        short_task_definition(target),
+        human(opts.watch_interval),
+        human(opts.watch_timeout)
+    ));
+    let end = loop {
+        let elapsed = format!(
+            "+{}",
+            human(Duration::from_secs(
+                u64::try_from((clock.now_ms() - start) / 1000).unwrap_or(0)
+            ))
+        );
+        report.polls += 1;
+        match ecs.snapshot(ecs_cluster).await {
+            Err(e) => console.say(format!("  [{elapsed}] cannot read {ecs_cluster}: {e}")),
+            Ok(snapshot) => {
+                let Some(found) = snapshot.services.iter().find(|s| s.name == service) else {
+                    console.say(format!(
+                        "  [{elapsed}] {service} is no longer listed in {ecs_cluster}"
+                    ));
+                    break WatchEnd::Phase(RolloutPhase::Failed);
+                };
+                for event in found.events.iter().rev() {
+                    if seen.insert((event.at, event.message.clone())) {
+                        console.say(format!("  [{elapsed}] event: {}", sanitize(&event.message)));
+                        report.events.push(event.clone());
+                    }
+                }
+                let summary = deployments_summary(found);
+                if summary != last_summary {
+                    console.say(format!("  [{elapsed}] {summary}"));
+                    last_summary = summary;
+                }
+                report.deployments.clone_from(&found.deployments);
+                match rollout_phase(found, target) {
+                    RolloutPhase::InProgress => {}
+                    RolloutPhase::Completed => {
+                        console.say(format!(
+                            "Rollout completed: {service} runs {} ({} of {} tasks running).",
+                            short_task_definition(target),
+                            found.running,
+                            found.desired
+                        ));
+                        break WatchEnd::Phase(RolloutPhase::Completed);
+                    }
+                    RolloutPhase::Failed => {
+                        let why = found
+                            .deployments
+                            .iter()
+                            .find_map(|d| d.rollout_reason.clone())
+                            .unwrap_or_else(|| {
+                                format!("{service} runs {}", found.task_definition_short())
+                            });
+                        console.say(format!("Rollout failed: {}", sanitize(&why)));
+                        break WatchEnd::Phase(RolloutPhase::Failed);
+                    }
+                }
+            }
+        }
+        if clock.now_ms() >= deadline {
+            break WatchEnd::TimedOut;
+        }
+        tokio::time::sleep(opts.watch_interval).await;
+    };
+    report.phase = match end {
+        WatchEnd::Phase(RolloutPhase::Completed) => "completed",
+        WatchEnd::Phase(_) => "failed",
+        WatchEnd::TimedOut => "timed_out",
+    };
+    console.record("rollout", &report);
+    end
+}
+
+/// `service 1/2 running, 1 pending; PRIMARY ibet-api:43 in_progress 1/2 running, 1
+/// pending, 0 failed; ACTIVE ibet-api:42 completed 1/2 running, 0 pending, 0 failed`.
+fn deployments_summary(service: &Service) -> String {
+    let mut parts = vec![format!(
+        "service {}/{} running, {} pending",
+        service.running, service.desired, service.pending
+    )];
+    for d in &service.deployments {
+        parts.push(format!(
+            "{} {} {} {}/{} running, {} pending, {} failed",
+            d.status,
+            short_task_definition(&d.task_definition),
+            d.rollout.as_str(),
+            d.running,
+            d.desired,
+            d.pending,
+            d.failed
+        ));
+    }
+    parts.join("; ")
+}
+
+fn millis(duration: Duration) -> EpochMs {
+    EpochMs::try_from(duration.as_millis()).unwrap_or(EpochMs::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ecs::Rollout;
+
+    #[test]
+    fn going_back_swaps_release_and_rollback() {
+        let release = Op::Release {
+            env: "staging".into(),
+            cluster: "node-api".into(),
+            service: "api".into(),
+            to_task_definition: "ibet-api:43".into(),
+        };
+        assert_eq!(
+            back_op(&release, "ibet-api:42"),
+            Op::Rollback {
+                env: "staging".into(),
+                cluster: "node-api".into(),
+                service: "api".into(),
+                to_task_definition: "ibet-api:42".into(),
+            }
+        );
+        let rollback = back_op(&release, "ibet-api:42");
+        assert!(matches!(
+            back_op(&rollback, "ibet-api:43"),
+            Op::Release { .. }
+        ));
+    }
+
+    #[test]
+    fn revisions_resolve_to_arns_when_listed() {
+        let revisions = vec![
+            "arn:aws:ecs:ap-northeast-1:1:task-definition/ibet-api:43".to_string(),
+            "arn:aws:ecs:ap-northeast-1:1:task-definition/ibet-api:42".to_string(),
+        ];
+        assert_eq!(revision_arn(&revisions, "ibet-api", 42), revisions[1]);
+        assert_eq!(revision_arn(&revisions, "ibet-api", 7), "ibet-api:7");
+    }
+
+    #[test]
+    fn summaries_name_every_deployment() {
+        let service = Service {
+            name: "api".into(),
+            desired: 2,
+            running: 3,
+            pending: 1,
+            deployments: vec![
+                Deployment {
+                    status: "PRIMARY".into(),
+                    task_definition: "arn:x:task-definition/ibet-api:43".into(),
+                    rollout: Rollout::InProgress,
+                    desired: 2,
+                    running: 1,
+                    pending: 1,
+                    ..Deployment::default()
+                },
+                Deployment {
+                    status: "ACTIVE".into(),
+                    task_definition: "arn:x:task-definition/ibet-api:42".into(),
+                    rollout: Rollout::Completed,
+                    desired: 2,
+                    running: 2,
+                    ..Deployment::default()
+                },
+            ],
+            ..Service::default()
+        };
+        assert_eq!(
+            deployments_summary(&service),
+            "service 3/2 running, 1 pending; PRIMARY ibet-api:43 in_progress 1/2 running, 1 pending, 0 failed; ACTIVE ibet-api:42 completed 2/2 running, 0 pending, 0 failed"
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! The action dialog: the plan of an operator action, its checks with their measured
+//! values (the sync gate's live), what will change, warnings, and the confirmation the
+//! environment needs; then progress and the verified outcome.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::Theme;
+use super::widgets::pane;
+use crate::app::dialog::{OpDialog, Stage};
+use crate::ops::gate::GateState;
+use crate::ops::{Outcome, Readiness};
+
+/// Draws the dialog centred over `area`.
+pub fn render(dialog: &OpDialog, danger: bool, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let mut lines: Vec<Line> = Vec::new();
+    lines.push(Line::from(Span::styled(
+        dialog.op.title(),
+        theme.text().add_modifier(Modifier::BOLD),
+    )));
+    lines.push(Line::default());
+    match &dialog.plan {
+        None => lines.push(Line::from(Span::styled(
+            "Reading the current state…",
+            theme.dim(),
+        ))),
+        Some(plan) => {
+            if let Some(gate) = &plan.gate {
+                let (text, style) = match gate.state() {
+                    GateState::NotPolled => (
+                        "sync gate: waiting for the first poll".to_string(),
+                        theme.dim(),
+                    ),
+                    GateState::Failing => ("sync gate: FAILING".to_string(), theme.error()),
+                    GateState::Counting => (
+                        format!(
+                            "sync gate: passing {}/{} polls in a row",
+                            gate.consecutive(),
+                            gate.required()
+                        ),
+                        theme.warn(),
+                    ),
+                    GateState::Open => (
+                        format!(
+                            "sync gate: open ({}/{} polls in a row)",
+                            gate.consecutive(),
+                            gate.required()
+                        ),
+                        theme.health(crate::model::Health::Ok),
+                    ),
+                };
+                lines.push(Line::from(Span::styled(text, style)));
+            }
+            for c in &plan.checks {
+                let (glyph, style) = if c.passed {
+                    ("✔", theme.health(crate::model::Health::Ok))
+                } else {
+                    ("✖", theme.error())
+                };
+                let mut spans = vec![
+                    Span::styled(format!(" {glyph} "), style),
+                    Span::styled(format!("{:<22}", c.name), theme.text()),
+                    Span::styled(
+                        c.value.clone(),
+                        if c.passed {
+                            theme.text()
+                        } else {
+                            theme.error()
+                        },
+                    ),
+                ];
+                if let Some(d) = &c.detail {
+                    spans.push(Span::styled(format!("  {d}"), theme.dim()));
+                }
+                lines.push(Line::from(spans));
+            }
+            if !plan.changes.is_empty() {
+                lines.push(Line::default());
+                lines.push(Line::from(Span::styled("Will change:", theme.accent())));
+                for ch in &plan.changes {
+                    lines.push(Line::from(Span::styled(format!("  {ch}"), theme.text())));
+                }
+            }
+            for w in &plan.warnings {
+                lines.push(Line::from(Span::styled(format!("⚠ {w}"), theme.warn())));
+            }
+            for s in &plan.suggestions {
+                lines.push(Line::from(Span::styled(
+                    format!("→ consider first: {}", s.title()),
+                    theme.accent(),
+                )));
+            }
+        }
+    }
+    lines.push(Line::default());
+    lines.extend(footer(dialog, theme));
+
+    let width = area.width.saturating_sub(4).min(100);
+    let inner_w = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_w))
+        .sum();
+    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height);
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
+    let title = if danger {
+        Line::from(Span::styled(
+            " ■ DANGER ENVIRONMENT · confirm action ",
+            theme.danger(),
+        ))
+    } else {
+        Line::from(Span::styled(" Confirm action ", theme.accent()))
+    };
+    let mut block = pane(title, theme, true);
+    if danger {
+        block = block.border_style(theme.danger());
+    }
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        popup,
+    );
+}
+
+fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
+    let key = |k: &str| Span::styled(k.to_string(), theme.accent());
+    let txt = |t: &str| Span::styled(t.to_string(), theme.dim());
+    let plan = dialog.plan.as_ref();
+    match &dialog.stage {
+        Stage::Planning => vec![Line::from(vec![key("Esc"), txt(" cancel")])],
+        Stage::Review => {
+            let typed = plan.and_then(|p| p.typed_confirmation.clone());
+            match plan.map(|p| p.readiness) {
+                Some(Readiness::Ready) => vec![Line::from(vec![
+                    key("y"),
+                    txt(if typed.is_some() {
+                        " confirm (then type the environment name)   "
+                    } else {
+                        " confirm   "
+                    }),
+                    key("n/Esc"),
+                    txt(" cancel"),
+                ])],
+                Some(Readiness::NeedsOverride)
+                    if plan.and_then(|p| p.gate.as_ref()).is_some_and(|g| {
+                        matches!(g.state(), GateState::Counting | GateState::NotPolled)
+                    }) && plan.is_some_and(|p| {
+                        p.failed_checks().all(|c| c.name == "consecutive_polls")
+                    }) =>
+                {
+                    vec![Line::from(vec![
+                        Span::styled(
+                            "Waiting for the sync gate to pass enough polls in a row…   ",
+                            theme.warn(),
+                        ),
+                        key("Esc"),
+                        txt(" cancel"),
+                    ])]
+                }
+                Some(Readiness::NeedsOverride) => vec![
+                    Line::from(Span::styled(
+                        "A sync-gate check failed: the switch is refused.",
+                        theme.error(),
+                    )),
+                    Line::from(vec![
+                        key("O"),
+                        txt(" override anyway (asks again, audited as an override)   "),
+                        key("Esc"),
+                        txt(" cancel"),
+                    ]),
+                ],
+                _ => {
+                    let why = plan.and_then(|p| p.failed_checks().next()).map_or_else(
+                        || "nothing to do".to_string(),
+                        |c| format!("{}: {}", c.name, c.value),
+                    );
+                    vec![
+                        Line::from(Span::styled(format!("Cannot run: {why}"), theme.error())),
+                        Line::from(vec![key("Esc"), txt(" close")]),
+                    ]
+                }
+            }
+        }
+        Stage::Typing {
+            input,
+            for_override,
+        } => {
+            let name = plan
+                .and_then(|p| p.typed_confirmation.clone())
+                .unwrap_or_default();
+            let what = if *for_override {
+                "To OVERRIDE the failed gate, type the environment name again"
+            } else {
+                "Type the environment name to confirm"
+            };
+            vec![
+                Line::from(vec![
+                    Span::styled(format!("{what} ("), theme.warn()),
+                    Span::styled(name, theme.danger()),
+                    Span::styled("):", theme.warn()),
+                ]),
+                Line::from(vec![
+                    Span::styled(format!("> {input}"), theme.text()),
+                    Span::styled("█", theme.accent()),
+                    txt("   Enter confirm   Esc back"),
+                ]),
+            ]
+        }
+        Stage::ConfirmOverride => vec![Line::from(vec![
+            Span::styled("Override the failed sync gate? ", theme.error()),
+            key("y"),
+            txt(" yes, switch anyway   "),
+            key("n"),
+            txt(" no"),
+        ])],
+        Stage::Running => vec![Line::from(Span::styled(
+            "Running… audited before and after, verified by reading AWS back.",
+            theme.warn(),
+        ))],
+        Stage::Done(report) => {
+            let style = match report.outcome {
+                Outcome::Ok => theme.health(crate::model::Health::Ok),
+                Outcome::Refused => theme.warn(),
+                Outcome::Failed | Outcome::VerifyFailed => theme.error(),
+            };
+            let mut out = vec![Line::from(Span::styled(
+                format!("{}: {}", report.outcome.as_str(), report.message),
+                style.add_modifier(Modifier::BOLD),
+            ))];
+            if let Some(e) = &report.error {
+                out.push(Line::from(Span::styled(e.clone(), theme.error())));
+            }
+            if let Some(h) = &report.hint {
+                out.push(Line::from(vec![
+                    key("hint: "),
+                    Span::styled(h.clone(), theme.text()),
+                ]));
+            }
+            let mut keys = vec![key("Enter"), txt(" close")];
+            if dialog.switched_from.is_some()
+                && matches!(report.outcome, Outcome::Failed | Outcome::VerifyFailed)
+            {
+                keys.extend([txt("   "), key("b"), txt(" switch back")]);
+            }
+            out.push(Line::from(keys));
+            out
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The "Request path" panel of the selected cluster: one line per hop (external ALB →
+//! nginx → internal ALB → API, and → the active Quorum node → validators), coloured by
+//! health, and the first broken hop's reason on a line of its own.
+//!
+//! ```text
+//! ╭ Request path · broken at internal ALB → api ───────────────────────────╮
+//! │ ● external ALB          ibet-prd-node-api-ext :443 · targets 2/2 healthy │ full
+//! │ ● nginx-proxy           tasks 2/2 running                                │
+//! │ ✖ internal ALB → api    ibet-prd-node-api-int · targets 0/2 healthy …    │
+//! │ …                                                                        │
+//! │ ✖ internal ALB → api: 0/2 targets healthy (Target.FailedHealthChecks)    │
+//! ╰──────────────────────────────────────────────────────────────────────────╯
+//! ╭ Request path ──────────────────────────────────────────────────────────╮
+//! │ ext ● → nginx ● → api ✖ → quorum ● → general-1 ● → validators ●        │ compact
+//! │ ✖ internal ALB → api: 0/2 targets healthy (Target.FailedHealthChecks)  │
+//! ╰────────────────────────────────────────────────────────────────────────╯
+//! ```
+//! With the keyboard on the panel (`p`), the selected hop is highlighted; in the compact
+//! form its detail replaces the verdict line. The view draws; it decides nothing.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::Theme;
+use super::widgets::{fit, freshness, health_glyph, pane};
+use crate::app::state::{ClusterState, Focus, State};
+use crate::model::Health;
+use crate::path::{Hop, RequestPath, first_broken_hop};
+
+/// Rows the full panel needs: one per hop, the reason line when something is wrong,
+/// and the borders.
+pub fn full_height(path: &RequestPath) -> u16 {
+    let hops = u16::try_from(path.hops.len()).unwrap_or(u16::MAX);
+    hops.saturating_add(2 + u16::from(needs_reason_line(path)))
+}
+
+/// Rows the compact panel needs at `width` columns: the borders, the summary, and the
+/// reason (wrapped) when something is wrong, or the selected hop's detail when the
+/// panel has the keyboard.
+pub fn compact_height(state: &State, path: &RequestPath, width: u16) -> u16 {
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let rows = |text: &str| u16::try_from(text.chars().count().div_ceil(inner)).unwrap_or(1);
+    let summary = rows(&summary_text(path)).max(1);
+    let selected = (state.focus == Focus::Path)
+        .then(|| path.hops.get(state.path_row))
+        .flatten();
+    let second = match selected {
+        Some(hop) => rows(&hop_detail_text(hop)).max(1),
+        None if needs_reason_line(path) => rows(&format!(" ✖ {}", reason_text(path))).max(1),
+        None => 0,
+    };
+    2 + summary + second
+}
+
+/// The smallest compact panel: the borders and the summary (the verdict rides in the
+/// title).
+pub const MIN_COMPACT_HEIGHT: u16 = 3;
+
+fn needs_reason_line(path: &RequestPath) -> bool {
+    path.hops.iter().any(|h| h.health != Health::Ok)
+}
+
+/// Draws the panel: every hop on its own line, or (`compact`) the one-line summary.
+pub fn render(
+    state: &State,
+    cluster: &ClusterState,
+    path: &RequestPath,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    compact: bool,
+) {
+    let focused = state.focus == Focus::Path;
+    let selected = focused.then_some(state.path_row);
+    let width = usize::from(area.width.saturating_sub(2));
+    let broken = first_broken_hop(path);
+    let mut title = vec![Span::styled(" Request path ", theme.accent())];
+    match broken {
+        Some(hop) => title.push(Span::styled(
+            format!(
+                "· {} at {} ",
+                if hop.health == Health::Down {
+                    "broken"
+                } else {
+                    "degraded"
+                },
+                hop.name
+            ),
+            theme.health(hop.health),
+        )),
+        None if !needs_reason_line(path) => {
+            title.push(Span::styled(
+                "· healthy end to end ",
+                theme.health(Health::Ok),
+            ));
+        }
+        None => {}
+    }
+    if let Some(f) = freshness(&cluster.paths, state.now, state.refresh_ms * 3, theme)
+        && cluster.paths.error.is_some()
+    {
+        title.push(f);
+    }
+    if focused {
+        title.push(Span::styled("· ⏎ jump ", theme.dim()));
+    } else if area.width > 70 {
+        title.push(Span::styled("· p select ", theme.dim()));
+    }
+    let mut lines = if compact {
+        vec![summary_line(path, selected, theme)]
+    } else {
+        hop_lines(path, selected, width, theme)
+    };
+    let second = match (compact, selected.and_then(|i| path.hops.get(i))) {
+        (true, Some(hop)) => Some(hop_detail_line(hop, theme)),
+        _ => reason_line(path, width, compact, theme),
+    };
+    lines.extend(second);
+    let mut paragraph = Paragraph::new(lines).block(pane(Line::from(title), theme, focused));
+    if compact {
+        paragraph = paragraph.wrap(Wrap { trim: false });
+    }
+    frame.render_widget(paragraph, area);
+}
+
+fn summary_text(path: &RequestPath) -> String {
+    let hops: Vec<String> = path
+        .hops
+        .iter()
+        .map(|h| format!("{} {}", h.label, health_glyph(h.health)))
+        .collect();
+    format!(" {}", hops.join(" → "))
+}
+
+/// `ext ● → nginx ● → api ✖ → quorum ● → general-1 ● → validators ●`.
+pub fn summary_line(path: &RequestPath, selected: Option<usize>, theme: &Theme) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    for (i, hop) in path.hops.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" → ", theme.dim()));
+        }
+        let style = hop_style(hop, theme);
+        if selected == Some(i) {
+            spans.push(Span::styled(
+                format!("{} {}", hop.label, health_glyph(hop.health)),
+                theme.selected(),
+            ));
+        } else {
+            spans.push(Span::styled(format!("{} ", hop.label), theme.text()));
+            spans.push(Span::styled(health_glyph(hop.health).to_string(), style));
+        }
+    }
+    Line::from(spans)
+}
+
+fn hop_lines(
+    path: &RequestPath,
+    selected: Option<usize>,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let name_width = path
+        .hops
+        .iter()
+        .map(|h| h.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(28);
+    path.hops
+        .iter()
+        .enumerate()
+        .map(|(i, hop)| {
+            let style = hop_style(hop, theme);
+            let name_style = if selected == Some(i) {
+                theme.selected()
+            } else if hop.health == Health::Ok {
+                theme.text()
+            } else {
+                style.add_modifier(Modifier::BOLD)
+            };
+            let detail_width = width.saturating_sub(name_width + 5);
+            let detail_style = if hop.health == Health::Ok {
+                theme.dim()
+            } else {
+                theme.text()
+            };
+            Line::from(vec![
+                Span::styled(format!(" {} ", health_glyph(hop.health)), style),
+                Span::styled(
+                    format!("{:<name_width$}", fit(&hop.name, name_width)),
+                    name_style,
+                ),
+                Span::raw("  "),
+                Span::styled(fit(&hop.detail, detail_width), detail_style),
+            ])
+        })
+        .collect()
+}
+
+/// The first broken hop spelled out, or what is not known yet.
+fn reason_line(
+    path: &RequestPath,
+    width: usize,
+    wrap: bool,
+    theme: &Theme,
+) -> Option<Line<'static>> {
+    if !needs_reason_line(path) {
+        return None;
+    }
+    let (glyph, style) = match first_broken_hop(path) {
+        Some(hop) => (health_glyph(hop.health), theme.health(hop.health)),
+        None => (health_glyph(Health::Unknown), theme.dim()),
+    };
+    let text = format!(" {glyph} {}", reason_text(path));
+    let text = if wrap { text } else { fit(&text, width) };
+    Some(Line::from(Span::styled(
+        text,
+        style.add_modifier(Modifier::BOLD),
+    )))
+}
+
+/// The first broken hop spelled out, else what is not known yet.
+fn reason_text(path: &RequestPath) -> String {
+    first_broken_hop(path).map_or_else(|| path.verdict(), Hop::spelled_out)
+}
+
+fn hop_detail_line(hop: &Hop, theme: &Theme) -> Line<'static> {
+    Line::from(Span::styled(hop_detail_text(hop), hop_style(hop, theme)))
+}
+
+/// ` name: reason`, or ` name: detail` for a hop that is fine.
+fn hop_detail_text(hop: &Hop) -> String {
+    format!(" {}", hop.spelled_out())
+}
+
+fn hop_style(hop: &Hop, theme: &Theme) -> Style {
+    theme.health(hop.health)
+}
