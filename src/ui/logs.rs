@@ -664,6 +664,66 @@ mod tests {
         assert_eq!(buf[(x, y)].bg, Theme::default_theme().highlight_bg);
     }
 
+    fn screen_text(buf: &Buffer) -> String {
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_tail_error_shows_with_its_hint_and_the_lines_stay() {
+        let mut v = view(&["INFO before"]);
+        v.set_now(12_000);
+        v.ingest(TailEvent::Error {
+            group: "/ecs/ibet-prd/node-api/api".into(),
+            error: crate::backend::BackendError::SsoExpired {
+                profile: Some("ibet-prd".into()),
+            },
+            retrying: false,
+        });
+        v.set_now(20_000);
+        let text = screen_text(&draw(&v, 160, 8));
+        assert!(text.contains("INFO before"), "{text}");
+        assert!(
+            text.contains("✖ /ecs/ibet-prd/node-api/api: the AWS SSO session has expired"),
+            "{text}"
+        );
+        assert!(text.contains("8s ago"), "{text}");
+        assert!(
+            text.contains("hint: run `aws sso login --profile ibet-prd`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_streams_and_waiting_say_so() {
+        let mut v = LogViewState::new("staging", "bank", "batch", 10, 0);
+        let text = screen_text(&draw(&v, 100, 8));
+        assert!(text.contains("finding streams…"), "{text}");
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Err("`batch` has no awslogs log configuration".into()),
+        });
+        let text = screen_text(&draw(&v, 100, 8));
+        assert!(text.contains("no log streams to follow"), "{text}");
+        assert!(text.contains("has no awslogs log configuration"), "{text}");
+        let mut v = LogViewState::new("staging", "bank", "batch", 10, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(1),
+        });
+        let text = screen_text(&draw(&v, 100, 8));
+        assert!(text.contains("reading the last 10 minutes…"), "{text}");
+        v.ingest(TailEvent::Backfilled);
+        let text = screen_text(&draw(&v, 100, 8));
+        assert!(text.contains("no lines in the last 10 minutes"), "{text}");
+    }
+
     #[test]
     fn a_narrow_title_keeps_the_follow_state() {
         let mut v = LogViewState::new("production", "node-api", "nginx-proxy/91aaa512", 10, 0);
