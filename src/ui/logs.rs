@@ -28,7 +28,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use unicode_width::UnicodeWidthChar;
 
 use super::Theme;
-use super::widgets::{fit, inner, pane};
+use super::widgets::{inner, pane};
 use crate::app::logview::{
     Geometry, InputKind, LogViewState, MAX_SOURCE_WIDTH, NoteKind, count, row_end,
 };
@@ -256,7 +256,7 @@ fn prefix_spans<'a>(
     }
     if view.sources() && width > used {
         let w = (width - used).saturating_sub(1).min(MAX_SOURCE_WIDTH);
-        let label = fit(&line.source, w);
+        let label = fit_end(&line.source, w);
         let pad = w.saturating_sub(label.chars().count());
         spans.push(Span::styled(
             format!("{label}{} ", " ".repeat(pad)),
@@ -264,6 +264,19 @@ fn prefix_spans<'a>(
         ));
     }
     spans
+}
+
+/// `label` in at most `width` characters: a long one keeps its end (the task id tells
+/// the streams of a service apart), behind an ellipsis.
+fn fit_end(label: &str, width: usize) -> String {
+    let n = label.chars().count();
+    if n <= width {
+        return label.to_string();
+    }
+    let keep = width.saturating_sub(1);
+    let mut out = String::from("…");
+    out.extend(label.chars().skip(n - keep));
+    out
 }
 
 /// `HH:MM:SS.mmm` (UTC) of an epoch time.
@@ -481,7 +494,7 @@ fn render_status(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Re
     }
     if let Some(f) = view.filter() {
         spans.push(Span::styled(" · filter ", theme.dim()));
-        spans.push(Span::styled(format!("\"{}\"", sanitize(f)), theme.accent()));
+        spans.push(Span::styled(sanitize(f), theme.accent()));
     }
     if !view.search().is_empty() {
         spans.push(Span::styled(" · ", theme.dim()));
@@ -801,6 +814,13 @@ mod tests {
         let spans = styled(text, 2..9, &[0..3, 8..11], Style::new(), Style::new());
         let parts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
         assert_eq!(parts, ["e", " two ", "o"]);
+    }
+
+    #[test]
+    fn long_sources_keep_their_task_id() {
+        assert_eq!(fit_end("api/1a2b3c4d", 20), "api/1a2b3c4d");
+        assert_eq!(fit_end("quorum-validator-1/25189abc", 12), "…-1/25189abc");
+        assert_eq!(fit_end("abc", 0), "…");
     }
 
     #[test]
