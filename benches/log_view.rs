@@ -85,6 +85,17 @@ fn frames(c: &mut Criterion) {
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
     let mut group = c.benchmark_group("log view frame 160x48, 100k lines, search active");
 
+    // The fixed cost of a frame, for reference: the terminal diffing an unchanged screen.
+    group.bench_function("baseline: a frame drawing nothing", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|f| {
+                    black_box(f.area());
+                })
+                .expect("draw");
+        });
+    });
+
     let mut view = full_view();
     search(&mut view, "tx");
     press(&mut view, KeyCode::End);

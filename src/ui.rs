@@ -208,18 +208,19 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ("?", "help"),
             ("q", "quit"),
         ],
+        // The last two always show (see below): the way back and the help.
         Screen::Logs { .. } => &[
-            ("Esc", "back"),
             ("↑↓", "scroll"),
             ("G", "follow"),
             ("/", "search"),
             ("n N", "next/prev"),
             ("f", "filter"),
             ("⏎", "JSON"),
-            ("w t s", "wrap/time/source"),
             ("S", "save"),
+            ("w t s", "wrap/time/source"),
             ("c", "clear"),
             ("?", "help"),
+            ("Esc", "back"),
         ],
     };
     let mut spans = vec![Span::raw(" ")];

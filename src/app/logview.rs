@@ -26,8 +26,8 @@ use crate::logs::{LogBuffer, TailConfig, TailEvent};
 /// The longest text an input line takes.
 const MAX_INPUT: usize = 512;
 
-/// The widest source label column; longer labels are cut.
-pub const MAX_SOURCE_WIDTH: usize = 24;
+/// The widest source label column; longer labels are cut (keeping their end).
+pub const MAX_SOURCE_WIDTH: usize = 28;
 
 /// What the event loop must do after a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +223,11 @@ impl LogViewState {
     /// `env/cluster/target`, for the title.
     pub fn title(&self) -> String {
         format!("{}/{}/{}", self.env, self.cluster, self.target)
+    }
+
+    /// What is followed: `api`, or `api/1a2b3c4d` for a task.
+    pub fn target(&self) -> &str {
+        &self.target
     }
 
     /// Streams followed (`None` until the tail has started).

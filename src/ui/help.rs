@@ -9,7 +9,8 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::Theme;
 use super::widgets::pane;
 
-/// Every key the console knows: (section, key, what it does).
+/// Every key the console knows: (section, key, what it does). The keys of a section
+/// stay together: the overlay prints a section's title where its keys begin.
 pub const KEYS: &[(&str, &str, &str)] = &[
     (
         "everywhere",
@@ -67,6 +68,7 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "restart the selected task (stop it; the service replaces it)",
     ),
     ("tasks", "R", "restart the whole service (new deployment)"),
+    ("tasks", "l", "live logs of the selected task"),
     ("tasks", "Esc", "back to the overview"),
     (
         "actions",
@@ -79,8 +81,6 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "override a failed sync gate (asks again; audited)",
     ),
     ("actions", "n / Esc", "cancel"),
-    ("tasks", "l", "live logs of the selected task"),
-    ("tasks", "Esc", "back to the overview"),
     (
         "logs",
         "↑ ↓ / j k",
@@ -105,10 +105,10 @@ pub const KEYS: &[(&str, &str, &str)] = &[
 ];
 
 /// The sections shown on the overview.
-pub const OVERVIEW_SECTIONS: &[&str] = &["everywhere", "overview"];
+pub const OVERVIEW_SECTIONS: &[&str] = &["everywhere", "overview", "actions"];
 
 /// The sections shown on the tasks screen.
-pub const TASKS_SECTIONS: &[&str] = &["everywhere", "tasks"];
+pub const TASKS_SECTIONS: &[&str] = &["everywhere", "tasks", "actions"];
 
 /// The sections shown on the log view (its keys are its own).
 pub const LOG_SECTIONS: &[&str] = &["logs"];
@@ -150,4 +150,34 @@ pub fn render(theme: &Theme, frame: &mut Frame, area: Rect, sections: &[&str]) {
         )),
         popup,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_are_contiguous_and_keys_unique() {
+        let mut seen: Vec<&str> = Vec::new();
+        for pair in KEYS.windows(2) {
+            if pair[0].0 != pair[1].0 {
+                seen.push(pair[0].0);
+                assert!(
+                    !seen.contains(&pair[1].0),
+                    "section `{}` is split",
+                    pair[1].0
+                );
+            }
+        }
+        for (i, a) in KEYS.iter().enumerate() {
+            for b in &KEYS[i + 1..] {
+                assert!(a.0 != b.0 || a.1 != b.1, "{a:?} twice");
+            }
+        }
+        for sections in [OVERVIEW_SECTIONS, TASKS_SECTIONS, LOG_SECTIONS] {
+            for s in sections {
+                assert!(KEYS.iter().any(|k| k.0 == *s), "no keys for `{s}`");
+            }
+        }
+    }
 }

@@ -28,7 +28,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use unicode_width::UnicodeWidthChar;
 
 use super::Theme;
-use super::widgets::{fit, inner, pane};
+use super::widgets::{inner, pane};
 use crate::app::logview::{
     Geometry, InputKind, LogViewState, MAX_SOURCE_WIDTH, NoteKind, count, row_end,
 };
@@ -59,7 +59,7 @@ pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect)
         height: status_rows,
         ..area
     };
-    frame.render_widget(pane(title(view, theme), theme, true), body);
+    frame.render_widget(pane(title(view, theme, body.width), theme, true), body);
     let lines_area = inner(body);
     render_lines(view, theme, frame.buffer_mut(), lines_area);
     if problem_rows > 0 {
@@ -71,26 +71,37 @@ pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect)
     }
 }
 
-fn title<'a>(view: &LogViewState, theme: &Theme) -> Line<'a> {
+/// `Logs · production/node-api/api · 2 streams · following`. When the pane is too
+/// narrow, the stream count goes first, then the environment and cluster: whether the
+/// view follows always shows.
+fn title<'a>(view: &LogViewState, theme: &Theme, width: u16) -> Line<'a> {
     let streams = match view.streams() {
         Some(1) => "1 stream".to_string(),
         Some(n) => format!("{n} streams"),
         None if view.discovery_error().is_some() => "no streams".to_string(),
         None => "finding streams…".to_string(),
     };
-    let mut spans = vec![
-        Span::styled(" Logs ", theme.accent()),
-        Span::styled(format!("· {} · {streams} · ", view.title()), theme.text()),
-    ];
-    if view.following() {
-        spans.push(Span::styled(
-            "following ",
-            theme.health(crate::model::Health::Ok),
-        ));
+    let (state, state_style) = if view.following() {
+        ("following ", theme.health(crate::model::Health::Ok))
     } else {
-        spans.push(Span::styled("paused (G to follow) ", theme.warn()));
-    }
-    Line::from(spans)
+        ("paused (G to follow) ", theme.warn())
+    };
+    let full = view.title();
+    let short = view.target().to_string();
+    let room = usize::from(width).saturating_sub(" Logs ".len() + state.len() + 3);
+    let what = [
+        format!("· {full} · {streams} · "),
+        format!("· {full} · "),
+        format!("· {short} · "),
+    ]
+    .into_iter()
+    .find(|w| w.chars().count() <= room)
+    .unwrap_or_else(|| "· ".to_string());
+    Line::from(vec![
+        Span::styled(" Logs ", theme.accent()),
+        Span::styled(what, theme.text()),
+        Span::styled(state, state_style),
+    ])
 }
 
 /// The columns before the message: timestamp and source, each with a space after.
@@ -245,7 +256,7 @@ fn prefix_spans<'a>(
     }
     if view.sources() && width > used {
         let w = (width - used).saturating_sub(1).min(MAX_SOURCE_WIDTH);
-        let label = fit(&line.source, w);
+        let label = fit_end(&line.source, w);
         let pad = w.saturating_sub(label.chars().count());
         spans.push(Span::styled(
             format!("{label}{} ", " ".repeat(pad)),
@@ -253,6 +264,19 @@ fn prefix_spans<'a>(
         ));
     }
     spans
+}
+
+/// `label` in at most `width` characters: a long one keeps its end (the task id tells
+/// the streams of a service apart), behind an ellipsis.
+fn fit_end(label: &str, width: usize) -> String {
+    let n = label.chars().count();
+    if n <= width {
+        return label.to_string();
+    }
+    let keep = width.saturating_sub(1);
+    let mut out = String::from("…");
+    out.extend(label.chars().skip(n - keep));
+    out
 }
 
 /// `HH:MM:SS.mmm` (UTC) of an epoch time.
@@ -470,7 +494,7 @@ fn render_status(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Re
     }
     if let Some(f) = view.filter() {
         spans.push(Span::styled(" · filter ", theme.dim()));
-        spans.push(Span::styled(format!("\"{}\"", sanitize(f)), theme.accent()));
+        spans.push(Span::styled(sanitize(f), theme.accent()));
     }
     if !view.search().is_empty() {
         spans.push(Span::styled(" · ", theme.dim()));
@@ -653,6 +677,91 @@ mod tests {
         assert_eq!(buf[(x, y)].bg, Theme::default_theme().highlight_bg);
     }
 
+    fn screen_text(buf: &Buffer) -> String {
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_tail_error_shows_with_its_hint_and_the_lines_stay() {
+        let mut v = view(&["INFO before"]);
+        v.set_now(12_000);
+        v.ingest(TailEvent::Error {
+            group: "/ecs/ibet-prd/node-api/api".into(),
+            error: crate::backend::BackendError::SsoExpired {
+                profile: Some("ibet-prd".into()),
+            },
+            retrying: false,
+        });
+        v.set_now(20_000);
+        let text = screen_text(&draw(&v, 160, 8));
+        assert!(text.contains("INFO before"), "{text}");
+        assert!(
+            text.contains("✖ /ecs/ibet-prd/node-api/api: the AWS SSO session has expired"),
+            "{text}"
+        );
+        assert!(text.contains("8s ago"), "{text}");
+        assert!(
+            text.contains("hint: run `aws sso login --profile ibet-prd`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_streams_and_waiting_say_so() {
+        let mut v = LogViewState::new("staging", "bank", "batch", 10, 0);
+        let text = screen_text(&draw(&v, 100, 8));
+        assert!(text.contains("finding streams…"), "{text}");
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Err("`batch` has no awslogs log configuration".into()),
+        });
+        let text = screen_text(&draw(&v, 100, 8));
+        assert!(text.contains("no log streams to follow"), "{text}");
+        assert!(text.contains("has no awslogs log configuration"), "{text}");
+        let mut v = LogViewState::new("staging", "bank", "batch", 10, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(1),
+        });
+        let text = screen_text(&draw(&v, 100, 8));
+        assert!(text.contains("reading the last 10 minutes…"), "{text}");
+        v.ingest(TailEvent::Backfilled);
+        let text = screen_text(&draw(&v, 100, 8));
+        assert!(text.contains("no lines in the last 10 minutes"), "{text}");
+    }
+
+    #[test]
+    fn a_narrow_title_keeps_the_follow_state() {
+        let mut v = LogViewState::new("production", "node-api", "nginx-proxy/91aaa512", 10, 0);
+        v.apply(LogsMsg::Started {
+            tail: 1,
+            result: Ok(1),
+        });
+        v.ingest(TailEvent::Lines(vec![
+            LogLine::new(1, Arc::from("s"), "a".into()),
+            LogLine::new(2, Arc::from("s"), "b".into()),
+        ]));
+        v.handle_key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE), 4);
+        let row = |w: u16| {
+            let buf = draw(&v, w, 8);
+            (0..w).map(|x| buf[(x, 0)].symbol()).collect::<String>()
+        };
+        assert!(row(120).contains("production/node-api/nginx-proxy/91aaa512 · 1 stream · paused"));
+        assert!(
+            row(80).contains("Logs · production/node-api/nginx-proxy/91aaa512 · paused"),
+            "{}",
+            row(80)
+        );
+        assert!(row(56).contains("Logs · nginx-proxy/91aaa512 · paused (G to follow)"));
+    }
+
     #[test]
     fn a_frame_lays_out_only_what_it_shows() {
         // 100,000 lines of which one matches: drawing stays the same size of work.
@@ -705,6 +814,13 @@ mod tests {
         let spans = styled(text, 2..9, &[0..3, 8..11], Style::new(), Style::new());
         let parts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
         assert_eq!(parts, ["e", " two ", "o"]);
+    }
+
+    #[test]
+    fn long_sources_keep_their_task_id() {
+        assert_eq!(fit_end("api/1a2b3c4d", 20), "api/1a2b3c4d");
+        assert_eq!(fit_end("quorum-validator-1/25189abc", 12), "…-1/25189abc");
+        assert_eq!(fit_end("abc", 0), "…");
     }
 
     #[test]
