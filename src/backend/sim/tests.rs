@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::*;
-use crate::clock::ManualClock;
+use crate::clock::{Clock, EpochMs, ManualClock};
 use crate::config::Config;
 use crate::model::Health;
 use crate::model::alb::SwitchMode;
 use crate::model::ecs::Rollout;
-use crate::model::quorum::Probe;
+use crate::model::quorum::{NodeSample, Probe};
 
 /// 2026-11-18T11:06:40Z.
 const T0: i64 = 1_795_000_000_000;
@@ -1069,4 +1069,182 @@ fn target_health_follows_the_injected_faults() {
 
     let err = run(b.elb.discover_paths(&["arn:nope".into()])).expect_err("unknown group");
     assert!(matches!(err, BackendError::NotFound(_)), "{err}");
+}
+
+/// One round of what the console's pollers ask of an environment: every cluster's ECS
+/// snapshot and switch, every node's sample, and the sync gate's hash look-up on the
+/// general nodes. Returns the node samples.
+async fn poll_like_the_console(b: &EnvBackends, env: &str) -> Vec<NodeSample> {
+    let config = config();
+    let mut samples = Vec::new();
+    for c in &config.environment(env).expect("env").clusters {
+        let _ = b.ecs.snapshot(&c.ecs_cluster).await;
+        if let Some(switch) = &c.alb_switch {
+            let _ = b.elb.read_switch(switch).await;
+        }
+        for node in &c.quorum_nodes {
+            let sample = b.rpc.sample(node, samples.is_empty()).await;
+            if let (Some(height), Some(_)) = (sample.block, c.alb_switch.as_ref()) {
+                let _ = b.rpc.block_hash_at(node, height.saturating_sub(1)).await;
+            }
+            samples.push(sample);
+        }
+    }
+    samples
+}
+
+/// Uneven steps of 137 to 613 ms, the same for every run.
+fn uneven_steps() -> impl Iterator<Item = i64> {
+    let mut rng = rng::SplitMix::new(0x5EED);
+    std::iter::repeat_with(move || rng.range(137, 613))
+}
+
+/// Advances `clock` to `until` in uneven sub-second steps, polling both environments
+/// like the console after every step.
+fn poll_unevenly_until(w: &SimWorld, clock: &ManualClock, until: EpochMs) {
+    let envs = [
+        ("production", backends(w, "production")),
+        ("staging", backends(w, "staging")),
+    ];
+    for step in uneven_steps() {
+        let now = clock.now_ms();
+        if now >= until {
+            break;
+        }
+        clock.set((now + step).min(until));
+        run(async {
+            for (name, b) in &envs {
+                poll_like_the_console(b, name).await;
+            }
+        });
+    }
+}
+
+#[test]
+fn uneven_sub_second_polling_keeps_heads_fresh() {
+    let (w, clock) = world(21);
+    let envs = [
+        ("production", backends(&w, "production")),
+        ("staging", backends(&w, "staging")),
+    ];
+    let best = |samples: &[NodeSample]| {
+        samples
+            .iter()
+            .filter(|s| s.reachable)
+            .max_by_key(|s| s.block)
+            .map(|s| (s.block.unwrap_or(0), s.at - s.block_time.unwrap_or(0)))
+            .expect("a node answers")
+    };
+    let first: Vec<u64> = envs
+        .iter()
+        .map(|(name, b)| best(&run(poll_like_the_console(b, name))).0)
+        .collect();
+    let mut polls = 0;
+    let mut fresh = [0; 2];
+    let mut elapsed = 0;
+    let mut last = first.clone();
+    for step in uneven_steps().take(1_500) {
+        clock.advance(step);
+        elapsed += step;
+        polls += 1;
+        for (i, (name, b)) in envs.iter().enumerate() {
+            let (height, age) = best(&run(poll_like_the_console(b, name)));
+            assert!(age >= 0, "{name}: head from the future ({age} ms)");
+            if age <= 2_000 {
+                fresh[i] += 1;
+            }
+            last[i] = height;
+        }
+    }
+    for (i, (name, _)) in envs.iter().enumerate() {
+        let rate = (last[i] - first[i]) as f64 * 1000.0 / elapsed as f64;
+        eprintln!(
+            "{name}: {:.3} blocks/s over {} s; best head at most 2 s old in {}/{polls} polls",
+            rate,
+            elapsed / 1000,
+            fresh[i]
+        );
+        assert!(rate > 0.85, "{name}: {rate:.3} blocks/s");
+        assert!(fresh[i] * 10 > polls * 9, "{name}: {}/{polls}", fresh[i]);
+    }
+}
+
+#[test]
+fn two_polling_rhythms_see_the_same_world() {
+    let (busy, busy_clock) = world(5);
+    let (idle, idle_clock) = world(5);
+    let checkpoints = [97_000, 180_000, 333_000, 460_000, 601_000];
+    for (i, at) in checkpoints.into_iter().enumerate() {
+        // Sub-second, uneven, everything polled; against a look every 7 s.
+        poll_unevenly_until(&busy, &busy_clock, T0 + at);
+        while idle_clock.now_ms() + 7_000 < T0 + at {
+            idle_clock.advance(7_000);
+            let _ = run(backends(&idle, "staging").ecs.snapshot("ibet-stg-bank"));
+        }
+        idle_clock.set(T0 + at);
+        for env in ["staging", "production"] {
+            assert_eq!(
+                observe(&busy, env),
+                observe(&idle, env),
+                "{env} at checkpoint {i}"
+            );
+        }
+        if i == 1 {
+            // The same mutations at the same time in both.
+            for w in [&busy, &idle] {
+                w.inject(
+                    "staging",
+                    Fault::NodeStalls {
+                        cluster: "node-api".into(),
+                        node: "general-2".into(),
+                        secs: 40,
+                    },
+                )
+                .expect("inject");
+                w.inject(
+                    "production",
+                    Fault::ValidatorStopsProducing {
+                        node: "validator-2".into(),
+                        secs: 60,
+                    },
+                )
+                .expect("inject");
+            }
+        }
+    }
+}
+
+#[test]
+fn concurrent_pollers_do_not_change_the_world() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (polled, polled_clock) = world(9);
+    let (jumped, jumped_clock) = world(9);
+    let stop = Arc::new(AtomicBool::new(false));
+    let pollers: Vec<_> = ["staging", "production"]
+        .into_iter()
+        .map(|env| {
+            let w = polled.clone();
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let b = backends(&w, env);
+                let mut rounds = 0u32;
+                while !stop.load(Ordering::SeqCst) {
+                    run(poll_like_the_console(&b, env));
+                    rounds += 1;
+                }
+                rounds
+            })
+        })
+        .collect();
+    poll_unevenly_until(&polled, &polled_clock, T0 + 150_000);
+    stop.store(true, Ordering::SeqCst);
+    let rounds: Vec<u32> = pollers
+        .into_iter()
+        .map(|p| p.join().expect("poller"))
+        .collect();
+    eprintln!("concurrent poll rounds: {rounds:?}");
+    jumped_clock.set(T0 + 150_000);
+    for env in ["staging", "production"] {
+        assert_eq!(observe(&polled, env), observe(&jumped, env), "{env}");
+    }
 }
