@@ -7,6 +7,7 @@ pub mod dialog;
 pub mod log_tail;
 pub mod logview;
 pub mod msg;
+pub mod release;
 pub mod state;
 pub mod update;
 
@@ -171,8 +172,9 @@ fn draw_if_changed(
     terminal.backend_mut().flush()
 }
 
-/// Runs the ops layer for the TUI: plans, executions and the open dialog's gate poller,
-/// each in a spawned task that reports back as a [`Msg`].
+/// Runs the ops layer for the TUI: plans, executions, the open dialog's gate poller and
+/// the release picker's read of revisions, each in a spawned task that reports back as a
+/// [`Msg`].
 struct OpRunner {
     contexts: Vec<crate::ops::OpContext>,
     executor: Option<Arc<crate::ops::Executor>>,
@@ -238,6 +240,26 @@ impl OpRunner {
             | Effect::RestartLogs { .. }
             | Effect::SaveLogs(_)
             | Effect::CloseLogs => {}
+            Effect::LoadRevisions {
+                at,
+                service,
+                current,
+            } => {
+                let Some(ctx) = self.contexts.get(at.env).cloned() else {
+                    return;
+                };
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = release::read_revisions(ctx.backends.ecs.as_ref(), &current).await;
+                    let _ = tx
+                        .send(Msg::Revisions {
+                            at,
+                            service,
+                            result,
+                        })
+                        .await;
+                });
+            }
             Effect::PlanOp { env, op } => {
                 let Some(ctx) = self.contexts.get(env).cloned() else {
                     return;

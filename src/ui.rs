@@ -16,7 +16,9 @@
 //! │ ↑↓ move  ⏎ tasks  Tab env  / filter  ? help  q quit                        │ footer
 //! └──────────────────────────────────────────────────────────────────────────┘
 //! ```
-//! The help overlay draws over everything. Views read the state; they never change it.
+//! The release picker and the op dialog (or, after a release, its rollout view) draw over
+//! the screen, the help overlay over everything. Views read the state; they never change
+//! it.
 
 pub mod confirm;
 pub mod help;
@@ -25,6 +27,7 @@ pub mod overview;
 pub mod path;
 pub mod problems;
 pub mod quorum;
+pub mod release;
 pub mod tasks;
 pub mod theme;
 pub mod widgets;
@@ -68,9 +71,16 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         Screen::Logs { view, .. } => logs::render(view, theme, frame, body),
     }
     render_footer(state, theme, frame, footer);
+    if let Some(p) = &state.picker {
+        release::render_picker(state, p, theme, frame, area);
+    }
     if let Some(d) = &state.dialog {
-        let danger = state.envs.get(d.env).is_some_and(|e| e.danger);
-        confirm::render(d, danger, theme, frame, area);
+        if let Some(watch) = &d.rollout {
+            release::render_rollout(state, d, watch, theme, frame, area);
+        } else {
+            let danger = state.envs.get(d.env).is_some_and(|e| e.danger);
+            confirm::render(d, danger, theme, frame, area);
+        }
     }
     if state.help {
         let sections = match state.screen {
@@ -189,6 +199,7 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ("l", "logs"),
             ("s", "switch ALB"),
             ("r", "restart"),
+            ("u", "release"),
             ("e", "next problem"),
             ("←→", "pane"),
             ("p", "path"),
@@ -201,6 +212,7 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Screen::Tasks { .. } => &[
             ("↑↓", "move"),
             ("r", "restart task"),
+            ("u", "release"),
             ("l", "logs"),
             ("Esc", "back"),
             ("Tab", "env"),

@@ -2,12 +2,16 @@
 //! gate's live values for an ALB switch), the typed confirmation of a danger
 //! environment, the separate override of a failed gate, progress, and the outcome.
 //!
+//! After a release or rollback, the done dialog follows the rollout
+//! ([`RolloutWatch`]) and offers the one-step rollback when it fails or sticks.
+//!
 //! Pure: keys produce a [`DialogAction`]; the event loop turns actions into ops-layer
 //! calls. Nothing here can run an op by itself, and the executor checks everything
 //! again, so a dialog bug cannot bypass a guard.
 
 use crossterm::event::{KeyCode, KeyEvent};
 
+use super::release::RolloutWatch;
 use crate::ops::gate::GatePoll;
 use crate::ops::{Approval, Confirmation, Op, OpReport, Outcome, Plan, Readiness};
 
@@ -61,6 +65,8 @@ pub struct OpDialog {
     confirmed: Option<Confirmation>,
     /// The node the switch started from (to offer switching back).
     pub switched_from: Option<String>,
+    /// The rollout followed after a release or rollback was done.
+    pub rollout: Option<RolloutWatch>,
 }
 
 impl OpDialog {
@@ -73,6 +79,7 @@ impl OpDialog {
             stage: Stage::Planning,
             confirmed: None,
             switched_from,
+            rollout: None,
         }
     }
 
@@ -119,6 +126,11 @@ impl OpDialog {
             },
             Stage::Running => DialogAction::None,
             Stage::Done(report) => match key.code {
+                KeyCode::Char('b') if self.rollout.as_ref().is_some_and(|w| w.offer.is_some()) => {
+                    self.rollout
+                        .as_ref()
+                        .map_or(DialogAction::None, |w| DialogAction::Open(w.back_op()))
+                }
                 KeyCode::Char('b') => match (&report.op, &self.switched_from, report.outcome) {
                     (
                         Op::SwitchAlb { env, cluster, .. },

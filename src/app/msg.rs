@@ -13,7 +13,7 @@ use crate::backend::BackendError;
 use crate::clock::EpochMs;
 use crate::logs::LogTarget;
 use crate::model::alb::{PathTopology, SwitchView};
-use crate::model::ecs::ClusterSnapshot;
+use crate::model::ecs::{ClusterSnapshot, TaskDefinition};
 use crate::model::quorum::NodeSample;
 use crate::ops::gate::{GatePair, GatePoll};
 use crate::ops::{Approval, Op, OpReport, Plan};
@@ -82,6 +82,15 @@ pub enum Msg {
     },
     /// Something for the open log view: its tail started, an event of the tail, a save.
     Logs(LogsMsg),
+    /// The revisions of a service's task-definition family were read (release picker).
+    Revisions {
+        /// Which cluster.
+        at: ClusterAddr,
+        /// The service.
+        service: String,
+        /// The revisions, newest first, or the error.
+        result: Result<Vec<TaskDefinition>, BackendError>,
+    },
 }
 
 /// What `update` asks the event loop to do.
@@ -129,4 +138,14 @@ pub enum Effect {
     SaveLogs(PathBuf),
     /// The log view closed: stop its tail.
     CloseLogs,
+    /// Read the task-definition revisions of `service`, which runs `current`, for the
+    /// release picker; they come back as [`Msg::Revisions`].
+    LoadRevisions {
+        /// Which cluster.
+        at: ClusterAddr,
+        /// The service.
+        service: String,
+        /// The task definition it runs (ARN).
+        current: String,
+    },
 }

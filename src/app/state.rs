@@ -256,6 +256,8 @@ pub struct State {
     pub problem_cursor: usize,
     /// The open action dialog.
     pub dialog: Option<super::dialog::OpDialog>,
+    /// The open release picker (revisions of a service and their diff).
+    pub picker: Option<super::release::RevisionPicker>,
     /// The latest operator actions from the audit log, newest first.
     pub recent_actions: Vec<crate::ops::audit::AuditEntry>,
     /// Lines a log view keeps.
@@ -314,6 +316,7 @@ impl State {
             setup: None,
             thresholds: QuorumThresholds::default(),
             dialog: None,
+            picker: None,
             recent_actions: Vec::new(),
             problems: Vec::new(),
             problem_since: crate::problems::ProblemSince::default(),

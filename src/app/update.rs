@@ -7,7 +7,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::dialog::{DialogAction, OpDialog};
 use super::logview::{LogViewAction, LogViewState};
-use super::msg::{Effect, Msg};
+use super::msg::{ClusterAddr, Effect, Msg};
+use super::release::{PickerAction, PickerIntent, RevisionPicker, RolloutWatch};
 use super::state::{Focus, Screen, State};
 use crate::logs::LogTarget;
 use crate::logs::discovery::short_task_id;
@@ -51,7 +52,13 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.dirty = true;
             }
             clamp_rows(state);
+            observe_rollout(state, at, when);
         }
+        Msg::Revisions {
+            at,
+            service,
+            result,
+        } => return revisions_read(state, at, &service, result),
         Msg::Node { at, node, sample } => {
             if let Some(slot) =
                 cluster_mut(state, at.env, at.cluster).and_then(|c| c.nodes.get_mut(node))
@@ -87,6 +94,9 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.now,
             ));
             if let Some(d) = state.dialog.as_mut() {
+                if d.op == report.op {
+                    d.rollout = RolloutWatch::after(&report, d.plan.as_deref(), state.now);
+                }
                 d.done(*report);
             }
             state.dirty = true;
@@ -141,6 +151,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
     if state.dialog.is_some() {
         return on_dialog_key(state, key);
+    }
+    if state.picker.is_some() {
+        return on_picker_key(state, key);
     }
     if state.help {
         if matches!(
@@ -231,6 +244,8 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('e') => jump_to_problem(state),
         KeyCode::Char('r') => return open_restart(state, false),
         KeyCode::Char('R') => return open_restart(state, true),
+        KeyCode::Char('u') => return open_release(state, PickerIntent::Choose),
+        KeyCode::Char('b') => return open_release(state, PickerIntent::RollBack),
         _ => state.dirty = false,
     }
     Vec::new()
@@ -384,6 +399,127 @@ fn open_restart(state: &mut State, whole_service: bool) -> Vec<Effect> {
     };
     let env_index = state.env;
     open_dialog(state, env_index, op, None)
+}
+
+/// `u`: the revision picker of the selected service (overview) or the drilled-into one
+/// (tasks screen); `b`: the same, straight to the one-step rollback once the revisions
+/// are read.
+fn open_release(state: &mut State, intent: PickerIntent) -> Vec<Effect> {
+    let selectable = match state.screen {
+        Screen::Overview => state.focus == Focus::Services,
+        Screen::Tasks { .. } => true,
+        Screen::Logs { .. } => false,
+    };
+    let (Some(env), Some(cluster)) = (state.current_env(), state.current_cluster()) else {
+        return Vec::new();
+    };
+    let Some(service) = state.selected_service().filter(|_| selectable) else {
+        return Vec::new();
+    };
+    if service.task_definition.is_empty() {
+        state.notice = Some((
+            format!("{} has no task definition to release from", service.name),
+            state.now,
+        ));
+        return Vec::new();
+    }
+    let at = ClusterAddr {
+        env: state.env,
+        cluster: env.selected_cluster,
+    };
+    let picker = RevisionPicker::new(
+        (at.env, at.cluster),
+        &env.name,
+        &cluster.name,
+        &service.name,
+        &service.task_definition,
+        intent,
+    );
+    let effect = Effect::LoadRevisions {
+        at,
+        service: service.name.clone(),
+        current: service.task_definition.clone(),
+    };
+    state.picker = Some(picker);
+    vec![effect]
+}
+
+fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(picker) = state.picker.as_mut() else {
+        return Vec::new();
+    };
+    let env = picker.env;
+    match picker.handle_key(key) {
+        PickerAction::None => {}
+        PickerAction::Close => state.picker = None,
+        PickerAction::Notice(text) => state.notice = Some((text, state.now)),
+        PickerAction::Open(op) => {
+            state.picker = None;
+            return open_dialog(state, env, op, None);
+        }
+    }
+    Vec::new()
+}
+
+/// The picker's revisions arrived; a `b` picker goes on to the rollback's dialog.
+fn revisions_read(
+    state: &mut State,
+    at: ClusterAddr,
+    service: &str,
+    result: Result<Vec<crate::model::ecs::TaskDefinition>, crate::backend::BackendError>,
+) -> Vec<Effect> {
+    let Some(picker) = state
+        .picker
+        .as_mut()
+        .filter(|p| p.is_for(at.env, at.cluster, service))
+    else {
+        return Vec::new();
+    };
+    picker.loaded(result);
+    state.dirty = true;
+    if picker.intent != PickerIntent::RollBack || picker.list().is_empty() {
+        return Vec::new();
+    }
+    let picker = picker.clone();
+    let live = state
+        .envs
+        .get(at.env)
+        .and_then(|e| e.clusters.get(at.cluster))
+        .and_then(|c| c.ecs.data.as_ref())
+        .and_then(|s| s.services.iter().find(|x| x.name == service));
+    if let Some(op) = live.and_then(|svc| picker.rollback_op(svc)) {
+        state.picker = None;
+        return open_dialog(state, at.env, op, None);
+    }
+    state.notice = Some((
+        format!("{service}: no earlier revision to roll back to"),
+        state.now,
+    ));
+    Vec::new()
+}
+
+/// Feeds a fresh ECS snapshot to the open dialog's rollout watch, when it is of that
+/// service's cluster.
+fn observe_rollout(state: &mut State, at: ClusterAddr, when: crate::clock::EpochMs) {
+    let Some(dialog) = state.dialog.as_mut() else {
+        return;
+    };
+    let Some(watch) = dialog.rollout.as_mut() else {
+        return;
+    };
+    let service = state
+        .envs
+        .get(at.env)
+        .filter(|_| dialog.env == at.env)
+        .and_then(|e| e.clusters.get(at.cluster))
+        .filter(|c| c.name == watch.op.cluster())
+        .and_then(|c| c.ecs.data.as_ref())
+        .and_then(|s| s.services.iter().find(|x| x.name == watch.service));
+    if let Some(service) = service
+        && watch.observe(service, when)
+    {
+        state.dirty = true;
+    }
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) {

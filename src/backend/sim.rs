@@ -100,6 +100,18 @@ pub enum Fault {
         /// How long the tasks keep failing.
         secs: u64,
     },
+    /// A bad release: tasks of any task-definition revision newer than the one the
+    /// service runs now exit as they start. ECS's deployment circuit breaker marks the
+    /// deployment of such a revision FAILED after three failed tasks and stops launching
+    /// it; the old tasks keep serving until the operator rolls back.
+    ReleaseFails {
+        /// Cluster of the service.
+        cluster: String,
+        /// Service name.
+        service: String,
+        /// How long newer revisions keep failing.
+        secs: u64,
+    },
     /// A general node's target fails the internal ALB's health checks.
     TargetUnhealthy {
         /// Cluster of the node.

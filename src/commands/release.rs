@@ -24,7 +24,7 @@ use crate::model::ecs::{
     Deployment, Service, ServiceEvent, short_task_definition, task_definition_revision,
 };
 use crate::ops::release::{
-    RollbackSource, RolloutPhase, rollback_target, rollout_phase, task_definition_family,
+    RollbackSource, RolloutPhase, back_op, rollback_target, rollout_phase, task_definition_family,
 };
 use crate::ops::{Op, Outcome};
 use crate::session::Session;
@@ -196,30 +196,6 @@ async fn release_and_watch(
             console.record("back_command", &command_line(global, &back));
             exit::DEGRADED
         }
-    }
-}
-
-/// The op that puts the service back on `previous`: a rollback after a release, a
-/// release after a rollback.
-fn back_op(op: &Op, previous: &str) -> Op {
-    let (env, cluster, service) = (
-        op.env().to_string(),
-        op.cluster().to_string(),
-        op.service().unwrap_or_default().to_string(),
-    );
-    match op {
-        Op::Rollback { .. } => Op::Release {
-            env,
-            cluster,
-            service,
-            to_task_definition: previous.to_string(),
-        },
-        _ => Op::Rollback {
-            env,
-            cluster,
-            service,
-            to_task_definition: previous.to_string(),
-        },
     }
 }
 

@@ -8,7 +8,8 @@
 //! (`postgresql://user:password@host`, see [`has_credentials`]) never leave this module:
 //! they are replaced by [`MASK`], and a changed one only says that it changed.
 //! [`rollback_target`] picks the revision a rollback goes to, [`newer_revisions`] lists
-//! what a release could go to, and [`rollout_phase`] judges a rollout being watched.
+//! what a release could go to, [`back_op`] names the op that goes back, and
+//! [`rollout_phase`] judges a rollout being watched.
 //!
 //! Everything here is pure: the planner ([`super::restart`]) and the `release` and
 //! `rollback` subcommands gather the inputs, and the TUI renders the same lines. Nothing
@@ -16,6 +17,7 @@
 
 use serde::Serialize;
 
+use super::Op;
 use crate::model::ecs::{
     AwsLogs, ContainerDefinition, Rollout, Service, TaskDefinition, short_task_definition,
     task_definition_revision,
@@ -503,6 +505,30 @@ pub fn rollback_target(service: &Service, revisions: &[String]) -> Option<Rollba
             task_definition: arn.clone(),
             source: RollbackSource::PreviousRevision,
         })
+}
+
+/// The op that puts the service back on `previous`: a rollback after a release, a
+/// release after a rollback.
+pub fn back_op(op: &Op, previous: &str) -> Op {
+    let (env, cluster, service) = (
+        op.env().to_string(),
+        op.cluster().to_string(),
+        op.service().unwrap_or_default().to_string(),
+    );
+    match op {
+        Op::Rollback { .. } => Op::Release {
+            env,
+            cluster,
+            service,
+            to_task_definition: previous.to_string(),
+        },
+        _ => Op::Rollback {
+            env,
+            cluster,
+            service,
+            to_task_definition: previous.to_string(),
+        },
+    }
 }
 
 /// What the release preview of a plan shows before confirming.

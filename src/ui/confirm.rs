@@ -84,6 +84,26 @@ pub fn render(dialog: &OpDialog, danger: bool, theme: &Theme, frame: &mut Frame,
                     lines.push(Line::from(Span::styled(format!("  {ch}"), theme.text())));
                 }
             }
+            if let Some(preview) = plan.release.as_ref().filter(|p| !p.diff.is_empty()) {
+                let budget = if area.height < 30 { 4 } else { 12 };
+                lines.push(Line::default());
+                lines.push(Line::from(vec![
+                    Span::styled("Diff", theme.accent()),
+                    Span::styled(" (secret values masked):", theme.dim()),
+                ]));
+                for line in preview.diff.iter().take(budget) {
+                    lines.push(Line::from(Span::styled(
+                        format!("  {}", crate::text::sanitize(&line.text())),
+                        theme.text(),
+                    )));
+                }
+                if preview.diff.len() > budget {
+                    lines.push(Line::from(Span::styled(
+                        format!("  … and {} more", preview.diff.len() - budget),
+                        theme.dim(),
+                    )));
+                }
+            }
             for w in &plan.warnings {
                 lines.push(Line::from(Span::styled(format!("⚠ {w}"), theme.warn())));
             }

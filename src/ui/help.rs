@@ -54,6 +54,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ),
     (
         "overview",
+        "u",
+        "release: pick a revision of the selected service, see its diff",
+    ),
+    (
+        "overview",
+        "b",
+        "roll the selected service back one step (previous revision)",
+    ),
+    (
+        "overview",
         "p",
         "request path: ↑↓ pick a hop, Enter goes there",
     ),
@@ -68,6 +78,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "restart the selected task (stop it; the service replaces it)",
     ),
     ("tasks", "R", "restart the whole service (new deployment)"),
+    (
+        "tasks",
+        "u",
+        "release the service: pick a revision, see its diff",
+    ),
+    (
+        "tasks",
+        "b",
+        "roll the service back one step (previous revision)",
+    ),
     ("tasks", "l", "live logs of the selected task"),
     ("tasks", "Esc", "back to the overview"),
     (
@@ -81,6 +101,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "override a failed sync gate (asks again; audited)",
     ),
     ("actions", "n / Esc", "cancel"),
+    (
+        "actions",
+        "b (rollout)",
+        "roll back a failed or stuck rollout (confirmed, audited)",
+    ),
     (
         "logs",
         "↑ ↓ / j k",

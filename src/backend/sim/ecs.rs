@@ -14,11 +14,11 @@ use std::sync::Arc;
 use crate::backend::{BackendError, BackendResult};
 use crate::model::ecs::{
     ClusterSnapshot, Container, Deployment, Rollout, Service, ServiceEvent, TargetGroupRef, Task,
-    TaskDefinition,
+    TaskDefinition, task_definition_revision,
 };
 
 use super::rng::SplitMix;
-use super::topology::{ClusterSpec, EnvSpec, ServiceSpec};
+use super::topology::{ClusterSpec, EnvSpec, ServiceSpec, deployed_revision};
 
 /// Ticks a task spends in PROVISIONING.
 const PROVISIONING_TICKS: i64 = 1;
@@ -36,6 +36,8 @@ const STOPPED_VISIBLE_MS: i64 = 3_600_000;
 const CRASH_BACKOFF_TICKS: i64 = 15;
 /// Events kept per service.
 const EVENTS_KEPT: usize = 50;
+/// Failed tasks after which the deployment circuit breaker fails a deployment.
+const CIRCUIT_BREAKER_FAILED_TASKS: u32 = 3;
 
 /// The lifecycle phase of a task (its `lastStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,11 +155,6 @@ impl Catalogue {
             .get(family)
             .map(|arns| arns.iter().rev().cloned().collect())
     }
-
-    /// The newest revision of a family.
-    pub(super) fn latest(&self, family: &str) -> Option<&TaskDefinition> {
-        self.get(family)
-    }
 }
 
 /// Task counts of one service, for its scheduler.
@@ -201,6 +198,8 @@ pub(super) struct SimService {
     pub crash_until: i64,
     /// Start no task before this tick (backoff after failures).
     pub next_start_at: i64,
+    /// Fault: tasks of revisions newer than this one exit at start, until the tick.
+    pub bad_release: Option<(u32, i64)>,
 }
 
 impl SimService {
@@ -212,6 +211,14 @@ impl SimService {
     /// Quorum services stop the old task before starting the new one (host data dir).
     fn stops_first(&self) -> bool {
         self.spec.kind.is_quorum()
+    }
+
+    /// Whether a container of `task_definition` exits as it starts at tick `now`.
+    fn crashes_at_start(&self, task_definition: &str, now: i64) -> bool {
+        now < self.crash_until
+            || self.bad_release.is_some_and(|(good, until)| {
+                now < until && task_definition_revision(task_definition).is_some_and(|r| r > good)
+            })
     }
 }
 
@@ -335,7 +342,7 @@ impl SimCluster {
         for (service_spec, target_groups) in services {
             let family = env.family(spec.name, &service_spec.name);
             let td = catalogue
-                .latest(&family)
+                .get(&format!("{family}:{}", deployed_revision(&family)))
                 .map(|td| td.arn.clone())
                 .unwrap_or_default();
             let deployed_at = (start - rng.range(2 * 86_400, 20 * 86_400)) * 1000;
@@ -359,6 +366,7 @@ impl SimCluster {
                 unhealthy_until: 0,
                 crash_until: 0,
                 next_start_at: 0,
+                bad_release: None,
             };
             service.deployments.push(deployment);
             cluster.services.push(service);
@@ -520,7 +528,7 @@ impl SimCluster {
                     task.since = now;
                 }
                 Phase::Pending if age >= PENDING_TICKS => {
-                    if now < service.crash_until {
+                    if service.crashes_at_start(&task.task_definition, now) {
                         // The container exits as soon as it starts.
                         task.desired_running = false;
                         task.phase = Phase::Stopped;
@@ -641,8 +649,14 @@ impl SimCluster {
             self.stop_for_deployment(s, &old, now, notes);
         }
 
+        self.trip_circuit_breaker(s, primary, at);
         let service = &self.services[s];
-        if c.alive_primary < desired
+        let launching = service
+            .deployments
+            .first()
+            .is_some_and(|d| d.rollout != Rollout::Failed);
+        if launching
+            && c.alive_primary < desired
             && (!stops_first || c.old_remaining == 0)
             && now >= service.next_start_at
         {
@@ -652,7 +666,12 @@ impl SimCluster {
                 ids.push(format!("(task {id})"));
             }
             let service = &mut self.services[s];
-            if now < service.crash_until {
+            let td = service
+                .deployments
+                .first()
+                .map(|d| d.task_definition.clone())
+                .unwrap_or_default();
+            if service.crashes_at_start(&td, now) {
                 service.next_start_at = now + CRASH_BACKOFF_TICKS;
             }
             let message = format!(
@@ -698,6 +717,41 @@ impl SimCluster {
             service.event(at, message);
         }
         service.steady = steady;
+    }
+
+    /// The deployment circuit breaker: a rolling primary deployment (serial `primary`)
+    /// with [`CIRCUIT_BREAKER_FAILED_TASKS`] failed tasks is marked FAILED, and its
+    /// service stops launching it.
+    fn trip_circuit_breaker(&mut self, s: usize, primary: u32, at: i64) {
+        let rolling = self.services[s]
+            .deployments
+            .first()
+            .is_some_and(|d| d.rollout == Rollout::InProgress);
+        if !rolling {
+            return;
+        }
+        let failed = self
+            .tasks
+            .iter()
+            .filter(|t| t.service == s && t.deployment == primary && t.failed)
+            .count() as u32;
+        let service = &mut self.services[s];
+        let Some(d) = service.deployments.first_mut() else {
+            return;
+        };
+        if failed < CIRCUIT_BREAKER_FAILED_TASKS {
+            return;
+        }
+        d.rollout = Rollout::Failed;
+        d.rollout_reason = Some(format!(
+            "ECS deployment circuit breaker: {failed} tasks failed to start."
+        ));
+        d.updated_at = at;
+        let message = format!(
+            "(service {}) (deployment {}) deployment failed: tasks failed to start.",
+            service.spec.name, d.id
+        );
+        service.event(at, message);
     }
 
     fn stop_for_deployment(
@@ -845,6 +899,19 @@ impl SimCluster {
             t.failed = true;
             notes.push(note_for(self.index, t, TaskNote::Crashed(1)));
         }
+    }
+
+    /// Fault: tasks of revisions newer than the one service `s` runs now exit at start,
+    /// until tick `until`.
+    pub(super) fn fail_newer_revisions(&mut self, s: usize, until: i64) {
+        self.quiet_until = 0;
+        let service = &mut self.services[s];
+        let running = service
+            .deployments
+            .first()
+            .and_then(|d| task_definition_revision(&d.task_definition))
+            .unwrap_or(0);
+        service.bad_release = Some((running, until));
     }
 
     /// Fault: the running tasks of service `s` fail health checks until tick `until`.

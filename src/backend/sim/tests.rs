@@ -354,12 +354,12 @@ fn update_service_rolls_a_deployment() {
             .task_definition_revisions("ibet-prd-issuer-api")
             .await
             .expect("revisions");
-        assert_eq!(revisions.len(), 4);
+        assert_eq!(revisions.len(), 5, "one registered for the next release");
         let snap = b.ecs.snapshot(cluster).await.expect("snapshot");
         let api = snap.services.iter().find(|s| s.name == "api").expect("api");
-        assert_eq!(api.task_definition, revisions[0]);
+        assert_eq!(api.task_definition, revisions[1]);
         let old: Vec<String> = snap.tasks_of("api").map(|t| t.id.clone()).collect();
-        let previous = revisions[1].clone();
+        let previous = revisions[2].clone();
         let td = b.ecs.task_definition(&previous).await.expect("td");
         assert!(td.containers[0].image.ends_with(":v24.6.0"));
 
@@ -1247,4 +1247,82 @@ fn concurrent_pollers_do_not_change_the_world() {
     for env in ["staging", "production"] {
         assert_eq!(observe(&polled, env), observe(&jumped, env), "{env}");
     }
+}
+
+#[test]
+fn a_bad_release_trips_the_circuit_breaker_and_a_rollback_recovers() {
+    let (w, clock) = world(5);
+    let b = backends(&w, "staging");
+    let cluster = "ibet-stg-node-api";
+    run(async {
+        let revisions = b
+            .ecs
+            .task_definition_revisions("ibet-stg-node-api-api")
+            .await
+            .expect("revisions");
+        let (next, running) = (revisions[0].clone(), revisions[1].clone());
+        w.inject(
+            "staging",
+            Fault::ReleaseFails {
+                cluster: "node-api".into(),
+                service: "api".into(),
+                secs: 600,
+            },
+        )
+        .expect("inject");
+        let to = |td: &str| ServiceUpdate {
+            task_definition: Some(td.to_string()),
+            force_new_deployment: false,
+        };
+        b.ecs
+            .update_service(cluster, "api", &to(&next))
+            .await
+            .expect("release");
+        let mut failed_after = None;
+        for second in 1..=90 {
+            clock.advance(1_000);
+            let snap = b.ecs.snapshot(cluster).await.expect("snapshot");
+            let api = snap.services.iter().find(|s| s.name == "api").expect("api");
+            if api.deployments[0].rollout == Rollout::Failed {
+                failed_after = Some(second);
+                assert_eq!(api.task_definition, next);
+                assert!(api.deployments[0].failed >= 3);
+                assert_eq!(api.running, 2, "the old tasks keep serving");
+                assert!(
+                    api.events
+                        .iter()
+                        .any(|e| e.message.contains("deployment failed"))
+                );
+                break;
+            }
+        }
+        let secs = failed_after.expect("the circuit breaker trips");
+        assert!(secs <= 60, "took {secs}s");
+        // No more launches of the failed deployment.
+        clock.advance(30_000);
+        let snap = b.ecs.snapshot(cluster).await.expect("snapshot");
+        assert!(
+            !snap
+                .tasks_of("api")
+                .any(|t| t.task_definition == next && !t.is_stopped())
+        );
+
+        b.ecs
+            .update_service(cluster, "api", &to(&running))
+            .await
+            .expect("rollback");
+        let mut completed = false;
+        for _ in 0..60 {
+            clock.advance(1_000);
+            let snap = b.ecs.snapshot(cluster).await.expect("snapshot");
+            let api = snap.services.iter().find(|s| s.name == "api").expect("api");
+            if api.rollout() == Rollout::Completed {
+                assert_eq!(api.task_definition, running);
+                assert_eq!(api.running, 2);
+                completed = true;
+                break;
+            }
+        }
+        assert!(completed, "the rollback rolls out although the fault lasts");
+    });
 }

@@ -20,7 +20,7 @@ pub(super) const REGION: &str = "ap-northeast-1";
 pub(super) const VALIDATORS: usize = 4;
 /// General nodes per cluster that has them.
 pub(super) const GENERALS: usize = 2;
-/// Task-definition revisions kept per family (the current one and older ones).
+/// Task-definition revisions deployed so far per family (the running one and older ones).
 const REVISIONS: u32 = 4;
 
 /// One simulated environment.
@@ -46,6 +46,9 @@ pub(super) struct EnvSpec {
     pub nginx_tags: [&'static str; REVISIONS as usize],
     /// Image tags of the patched Quorum build.
     pub quorum_tags: [&'static str; REVISIONS as usize],
+    /// Image tag of the AP containers' next release: CI registered its revision, no
+    /// service runs it yet.
+    pub app_release_tag: &'static str,
     /// Wallet requests per 1000 s at the busiest cluster.
     pub requests_per_ks: u64,
     /// The chain's network id.
@@ -70,6 +73,7 @@ pub(super) const ENVS: [EnvSpec; 2] = [
             "21.7.1-ibet.3",
             "21.7.1-ibet.4",
         ],
+        app_release_tag: "v24.9.0",
         requests_per_ks: 1_400,
         network_id: 1_500_002,
     },
@@ -89,6 +93,7 @@ pub(super) const ENVS: [EnvSpec; 2] = [
             "21.7.1-ibet.4",
             "21.7.1-ibet.5",
         ],
+        app_release_tag: "v24.9.0",
         requests_per_ks: 450,
         network_id: 2_500_002,
     },
@@ -439,7 +444,19 @@ fn secret(parts: &[&str], len: usize) -> String {
         .collect()
 }
 
-/// The task-definition revisions of one service, oldest first; the last is current.
+/// The revision of `family` its service runs (the newest deployed one).
+pub(super) fn deployed_revision(family: &str) -> u32 {
+    first_revision(family) + REVISIONS - 1
+}
+
+fn first_revision(family: &str) -> u32 {
+    3 + (hash_str(family) % 60) as u32
+}
+
+/// The task-definition revisions of one service, oldest first: the deployed ones (the
+/// last of them runs, see [`deployed_revision`]) and, for the AP containers, one newer
+/// revision CI registered for the next release (new image tag, a Sentry DSN, and more
+/// memory for the Web API).
 pub(super) fn task_definitions(
     env: &EnvSpec,
     cluster_index: usize,
@@ -447,11 +464,18 @@ pub(super) fn task_definitions(
 ) -> Vec<TaskDefinition> {
     let cluster = &CLUSTERS[cluster_index];
     let family = env.family(cluster.name, &service.name);
-    let first = 3 + (hash_str(&family) % 60) as u32;
-    (0..REVISIONS)
+    let first = first_revision(&family);
+    let app = matches!(
+        service.kind,
+        ServiceKind::Api | ServiceKind::Notification | ServiceKind::Batch
+    );
+    let count = if app { REVISIONS + 1 } else { REVISIONS };
+    (0..count)
         .map(|i| {
             let revision = first + i;
+            let next = i == REVISIONS;
             let tag = match service.kind {
+                _ if next => env.app_release_tag,
                 ServiceKind::Nginx => env.nginx_tags[i as usize],
                 ServiceKind::General(_) | ServiceKind::Validator(_) => env.quorum_tags[i as usize],
                 _ => env.app_tags[i as usize],
@@ -462,7 +486,22 @@ pub(super) fn task_definitions(
                 _ => cluster.app_repo,
             };
             let mut environment = environment_of(env, cluster_index, service, i);
+            if next {
+                environment.push((
+                    "SENTRY_DSN".to_string(),
+                    format!(
+                        "https://{}@o4507.ingest.sentry.io/{}",
+                        secret(&[env.name, cluster.name, "sentry"], 32),
+                        4_507_000 + hash_str(&family) % 1000
+                    ),
+                ));
+            }
             environment.sort();
+            let memory = if next && service.kind == ServiceKind::Api {
+                service.memory * 2
+            } else {
+                service.memory
+            };
             let secrets = match service.kind {
                 ServiceKind::Notification => vec![(
                     "APNS_AUTH_KEY".to_string(),
@@ -480,12 +519,12 @@ pub(super) fn task_definitions(
                 family: family.clone(),
                 revision,
                 cpu: Some(service.cpu.to_string()),
-                memory: Some(service.memory.to_string()),
+                memory: Some(memory.to_string()),
                 containers: vec![ContainerDefinition {
                     name: service.container.to_string(),
                     image: env.ecr(repo, tag),
                     cpu: Some(service.cpu),
-                    memory: Some(service.memory),
+                    memory: Some(memory),
                     environment,
                     secrets,
                     ports: service.ports.clone(),
@@ -795,8 +834,21 @@ mod tests {
             .find(|s| s.name == "api")
             .expect("api");
         let revisions = task_definitions(env, 0, &api);
-        assert_eq!(revisions.len(), 4);
-        let current = revisions.last().expect("current");
+        assert_eq!(
+            revisions.len(),
+            5,
+            "four deployed, one registered for release"
+        );
+        let current = &revisions[3];
+        assert_eq!(current.revision, deployed_revision(&current.family));
+        let next = &revisions[4];
+        assert!(next.containers[0].image.ends_with(":v24.9.0"));
+        assert!(
+            next.containers[0]
+                .environment
+                .iter()
+                .any(|(k, _)| k == "SENTRY_DSN")
+        );
         assert_eq!(current.family, "ibet-stg-node-api-api");
         assert!(
             current

@@ -392,6 +392,14 @@ impl EnvWorld {
                 let (c, s) = self.service_index(&cluster, &service)?;
                 self.clusters[c].crash_service(s, until(secs), now, &mut self.notes);
             }
+            Fault::ReleaseFails {
+                cluster,
+                service,
+                secs,
+            } => {
+                let (c, s) = self.service_index(&cluster, &service)?;
+                self.clusters[c].fail_newer_revisions(s, until(secs));
+            }
             Fault::TargetUnhealthy {
                 cluster,
                 node,

@@ -1,0 +1,524 @@
+//! The release views: the revision picker with the diff of the chosen revision against
+//! the running one, and the live rollout shown once a release or rollback was done.
+//!
+//! ```text
+//! ┌ Release · staging/node-api/api · runs ibet-stg-node-api-api:47 ───────────────────┐
+//! │ REV  IMAGE TAG       │ Diff :47 → :48 (secret values masked)                         │
+//! │▶ 48  v24.9.0   newer │ ~ task memory: 1024 → 2048                                    │
+//! │  47  v24.9.0-rc.2 ●  │ ~ api image …/ibet-wallet-api: v24.9.0-rc.2 → v24.9.0         │
+//! │  46  v24.6.1         │ + api env SENTRY_DSN=****                                     │
+//! │ ↑↓ choose  Enter review and confirm  Esc close                                       │
+//! └──────────────────────────────────────────────────────────────────────────────────────┘
+//! ```
+//! Below 110 columns the diff goes under the list. The rollout view draws the service as
+//! the last ECS poll saw it: phase, a gauge of the new revision's running tasks, counts,
+//! deployments and the latest service events. Views read the state; they never change
+//! it, and they draw the ops layer's diff lines as they are (sanitised), never their own.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::Theme;
+use super::widgets::{fit, inner, pane};
+use crate::app::dialog::{OpDialog, Stage};
+use crate::app::release::{PickerIntent, RevisionPicker, Revisions, RolloutWatch};
+use crate::app::state::State;
+use crate::clock::short_age;
+use crate::model::Health;
+use crate::model::ecs::{Service, TaskDefinition, short_task_definition};
+use crate::ops::release::{DiffChange, RolloutPhase};
+use crate::text::sanitize;
+
+/// Columns from which the diff stands beside the list rather than under it.
+const SIDE_BY_SIDE_FROM: u16 = 110;
+/// Width of the revision list when the diff stands beside it.
+const LIST_WIDTH: u16 = 40;
+
+/// A centred popup of at most `max_w` x `max_h` within `area`.
+fn popup(area: Rect, max_w: u16, max_h: u16) -> Rect {
+    let width = area.width.saturating_sub(4).min(max_w);
+    let height = area.height.saturating_sub(2).min(max_h);
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
+    popup
+}
+
+/// The popup's block: danger environments get the danger border.
+fn frame_block<'a>(title: &str, danger: bool, theme: &Theme) -> ratatui::widgets::Block<'a> {
+    let title = if danger {
+        Line::from(Span::styled(format!(" ■ {title} "), theme.danger()))
+    } else {
+        Line::from(Span::styled(format!(" {title} "), theme.accent()))
+    };
+    let block = pane(title, theme, true);
+    if danger {
+        block.border_style(theme.danger())
+    } else {
+        block
+    }
+}
+
+/// The tag (or digest) of a revision's first container image.
+fn image_tag(td: &TaskDefinition) -> String {
+    let image = td.containers.first().map_or("", |c| c.image.as_str());
+    let name = image.rsplit('/').next().unwrap_or(image);
+    let tag = name
+        .split_once('@')
+        .map(|(_, digest)| digest)
+        .or_else(|| name.rsplit_once(':').map(|(_, tag)| tag))
+        .unwrap_or("latest");
+    sanitize(tag)
+}
+
+/// Draws the revision picker over `area`.
+pub fn render_picker(
+    state: &State,
+    picker: &RevisionPicker,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let env = state.envs.get(picker.env);
+    let danger = env.is_some_and(|e| e.danger);
+    let read_only = env.is_some_and(|e| e.read_only) && !state.write_enabled;
+    let what = match picker.intent {
+        PickerIntent::Choose => "Release",
+        PickerIntent::RollBack => "Roll back",
+    };
+    let title = format!(
+        "{what} · {}/{}/{} · runs {}",
+        picker.env_name,
+        picker.cluster_name,
+        picker.service,
+        short_task_definition(&picker.current)
+    );
+    let area = popup(area, 140, 36);
+    frame.render_widget(Clear, area);
+    frame.render_widget(frame_block(&title, danger, theme), area);
+    let body = inner(area);
+    let footer_rows = if read_only { 2 } else { 1 };
+    let [main, footer] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(footer_rows)]).areas(body);
+    render_picker_footer(picker, read_only, theme, frame, footer);
+
+    let list = match &picker.revisions {
+        Revisions::Loading => {
+            let text = match picker.intent {
+                PickerIntent::Choose => "Reading the revisions of the task definition…",
+                PickerIntent::RollBack => "Reading the revisions to find the previous one…",
+            };
+            frame.render_widget(
+                Paragraph::new(Span::styled(format!(" {text}"), theme.dim())),
+                main,
+            );
+            return;
+        }
+        Revisions::Failed { error, hint } => {
+            let mut lines = vec![Line::from(Span::styled(
+                format!(" ✖ cannot read the revisions: {}", sanitize(error)),
+                theme.error(),
+            ))];
+            if let Some(hint) = hint {
+                lines.push(Line::from(vec![
+                    Span::styled("   hint: ", theme.accent()),
+                    Span::styled(hint.clone(), theme.text()),
+                ]));
+            }
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), main);
+            return;
+        }
+        Revisions::Ready(list) => list,
+    };
+    let (list_area, diff_area) = if body.width >= SIDE_BY_SIDE_FROM {
+        let [left, gap, right] = Layout::horizontal([
+            Constraint::Length(LIST_WIDTH),
+            Constraint::Length(1),
+            Constraint::Min(1),
+        ])
+        .areas(main);
+        frame.render_widget(
+            Paragraph::new(vec![Line::from("│"); usize::from(gap.height)]).style(theme.dim()),
+            gap,
+        );
+        (left, right)
+    } else {
+        let rows = u16::try_from(list.len().min(6)).unwrap_or(6) + 1;
+        let [top, bottom] =
+            Layout::vertical([Constraint::Length(rows), Constraint::Min(1)]).areas(main);
+        (top, bottom)
+    };
+    render_revision_list(picker, list, theme, frame, list_area);
+    render_diff(picker, theme, frame, diff_area);
+}
+
+fn render_picker_footer(
+    picker: &RevisionPicker,
+    read_only: bool,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let key = |k: &str| Span::styled(k.to_string(), theme.accent());
+    let txt = |t: &str| Span::styled(t.to_string(), theme.dim());
+    let mut lines = Vec::new();
+    if read_only {
+        lines.push(Line::from(Span::styled(
+            format!(
+                " {} is read-only: the plan will refuse; start the console with --write to act",
+                picker.env_name
+            ),
+            theme.warn(),
+        )));
+    }
+    let keys = if picker.list().is_empty() {
+        vec![txt(" "), key("Esc"), txt(" close")]
+    } else {
+        vec![
+            txt(" "),
+            key("↑↓"),
+            txt(" choose   "),
+            key("Enter"),
+            txt(" review the plan and confirm   "),
+            key("Esc"),
+            txt(" close"),
+        ]
+    };
+    lines.push(Line::from(keys));
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn render_revision_list(
+    picker: &RevisionPicker,
+    list: &[TaskDefinition],
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let width = usize::from(area.width);
+    let mut lines = vec![Line::from(Span::styled(
+        fit(" REV    IMAGE TAG", width),
+        theme.dim().add_modifier(Modifier::BOLD),
+    ))];
+    let rows = usize::from(area.height.saturating_sub(1)).max(1);
+    let first = picker.cursor.saturating_sub(rows - 1);
+    let running = crate::model::ecs::task_definition_revision(&picker.current);
+    for (i, td) in list.iter().enumerate().skip(first).take(rows) {
+        let is_current = td.arn == picker.current;
+        let note = if is_current {
+            "● running"
+        } else if running.is_some_and(|r| td.revision > r) {
+            "newer"
+        } else {
+            ""
+        };
+        let marker = if i == picker.cursor { "▶" } else { " " };
+        let text = fit(
+            &format!("{marker}{:>5}  {:<16} {note}", td.revision, image_tag(td)),
+            width,
+        );
+        let style = if i == picker.cursor {
+            theme.selected()
+        } else if is_current {
+            theme.health(Health::Ok)
+        } else {
+            theme.text()
+        };
+        let pad = width.saturating_sub(unicode_width(&text));
+        lines.push(Line::from(Span::styled(
+            format!("{text}{}", " ".repeat(pad)),
+            style,
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn unicode_width(s: &str) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    s.width()
+}
+
+fn render_diff(picker: &RevisionPicker, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(chosen) = picker.chosen() else {
+        return;
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!(
+                "Diff {} → {}",
+                short_task_definition(&picker.current),
+                short_task_definition(&chosen.arn)
+            ),
+            theme.accent(),
+        ),
+        Span::styled("  (secret values masked)", theme.dim()),
+    ])];
+    let summary = format!(
+        "{}: image tag {} · cpu {} · memory {} · {} container{}",
+        short_task_definition(&chosen.arn),
+        image_tag(chosen),
+        chosen.cpu.as_deref().unwrap_or("-"),
+        chosen.memory.as_deref().unwrap_or("-"),
+        chosen.containers.len(),
+        if chosen.containers.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    lines.push(Line::from(Span::styled(sanitize(&summary), theme.dim())));
+    if chosen.arn == picker.current {
+        lines.push(Line::from(Span::styled(
+            "This is the running revision: nothing to change.",
+            theme.dim(),
+        )));
+    } else {
+        match picker.diff() {
+            None => lines.push(Line::from(Span::styled(
+                "The running revision could not be read: no diff to show.",
+                theme.warn(),
+            ))),
+            Some(diff) if diff.is_empty() => lines.push(Line::from(Span::styled(
+                "Same images, environment, secrets, cpu/memory, ports and log options.",
+                theme.dim(),
+            ))),
+            Some(diff) => {
+                for line in diff {
+                    let style = match line.change {
+                        DiffChange::Added => theme.health(Health::Ok),
+                        DiffChange::Removed => theme.error(),
+                        DiffChange::Changed => theme.warn(),
+                    };
+                    lines.push(Line::from(Span::styled(sanitize(&line.text()), style)));
+                }
+            }
+        }
+    }
+    let area = Rect {
+        x: area.x.saturating_add(1),
+        width: area.width.saturating_sub(1),
+        ..area
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// The service as the last poll of its cluster saw it.
+fn live_service<'a>(state: &'a State, env: usize, watch: &RolloutWatch) -> Option<&'a Service> {
+    state
+        .envs
+        .get(env)?
+        .clusters
+        .iter()
+        .find(|c| c.name == watch.op.cluster())?
+        .ecs
+        .data
+        .as_ref()?
+        .services
+        .iter()
+        .find(|s| s.name == watch.service)
+}
+
+/// Draws the live rollout of a done release or rollback over `area`.
+pub fn render_rollout(
+    state: &State,
+    dialog: &OpDialog,
+    watch: &RolloutWatch,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let danger = state.envs.get(dialog.env).is_some_and(|e| e.danger);
+    let title = format!(
+        "Rollout · {}/{}/{} → {}",
+        watch.op.env(),
+        watch.op.cluster(),
+        watch.service,
+        short_task_definition(&watch.target)
+    );
+    let area = popup(area, 120, 32);
+    frame.render_widget(Clear, area);
+    frame.render_widget(frame_block(&title, danger, theme), area);
+    let body = inner(area);
+    let width = usize::from(body.width.saturating_sub(1)).max(1);
+    let now = state.now;
+    let service = live_service(state, dialog.env, watch);
+
+    let mut lines: Vec<Line> = Vec::new();
+    let done_message = match &dialog.stage {
+        Stage::Done(report) => sanitize(&report.message),
+        _ => String::new(),
+    };
+    lines.push(Line::from(Span::styled(
+        fit(&done_message, width),
+        theme.health(Health::Ok),
+    )));
+    lines.push(phase_line(watch, service, now, width, theme));
+    match service {
+        None => lines.push(Line::from(Span::styled(
+            "waiting for the next poll of the cluster…",
+            theme.dim(),
+        ))),
+        Some(service) => {
+            lines.push(gauge_line(watch, service, width, theme));
+            lines.push(Line::from(Span::styled(
+                fit(
+                    &format!(
+                        "service: {} running · {} pending · {} desired · {} failed of {}",
+                        service.running,
+                        service.pending,
+                        service.desired,
+                        watch.failed_tasks,
+                        short_task_definition(&watch.target)
+                    ),
+                    width,
+                ),
+                theme.text(),
+            )));
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled("Deployments", theme.accent())));
+            for d in &service.deployments {
+                let style = match d.rollout {
+                    crate::model::ecs::Rollout::Failed => theme.error(),
+                    crate::model::ecs::Rollout::InProgress => theme.warn(),
+                    _ => theme.text(),
+                };
+                lines.push(Line::from(Span::styled(
+                    fit(
+                        &format!(
+                            "  {:<7}  {}  {:<11}  {}/{} running  {} pending  {} failed",
+                            d.status,
+                            short_task_definition(&d.task_definition),
+                            d.rollout.as_str(),
+                            d.running,
+                            d.desired,
+                            d.pending,
+                            d.failed
+                        ),
+                        width,
+                    ),
+                    style,
+                )));
+            }
+        }
+    }
+    let footer = rollout_footer(watch, theme);
+    let rows = usize::from(body.height);
+    let room = rows.saturating_sub(lines.len() + footer.len() + 2);
+    if let Some(service) = service
+        && room > 0
+    {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled("Latest events", theme.accent())));
+        for event in service.events.iter().take(room) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:>4}  ", short_age(now - event.at)), theme.dim()),
+                Span::styled(
+                    fit(&sanitize(&event.message), width.saturating_sub(8)),
+                    theme.text(),
+                ),
+            ]));
+        }
+    }
+    let filler = rows.saturating_sub(lines.len() + footer.len());
+    lines.extend(std::iter::repeat_n(Line::default(), filler));
+    lines.extend(footer);
+    let body = Rect {
+        x: body.x.saturating_add(1),
+        width: body.width.saturating_sub(1),
+        ..body
+    };
+    frame.render_widget(Paragraph::new(lines), body);
+}
+
+fn phase_line(
+    watch: &RolloutWatch,
+    service: Option<&Service>,
+    now: i64,
+    width: usize,
+    theme: &Theme,
+) -> Line<'static> {
+    let (text, style) = match watch.phase {
+        RolloutPhase::Completed => (
+            format!(
+                "● COMPLETED in {}",
+                short_age(watch.ended_at.unwrap_or(now) - watch.since)
+            ),
+            theme.health(Health::Ok),
+        ),
+        RolloutPhase::Failed => {
+            let why = service
+                .and_then(|s| {
+                    s.deployments
+                        .iter()
+                        .filter(|d| d.task_definition == watch.target)
+                        .find_map(|d| d.rollout_reason.clone())
+                })
+                .map_or_else(String::new, |r| format!(": {}", sanitize(&r)));
+            (format!("✖ FAILED{why}"), theme.error())
+        }
+        RolloutPhase::InProgress => (
+            format!("▲ IN PROGRESS for {}", short_age(now - watch.since)),
+            theme.warn(),
+        ),
+    };
+    Line::from(vec![
+        Span::styled("Rollout ", theme.text().add_modifier(Modifier::BOLD)),
+        Span::styled(fit(&text, width.saturating_sub(8)), style),
+    ])
+}
+
+fn gauge_line(
+    watch: &RolloutWatch,
+    service: &Service,
+    width: usize,
+    theme: &Theme,
+) -> Line<'static> {
+    let (running, desired) = watch.progress(service);
+    let label = format!(
+        " {running}/{desired} tasks of {} running",
+        short_task_definition(&watch.target)
+    );
+    let bar = width.saturating_sub(label.chars().count() + 2).clamp(4, 40);
+    let filled = if desired == 0 {
+        bar
+    } else {
+        (bar * running as usize) / desired as usize
+    };
+    let style: Style = match watch.phase {
+        RolloutPhase::Completed => theme.health(Health::Ok),
+        RolloutPhase::Failed => theme.error(),
+        RolloutPhase::InProgress => theme.accent(),
+    };
+    Line::from(vec![
+        Span::styled("█".repeat(filled), style),
+        Span::styled("░".repeat(bar - filled), theme.dim()),
+        Span::styled(label, theme.text()),
+    ])
+}
+
+fn rollout_footer(watch: &RolloutWatch, theme: &Theme) -> Vec<Line<'static>> {
+    let key = |k: &str| Span::styled(k.to_string(), theme.accent());
+    let txt = |t: &str| Span::styled(t.to_string(), theme.dim());
+    let mut lines = Vec::new();
+    let mut keys = vec![key("Esc"), txt(" close (the rollout goes on in ECS)")];
+    if let Some(reason) = watch.offer {
+        let back = short_task_definition(&watch.previous).to_string();
+        lines.push(Line::from(Span::styled(
+            format!("⚠ {}: roll back to {back}?", reason.text()),
+            theme.warn(),
+        )));
+        keys.extend([
+            txt("   "),
+            key("b"),
+            txt(format!(" roll back to {back} (confirmed, audited)").as_str()),
+        ]);
+    }
+    lines.push(Line::from(keys));
+    lines
+}
