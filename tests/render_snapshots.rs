@@ -205,3 +205,116 @@ fn a_hostile_log_line_renders_inert() {
     let s = screen(&state, 80, 24);
     assert!(!s.contains('\x1b') && !s.contains('\r'), "{s}");
 }
+
+/// Staging with the release picker of node-api/api open on the newest revision, and the
+/// executor that confirms from it (audit in a temporary directory).
+fn release_picker() -> (
+    ibet_console::session::Session,
+    std::sync::Arc<ibet_console::clock::ManualClock>,
+    State,
+    tempfile::TempDir,
+) {
+    let (session, clock) = demo_session(7, 120);
+    let mut state = polled_state(&session);
+    update(&mut state, key(KeyCode::Tab));
+    let effects = update(&mut state, key(KeyCode::Char('u')));
+    let dir = tempfile::tempdir().expect("tmp");
+    run_release_effects(&mut state, &session, &dir, effects);
+    (session, clock, state, dir)
+}
+
+/// What the event loop does with the release flow's effects, one after another.
+fn run_release_effects(
+    state: &mut State,
+    session: &ibet_console::session::Session,
+    dir: &tempfile::TempDir,
+    effects: Vec<ibet_console::app::Effect>,
+) {
+    use ibet_console::app::Effect;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let executor = ibet_console::ops::Executor::new(
+        ibet_console::ops::audit::AuditLog::new(dir.path().join("audit.jsonl")),
+        "operator",
+    );
+    let ctx = |env: usize| ibet_console::ops::OpContext {
+        environment: session.config.environments[env].clone(),
+        backends: session.backends[env].clone(),
+        clock: std::sync::Arc::clone(&session.clock),
+        write: false,
+    };
+    let mut queue: std::collections::VecDeque<Effect> = effects.into();
+    while let Some(effect) = queue.pop_front() {
+        let msg = match effect {
+            Effect::LoadRevisions {
+                at,
+                service,
+                current,
+            } => Msg::Revisions {
+                result: rt.block_on(ibet_console::app::release::read_revisions(
+                    session.backends[at.env].ecs.as_ref(),
+                    &current,
+                )),
+                at,
+                service,
+            },
+            Effect::PlanOp { env, op } => Msg::PlanReady(Box::new(
+                rt.block_on(ibet_console::ops::plan(&op, &ctx(env))),
+            )),
+            Effect::ExecuteOp {
+                env,
+                plan,
+                approval,
+            } => Msg::OpDone(Box::new(rt.block_on(executor.execute(
+                &plan,
+                &approval,
+                &ctx(env),
+            )))),
+            _ => continue,
+        };
+        queue.extend(update(state, msg));
+    }
+}
+
+#[test]
+fn release_picker_with_the_diff() {
+    let (_session, _clock, state, _dir) = release_picker();
+    for (w, h) in SIZES {
+        let s = screen(&state, w, h);
+        assert!(s.contains("SENTRY_DSN=****"), "{s}");
+        insta::assert_snapshot!(format!("release_picker_{w}x{h}"), s);
+    }
+}
+
+#[test]
+fn release_rollout_gauge() {
+    let (session, clock, mut state, dir) = release_picker();
+    let effects = update(&mut state, key(KeyCode::Enter));
+    run_release_effects(&mut state, &session, &dir, effects);
+    let effects = update(&mut state, key(KeyCode::Char('y')));
+    run_release_effects(&mut state, &session, &dir, effects);
+    // Mid-rollout: the new tasks start while the old ones serve.
+    clock.advance(4_000);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let result = rt.block_on(session.backends[1].ecs.snapshot("ibet-stg-node-api"));
+    let when = session.clock.now_ms();
+    update(&mut state, Msg::Tick(when));
+    update(
+        &mut state,
+        Msg::Ecs {
+            at: ibet_console::app::ClusterAddr { env: 1, cluster: 0 },
+            result,
+            when,
+        },
+    );
+    for (w, h) in SIZES {
+        let s = screen(&state, w, h);
+        assert!(s.contains("IN PROGRESS"), "{s}");
+        insta::assert_snapshot!(format!("release_rollout_{w}x{h}"), s);
+    }
+}
