@@ -284,7 +284,7 @@ impl OpRunner {
                         plan_id: plan.id,
                         op: plan.op.clone(),
                         outcome: crate::ops::Outcome::Refused,
-                        message: "refused: no audit log location".into(),
+                        message: format!("{}: refused, no audit log location", plan.op.title()),
                         error: Some("no place to write the audit log".into()),
                         hint: Some("set `audit_log` in the config".into()),
                         override_gate: false,

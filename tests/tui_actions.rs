@@ -386,8 +386,7 @@ impl Release {
 
     fn audit_lines(&self) -> usize {
         std::fs::read_to_string(self.dir.path().join("audit.jsonl"))
-            .map(|t| t.lines().count())
-            .unwrap_or(0)
+            .map_or(0, |t| t.lines().count())
     }
 }
 
@@ -456,7 +455,7 @@ fn release_picker_diff_confirm_once_and_rollout_completes() {
     r.tick_and_poll();
     let rolling = screen(&r.state, 80, 24);
     assert!(rolling.contains("IN PROGRESS"), "{rolling}");
-    assert!(rolling.contains("Deployments"), "{rolling}");
+    assert!(rolling.contains("PRIMARY"), "{rolling}");
     assert_eq!(r.watch(60), Some(RolloutPhase::Completed));
     let done = screen(&r.state, 160, 48);
     assert!(done.contains("COMPLETED"), "{done}");

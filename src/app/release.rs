@@ -306,6 +306,9 @@ pub struct RolloutWatch {
     pub failed_tasks: u32,
     /// When the last poll was observed.
     pub observed_at: Option<EpochMs>,
+    /// The most tasks of the older deployments seen running at once: what the rollout
+    /// has to drain.
+    pub old_peak: u32,
     /// Why a rollback is offered, if it is.
     pub offer: Option<RollbackReason>,
 }
@@ -331,6 +334,7 @@ impl RolloutWatch {
             ended_at: None,
             failed_tasks: 0,
             observed_at: None,
+            old_peak: 0,
             offer: None,
         })
     }
@@ -350,6 +354,9 @@ impl RolloutWatch {
             if self.phase != RolloutPhase::InProgress {
                 self.ended_at = Some(when);
             }
+        }
+        if self.seen_target {
+            self.old_peak = self.old_peak.max(old_running(service));
         }
         self.failed_tasks = service
             .deployments
@@ -373,20 +380,68 @@ impl RolloutWatch {
         back_op(&self.op, &self.previous)
     }
 
-    /// Tasks of the target running, and the tasks the service wants: the gauge.
-    pub fn progress(&self, service: &Service) -> (u32, u32) {
+    /// Where the rollout stands in `service`: the target's running tasks against the
+    /// desired count, and the older deployments' tasks still running.
+    pub fn progress(&self, service: &Service) -> Progress {
         let desired = service.desired;
         if self.phase == RolloutPhase::Completed {
-            return (desired, desired);
+            return Progress {
+                new_running: desired,
+                desired,
+                old_running: 0,
+                old_peak: self.old_peak,
+            };
         }
-        let running = service
+        let new_running = service
             .deployments
             .iter()
             .filter(|d| d.status == "PRIMARY" && d.task_definition == self.target)
             .map(|d| d.running)
             .sum::<u32>()
             .min(desired);
-        (running, desired)
+        let old_running = old_running(service);
+        Progress {
+            new_running,
+            desired,
+            old_running,
+            old_peak: self.old_peak.max(old_running),
+        }
+    }
+}
+
+/// Tasks running in the deployments other than the PRIMARY one.
+fn old_running(service: &Service) -> u32 {
+    service
+        .deployments
+        .iter()
+        .filter(|d| d.status != "PRIMARY")
+        .map(|d| d.running)
+        .sum()
+}
+
+/// Where a rollout stands: new tasks up, old tasks drained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Tasks of the target running (at most `desired`).
+    pub new_running: u32,
+    /// Tasks the service wants.
+    pub desired: u32,
+    /// Tasks of older deployments still running.
+    pub old_running: u32,
+    /// The most tasks of older deployments seen running.
+    pub old_peak: u32,
+}
+
+impl Progress {
+    /// Done so far, from 0 to 1: starting the new tasks and draining the old ones count
+    /// alike, task by task.
+    pub fn ratio(self) -> f64 {
+        let total = self.desired + self.old_peak;
+        if total == 0 {
+            return 1.0;
+        }
+        let done = self.new_running + self.old_peak.saturating_sub(self.old_running);
+        f64::from(done.min(total)) / f64::from(total)
     }
 }
 
@@ -495,6 +550,7 @@ mod tests {
             ended_at: None,
             failed_tasks: 0,
             observed_at: None,
+            old_peak: 0,
             offer: None,
         }
     }
@@ -516,9 +572,20 @@ mod tests {
             5_000,
         );
         assert_eq!(w.phase, RolloutPhase::InProgress);
+        let half = w.progress(&service(
+            44,
+            &[
+                (44, Rollout::InProgress, 2, 0),
+                (43, Rollout::Completed, 2, 0),
+            ],
+        ));
         assert_eq!(
-            w.progress(&service(44, &[(44, Rollout::InProgress, 1, 0)])),
-            (1, 2)
+            (half.new_running, half.old_running, half.old_peak),
+            (2, 2, 2)
+        );
+        assert!(
+            (half.ratio() - 0.5).abs() < 1e-9,
+            "new up, old not drained yet"
         );
         w.observe(&service(44, &[(44, Rollout::Completed, 2, 0)]), 20_000);
         assert_eq!(w.phase, RolloutPhase::Completed);

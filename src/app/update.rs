@@ -89,10 +89,8 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
         }
         Msg::OpDone(report) => {
-            state.notice = Some((
-                format!("{}: {}", report.op.title(), report.message),
-                state.now,
-            ));
+            // The message names the op already.
+            state.notice = Some((report.message.clone(), state.now));
             if let Some(d) = state.dialog.as_mut() {
                 if d.op == report.op {
                     d.rollout = RolloutWatch::after(&report, d.plan.as_deref(), state.now);

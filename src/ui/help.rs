@@ -55,12 +55,12 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     (
         "overview",
         "u",
-        "release: pick a revision of the selected service, see its diff",
+        "release: pick a revision, see its diff, confirm",
     ),
     (
         "overview",
         "b",
-        "roll the selected service back one step (previous revision)",
+        "roll back one step (to the previous revision)",
     ),
     (
         "overview",
@@ -81,12 +81,12 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     (
         "tasks",
         "u",
-        "release the service: pick a revision, see its diff",
+        "release: pick a revision, see its diff, confirm",
     ),
     (
         "tasks",
         "b",
-        "roll the service back one step (previous revision)",
+        "roll back one step (to the previous revision)",
     ),
     ("tasks", "l", "live logs of the selected task"),
     ("tasks", "Esc", "back to the overview"),
@@ -104,7 +104,7 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     (
         "actions",
         "b (rollout)",
-        "roll back a failed or stuck rollout (confirmed, audited)",
+        "rollout view: roll back a failed or stuck rollout",
     ),
     (
         "logs",

@@ -99,11 +99,11 @@ pub fn render_picker(
         picker.service,
         short_task_definition(&picker.current)
     );
-    let area = popup(area, 140, 36);
+    let footer_rows: u16 = if read_only { 2 } else { 1 };
+    let area = popup(area, 140, picker_height(picker, area, footer_rows));
     frame.render_widget(Clear, area);
     frame.render_widget(frame_block(&title, danger, theme), area);
     let body = inner(area);
-    let footer_rows = if read_only { 2 } else { 1 };
     let [main, footer] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(footer_rows)]).areas(body);
     render_picker_footer(picker, read_only, theme, frame, footer);
@@ -156,6 +156,35 @@ pub fn render_picker(
     };
     render_revision_list(picker, list, theme, frame, list_area);
     render_diff(picker, theme, frame, diff_area);
+}
+
+/// Rows the picker needs in `area`: the list and the diff (beside or under it, wrapped)
+/// and the footer, within borders; at least 12.
+fn picker_height(picker: &RevisionPicker, area: Rect, footer_rows: u16) -> u16 {
+    let inner_width = area.width.saturating_sub(4).min(140).saturating_sub(2);
+    let list = picker.list().len() + 1;
+    let side_by_side = inner_width >= SIDE_BY_SIDE_FROM;
+    let diff_width = usize::from(if side_by_side {
+        inner_width.saturating_sub(LIST_WIDTH + 2)
+    } else {
+        inner_width.saturating_sub(1)
+    })
+    .max(1);
+    let diff: usize = 3 + picker.diff().map_or(0, |lines| {
+        lines
+            .iter()
+            .map(|l| unicode_width(&l.text()).max(1).div_ceil(diff_width))
+            .sum()
+    });
+    let content = if side_by_side {
+        list.max(diff)
+    } else {
+        list.min(7) + diff
+    };
+    u16::try_from(content + 1)
+        .unwrap_or(u16::MAX)
+        .saturating_add(footer_rows + 2)
+        .max(12)
 }
 
 fn render_picker_footer(
@@ -248,29 +277,29 @@ fn render_diff(picker: &RevisionPicker, theme: &Theme, frame: &mut Frame, area: 
     let Some(chosen) = picker.chosen() else {
         return;
     };
+    let revision = |arn: &str| {
+        crate::model::ecs::task_definition_revision(arn).map_or_else(
+            || short_task_definition(arn).to_string(),
+            |r| format!(":{r}"),
+        )
+    };
     let mut lines = vec![Line::from(vec![
         Span::styled(
             format!(
                 "Diff {} → {}",
-                short_task_definition(&picker.current),
-                short_task_definition(&chosen.arn)
+                revision(&picker.current),
+                revision(&chosen.arn)
             ),
             theme.accent(),
         ),
-        Span::styled("  (secret values masked)", theme.dim()),
+        Span::styled(", secret values masked", theme.dim()),
     ])];
     let summary = format!(
-        "{}: image tag {} · cpu {} · memory {} · {} container{}",
-        short_task_definition(&chosen.arn),
+        "{}: image tag {} · cpu {} · memory {}",
+        revision(&chosen.arn),
         image_tag(chosen),
         chosen.cpu.as_deref().unwrap_or("-"),
         chosen.memory.as_deref().unwrap_or("-"),
-        chosen.containers.len(),
-        if chosen.containers.len() == 1 {
-            ""
-        } else {
-            "s"
-        }
     );
     lines.push(Line::from(Span::styled(sanitize(&summary), theme.dim())));
     if chosen.arn == picker.current {
@@ -341,11 +370,7 @@ pub fn render_rollout(
         watch.service,
         short_task_definition(&watch.target)
     );
-    let area = popup(area, 120, 32);
-    frame.render_widget(Clear, area);
-    frame.render_widget(frame_block(&title, danger, theme), area);
-    let body = inner(area);
-    let width = usize::from(body.width.saturating_sub(1)).max(1);
+    let width = usize::from(area.width.saturating_sub(4).min(120).saturating_sub(3)).max(1);
     let now = state.now;
     let service = live_service(state, dialog.env, watch);
 
@@ -356,7 +381,7 @@ pub fn render_rollout(
     };
     lines.push(Line::from(Span::styled(
         fit(&done_message, width),
-        theme.health(Health::Ok),
+        theme.dim(),
     )));
     lines.push(phase_line(watch, service, now, width, theme));
     match service {
@@ -365,38 +390,29 @@ pub fn render_rollout(
             theme.dim(),
         ))),
         Some(service) => {
-            lines.push(gauge_line(watch, service, width, theme));
+            lines.extend(gauge_lines(watch, service, width, theme));
+            lines.push(Line::default());
             lines.push(Line::from(Span::styled(
                 fit(
-                    &format!(
-                        "service: {} running · {} pending · {} desired · {} failed of {}",
-                        service.running,
-                        service.pending,
-                        service.desired,
-                        watch.failed_tasks,
-                        short_task_definition(&watch.target)
-                    ),
+                    "  STATUS   TASK DEFINITION                ROLLOUT      RUN  PEND  FAIL",
                     width,
                 ),
-                theme.text(),
+                theme.dim().add_modifier(Modifier::BOLD),
             )));
-            lines.push(Line::default());
-            lines.push(Line::from(Span::styled("Deployments", theme.accent())));
             for d in &service.deployments {
                 let style = match d.rollout {
                     crate::model::ecs::Rollout::Failed => theme.error(),
                     crate::model::ecs::Rollout::InProgress => theme.warn(),
                     _ => theme.text(),
                 };
+                let counts = format!("{}/{}", d.running, d.desired);
                 lines.push(Line::from(Span::styled(
                     fit(
                         &format!(
-                            "  {:<7}  {}  {:<11}  {}/{} running  {} pending  {} failed",
+                            "  {:<7}  {:<29}  {:<11}  {counts:>3}  {:>4}  {:>4}",
                             d.status,
                             short_task_definition(&d.task_definition),
                             d.rollout.as_str(),
-                            d.running,
-                            d.desired,
                             d.pending,
                             d.failed
                         ),
@@ -408,10 +424,11 @@ pub fn render_rollout(
         }
     }
     let footer = rollout_footer(watch, theme);
-    let rows = usize::from(body.height);
-    let room = rows.saturating_sub(lines.len() + footer.len() + 2);
+    let most = usize::from(area.height.saturating_sub(4).min(32));
+    let room = most.saturating_sub(lines.len() + footer.len() + 3).min(8);
     if let Some(service) = service
         && room > 0
+        && !service.events.is_empty()
     {
         lines.push(Line::default());
         lines.push(Line::from(Span::styled("Latest events", theme.accent())));
@@ -425,9 +442,13 @@ pub fn render_rollout(
             ]));
         }
     }
-    let filler = rows.saturating_sub(lines.len() + footer.len());
-    lines.extend(std::iter::repeat_n(Line::default(), filler));
+    lines.push(Line::default());
     lines.extend(footer);
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let area = popup(area, 120, height);
+    frame.render_widget(Clear, area);
+    frame.render_widget(frame_block(&title, danger, theme), area);
+    let body = inner(area);
     let body = Rect {
         x: body.x.saturating_add(1),
         width: body.width.saturating_sub(1),
@@ -473,33 +494,51 @@ fn phase_line(
     ])
 }
 
-fn gauge_line(
+/// The gauge and the counts under it.
+fn gauge_lines(
     watch: &RolloutWatch,
     service: &Service,
     width: usize,
     theme: &Theme,
-) -> Line<'static> {
-    let (running, desired) = watch.progress(service);
-    let label = format!(
-        " {running}/{desired} tasks of {} running",
-        short_task_definition(&watch.target)
-    );
-    let bar = width.saturating_sub(label.chars().count() + 2).clamp(4, 40);
-    let filled = if desired == 0 {
-        bar
-    } else {
-        (bar * running as usize) / desired as usize
-    };
+) -> [Line<'static>; 2] {
+    let progress = watch.progress(service);
+    let ratio = progress.ratio();
+    let label = format!(" {:>3}%", (ratio * 100.0).round());
+    let bar = width.saturating_sub(label.chars().count()).clamp(4, 60);
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let filled = ((ratio * bar as f64).round() as usize).min(bar);
     let style: Style = match watch.phase {
         RolloutPhase::Completed => theme.health(Health::Ok),
         RolloutPhase::Failed => theme.error(),
         RolloutPhase::InProgress => theme.accent(),
     };
-    Line::from(vec![
+    let gauge = Line::from(vec![
         Span::styled("█".repeat(filled), style),
         Span::styled("░".repeat(bar - filled), theme.dim()),
         Span::styled(label, theme.text()),
-    ])
+    ]);
+    let failed = if watch.failed_tasks > 0 {
+        format!(" · {} failed", watch.failed_tasks)
+    } else {
+        String::new()
+    };
+    let counts = format!(
+        "new {}/{} running · old {} still running · {} pending{failed}",
+        progress.new_running, progress.desired, progress.old_running, service.pending
+    );
+    let counts_style = if watch.failed_tasks > 0 {
+        theme.warn()
+    } else {
+        theme.text()
+    };
+    [
+        gauge,
+        Line::from(Span::styled(fit(&counts, width), counts_style)),
+    ]
 }
 
 fn rollout_footer(watch: &RolloutWatch, theme: &Theme) -> Vec<Line<'static>> {
@@ -513,11 +552,7 @@ fn rollout_footer(watch: &RolloutWatch, theme: &Theme) -> Vec<Line<'static>> {
             format!("⚠ {}: roll back to {back}?", reason.text()),
             theme.warn(),
         )));
-        keys.extend([
-            txt("   "),
-            key("b"),
-            txt(format!(" roll back to {back} (confirmed, audited)").as_str()),
-        ]);
+        keys.extend([txt("   "), key("b"), txt(" roll back (asks to confirm)")]);
     }
     lines.push(Line::from(keys));
     lines
