@@ -202,7 +202,11 @@ pub fn current(state: &State) -> Vec<Problem> {
                             svc.clone(),
                         );
                     }
-                    let stopped: Vec<_> = tasks.iter().filter(|t| t.is_stopped()).collect();
+                    // Tasks a deployment replaced stopped as planned, not by failing.
+                    let stopped: Vec<_> = tasks
+                        .iter()
+                        .filter(|t| t.is_stopped() && !replaced_by_deployment(t))
+                        .collect();
                     if stopped.len() >= 3 {
                         let reason = stopped
                             .iter()
@@ -420,4 +424,10 @@ pub fn jump(state: &mut State, p: &Problem) {
     };
     state.task_row = 0;
     state.service_row = 0;
+}
+/// Whether ECS stopped `task` to roll a deployment out (its stop reason says so).
+fn replaced_by_deployment(task: &crate::model::ecs::Task) -> bool {
+    task.stopped_reason
+        .as_deref()
+        .is_some_and(|r| r.starts_with("Scaling activity initiated by (deployment"))
 }

@@ -17,6 +17,7 @@ use crate::ops::{Outcome, Readiness};
 /// Draws the dialog centred over `area`.
 pub fn render(dialog: &OpDialog, danger: bool, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut lines: Vec<Line> = Vec::new();
+    let mut with_diff = false;
     lines.push(Line::from(Span::styled(
         dialog.op.title(),
         theme.text().add_modifier(Modifier::BOLD),
@@ -84,25 +85,8 @@ pub fn render(dialog: &OpDialog, danger: bool, theme: &Theme, frame: &mut Frame,
                     lines.push(Line::from(Span::styled(format!("  {ch}"), theme.text())));
                 }
             }
-            if let Some(preview) = plan.release.as_ref().filter(|p| !p.diff.is_empty()) {
-                let budget = if area.height < 30 { 4 } else { 12 };
-                lines.push(Line::default());
-                lines.push(Line::from(vec![
-                    Span::styled("Diff", theme.accent()),
-                    Span::styled(" (secret values masked):", theme.dim()),
-                ]));
-                for line in preview.diff.iter().take(budget) {
-                    lines.push(Line::from(Span::styled(
-                        format!("  {}", crate::text::sanitize(&line.text())),
-                        theme.text(),
-                    )));
-                }
-                if preview.diff.len() > budget {
-                    lines.push(Line::from(Span::styled(
-                        format!("  … and {} more", preview.diff.len() - budget),
-                        theme.dim(),
-                    )));
-                }
+            if plan.release.as_ref().is_some_and(|p| !p.diff.is_empty()) {
+                with_diff = true;
             }
             for w in &plan.warnings {
                 lines.push(Line::from(Span::styled(format!("⚠ {w}"), theme.warn())));
@@ -115,15 +99,29 @@ pub fn render(dialog: &OpDialog, danger: bool, theme: &Theme, frame: &mut Frame,
             }
         }
     }
-    lines.push(Line::default());
-    lines.extend(footer(dialog, theme));
+    let footer_lines = {
+        let mut f = vec![Line::default()];
+        f.extend(footer(dialog, theme));
+        f
+    };
 
     let width = area.width.saturating_sub(4).min(100);
     let inner_w = usize::from(width.saturating_sub(2)).max(1);
-    let rows: usize = lines
-        .iter()
-        .map(|l| l.width().max(1).div_ceil(inner_w))
-        .sum();
+    let rows_of = |lines: &[Line]| -> usize {
+        lines
+            .iter()
+            .map(|l| l.width().max(1).div_ceil(inner_w))
+            .sum()
+    };
+    let footer_rows = rows_of(&footer_lines);
+    // A release's diff comes last and takes the room left: the footer with the keys is
+    // drawn apart, at the bottom, so it always shows.
+    if with_diff && let Some(preview) = dialog.plan.as_ref().and_then(|p| p.release.as_ref()) {
+        let room = usize::from(area.height.saturating_sub(2))
+            .saturating_sub(rows_of(&lines) + footer_rows);
+        lines.extend(diff_lines(&preview.diff, room, inner_w, theme));
+    }
+    let rows = rows_of(&lines) + footer_rows;
     let height = u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height);
     let [row] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
@@ -144,12 +142,59 @@ pub fn render(dialog: &OpDialog, danger: bool, theme: &Theme, frame: &mut Frame,
         block = block.border_style(theme.danger());
     }
     frame.render_widget(Clear, popup);
+    frame.render_widget(block, popup);
+    let inner = super::widgets::inner(popup);
+    let footer_height = u16::try_from(footer_rows)
+        .unwrap_or(u16::MAX)
+        .min(inner.height);
+    let [body, foot] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(footer_height)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        popup,
+        Paragraph::new(footer_lines).wrap(Wrap { trim: false }),
+        foot,
     );
+}
+
+/// The diff of a release or rollback in at most `room` rows of `width` columns: a blank
+/// line, the heading, as many diff lines as fit, and how many were left out. Nothing
+/// when not even the heading and one line fit (the picker showed the diff already).
+/// Word wrapping may take a row more than counted; the body clips, never the footer.
+fn diff_lines(
+    diff: &[crate::ops::release::DiffLine],
+    room: usize,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    if room < 3 {
+        return Vec::new();
+    }
+    let mut out = vec![
+        Line::default(),
+        Line::from(vec![
+            Span::styled("Diff", theme.accent()),
+            Span::styled(" (secret values masked):", theme.dim()),
+        ]),
+    ];
+    let mut used = 2;
+    for (i, line) in diff.iter().enumerate() {
+        let text = format!("  {}", crate::text::sanitize(&line.text()));
+        // A wrapped line breaks at words: count a row more than the columns need.
+        let columns = unicode_width::UnicodeWidthStr::width(text.as_str()).max(1);
+        let rows = columns.div_ceil(width) + usize::from(columns > width);
+        let left = diff.len() - i;
+        let reserve = usize::from(left > 1);
+        if used + rows + reserve > room {
+            out.push(Line::from(Span::styled(
+                format!("  … and {left} more"),
+                theme.dim(),
+            )));
+            return out;
+        }
+        used += rows;
+        out.push(Line::from(Span::styled(text, theme.text())));
+    }
+    out
 }
 
 fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {

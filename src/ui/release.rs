@@ -545,7 +545,12 @@ fn rollout_footer(watch: &RolloutWatch, theme: &Theme) -> Vec<Line<'static>> {
     let key = |k: &str| Span::styled(k.to_string(), theme.accent());
     let txt = |t: &str| Span::styled(t.to_string(), theme.dim());
     let mut lines = Vec::new();
-    let mut keys = vec![key("Esc"), txt(" close (the rollout goes on in ECS)")];
+    let close = if watch.phase == RolloutPhase::InProgress {
+        " close (the rollout goes on in ECS)"
+    } else {
+        " close"
+    };
+    let mut keys = vec![key("Esc"), txt(close)];
     if let Some(reason) = watch.offer {
         let back = short_task_definition(&watch.previous).to_string();
         lines.push(Line::from(Span::styled(
