@@ -1112,4 +1112,123 @@ mod tests {
         assert_eq!(s.focus, Focus::Services);
         assert_eq!(s.screen, Screen::Overview);
     }
+
+    fn with_task_definitions(mut snap: ClusterSnapshot) -> ClusterSnapshot {
+        for svc in &mut snap.services {
+            svc.task_definition = format!("arn:aws:ecs:r:1:task-definition/{}:2", svc.name);
+        }
+        snap
+    }
+
+    #[test]
+    fn u_opens_the_picker_and_b_goes_to_the_rollback() {
+        use crate::model::ecs::TaskDefinition;
+        let mut s = loaded();
+        let at = ClusterAddr { env: 0, cluster: 0 };
+        update(
+            &mut s,
+            Msg::Ecs {
+                at,
+                result: Ok(with_task_definitions(snapshot())),
+                when: 2,
+            },
+        );
+        let arn = |r: u32| format!("arn:aws:ecs:r:1:task-definition/api:{r}");
+        assert_eq!(
+            update(&mut s, key(KeyCode::Char('u'))),
+            vec![Effect::LoadRevisions {
+                at,
+                service: "api".into(),
+                current: arn(2),
+            }]
+        );
+        assert!(s.picker.is_some());
+        assert!(!update(&mut s, key(KeyCode::Char('q'))).contains(&Effect::Quit));
+        assert!(s.picker.is_none() && !s.quit, "q closes the picker only");
+
+        update(&mut s, key(KeyCode::Char('b')));
+        let revisions = (1..=3)
+            .rev()
+            .map(|r| TaskDefinition {
+                arn: arn(r),
+                family: "api".into(),
+                revision: r,
+                ..TaskDefinition::default()
+            })
+            .collect();
+        let effects = update(
+            &mut s,
+            Msg::Revisions {
+                at,
+                service: "api".into(),
+                result: Ok(revisions),
+            },
+        );
+        let rollback = Op::Rollback {
+            env: "production".into(),
+            cluster: "node-api".into(),
+            service: "api".into(),
+            to_task_definition: arn(1),
+        };
+        assert!(
+            effects.contains(&Effect::PlanOp {
+                env: 0,
+                op: rollback.clone()
+            }),
+            "{effects:?}"
+        );
+        assert!(s.picker.is_none());
+        assert_eq!(s.dialog.as_ref().map(|d| &d.op), Some(&rollback));
+
+        // Not from the clusters pane.
+        update(&mut s, key(KeyCode::Esc));
+        update(&mut s, key(KeyCode::Left));
+        assert!(update(&mut s, key(KeyCode::Char('u'))).is_empty());
+    }
+
+    #[test]
+    fn tasks_a_deployment_replaced_are_no_problem() {
+        let mut s = loaded();
+        let stopped = |id: &str, reason: &str| Task {
+            id: id.into(),
+            service: Some("batch".into()),
+            last_status: "STOPPED".into(),
+            stopped_reason: Some(reason.into()),
+            ..Task::default()
+        };
+        let repeatedly = |s: &State| {
+            s.problems
+                .iter()
+                .any(|p| p.summary.contains("stopping repeatedly"))
+        };
+        let mut snap = snapshot();
+        for id in ["s1", "s2", "s3"] {
+            snap.tasks.push(stopped(
+                id,
+                "Scaling activity initiated by (deployment ecs-svc/1)",
+            ));
+        }
+        let at = ClusterAddr { env: 0, cluster: 0 };
+        update(
+            &mut s,
+            Msg::Ecs {
+                at,
+                result: Ok(snap.clone()),
+                when: 2,
+            },
+        );
+        assert!(!repeatedly(&s), "{:?}", s.problems);
+        for t in &mut snap.tasks[3..] {
+            t.stopped_reason = Some("Essential container in task exited".into());
+        }
+        update(
+            &mut s,
+            Msg::Ecs {
+                at,
+                result: Ok(snap),
+                when: 3,
+            },
+        );
+        assert!(repeatedly(&s), "{:?}", s.problems);
+    }
 }
