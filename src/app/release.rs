@@ -364,7 +364,10 @@ impl RolloutWatch {
             .filter(|d| d.task_definition == self.target)
             .map(|d| d.failed)
             .sum();
+        let rolled_back = service.task_definition == self.previous;
         self.offer = match self.phase {
+            // ECS's circuit breaker put the previous revision back already.
+            RolloutPhase::Failed if rolled_back => None,
             RolloutPhase::Failed => Some(RollbackReason::Failed),
             RolloutPhase::InProgress if self.failed_tasks > 0 => Some(RollbackReason::TasksFailing),
             RolloutPhase::InProgress if when - self.since > STUCK_AFTER_MS => {
@@ -616,6 +619,15 @@ mod tests {
         );
         assert_eq!(w.phase, RolloutPhase::Failed);
         assert_eq!(w.offer, Some(RollbackReason::Failed));
+        let mut undone = w.clone();
+        undone.observe(
+            &service(
+                43,
+                &[(43, Rollout::InProgress, 2, 0), (44, Rollout::Failed, 0, 3)],
+            ),
+            25_000,
+        );
+        assert_eq!(undone.offer, None, "ECS rolled it back by itself");
         assert_eq!(
             w.back_op(),
             Op::Rollback {

@@ -481,7 +481,12 @@ fn phase_line(
                         .find_map(|d| d.rollout_reason.clone())
                 })
                 .map_or_else(String::new, |r| format!(": {}", sanitize(&r)));
-            (format!("✖ FAILED{why}"), theme.error())
+            let back = service
+                .filter(|s| s.task_definition == watch.previous)
+                .map_or_else(String::new, |_| {
+                    format!(" ECS put {} back.", short_task_definition(&watch.previous))
+                });
+            (format!("✖ FAILED{why}{back}"), theme.error())
         }
         RolloutPhase::InProgress => (
             format!("▲ IN PROGRESS for {}", short_age(now - watch.since)),
