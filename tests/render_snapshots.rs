@@ -318,3 +318,55 @@ fn release_rollout_gauge() {
         insta::assert_snapshot!(format!("release_rollout_{w}x{h}"), s);
     }
 }
+
+#[test]
+fn release_rollout_failed_offers_the_rollback() {
+    let (session, clock, mut state, dir) = release_picker();
+    session
+        .world
+        .as_ref()
+        .expect("demo world")
+        .inject(
+            "staging",
+            Fault::ReleaseFails {
+                cluster: "node-api".into(),
+                service: "api".into(),
+                secs: 600,
+            },
+        )
+        .expect("inject");
+    let effects = update(&mut state, key(KeyCode::Enter));
+    run_release_effects(&mut state, &session, &dir, effects);
+    let effects = update(&mut state, key(KeyCode::Char('y')));
+    run_release_effects(&mut state, &session, &dir, effects);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for _ in 0..90 {
+        clock.advance(1_000);
+        let result = rt.block_on(session.backends[1].ecs.snapshot("ibet-stg-node-api"));
+        let when = session.clock.now_ms();
+        update(&mut state, Msg::Tick(when));
+        update(
+            &mut state,
+            Msg::Ecs {
+                at: ibet_console::app::ClusterAddr { env: 1, cluster: 0 },
+                result,
+                when,
+            },
+        );
+        let failed = state
+            .dialog
+            .as_ref()
+            .and_then(|d| d.rollout.as_ref())
+            .is_some_and(|w| w.phase == ibet_console::ops::release::RolloutPhase::Failed);
+        if failed {
+            break;
+        }
+    }
+    let s = screen(&state, 80, 24);
+    assert!(s.contains("FAILED"), "{s}");
+    assert!(s.contains("b roll back"), "{s}");
+    insta::assert_snapshot!("release_rollout_failed_80x24", s);
+}
