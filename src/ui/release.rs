@@ -65,6 +65,19 @@ fn frame_block<'a>(title: &str, danger: bool, theme: &Theme) -> ratatui::widgets
     }
 }
 
+/// `lead` and the task definition `arn` as `family:revision`, or only `:revision` when
+/// that does not fit a popup `width` columns wide.
+fn title_within(lead: &str, arn: &str, width: u16) -> String {
+    let full = format!("{lead} {}", short_task_definition(arn));
+    if full.chars().count() + 6 <= usize::from(width) {
+        return full;
+    }
+    match crate::model::ecs::task_definition_revision(arn) {
+        Some(revision) => format!("{lead} :{revision}"),
+        None => full,
+    }
+}
+
 /// The tag (or digest) of a revision's first container image.
 fn image_tag(td: &TaskDefinition) -> String {
     let image = td.containers.first().map_or("", |c| c.image.as_str());
@@ -92,15 +105,16 @@ pub fn render_picker(
         PickerIntent::Choose => "Release",
         PickerIntent::RollBack => "Roll back",
     };
-    let title = format!(
-        "{what} · {}/{}/{} · runs {}",
-        picker.env_name,
-        picker.cluster_name,
-        picker.service,
-        short_task_definition(&picker.current)
-    );
     let footer_rows: u16 = if read_only { 2 } else { 1 };
     let area = popup(area, 140, picker_height(picker, area, footer_rows));
+    let title = title_within(
+        &format!(
+            "{what} · {}/{}/{} · runs",
+            picker.env_name, picker.cluster_name, picker.service
+        ),
+        &picker.current,
+        area.width,
+    );
     frame.render_widget(Clear, area);
     frame.render_widget(frame_block(&title, danger, theme), area);
     let body = inner(area);
@@ -363,12 +377,15 @@ pub fn render_rollout(
     area: Rect,
 ) {
     let danger = state.envs.get(dialog.env).is_some_and(|e| e.danger);
-    let title = format!(
-        "Rollout · {}/{}/{} → {}",
-        watch.op.env(),
-        watch.op.cluster(),
-        watch.service,
-        short_task_definition(&watch.target)
+    let title = title_within(
+        &format!(
+            "Rollout · {}/{}/{} →",
+            watch.op.env(),
+            watch.op.cluster(),
+            watch.service
+        ),
+        &watch.target,
+        area.width.saturating_sub(4).min(120),
     );
     let width = usize::from(area.width.saturating_sub(4).min(120).saturating_sub(3)).max(1);
     let now = state.now;
