@@ -312,7 +312,7 @@ impl State {
             dirty: true,
             quit: false,
             setup: None,
-            thresholds: QuorumThresholds::default(),
+            thresholds: config.quorum,
             dialog: None,
             recent_actions: Vec::new(),
             problems: Vec::new(),
