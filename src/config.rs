@@ -406,7 +406,7 @@ general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgrou
             messages("colour = \"red\""),
             [
                 "test.toml:1:1: unknown key `colour`; valid keys are `refresh_secs`, \
-              `rpc_poll_secs`, `theme`, `log_buffer_lines`, `audit_log`, `environments`"
+              `rpc_poll_secs`, `theme`, `log_buffer_lines`, `audit_log`, `quorum`, `environments`"
             ]
         );
     }
