@@ -225,7 +225,7 @@ async fn switch_world() -> (Moto, aws_sdk_elasticloadbalancingv2::Client, Switch
     let moto = Moto::start();
     let sdk = moto::sdk_config(&moto.url());
     let client = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
-    let world = SwitchWorld::build(&client, &moto.url()).await;
+    let world = SwitchWorld::build(&client, &moto.url(), "").await;
     (moto, client, world)
 }
 
