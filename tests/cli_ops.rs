@@ -127,6 +127,14 @@ impl Scene {
         entries.reverse();
         entries
     }
+
+    /// Each audit line's op kind, phase and outcome, oldest first.
+    fn audit_kinds(&self) -> Vec<(&'static str, Phase, Option<Outcome>)> {
+        self.audit()
+            .iter()
+            .map(|e| (e.op.kind(), e.phase, e.outcome))
+            .collect()
+    }
 }
 
 /// One environment `staging` on moto at `endpoint`.
@@ -215,28 +223,36 @@ fn weight(weights: &[(String, i32)], group: &str) -> i32 {
         .map_or(0, |(_, w)| *w)
 }
 
+/// Asserts that `text` says every one of `wants`.
+fn assert_says(text: &str, wants: &[&str]) {
+    for want in wants {
+        assert!(text.contains(want), "`{want}` missing:\n{text}");
+    }
+}
+
 /// A URL where nothing listens.
 fn dead_url() -> String {
     format!("http://127.0.0.1:{}", anvil::free_port())
 }
 
-/// moto with the internal-ALB switch world.
-async fn switch_world() -> (Moto, aws_sdk_elasticloadbalancingv2::Client, SwitchWorld) {
-    let moto = Moto::start();
-    let sdk = moto::sdk_config(&moto.url());
-    let client = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
-    let world = SwitchWorld::build(&client, &moto.url(), "").await;
-    (moto, client, world)
+/// The shared moto's URL, and the internal-ALB switch world built there under names of
+/// the test's own.
+async fn switch_world() -> (String, aws_sdk_elasticloadbalancingv2::Client, SwitchWorld) {
+    let url = Moto::shared().url();
+    let client = aws_sdk_elasticloadbalancingv2::Client::new(&moto::sdk_config(&url));
+    let prefix = format!("{}-", moto::unique("t"));
+    let world = SwitchWorld::build(&client, &url, &prefix).await;
+    (url, client, world)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switch_moves_the_listener_to_a_synced_node() {
-    let (moto, client, world) = switch_world().await;
+    let (url, client, world) = switch_world().await;
     // One chain behind both names: the gate compares general-2 with general-1 for real.
     let chain = Anvil::start(Mining::EverySecs(1));
     let scene = Scene::new(&format!(
         "{}{}",
-        environment(&moto.url()),
+        environment(&url),
         node_api(Some(listener_switch(&world)), &chain.url(), &chain.url())
     ));
     let before = listener_weights(&client, &world.listener).await;
@@ -255,21 +271,18 @@ async fn switch_moves_the_listener_to_a_synced_node() {
         "20s",
     ]);
     assert_eq!(run.code, 0, "{run:?}");
-    for want in [
-        "Plan: switch the internal ALB of staging/node-api to general-2",
-        "forwards to general-1",
-        "forward weight general-1 1 → 0, general-2 0 → 1",
-        "poll  3 [3/3]",
-        "same_chain same block at #",
-        "The sync gate passed.",
-        "done, the ALB forwards to general-2",
-    ] {
-        assert!(
-            run.stdout.contains(want),
-            "`{want}` missing:\n{}",
-            run.stdout
-        );
-    }
+    assert_says(
+        &run.stdout,
+        &[
+            "Plan: switch the internal ALB of staging/node-api to general-2",
+            "forwards to general-1",
+            "forward weight general-1 1 → 0, general-2 0 → 1",
+            "poll  3 [3/3]",
+            "same_chain same block at #",
+            "The sync gate passed.",
+            "done, the ALB forwards to general-2",
+        ],
+    );
     let after = listener_weights(&client, &world.listener).await;
     assert_eq!(weight(&after, &world.quorum_a), 0, "{after:?}");
     assert!(weight(&after, &world.quorum_b) > 0, "{after:?}");
@@ -298,7 +311,7 @@ async fn switch_moves_the_listener_to_a_synced_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_candidate_is_refused_and_only_an_override_switches() {
-    let (moto, client, world) = switch_world().await;
+    let (url, client, world) = switch_world().await;
     let active = Anvil::start(Mining::EverySecs(1));
     std::thread::sleep(Duration::from_millis(1500));
     // Shares the active node's history up to now, then stays there.
@@ -306,7 +319,7 @@ async fn a_stalled_candidate_is_refused_and_only_an_override_switches() {
     std::thread::sleep(Duration::from_millis(2500));
     let scene = Scene::new(&format!(
         "{}{}",
-        environment(&moto.url()),
+        environment(&url),
         node_api(Some(listener_switch(&world)), &active.url(), &stalled.url())
     ));
     let switch = |extra: &[&str]| {
@@ -328,18 +341,15 @@ async fn a_stalled_candidate_is_refused_and_only_an_override_switches() {
 
     let refused = switch(&[]);
     assert_eq!(refused.code, 3, "{refused:?}");
-    for want in [
-        "FAIL height general-2 #",
-        "same_chain same block at #",
-        "the sync gate did not pass within 2s",
-        "--override-gate",
-    ] {
-        assert!(
-            refused.stdout.contains(want),
-            "`{want}` missing:\n{}",
-            refused.stdout
-        );
-    }
+    assert_says(
+        &refused.stdout,
+        &[
+            "FAIL height general-2 #",
+            "same_chain same block at #",
+            "the sync gate did not pass within 2s",
+            "--override-gate",
+        ],
+    );
     let weights = listener_weights(&client, &world.listener).await;
     assert_eq!(
         weight(&weights, &world.quorum_a),
@@ -468,21 +478,20 @@ fn the_terminal_prompt_confirms_on_a_real_terminal() {
     assert_eq!(AuditLog::new(&audit).recent(10).expect("audit").len(), 2);
 }
 
-/// moto (started with `env`) with the staging ECS clusters `shapes`; tasks stay in the
-/// status they are given.
+/// The staging ECS clusters `shapes` in the moto at `url`; tasks stay in the status
+/// they are given.
 async fn ecs_world(
-    env: &[(&str, &str)],
+    url: &str,
     shapes: &[(&str, ClusterShape)],
-) -> (Moto, EcsFixture, Vec<FixtureCluster>) {
-    let moto = Moto::start_with_env(env);
-    let fixture = EcsFixture::new(&moto::sdk_config(&moto.url())).expect("fixture");
+) -> (EcsFixture, Vec<FixtureCluster>) {
+    let fixture = EcsFixture::new(&moto::sdk_config(url)).expect("fixture");
     fixture.ready().await.expect("moto ECS");
     fixture.hold_task_states().await.expect("hold task states");
     let mut clusters = Vec::new();
     for &(name, shape) in shapes {
         clusters.push(fixture.staging_cluster(name, shape).await.expect("cluster"));
     }
-    (moto, fixture, clusters)
+    (fixture, clusters)
 }
 
 /// The PRIMARY deployment id and the task definition of a service in moto.
@@ -504,8 +513,10 @@ async fn service_state(fixture: &EcsFixture, cluster: &str, service: &str) -> (S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_stops_a_task_or_forces_a_deployment_and_guards_validators() {
-    let (moto, fixture, clusters) = ecs_world(
-        &[],
+    // The only test that builds ECS clusters in the shared server: default names.
+    let url = Moto::shared().url();
+    let (fixture, clusters) = ecs_world(
+        &url,
         &[
             ("node-api", ClusterShape::Wallet),
             ("satoshi", ClusterShape::Validators),
@@ -516,7 +527,7 @@ async fn restart_stops_a_task_or_forces_a_deployment_and_guards_validators() {
     let (up, down) = (chain.url(), dead_url());
     let scene = Scene::new(&format!(
         "{}{}{}",
-        environment(&moto.url()),
+        environment(&url),
         node_api(None, &dead_url(), &dead_url()),
         satoshi([&up, &up, &down, &down])
     ));
@@ -578,27 +589,19 @@ async fn restart_stops_a_task_or_forces_a_deployment_and_guards_validators() {
         "--yes",
     ]);
     assert_eq!(guarded.code, 3, "{guarded:?}");
-    for want in [
-        "FAIL validator_quorum",
-        "2/4 producing, tolerates 1",
-        "validator-3 is down, validator-4 is down",
-    ] {
-        assert!(
-            guarded.stdout.contains(want),
-            "`{want}` missing:\n{}",
-            guarded.stdout
-        );
-    }
+    assert_says(
+        &guarded.stdout,
+        &[
+            "FAIL validator_quorum",
+            "2/4 producing, tolerates 1",
+            "validator-3 is down, validator-4 is down",
+        ],
+    );
     let (still, _) = service_state(&fixture, "ibet-stg-satoshi", "quorum-validator-1").await;
     assert_eq!(validator_deployment, still, "nothing deployed");
 
-    let audit = scene.audit();
-    let kinds: Vec<(&str, Phase, Option<Outcome>)> = audit
-        .iter()
-        .map(|e| (e.op.kind(), e.phase, e.outcome))
-        .collect();
     assert_eq!(
-        kinds,
+        scene.audit_kinds(),
         [
             ("stop_task", Phase::After, Some(Outcome::Refused)),
             ("stop_task", Phase::Before, None),
@@ -672,11 +675,9 @@ async fn register_api_revision(fixture: &EcsFixture, image_tag: &str, extra: &[(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_then_rollback_move_the_service_between_revisions() {
     // Services report their rollouts completed (moto keeps the state it starts with).
-    let (moto, fixture, _) = ecs_world(
-        &[("MOTO_ECS_SERVICE_RUNNING", "100")],
-        &[("node-api", ClusterShape::Wallet)],
-    )
-    .await;
+    // A server of its own, for that switch.
+    let moto = Moto::start_with_env(&[("MOTO_ECS_SERVICE_RUNNING", "100")]);
+    let (fixture, _) = ecs_world(&moto.url(), &[("node-api", ClusterShape::Wallet)]).await;
     // The fixture registered revisions 1 (v24.9.0) and 2 (v24.12.0, running).
     register_api_revision(&fixture, "v25.1.0", &[("DB_PASSWORD", "first-pw-7f3a")]).await;
     register_api_revision(
@@ -712,23 +713,20 @@ async fn release_then_rollback_move_the_service_between_revisions() {
 
     let first = command("release", &["--revision", "3"]);
     assert_eq!(first.code, 0, "{first:?}");
-    for want in [
-        format!("Running revision: {family}:2").as_str(),
-        &format!("Newer revisions (newest first): {family}:4, {family}:3"),
-        "~ api image 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/ibet/wallet-api: v24.12.0 → v25.1.0",
-        "~ api memory: 512 → 1024",
-        "+ api env DB_PASSWORD=****",
-        "+ api env LOG_LEVEL=INFO",
-        "- api env WEB3_HTTP_PROVIDER=http://internal-ibet-stg-node-api-int",
-        "+ api secret FIREBASE_CREDENTIALS",
-        &format!("api runs {family}:3"),
-    ] {
-        assert!(
-            first.stdout.contains(want),
-            "`{want}` missing:\n{}",
-            first.stdout
-        );
-    }
+    assert_says(
+        &first.stdout,
+        &[
+            format!("Running revision: {family}:2").as_str(),
+            &format!("Newer revisions (newest first): {family}:4, {family}:3"),
+            "~ api image 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/ibet/wallet-api: v24.12.0 → v25.1.0",
+            "~ api memory: 512 → 1024",
+            "+ api env DB_PASSWORD=****",
+            "+ api env LOG_LEVEL=INFO",
+            "- api env WEB3_HTTP_PROVIDER=http://internal-ibet-stg-node-api-int",
+            "+ api secret FIREBASE_CREDENTIALS",
+            &format!("api runs {family}:3"),
+        ],
+    );
     let (_, td) = service_state(&fixture, "ibet-stg-node-api", "api").await;
     assert!(td.ends_with(&on(3)), "{td}");
 
@@ -744,19 +742,16 @@ async fn release_then_rollback_move_the_service_between_revisions() {
         ],
     );
     assert_eq!(second.code, 0, "{second:?}");
-    for want in [
-        "~ api env DB_PASSWORD: **** → **** (changed)",
-        "+ api env CACHE_URL=****",
-        "Newer revisions (newest first): ibet-stg-node-api-api:4",
-        "Watching the rollout of api",
-        &format!("Rollout completed: api runs {family}:4"),
-    ] {
-        assert!(
-            second.stdout.contains(want),
-            "`{want}` missing:\n{}",
-            second.stdout
-        );
-    }
+    assert_says(
+        &second.stdout,
+        &[
+            "~ api env DB_PASSWORD: **** → **** (changed)",
+            "+ api env CACHE_URL=****",
+            "Newer revisions (newest first): ibet-stg-node-api-api:4",
+            "Watching the rollout of api",
+            &format!("Rollout completed: api runs {family}:4"),
+        ],
+    );
     let (_, td) = service_state(&fixture, "ibet-stg-node-api", "api").await;
     assert!(td.ends_with(&on(4)), "{td}");
 
@@ -787,13 +782,8 @@ async fn release_then_rollback_move_the_service_between_revisions() {
             );
         }
     }
-    let audit = scene.audit();
-    let kinds: Vec<(&str, Phase, Option<Outcome>)> = audit
-        .iter()
-        .map(|e| (e.op.kind(), e.phase, e.outcome))
-        .collect();
     assert_eq!(
-        kinds,
+        scene.audit_kinds(),
         [
             ("release", Phase::Before, None),
             ("release", Phase::After, Some(Outcome::Ok)),
@@ -1129,21 +1119,18 @@ async fn demo_rollback_watch_follows_the_rollout_to_the_end() {
         )
         .await;
     assert_eq!(printed.code, 0, "{}", printed.out);
-    for want in [
-        "the revision before the running one",
-        "Newer revisions: none",
-        "~ api image",
-        "Watching the rollout of api",
-        "PRIMARY ibet-stg-node-api-api:55 in_progress",
-        "event: (service api) has started 2 tasks",
-        "Rollout completed: api runs ibet-stg-node-api-api:55",
-    ] {
-        assert!(
-            printed.out.contains(want),
-            "`{want}` missing:\n{}",
-            printed.out
-        );
-    }
+    assert_says(
+        &printed.out,
+        &[
+            "the revision before the running one",
+            "Newer revisions: none",
+            "~ api image",
+            "Watching the rollout of api",
+            "PRIMARY ibet-stg-node-api-api:55 in_progress",
+            "event: (service api) has started 2 tasks",
+            "Rollout completed: api runs ibet-stg-node-api-api:55",
+        ],
+    );
     assert_eq!(demo.audit().len(), 2);
 }
 
