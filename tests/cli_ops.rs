@@ -223,6 +223,13 @@ fn weight(weights: &[(String, i32)], group: &str) -> i32 {
         .map_or(0, |(_, w)| *w)
 }
 
+/// The command line of `command` on `cluster` of `env`, then `rest`.
+fn op_args<'a>(env: &'a str, command: &'a str, cluster: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--env", env, command, "--cluster", cluster];
+    args.extend_from_slice(rest);
+    args
+}
+
 /// Asserts that `text` says every one of `wants`.
 fn assert_says(text: &str, wants: &[&str]) {
     for want in wants {
@@ -258,18 +265,12 @@ async fn switch_moves_the_listener_to_a_synced_node() {
     let before = listener_weights(&client, &world.listener).await;
     assert_eq!(weight(&before, &world.quorum_b), 0);
 
-    let run = scene.run(&[
-        "--env",
+    let run = scene.run(&op_args(
         "staging",
         "switch",
-        "--cluster",
         "node-api",
-        "--to",
-        "general-2",
-        "--yes",
-        "--gate-timeout",
-        "20s",
-    ]);
+        &["--to", "general-2", "--yes", "--gate-timeout", "20s"],
+    ));
     assert_eq!(run.code, 0, "{run:?}");
     assert_says(
         &run.stdout,
@@ -323,18 +324,12 @@ async fn a_stalled_candidate_is_refused_and_only_an_override_switches() {
         node_api(Some(listener_switch(&world)), &active.url(), &stalled.url())
     ));
     let switch = |extra: &[&str]| {
-        let mut args = vec![
-            "--env",
+        let mut args = op_args(
             "staging",
             "switch",
-            "--cluster",
             "node-api",
-            "--to",
-            "general-2",
-            "--yes",
-            "--gate-timeout",
-            "2s",
-        ];
+            &["--to", "general-2", "--yes", "--gate-timeout", "2s"],
+        );
         args.extend_from_slice(extra);
         scene.run(&args)
     };
@@ -408,36 +403,24 @@ fn a_read_only_environment_refuses_without_touching_aws() {
         )
     );
     let scene = Scene::new(&config);
-    let switch = scene.run(&[
-        "--env",
+    let switch = scene.run(&op_args(
         "production",
         "switch",
-        "--cluster",
         "node-api",
-        "--to",
-        "general-2",
-        "--yes",
-        "--confirm",
-        "production",
-    ]);
+        &["--to", "general-2", "--yes", "--confirm", "production"],
+    ));
     assert_eq!(switch.code, 3, "{switch:?}");
     assert!(
         switch.stdout.contains("start the console with --write"),
         "{}",
         switch.stdout
     );
-    let restart = scene.run(&[
-        "--env",
+    let restart = scene.run(&op_args(
         "production",
         "restart",
-        "--cluster",
         "node-api",
-        "--service",
-        "api",
-        "--yes",
-        "--confirm",
-        "production",
-    ]);
+        &["--service", "api", "--yes", "--confirm", "production"],
+    ));
     assert_eq!(restart.code, 3, "{restart:?}");
     assert!(
         matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
@@ -534,11 +517,7 @@ async fn restart_stops_a_task_or_forces_a_deployment_and_guards_validators() {
     let api = clusters[0].service("api").expect("api");
     let task = api.tasks[0].clone();
     let task_id = task.rsplit('/').next().expect("id").to_string();
-    let restart = |extra: &[&str]| {
-        let mut args = vec!["--env", "staging", "restart", "--cluster", "node-api"];
-        args.extend_from_slice(extra);
-        scene.run(&args)
-    };
+    let restart = |extra: &[&str]| scene.run(&op_args("staging", "restart", "node-api", extra));
 
     // No terminal, no flags: nobody confirmed.
     let unconfirmed = restart(&["--service", "api", "--task", &task_id]);
@@ -578,16 +557,12 @@ async fn restart_stops_a_task_or_forces_a_deployment_and_guards_validators() {
     // Two of the four validators do not answer: restarting a third stops the chain.
     let (validator_deployment, _) =
         service_state(&fixture, "ibet-stg-satoshi", "quorum-validator-1").await;
-    let guarded = scene.run(&[
-        "--env",
+    let guarded = scene.run(&op_args(
         "staging",
         "restart",
-        "--cluster",
         "satoshi",
-        "--service",
-        "quorum-validator-1",
-        "--yes",
-    ]);
+        &["--service", "quorum-validator-1", "--yes"],
+    ));
     assert_eq!(guarded.code, 3, "{guarded:?}");
     assert_says(
         &guarded.stdout,
@@ -697,16 +672,7 @@ async fn release_then_rollback_move_the_service_between_revisions() {
     let family = "ibet-stg-node-api-api";
     let on = |revision: u32| format!("task-definition/{family}:{revision}");
     let command = |name: &str, extra: &[&str]| {
-        let mut args = vec![
-            "--env",
-            "staging",
-            name,
-            "--cluster",
-            "node-api",
-            "--service",
-            "api",
-            "--yes",
-        ];
+        let mut args = op_args("staging", name, "node-api", &["--service", "api", "--yes"]);
         args.extend_from_slice(extra);
         scene.run(&args)
     };
@@ -934,16 +900,12 @@ async fn demo_validator_guard_refuses_with_two_validators_down() {
     tokio::time::advance(Duration::from_secs(4)).await;
     let printed = demo
         .run(
-            &[
-                "--env",
+            &op_args(
                 "staging",
                 "restart",
-                "--cluster",
                 "satoshi",
-                "--service",
-                "quorum-validator-1",
-                "--yes",
-            ],
+                &["--service", "quorum-validator-1", "--yes"],
+            ),
             ScriptedPrompter::without_terminal(),
         )
         .await;
@@ -1102,19 +1064,19 @@ async fn demo_rollback_watch_follows_the_rollout_to_the_end() {
     let mut demo = Demo::new();
     let printed = demo
         .run(
-            &[
-                "--env",
+            &op_args(
                 "staging",
                 "rollback",
-                "--cluster",
                 "node-api",
-                "--service",
-                "api",
-                "--yes",
-                "--watch",
-                "--watch-interval",
-                "2s",
-            ],
+                &[
+                    "--service",
+                    "api",
+                    "--yes",
+                    "--watch",
+                    "--watch-interval",
+                    "2s",
+                ],
+            ),
             ScriptedPrompter::without_terminal(),
         )
         .await;
@@ -1139,17 +1101,12 @@ async fn demo_json_output_is_one_document_with_the_gate_polls() {
     let mut demo = Demo::new();
     let printed = demo
         .run(
-            &[
-                "--env",
+            &op_args(
                 "staging",
                 "switch",
-                "--cluster",
                 "node-api",
-                "--to",
-                "general-2",
-                "--yes",
-                "--json",
-            ],
+                &["--to", "general-2", "--yes", "--json"],
+            ),
             ScriptedPrompter::without_terminal(),
         )
         .await;
