@@ -31,7 +31,9 @@ mod elb_fixture;
 #[path = "support/tmux.rs"]
 mod tmux;
 
-use std::fmt::Write as _;
+#[path = "support/config_toml.rs"]
+mod config_toml;
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -137,31 +139,22 @@ impl Scene {
     }
 }
 
-/// One environment `staging` on moto at `endpoint`.
+/// One environment `staging` on moto at `endpoint`, its nodes polled every second.
 fn environment(endpoint: &str) -> String {
     format!(
-        "rpc_poll_secs = 1\n\n[[environments]]\nname = \"staging\"\nregion = \"ap-northeast-1\"\n\
-         endpoint_url = \"{endpoint}\"\n"
+        "rpc_poll_secs = 1\n{}",
+        config_toml::environment("staging", Some(endpoint), false)
     )
 }
 
 /// The node-api cluster: the two general nodes at `general_1` and `general_2`, and a
 /// listener switch (`[listener, general-1's target group, general-2's]`).
 fn node_api(switch: Option<[&str; 3]>, general_1: &str, general_2: &str) -> String {
-    let mut toml = format!(
-        "\n[[environments.clusters]]\nname = \"node-api\"\necs_cluster = \"ibet-stg-node-api\"\n\n\
-         [[environments.clusters.quorum_nodes]]\nname = \"general-1\"\nrpc_url = \"{general_1}\"\n\
-         service = \"quorum-general-1\"\n\n\
-         [[environments.clusters.quorum_nodes]]\nname = \"general-2\"\nrpc_url = \"{general_2}\"\n\
-         service = \"quorum-general-2\"\n"
-    );
+    let mut toml = config_toml::cluster("node-api", "ibet-stg-node-api");
+    toml += &config_toml::quorum_node("general-1", general_1, None, Some("quorum-general-1"));
+    toml += &config_toml::quorum_node("general-2", general_2, None, Some("quorum-general-2"));
     if let Some([listener, a, b]) = switch {
-        let _ = write!(
-            toml,
-            "\n[environments.clusters.alb_switch]\nmode = \"listener\"\nlistener_arn = \"{listener}\"\n\
-             consecutive_polls = 3\n\n[environments.clusters.alb_switch.nodes]\n\
-             general-1 = \"{a}\"\ngeneral-2 = \"{b}\"\n"
-        );
+        toml += &config_toml::listener_switch(listener, [a, b], Some(3));
     }
     toml
 }
@@ -173,18 +166,8 @@ fn listener_switch(world: &SwitchWorld) -> [&str; 3] {
 
 /// The satoshi cluster with its four validators at `urls`.
 fn satoshi(urls: [&str; 4]) -> String {
-    let mut toml =
-        "\n[[environments.clusters]]\nname = \"satoshi\"\necs_cluster = \"ibet-stg-satoshi\"\n"
-            .to_string();
-    for (i, url) in urls.iter().enumerate() {
-        let n = i + 1;
-        let _ = write!(
-            toml,
-            "\n[[environments.clusters.quorum_nodes]]\nname = \"validator-{n}\"\nrpc_url = \"{url}\"\n\
-             role = \"validator\"\nservice = \"quorum-validator-{n}\"\n"
-        );
-    }
-    toml
+    config_toml::cluster("satoshi", "ibet-stg-satoshi")
+        + &config_toml::validators(urls, "quorum-validator-")
 }
 
 /// The listener's default forward action: target group ARN → weight.
@@ -391,7 +374,8 @@ fn a_read_only_environment_refuses_without_touching_aws() {
         listener.local_addr().expect("addr").port()
     );
     let config = format!(
-        "[[environments]]\nname = \"production\"\ndanger = true\nendpoint_url = \"{url}\"\n{}",
+        "{}{}",
+        config_toml::environment("production", Some(&url), true),
         node_api(
             Some([
                 "arn:aws:elasticloadbalancing:ap-northeast-1:1:listener/app/int/1/2",
@@ -467,9 +451,9 @@ async fn ecs_world(
     url: &str,
     shapes: &[(&str, ClusterShape)],
 ) -> (EcsFixture, Vec<FixtureCluster>) {
-    let fixture = EcsFixture::new(&moto::sdk_config(url)).expect("fixture");
-    fixture.ready().await.expect("moto ECS");
-    fixture.hold_task_states().await.expect("hold task states");
+    let fixture = EcsFixture::connect(&moto::sdk_config(url))
+        .await
+        .expect("moto ECS");
     let mut clusters = Vec::new();
     for &(name, shape) in shapes {
         clusters.push(fixture.staging_cluster(name, shape).await.expect("cluster"));

@@ -41,14 +41,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 /// `moto::sdk_config` with calls limited to [`PATIENCE`].
 fn patient_sdk_config(url: &str) -> aws_config::SdkConfig {
-    moto::sdk_config(url)
-        .to_builder()
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .operation_timeout(PATIENCE)
-                .build(),
-        )
-        .build()
+    moto::patient_sdk_config(url, PATIENCE)
 }
 
 /// A bench on the shared moto server, in a stage of the test's own.
@@ -59,9 +52,10 @@ async fn bench() -> Bench {
 /// A bench on the moto server at `url`, naming staging clusters `{stage}-NAME`.
 async fn bench_at(url: &str, stage: &str) -> Bench {
     let sdk = patient_sdk_config(url);
-    let fixture = EcsFixture::new(&sdk).expect("fixture").in_stage(stage);
-    fixture.ready().await.expect("moto answers ECS");
-    fixture.hold_task_states().await.expect("hold task states");
+    let fixture = EcsFixture::connect(&sdk)
+        .await
+        .expect("moto answers ECS")
+        .in_stage(stage);
     let requests = RequestCounter::new();
     let clock: SharedClock = Arc::new(ManualClock::new(1_795_000_000_000));
     let ecs = AwsEcs::new(&sdk, None, clock).with_request_counter(&requests);

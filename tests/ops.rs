@@ -3,6 +3,9 @@
 //! services, Quorum nodes on one chain) and record every backend call, so a test can
 //! prove that a refused op called nothing.
 
+#[path = "support/config_toml.rs"]
+mod config_toml;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,82 +38,60 @@ const NOW: EpochMs = 1_800_000_000_000;
 const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/ops/alice";
 const TD: &str = "arn:aws:ecs:ap-northeast-1:123456789012:task-definition/ibet-api";
 
-const CONFIG: &str = r#"
-[[environments]]
-name = "staging"
-
-[[environments.clusters]]
-name = "node-api"
-ecs_cluster = "ibet-stg-node-api"
-
-[[environments.clusters.quorum_nodes]]
-name = "general-1"
-rpc_url = "http://10.1.2.3:8545"
-service = "quorum-general-1"
-
-[[environments.clusters.quorum_nodes]]
-name = "general-2"
-rpc_url = "http://10.1.2.4:8545"
-service = "quorum-general-2"
-
-[environments.clusters.alb_switch]
-listener_arn = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:listener/app/int/1/2"
-
-[environments.clusters.alb_switch.nodes]
-general-1 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/quorum-a/1"
-general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/quorum-b/2"
-
-[[environments.clusters]]
-name = "satoshi"
-ecs_cluster = "ibet-stg-satoshi"
-
-[[environments.clusters.quorum_nodes]]
-name = "validator-1"
-rpc_url = "http://10.1.3.1:8545"
-role = "validator"
-service = "validator-1"
-
-[[environments.clusters.quorum_nodes]]
-name = "validator-2"
-rpc_url = "http://10.1.3.2:8545"
-role = "validator"
-service = "validator-2"
-
-[[environments.clusters.quorum_nodes]]
-name = "validator-3"
-rpc_url = "http://10.1.3.3:8545"
-role = "validator"
-service = "validator-3"
-
-[[environments.clusters.quorum_nodes]]
-name = "validator-4"
-rpc_url = "http://10.1.3.4:8545"
-role = "validator"
-service = "validator-4"
-
-[[environments]]
-name = "production"
-danger = true
-
-[[environments.clusters]]
-name = "node-api"
-ecs_cluster = "ibet-prd-node-api"
-
-[[environments.clusters.quorum_nodes]]
-name = "general-1"
-rpc_url = "http://10.9.2.3:8545"
-
-[[environments.clusters.quorum_nodes]]
-name = "general-2"
-rpc_url = "http://10.9.2.4:8545"
-
-[environments.clusters.alb_switch]
-listener_arn = "arn:aws:elasticloadbalancing:ap-northeast-1:999999999999:listener/app/int/9/9"
-
-[environments.clusters.alb_switch.nodes]
-general-1 = "arn:aws:elasticloadbalancing:ap-northeast-1:999999999999:targetgroup/quorum-a/1"
-general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:999999999999:targetgroup/quorum-b/2"
-"#;
+/// Staging (node-api with its switch, satoshi's four validators) and production
+/// (node-api with its switch, a danger environment). Nothing listens at the nodes' URLs:
+/// the fakes answer for them.
+fn config_text() -> String {
+    let stg_arn = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012";
+    let prd_arn = "arn:aws:elasticloadbalancing:ap-northeast-1:999999999999";
+    [
+        config_toml::environment("staging", None, false),
+        config_toml::cluster("node-api", "ibet-stg-node-api"),
+        config_toml::quorum_node(
+            "general-1",
+            "http://10.1.2.3:8545",
+            None,
+            Some("quorum-general-1"),
+        ),
+        config_toml::quorum_node(
+            "general-2",
+            "http://10.1.2.4:8545",
+            None,
+            Some("quorum-general-2"),
+        ),
+        config_toml::listener_switch(
+            &format!("{stg_arn}:listener/app/int/1/2"),
+            [
+                &format!("{stg_arn}:targetgroup/quorum-a/1"),
+                &format!("{stg_arn}:targetgroup/quorum-b/2"),
+            ],
+            None,
+        ),
+        config_toml::cluster("satoshi", "ibet-stg-satoshi"),
+        config_toml::validators(
+            [
+                "http://10.1.3.1:8545",
+                "http://10.1.3.2:8545",
+                "http://10.1.3.3:8545",
+                "http://10.1.3.4:8545",
+            ],
+            "validator-",
+        ),
+        config_toml::environment("production", None, true),
+        config_toml::cluster("node-api", "ibet-prd-node-api"),
+        config_toml::quorum_node("general-1", "http://10.9.2.3:8545", None, None),
+        config_toml::quorum_node("general-2", "http://10.9.2.4:8545", None, None),
+        config_toml::listener_switch(
+            &format!("{prd_arn}:listener/app/int/9/9"),
+            [
+                &format!("{prd_arn}:targetgroup/quorum-a/1"),
+                &format!("{prd_arn}:targetgroup/quorum-b/2"),
+            ],
+            None,
+        ),
+    ]
+    .concat()
+}
 
 /// One Quorum node of the fake chain.
 #[derive(Debug, Clone)]
@@ -564,7 +545,7 @@ struct Harness {
 
 impl Harness {
     fn new(env: &str, write: bool) -> Self {
-        let config = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+        let config = Config::parse(&config_text(), Path::new("test.toml")).expect("config");
         let clock = Arc::new(ManualClock::new(NOW));
         let fake = Fake::new(clock.clone());
         let shared: SharedClock = clock;

@@ -184,6 +184,16 @@ impl EcsFixture {
         })
     }
 
+    /// A builder on `sdk` once moto's ECS answers, with task states held
+    /// ([`EcsFixture::ready`], [`EcsFixture::hold_task_states`]): what every test starts
+    /// from.
+    pub async fn connect(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        let fixture = Self::new(sdk)?;
+        fixture.ready().await?;
+        fixture.hold_task_states().await?;
+        Ok(fixture)
+    }
+
     /// The same builder, naming staging clusters `{stage}-{name}`: tests that share a
     /// moto server each take a stage of their own, so their clusters and task definition
     /// families never meet.

@@ -187,3 +187,16 @@ pub fn sdk_config(url: &str) -> aws_config::SdkConfig {
         ))
         .build()
 }
+
+/// [`sdk_config`] with every call limited to `patience`: moto loads a service on its
+/// first call, which takes seconds on a busy machine.
+pub fn patient_sdk_config(url: &str, patience: Duration) -> aws_config::SdkConfig {
+    sdk_config(url)
+        .to_builder()
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(patience)
+                .build(),
+        )
+        .build()
+}
