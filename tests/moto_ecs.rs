@@ -75,6 +75,16 @@ async fn node_api_bench() -> (Bench, FixtureCluster) {
 }
 
 impl Bench {
+    /// Registers a new revision of `cluster`'s api running `image`; its ARN.
+    async fn api_revision(&self, cluster: &FixtureCluster, image: &str) -> String {
+        let api = cluster.service("api").expect("api");
+        let family = format!("{}-api", cluster.ecs_cluster);
+        self.fixture
+            .task_definition(&family, &cluster.ecs_cluster, &api.spec, image)
+            .await
+            .expect("new revision")
+    }
+
     /// Builds the staging node-api cluster (a wallet cluster).
     async fn node_api(&self) -> FixtureCluster {
         self.fixture
@@ -326,17 +336,7 @@ async fn stop_task_and_update_service_change_what_moto_reports() {
         .deployments[0];
     assert_ne!(after.id, before, "a new deployment");
 
-    let api = built.service("api").expect("api");
-    let release = b
-        .fixture
-        .task_definition(
-            &format!("{cluster}-api"),
-            cluster,
-            &api.spec,
-            "ibet/wallet-api:v25.1.0",
-        )
-        .await
-        .expect("new revision");
+    let release = b.api_revision(&built, "ibet/wallet-api:v25.1.0").await;
     b.ecs
         .update_service(
             cluster,
@@ -364,16 +364,7 @@ async fn revisions_are_listed_newest_first() {
     let (b, built) = node_api_bench().await;
     let cluster = built.ecs_cluster.as_str();
     let api = built.service("api").expect("api");
-    let third = b
-        .fixture
-        .task_definition(
-            &format!("{cluster}-api"),
-            cluster,
-            &api.spec,
-            "ibet/wallet-api:v25.1.0",
-        )
-        .await
-        .expect("third revision");
+    let third = b.api_revision(&built, "ibet/wallet-api:v25.1.0").await;
     let revisions = b
         .ecs
         .task_definition_revisions(&format!("{cluster}-api"))

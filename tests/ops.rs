@@ -586,6 +586,13 @@ impl Harness {
         self.executor.execute(plan, approval, &self.ctx).await
     }
 
+    /// Executes `plan` on a plain yes, and asserts that it went through.
+    async fn execute_ok(&self, plan: &Plan) -> OpReport {
+        let report = self.execute(plan, &Approval::yes()).await;
+        assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+        report
+    }
+
     fn phases(&self) -> Vec<(String, Option<String>)> {
         self.audit()
             .iter()
@@ -662,8 +669,7 @@ async fn a_switch_waits_for_the_gate_then_succeeds_and_verifies() {
     assert_eq!(plan.readiness, Readiness::Ready);
     assert!(plan.checks.iter().all(|c| c.passed), "{:?}", plan.checks);
 
-    let report = h.execute(&plan, &Approval::yes()).await;
-    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    let report = h.execute_ok(&plan).await;
     assert_eq!(report.exit_code(), 0);
     assert!(
         report
@@ -929,8 +935,7 @@ async fn a_crash_during_the_call_leaves_the_before_line() {
     assert_eq!(h.phases(), [("before".into(), None)]);
     // Its op key is free again.
     *h.fake.hold.lock().expect("hold") = None;
-    let retry = h.execute(&plan, &Approval::yes()).await;
-    assert_eq!(retry.outcome, Outcome::Ok, "{retry:?}");
+    h.execute_ok(&plan).await;
 }
 
 #[tokio::test]
@@ -1016,8 +1021,7 @@ async fn stopping_a_task_stops_it_and_verifies() {
         plan.changes,
         ["task api-1 of api (ibet-api:42): stop; ECS starts a replacement (desired 2)"]
     );
-    let report = h.execute(&plan, &Approval::yes()).await;
-    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    let report = h.execute_ok(&plan).await;
     assert!(
         report
             .message
@@ -1146,8 +1150,7 @@ async fn a_forced_deployment_shows_a_new_primary_deployment() {
         plan1.changes,
         ["service api: new deployment of ibet-api:42; every task is replaced"]
     );
-    let report = h.execute(&plan1, &Approval::yes()).await;
-    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    let report = h.execute_ok(&plan1).await;
     assert!(
         report
             .message
@@ -1186,8 +1189,7 @@ async fn a_release_moves_the_service_to_the_new_task_definition() {
         ["service api: task definition ibet-api:42 → ibet-api:43"]
     );
     assert!(plan1.warnings.is_empty());
-    let report = h.execute(&plan1, &Approval::yes()).await;
-    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    h.execute_ok(&plan1).await;
     assert_eq!(
         h.fake.service("ibet-stg-node-api", "api").task_definition,
         format!("{TD}:43")
