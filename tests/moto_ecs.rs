@@ -25,7 +25,7 @@ use ibet_console::backend::{BackendError, EcsApi, IdentityApi, ServiceUpdate};
 use ibet_console::clock::{ManualClock, SharedClock};
 use ibet_console::config::Config;
 use ibet_console::model::ecs::{ClusterSnapshot, Task};
-use moto::Moto;
+use moto::{Moto, counts};
 
 /// A fixture builder on a moto server with task states held, and a counted backend.
 struct Bench {
@@ -92,10 +92,6 @@ impl Bench {
             .await
             .expect("fixture")
     }
-}
-
-fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
 }
 
 fn service_names(snapshot: &ClusterSnapshot) -> Vec<&str> {

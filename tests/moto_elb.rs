@@ -14,15 +14,13 @@ mod moto;
 mod elb_fixture;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use aws_sdk_elasticloadbalancingv2::Client;
-use aws_sdk_elasticloadbalancingv2::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_elasticloadbalancingv2::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, LoadBalancerSchemeEnum, Rule, TargetHealthReasonEnum, TargetHealthStateEnum,
 };
 use ibet_console::backend::aws::elb::AwsElb;
+use ibet_console::backend::aws::metrics::RequestCounter;
 use ibet_console::backend::{BackendError, ElbApi};
 use ibet_console::config::AlbSwitch;
 use ibet_console::model::alb::{
@@ -30,44 +28,7 @@ use ibet_console::model::alb::{
 };
 
 use elb_fixture::{GENERAL_1, GENERAL_2, PathWorld, SwitchWorld};
-use moto::Moto;
-
-/// Counts the requests a client sends, by ELBv2 action (read from the query body).
-#[derive(Debug, Clone, Default)]
-struct RequestTally(Arc<Mutex<BTreeMap<String, u64>>>);
-
-impl RequestTally {
-    fn take(&self) -> BTreeMap<String, u64> {
-        std::mem::take(&mut *self.0.lock().expect("lock"))
-    }
-}
-
-impl Intercept for RequestTally {
-    fn name(&self) -> &'static str {
-        "RequestTally"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let body = context.request().body().bytes().unwrap_or_default();
-        let body = String::from_utf8_lossy(body);
-        let action = body
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("Action="))
-            .unwrap_or("unknown")
-            .to_string();
-        *self.0.lock().expect("lock").entry(action).or_insert(0) += 1;
-        Ok(())
-    }
-}
-
-fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
-}
+use moto::{Moto, counts};
 
 /// A plain client for building and checking, the backend under test on a counted
 /// client (both on the shared moto server), and a name prefix of the test's own.
@@ -75,21 +36,21 @@ struct Bench {
     url: String,
     client: Client,
     elb: AwsElb,
-    tally: RequestTally,
+    requests: RequestCounter,
     prefix: String,
 }
 
 fn bench() -> Bench {
     let url = Moto::shared().url();
     let sdk = moto::sdk_config(&url);
-    let tally = RequestTally::default();
+    let requests = RequestCounter::new();
     let counted = aws_sdk_elasticloadbalancingv2::config::Builder::from(&sdk)
-        .interceptor(tally.clone())
+        .interceptor(requests.clone())
         .build();
     Bench {
         client: Client::new(&sdk),
         elb: AwsElb::from_client(Client::from_conf(counted), None),
-        tally,
+        requests,
         url,
         prefix: format!("{}-", moto::unique("t")),
     }
@@ -103,6 +64,13 @@ async fn switch_bench() -> (Bench, SwitchWorld) {
 }
 
 impl Bench {
+    /// The requests the backend sent since the last call, per operation.
+    fn take_requests(&self) -> BTreeMap<String, u64> {
+        let sent = self.requests.snapshot();
+        self.requests.reset();
+        sent
+    }
+
     /// What the backend reads of `switch`.
     async fn read(&self, switch: &AlbSwitch) -> SwitchView {
         self.elb.read_switch(switch).await.expect("read_switch")
@@ -197,14 +165,14 @@ async fn the_active_node_is_read_in_every_wiring() {
     );
     assert_eq!(listener.active(), Some("general-1"));
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeListeners", 1), ("DescribeTargetHealth", 2)])
     );
 
     let rule = b.read(&world.rule_switch()).await;
     assert_eq!(rule.members, listener.members);
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeRules", 1), ("DescribeTargetHealth", 2)])
     );
 
@@ -219,7 +187,7 @@ async fn the_active_node_is_read_in_every_wiring() {
             ],
         }
     );
-    assert_eq!(b.tally.take(), counts(&[("DescribeTargetHealth", 1)]));
+    assert_eq!(b.take_requests(), counts(&[("DescribeTargetHealth", 1)]));
 }
 
 #[tokio::test]
@@ -229,7 +197,7 @@ async fn a_listener_switch_flips_the_weights_in_one_call() {
 
     b.apply(&switch, "general-2").await;
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeListeners", 1), ("ModifyListener", 1)])
     );
 
@@ -262,9 +230,9 @@ async fn a_listener_switch_flips_the_weights_in_one_call() {
         ]
     );
 
-    b.tally.take();
+    b.take_requests();
     b.apply(&switch, "general-1").await;
-    assert_eq!(b.tally.take().get("ModifyListener"), Some(&1));
+    assert_eq!(b.take_requests().get("ModifyListener"), Some(&1));
     let view = b.read(&switch).await;
     assert_eq!(view.active(), Some("general-1"));
 }
@@ -276,7 +244,7 @@ async fn a_rule_switch_keeps_the_listener_the_conditions_and_the_stickiness() {
 
     b.apply(&world.rule_switch(), "general-2").await;
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeRules", 1), ("ModifyRule", 1)])
     );
 
@@ -331,10 +299,10 @@ async fn a_single_group_listener_switches_by_replacing_the_group() {
     assert_eq!(view.active(), Some("general-1"));
     assert!(!view.members[1].active);
 
-    b.tally.take();
+    b.take_requests();
     b.apply(&switch, "general-2").await;
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeListeners", 1), ("ModifyListener", 1)])
     );
     let action = default_action(&b.client, &listener).await;
@@ -349,7 +317,7 @@ async fn a_targets_switch_registers_waits_for_health_then_deregisters() {
 
     b.apply(&switch, "general-2").await;
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[
             ("DeregisterTargets", 1),
             ("DescribeTargetHealth", 2),
@@ -386,9 +354,9 @@ async fn a_targets_switch_registers_waits_for_health_then_deregisters() {
         Some("Target.NotRegistered")
     );
 
-    b.tally.take();
+    b.take_requests();
     b.apply(&switch, "general-1").await;
-    assert_eq!(b.tally.take().get("RegisterTargets"), Some(&1));
+    assert_eq!(b.take_requests().get("RegisterTargets"), Some(&1));
     assert_eq!(b.active(&switch).await.as_deref(), Some("general-1"));
 }
 
@@ -399,11 +367,11 @@ async fn a_targets_switch_finishes_a_half_done_one() {
     elb_fixture::register(&b.client, &world.nodes_group, &[GENERAL_2]).await;
     let switch = world.targets_switch();
     assert_eq!(b.active(&switch).await.as_deref(), None);
-    b.tally.take();
+    b.take_requests();
 
     b.apply(&switch, "general-2").await;
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DeregisterTargets", 1), ("DescribeTargetHealth", 1)])
     );
     assert_eq!(b.active(&switch).await.as_deref(), Some("general-2"));
@@ -414,13 +382,13 @@ async fn switching_to_the_active_node_sends_no_change() {
     let (b, world) = switch_bench().await;
 
     b.apply(&world.listener_switch(), "general-1").await;
-    assert_eq!(b.tally.take(), counts(&[("DescribeListeners", 1)]));
+    assert_eq!(b.take_requests(), counts(&[("DescribeListeners", 1)]));
 
     b.apply(&world.rule_switch(), "general-1").await;
-    assert_eq!(b.tally.take(), counts(&[("DescribeRules", 1)]));
+    assert_eq!(b.take_requests(), counts(&[("DescribeRules", 1)]));
 
     b.apply(&world.targets_switch(), "general-1").await;
-    assert_eq!(b.tally.take(), counts(&[("DescribeTargetHealth", 1)]));
+    assert_eq!(b.take_requests(), counts(&[("DescribeTargetHealth", 1)]));
 }
 
 #[tokio::test]
@@ -466,7 +434,7 @@ async fn an_unknown_node_or_an_incomplete_switch_is_refused_before_any_request()
             "alb_switch node `general-2`: `10.0.2.10:rpc` is not IP:PORT or i-...:PORT".into()
         )
     );
-    assert_eq!(b.tally.take(), BTreeMap::new());
+    assert_eq!(b.take_requests(), BTreeMap::new());
 }
 
 #[tokio::test]
@@ -478,7 +446,7 @@ async fn a_listener_that_is_gone_is_not_found() {
     assert!(matches!(err, BackendError::NotFound(_)), "{err:?}");
     // The health of the node groups was asked alongside.
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeListeners", 1), ("DescribeTargetHealth", 2)])
     );
     let err = b
@@ -487,7 +455,7 @@ async fn a_listener_that_is_gone_is_not_found() {
         .await
         .expect_err("an error");
     assert!(matches!(err, BackendError::NotFound(_)), "{err:?}");
-    assert_eq!(b.tally.take(), counts(&[("DescribeListeners", 1)]));
+    assert_eq!(b.take_requests(), counts(&[("DescribeListeners", 1)]));
 }
 
 #[tokio::test]
@@ -504,7 +472,7 @@ async fn the_request_path_is_discovered_in_the_fewest_requests() {
     ];
     let topology = b.elb.discover_paths(&asked).await.expect("discover_paths");
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[
             ("DescribeListeners", 2),
             ("DescribeLoadBalancers", 1),
@@ -615,7 +583,7 @@ async fn the_request_path_is_discovered_in_the_fewest_requests() {
             .load_balancers,
         vec![]
     );
-    assert_eq!(b.tally.take(), BTreeMap::new());
+    assert_eq!(b.take_requests(), BTreeMap::new());
 }
 
 #[tokio::test]
@@ -644,7 +612,7 @@ async fn more_than_twenty_groups_and_load_balancers_are_described_in_batches() {
 
     let topology = b.elb.discover_paths(&groups).await.expect("discover_paths");
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[
             ("DescribeListeners", 21),
             ("DescribeLoadBalancers", 2),

@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -199,4 +200,9 @@ pub fn patient_sdk_config(url: &str, patience: Duration) -> aws_config::SdkConfi
                 .build(),
         )
         .build()
+}
+
+/// Request counts per operation, as `RequestCounter::snapshot` gives them.
+pub fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
 }
