@@ -2,7 +2,9 @@
 //!
 //! The first tests run the built binary against a moto server (ECS, ELBv2, STS) and
 //! anvil nodes, with a generated config and a temporary audit log, and check AWS (moto)
-//! and the audit log afterwards. The last ones call the commands as a library on the
+//! and the audit log afterwards. The switch and restart tests share one moto (the switch
+//! tests name their load balancers apart); the release test starts its own, with the
+//! switch that makes rollouts complete. The last ones call the commands as a library on the
 //! embedded demo world, where faults can be injected and the terminal is scripted; the
 //! demo world's clock follows tokio's paused clock, so waits for the gate or a rollout
 //! take no real time.

@@ -2,8 +2,8 @@
 //! (the node-api, issuer and bank clusters, and the satoshi validators), bulk services
 //! and tasks, and the config TOML that points the console at them.
 //!
-//! Shared by `tests/moto_ecs.rs` and `examples/moto_fixture.rs` (included with
-//! `#[path]`), so it returns errors instead of panicking. It talks only to the endpoint
+//! Shared by the moto tests and `examples/moto_fixture.rs` (included with `#[path]`),
+//! so it returns errors instead of panicking. It talks only to the endpoint
 //! of the SDK configuration it is given.
 //!
 //! moto's ECS differs from AWS in ways the builders work around:
