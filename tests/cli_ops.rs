@@ -389,25 +389,16 @@ fn a_read_only_environment_refuses_without_touching_aws() {
         )
     );
     let scene = Scene::new(&config);
-    let switch = scene.run(&op_args(
-        "production",
-        "switch",
-        "node-api",
-        &["--to", "general-2", "--yes", "--confirm", "production"],
-    ));
-    assert_eq!(switch.code, 3, "{switch:?}");
-    assert!(
-        switch.stdout.contains("start the console with --write"),
-        "{}",
-        switch.stdout
-    );
-    let restart = scene.run(&op_args(
-        "production",
-        "restart",
-        "node-api",
-        &["--service", "api", "--yes", "--confirm", "production"],
-    ));
-    assert_eq!(restart.code, 3, "{restart:?}");
+    for (command, what) in [
+        ("switch", ["--to", "general-2"]),
+        ("restart", ["--service", "api"]),
+    ] {
+        let mut args = op_args("production", command, "node-api", &what);
+        args.extend(["--yes", "--confirm", "production"]);
+        let refused = scene.run(&args);
+        assert_eq!(refused.code, 3, "{refused:?}");
+        assert_says(&refused.stdout, &["start the console with --write"]);
+    }
     assert!(
         matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "nothing may connect to AWS or a node"
