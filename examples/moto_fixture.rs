@@ -29,12 +29,9 @@ async fn main() -> anyhow::Result<()> {
         bail!("usage: cargo run --example moto_fixture -- http://127.0.0.1:PORT");
     };
     let url = url.trim_end_matches('/').to_string();
-    let fixture = ecs_fixture::EcsFixture::new(&moto::sdk_config(&url))?;
-    fixture
-        .ready()
+    let fixture = ecs_fixture::EcsFixture::connect(&moto::sdk_config(&url))
         .await
         .with_context(|| format!("is moto running at {url}?"))?;
-    fixture.hold_task_states().await?;
     let world = fixture.staging_world().await?;
     for cluster in &world {
         eprintln!(

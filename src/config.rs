@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use crate::model::alb::SwitchMode;
 use crate::model::quorum::NodeRole;
+use crate::quorum::QuorumThresholds;
 
 pub use paths::{
     CONFIG_ENV_VAR, ConfigSource, ResolvedPath, config_dir, data_dir, default_config_path,
@@ -47,6 +48,9 @@ pub struct Config {
     /// Where the audit log is written (default: the XDG data folder).
     #[serde(default)]
     pub audit_log: Option<PathBuf>,
+    /// The Quorum monitor's judgement thresholds (the `[quorum]` table).
+    #[serde(default)]
+    pub quorum: QuorumThresholds,
     /// Environments, in tab order.
     #[serde(default)]
     pub environments: Vec<Environment>,
@@ -402,7 +406,7 @@ general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgrou
             messages("colour = \"red\""),
             [
                 "test.toml:1:1: unknown key `colour`; valid keys are `refresh_secs`, \
-              `rpc_poll_secs`, `theme`, `log_buffer_lines`, `audit_log`, `environments`"
+              `rpc_poll_secs`, `theme`, `log_buffer_lines`, `audit_log`, `quorum`, `environments`"
             ]
         );
     }

@@ -93,6 +93,7 @@ impl Session {
                 theme: "default".into(),
                 log_buffer_lines: 100_000,
                 audit_log: None,
+                quorum: crate::quorum::QuorumThresholds::default(),
                 environments: Vec::new(),
             },
             backends: Vec::new(),

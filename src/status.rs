@@ -368,12 +368,34 @@ impl StatusReport {
         }
     }
 
-    /// The report as an aligned text table.
+    /// The report as an aligned text table (columns as wide as their longest value).
     pub fn to_table(&self) -> String {
         let mut out = String::new();
+        let services: Vec<_> = self
+            .environments
+            .iter()
+            .flat_map(|e| e.clusters.iter().map(move |c| (e, c)))
+            .flat_map(|(e, c)| c.services.iter().map(move |s| (e, c, s)))
+            .collect();
+        let env_w = column_width(
+            "ENVIRONMENT",
+            self.environments.iter().map(|e| e.name.as_str()),
+        );
+        let cluster_w = column_width(
+            "CLUSTER",
+            self.environments
+                .iter()
+                .flat_map(|e| &e.clusters)
+                .map(|c| c.name.as_str()),
+        );
+        let service_w = column_width("SERVICE", services.iter().map(|(_, _, s)| s.name.as_str()));
+        let taskdef_w = column_width(
+            "TASK DEFINITION",
+            services.iter().map(|(_, _, s)| s.task_definition.as_str()),
+        );
         let _ = writeln!(
             out,
-            "{:<12} {:<10} {:<18} {:<8} {:>7} {:>4}  {:<34} {:<11} HEALTH",
+            "{:<env_w$} {:<cluster_w$} {:<service_w$} {:<8} {:>7} {:>4}  {:<taskdef_w$} {:<11} HEALTH",
             "ENVIRONMENT",
             "CLUSTER",
             "SERVICE",
@@ -383,24 +405,20 @@ impl StatusReport {
             "TASK DEFINITION",
             "ROLLOUT"
         );
-        for e in &self.environments {
-            for c in &e.clusters {
-                for s in &c.services {
-                    let _ = writeln!(
-                        out,
-                        "{:<12} {:<10} {:<18} {:<8} {:>7} {:>4}  {:<34} {:<11} {}",
-                        e.name,
-                        c.name,
-                        s.name,
-                        s.status,
-                        format!("{}/{}", s.running, s.desired),
-                        s.pending,
-                        s.task_definition,
-                        s.rollout,
-                        s.health.as_str()
-                    );
-                }
-            }
+        for (e, c, s) in &services {
+            let _ = writeln!(
+                out,
+                "{:<env_w$} {:<cluster_w$} {:<service_w$} {:<8} {:>7} {:>4}  {:<taskdef_w$} {:<11} {}",
+                e.name,
+                c.name,
+                s.name,
+                s.status,
+                format!("{}/{}", s.running, s.desired),
+                s.pending,
+                s.task_definition,
+                s.rollout,
+                s.health.as_str()
+            );
         }
         let nodes: Vec<_> = self
             .environments
@@ -409,9 +427,11 @@ impl StatusReport {
             .flat_map(|(e, c)| c.quorum_nodes.iter().map(move |n| (e, c, n)))
             .collect();
         if !nodes.is_empty() {
+            // One more column for the `*` of the active node.
+            let node_w = column_width("NODE", nodes.iter().map(|(_, _, n)| n.name.as_str())) + 1;
             let _ = writeln!(
                 out,
-                "\n{:<12} {:<10} {:<14} {:<9} {:>10} {:>5} {:>6} {:>5}  {:<8} WHY",
+                "\n{:<env_w$} {:<cluster_w$} {:<node_w$} {:<9} {:>10} {:>5} {:>6} {:>5}  {:<8} WHY",
                 "ENVIRONMENT", "CLUSTER", "NODE", "ROLE", "BLOCK", "LAG", "HEAD", "PEERS", "STATE"
             );
             for (e, c, n) in nodes {
@@ -422,7 +442,7 @@ impl StatusReport {
                 };
                 let _ = writeln!(
                     out,
-                    "{:<12} {:<10} {:<14} {:<9} {:>10} {:>5} {:>6} {:>5}  {:<8} {}",
+                    "{:<env_w$} {:<cluster_w$} {:<node_w$} {:<9} {:>10} {:>5} {:>6} {:>5}  {:<8} {}",
                     e.name,
                     c.name,
                     format!("{}{active}", n.name),
@@ -475,13 +495,13 @@ impl StatusReport {
                 .unwrap_or(0);
             let _ = writeln!(
                 out,
-                "\n{:<12} {:<10} {:<width$}  VERDICT",
+                "\n{:<env_w$} {:<cluster_w$} {:<width$}  VERDICT",
                 "ENVIRONMENT", "CLUSTER", "REQUEST PATH"
             );
             for (e, c, hops, p) in paths {
                 let _ = writeln!(
                     out,
-                    "{:<12} {:<10} {hops:<width$}  {}",
+                    "{:<env_w$} {:<cluster_w$} {hops:<width$}  {}",
                     e.name, c.name, p.verdict
                 );
             }
@@ -491,7 +511,7 @@ impl StatusReport {
         } else {
             let _ = writeln!(
                 out,
-                "\n{:<8} {:<12} {:<10} {:<18} {:<24} SUMMARY",
+                "\n{:<8} {:<env_w$} {:<cluster_w$} {:<18} {:<24} SUMMARY",
                 "SEVERITY", "ENVIRONMENT", "CLUSTER", "SUBJECT", "SINCE"
             );
             for p in &self.problems {
@@ -501,7 +521,7 @@ impl StatusReport {
                 };
                 let _ = writeln!(
                     out,
-                    "{severity:<8} {:<12} {:<10} {:<18} {:<24} {}",
+                    "{severity:<8} {:<env_w$} {:<cluster_w$} {:<18} {:<24} {}",
                     p.environment, p.cluster, p.subject, p.since, p.summary
                 );
             }
@@ -509,4 +529,13 @@ impl StatusReport {
         let _ = writeln!(out, "\noverall: {}", self.health.as_str());
         out
     }
+}
+
+/// The width of a text column: its longest value or its header, in terminal columns.
+fn column_width<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> usize {
+    values
+        .map(crate::text::display_width)
+        .chain(std::iter::once(header.len()))
+        .max()
+        .unwrap_or(0)
 }

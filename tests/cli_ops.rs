@@ -2,7 +2,9 @@
 //!
 //! The first tests run the built binary against a moto server (ECS, ELBv2, STS) and
 //! anvil nodes, with a generated config and a temporary audit log, and check AWS (moto)
-//! and the audit log afterwards. The last ones call the commands as a library on the
+//! and the audit log afterwards. The switch and restart tests share one moto (the switch
+//! tests name their load balancers apart); the release test starts its own, with the
+//! switch that makes rollouts complete. The last ones call the commands as a library on the
 //! embedded demo world, where faults can be injected and the terminal is scripted; the
 //! demo world's clock follows tokio's paused clock, so waits for the gate or a rollout
 //! take no real time.
@@ -31,7 +33,9 @@ mod elb_fixture;
 #[path = "support/tmux.rs"]
 mod tmux;
 
-use std::fmt::Write as _;
+#[path = "support/config_toml.rs"]
+mod config_toml;
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -127,33 +131,32 @@ impl Scene {
         entries.reverse();
         entries
     }
+
+    /// Each audit line's op kind, phase and outcome, oldest first.
+    fn audit_kinds(&self) -> Vec<(&'static str, Phase, Option<Outcome>)> {
+        self.audit()
+            .iter()
+            .map(|e| (e.op.kind(), e.phase, e.outcome))
+            .collect()
+    }
 }
 
-/// One environment `staging` on moto at `endpoint`.
+/// One environment `staging` on moto at `endpoint`, its nodes polled every second.
 fn environment(endpoint: &str) -> String {
     format!(
-        "rpc_poll_secs = 1\n\n[[environments]]\nname = \"staging\"\nregion = \"ap-northeast-1\"\n\
-         endpoint_url = \"{endpoint}\"\n"
+        "rpc_poll_secs = 1\n{}",
+        config_toml::environment("staging", Some(endpoint), false)
     )
 }
 
 /// The node-api cluster: the two general nodes at `general_1` and `general_2`, and a
 /// listener switch (`[listener, general-1's target group, general-2's]`).
 fn node_api(switch: Option<[&str; 3]>, general_1: &str, general_2: &str) -> String {
-    let mut toml = format!(
-        "\n[[environments.clusters]]\nname = \"node-api\"\necs_cluster = \"ibet-stg-node-api\"\n\n\
-         [[environments.clusters.quorum_nodes]]\nname = \"general-1\"\nrpc_url = \"{general_1}\"\n\
-         service = \"quorum-general-1\"\n\n\
-         [[environments.clusters.quorum_nodes]]\nname = \"general-2\"\nrpc_url = \"{general_2}\"\n\
-         service = \"quorum-general-2\"\n"
-    );
+    let mut toml = config_toml::cluster("node-api", "ibet-stg-node-api");
+    toml += &config_toml::quorum_node("general-1", general_1, None, Some("quorum-general-1"));
+    toml += &config_toml::quorum_node("general-2", general_2, None, Some("quorum-general-2"));
     if let Some([listener, a, b]) = switch {
-        let _ = write!(
-            toml,
-            "\n[environments.clusters.alb_switch]\nmode = \"listener\"\nlistener_arn = \"{listener}\"\n\
-             consecutive_polls = 3\n\n[environments.clusters.alb_switch.nodes]\n\
-             general-1 = \"{a}\"\ngeneral-2 = \"{b}\"\n"
-        );
+        toml += &config_toml::listener_switch(listener, [a, b], Some(3));
     }
     toml
 }
@@ -165,18 +168,8 @@ fn listener_switch(world: &SwitchWorld) -> [&str; 3] {
 
 /// The satoshi cluster with its four validators at `urls`.
 fn satoshi(urls: [&str; 4]) -> String {
-    let mut toml =
-        "\n[[environments.clusters]]\nname = \"satoshi\"\necs_cluster = \"ibet-stg-satoshi\"\n"
-            .to_string();
-    for (i, url) in urls.iter().enumerate() {
-        let n = i + 1;
-        let _ = write!(
-            toml,
-            "\n[[environments.clusters.quorum_nodes]]\nname = \"validator-{n}\"\nrpc_url = \"{url}\"\n\
-             role = \"validator\"\nservice = \"quorum-validator-{n}\"\n"
-        );
-    }
-    toml
+    config_toml::cluster("satoshi", "ibet-stg-satoshi")
+        + &config_toml::validators(urls, "quorum-validator-")
 }
 
 /// The listener's default forward action: target group ARN → weight.
@@ -215,61 +208,67 @@ fn weight(weights: &[(String, i32)], group: &str) -> i32 {
         .map_or(0, |(_, w)| *w)
 }
 
+/// The command line of `command` on `cluster` of `env`, then `rest`.
+fn op_args<'a>(env: &'a str, command: &'a str, cluster: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--env", env, command, "--cluster", cluster];
+    args.extend_from_slice(rest);
+    args
+}
+
+/// Asserts that `text` says every one of `wants`.
+fn assert_says(text: &str, wants: &[&str]) {
+    for want in wants {
+        assert!(text.contains(want), "`{want}` missing:\n{text}");
+    }
+}
+
 /// A URL where nothing listens.
 fn dead_url() -> String {
     format!("http://127.0.0.1:{}", anvil::free_port())
 }
 
-/// moto with the internal-ALB switch world.
-async fn switch_world() -> (Moto, aws_sdk_elasticloadbalancingv2::Client, SwitchWorld) {
-    let moto = Moto::start();
-    let sdk = moto::sdk_config(&moto.url());
-    let client = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
-    let world = SwitchWorld::build(&client, &moto.url()).await;
-    (moto, client, world)
+/// The shared moto's URL, and the internal-ALB switch world built there under names of
+/// the test's own.
+async fn switch_world() -> (String, aws_sdk_elasticloadbalancingv2::Client, SwitchWorld) {
+    let url = Moto::shared().url();
+    let client = aws_sdk_elasticloadbalancingv2::Client::new(&moto::sdk_config(&url));
+    let prefix = format!("{}-", moto::unique("t"));
+    let world = SwitchWorld::build(&client, &url, &prefix).await;
+    (url, client, world)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switch_moves_the_listener_to_a_synced_node() {
-    let (moto, client, world) = switch_world().await;
+    let (url, client, world) = switch_world().await;
     // One chain behind both names: the gate compares general-2 with general-1 for real.
     let chain = Anvil::start(Mining::EverySecs(1));
     let scene = Scene::new(&format!(
         "{}{}",
-        environment(&moto.url()),
+        environment(&url),
         node_api(Some(listener_switch(&world)), &chain.url(), &chain.url())
     ));
     let before = listener_weights(&client, &world.listener).await;
     assert_eq!(weight(&before, &world.quorum_b), 0);
 
-    let run = scene.run(&[
-        "--env",
+    let run = scene.run(&op_args(
         "staging",
         "switch",
-        "--cluster",
         "node-api",
-        "--to",
-        "general-2",
-        "--yes",
-        "--gate-timeout",
-        "20s",
-    ]);
+        &["--to", "general-2", "--yes", "--gate-timeout", "20s"],
+    ));
     assert_eq!(run.code, 0, "{run:?}");
-    for want in [
-        "Plan: switch the internal ALB of staging/node-api to general-2",
-        "forwards to general-1",
-        "forward weight general-1 1 → 0, general-2 0 → 1",
-        "poll  3 [3/3]",
-        "same_chain same block at #",
-        "The sync gate passed.",
-        "done, the ALB forwards to general-2",
-    ] {
-        assert!(
-            run.stdout.contains(want),
-            "`{want}` missing:\n{}",
-            run.stdout
-        );
-    }
+    assert_says(
+        &run.stdout,
+        &[
+            "Plan: switch the internal ALB of staging/node-api to general-2",
+            "forwards to general-1",
+            "forward weight general-1 1 → 0, general-2 0 → 1",
+            "poll  3 [3/3]",
+            "same_chain same block at #",
+            "The sync gate passed.",
+            "done, the ALB forwards to general-2",
+        ],
+    );
     let after = listener_weights(&client, &world.listener).await;
     assert_eq!(weight(&after, &world.quorum_a), 0, "{after:?}");
     assert!(weight(&after, &world.quorum_b) > 0, "{after:?}");
@@ -298,7 +297,7 @@ async fn switch_moves_the_listener_to_a_synced_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_candidate_is_refused_and_only_an_override_switches() {
-    let (moto, client, world) = switch_world().await;
+    let (url, client, world) = switch_world().await;
     let active = Anvil::start(Mining::EverySecs(1));
     std::thread::sleep(Duration::from_millis(1500));
     // Shares the active node's history up to now, then stays there.
@@ -306,40 +305,31 @@ async fn a_stalled_candidate_is_refused_and_only_an_override_switches() {
     std::thread::sleep(Duration::from_millis(2500));
     let scene = Scene::new(&format!(
         "{}{}",
-        environment(&moto.url()),
+        environment(&url),
         node_api(Some(listener_switch(&world)), &active.url(), &stalled.url())
     ));
     let switch = |extra: &[&str]| {
-        let mut args = vec![
-            "--env",
+        let mut args = op_args(
             "staging",
             "switch",
-            "--cluster",
             "node-api",
-            "--to",
-            "general-2",
-            "--yes",
-            "--gate-timeout",
-            "2s",
-        ];
+            &["--to", "general-2", "--yes", "--gate-timeout", "2s"],
+        );
         args.extend_from_slice(extra);
         scene.run(&args)
     };
 
     let refused = switch(&[]);
     assert_eq!(refused.code, 3, "{refused:?}");
-    for want in [
-        "FAIL height general-2 #",
-        "same_chain same block at #",
-        "the sync gate did not pass within 2s",
-        "--override-gate",
-    ] {
-        assert!(
-            refused.stdout.contains(want),
-            "`{want}` missing:\n{}",
-            refused.stdout
-        );
-    }
+    assert_says(
+        &refused.stdout,
+        &[
+            "FAIL height general-2 #",
+            "same_chain same block at #",
+            "the sync gate did not pass within 2s",
+            "--override-gate",
+        ],
+    );
     let weights = listener_weights(&client, &world.listener).await;
     assert_eq!(
         weight(&weights, &world.quorum_a),
@@ -386,7 +376,8 @@ fn a_read_only_environment_refuses_without_touching_aws() {
         listener.local_addr().expect("addr").port()
     );
     let config = format!(
-        "[[environments]]\nname = \"production\"\ndanger = true\nendpoint_url = \"{url}\"\n{}",
+        "{}{}",
+        config_toml::environment("production", Some(&url), true),
         node_api(
             Some([
                 "arn:aws:elasticloadbalancing:ap-northeast-1:1:listener/app/int/1/2",
@@ -398,37 +389,16 @@ fn a_read_only_environment_refuses_without_touching_aws() {
         )
     );
     let scene = Scene::new(&config);
-    let switch = scene.run(&[
-        "--env",
-        "production",
-        "switch",
-        "--cluster",
-        "node-api",
-        "--to",
-        "general-2",
-        "--yes",
-        "--confirm",
-        "production",
-    ]);
-    assert_eq!(switch.code, 3, "{switch:?}");
-    assert!(
-        switch.stdout.contains("start the console with --write"),
-        "{}",
-        switch.stdout
-    );
-    let restart = scene.run(&[
-        "--env",
-        "production",
-        "restart",
-        "--cluster",
-        "node-api",
-        "--service",
-        "api",
-        "--yes",
-        "--confirm",
-        "production",
-    ]);
-    assert_eq!(restart.code, 3, "{restart:?}");
+    for (command, what) in [
+        ("switch", ["--to", "general-2"]),
+        ("restart", ["--service", "api"]),
+    ] {
+        let mut args = op_args("production", command, "node-api", &what);
+        args.extend(["--yes", "--confirm", "production"]);
+        let refused = scene.run(&args);
+        assert_eq!(refused.code, 3, "{refused:?}");
+        assert_says(&refused.stdout, &["start the console with --write"]);
+    }
     assert!(
         matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "nothing may connect to AWS or a node"
@@ -468,21 +438,20 @@ fn the_terminal_prompt_confirms_on_a_real_terminal() {
     assert_eq!(AuditLog::new(&audit).recent(10).expect("audit").len(), 2);
 }
 
-/// moto (started with `env`) with the staging ECS clusters `shapes`; tasks stay in the
-/// status they are given.
+/// The staging ECS clusters `shapes` in the moto at `url`; tasks stay in the status
+/// they are given.
 async fn ecs_world(
-    env: &[(&str, &str)],
+    url: &str,
     shapes: &[(&str, ClusterShape)],
-) -> (Moto, EcsFixture, Vec<FixtureCluster>) {
-    let moto = Moto::start_with_env(env);
-    let fixture = EcsFixture::new(&moto::sdk_config(&moto.url())).expect("fixture");
-    fixture.ready().await.expect("moto ECS");
-    fixture.hold_task_states().await.expect("hold task states");
+) -> (EcsFixture, Vec<FixtureCluster>) {
+    let fixture = EcsFixture::connect(&moto::sdk_config(url))
+        .await
+        .expect("moto ECS");
     let mut clusters = Vec::new();
     for &(name, shape) in shapes {
         clusters.push(fixture.staging_cluster(name, shape).await.expect("cluster"));
     }
-    (moto, fixture, clusters)
+    (fixture, clusters)
 }
 
 /// The PRIMARY deployment id and the task definition of a service in moto.
@@ -504,8 +473,10 @@ async fn service_state(fixture: &EcsFixture, cluster: &str, service: &str) -> (S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_stops_a_task_or_forces_a_deployment_and_guards_validators() {
-    let (moto, fixture, clusters) = ecs_world(
-        &[],
+    // The only test that builds ECS clusters in the shared server: default names.
+    let url = Moto::shared().url();
+    let (fixture, clusters) = ecs_world(
+        &url,
         &[
             ("node-api", ClusterShape::Wallet),
             ("satoshi", ClusterShape::Validators),
@@ -516,18 +487,14 @@ async fn restart_stops_a_task_or_forces_a_deployment_and_guards_validators() {
     let (up, down) = (chain.url(), dead_url());
     let scene = Scene::new(&format!(
         "{}{}{}",
-        environment(&moto.url()),
+        environment(&url),
         node_api(None, &dead_url(), &dead_url()),
         satoshi([&up, &up, &down, &down])
     ));
     let api = clusters[0].service("api").expect("api");
     let task = api.tasks[0].clone();
     let task_id = task.rsplit('/').next().expect("id").to_string();
-    let restart = |extra: &[&str]| {
-        let mut args = vec!["--env", "staging", "restart", "--cluster", "node-api"];
-        args.extend_from_slice(extra);
-        scene.run(&args)
-    };
+    let restart = |extra: &[&str]| scene.run(&op_args("staging", "restart", "node-api", extra));
 
     // No terminal, no flags: nobody confirmed.
     let unconfirmed = restart(&["--service", "api", "--task", &task_id]);
@@ -567,38 +534,26 @@ async fn restart_stops_a_task_or_forces_a_deployment_and_guards_validators() {
     // Two of the four validators do not answer: restarting a third stops the chain.
     let (validator_deployment, _) =
         service_state(&fixture, "ibet-stg-satoshi", "quorum-validator-1").await;
-    let guarded = scene.run(&[
-        "--env",
+    let guarded = scene.run(&op_args(
         "staging",
         "restart",
-        "--cluster",
         "satoshi",
-        "--service",
-        "quorum-validator-1",
-        "--yes",
-    ]);
+        &["--service", "quorum-validator-1", "--yes"],
+    ));
     assert_eq!(guarded.code, 3, "{guarded:?}");
-    for want in [
-        "FAIL validator_quorum",
-        "2/4 producing, tolerates 1",
-        "validator-3 is down, validator-4 is down",
-    ] {
-        assert!(
-            guarded.stdout.contains(want),
-            "`{want}` missing:\n{}",
-            guarded.stdout
-        );
-    }
+    assert_says(
+        &guarded.stdout,
+        &[
+            "FAIL validator_quorum",
+            "2/4 producing, tolerates 1",
+            "validator-3 is down, validator-4 is down",
+        ],
+    );
     let (still, _) = service_state(&fixture, "ibet-stg-satoshi", "quorum-validator-1").await;
     assert_eq!(validator_deployment, still, "nothing deployed");
 
-    let audit = scene.audit();
-    let kinds: Vec<(&str, Phase, Option<Outcome>)> = audit
-        .iter()
-        .map(|e| (e.op.kind(), e.phase, e.outcome))
-        .collect();
     assert_eq!(
-        kinds,
+        scene.audit_kinds(),
         [
             ("stop_task", Phase::After, Some(Outcome::Refused)),
             ("stop_task", Phase::Before, None),
@@ -672,11 +627,9 @@ async fn register_api_revision(fixture: &EcsFixture, image_tag: &str, extra: &[(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_then_rollback_move_the_service_between_revisions() {
     // Services report their rollouts completed (moto keeps the state it starts with).
-    let (moto, fixture, _) = ecs_world(
-        &[("MOTO_ECS_SERVICE_RUNNING", "100")],
-        &[("node-api", ClusterShape::Wallet)],
-    )
-    .await;
+    // A server of its own, for that switch.
+    let moto = Moto::start_with_env(&[("MOTO_ECS_SERVICE_RUNNING", "100")]);
+    let (fixture, _) = ecs_world(&moto.url(), &[("node-api", ClusterShape::Wallet)]).await;
     // The fixture registered revisions 1 (v24.9.0) and 2 (v24.12.0, running).
     register_api_revision(&fixture, "v25.1.0", &[("DB_PASSWORD", "first-pw-7f3a")]).await;
     register_api_revision(
@@ -696,39 +649,27 @@ async fn release_then_rollback_move_the_service_between_revisions() {
     let family = "ibet-stg-node-api-api";
     let on = |revision: u32| format!("task-definition/{family}:{revision}");
     let command = |name: &str, extra: &[&str]| {
-        let mut args = vec![
-            "--env",
-            "staging",
-            name,
-            "--cluster",
-            "node-api",
-            "--service",
-            "api",
-            "--yes",
-        ];
+        let mut args = op_args("staging", name, "node-api", &["--service", "api", "--yes"]);
         args.extend_from_slice(extra);
         scene.run(&args)
     };
 
     let first = command("release", &["--revision", "3"]);
     assert_eq!(first.code, 0, "{first:?}");
-    for want in [
-        format!("Running revision: {family}:2").as_str(),
-        &format!("Newer revisions (newest first): {family}:4, {family}:3"),
-        "~ api image 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/ibet/wallet-api: v24.12.0 → v25.1.0",
-        "~ api memory: 512 → 1024",
-        "+ api env DB_PASSWORD=****",
-        "+ api env LOG_LEVEL=INFO",
-        "- api env WEB3_HTTP_PROVIDER=http://internal-ibet-stg-node-api-int",
-        "+ api secret FIREBASE_CREDENTIALS",
-        &format!("api runs {family}:3"),
-    ] {
-        assert!(
-            first.stdout.contains(want),
-            "`{want}` missing:\n{}",
-            first.stdout
-        );
-    }
+    assert_says(
+        &first.stdout,
+        &[
+            format!("Running revision: {family}:2").as_str(),
+            &format!("Newer revisions (newest first): {family}:4, {family}:3"),
+            "~ api image 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/ibet/wallet-api: v24.12.0 → v25.1.0",
+            "~ api memory: 512 → 1024",
+            "+ api env DB_PASSWORD=****",
+            "+ api env LOG_LEVEL=INFO",
+            "- api env WEB3_HTTP_PROVIDER=http://internal-ibet-stg-node-api-int",
+            "+ api secret FIREBASE_CREDENTIALS",
+            &format!("api runs {family}:3"),
+        ],
+    );
     let (_, td) = service_state(&fixture, "ibet-stg-node-api", "api").await;
     assert!(td.ends_with(&on(3)), "{td}");
 
@@ -744,19 +685,16 @@ async fn release_then_rollback_move_the_service_between_revisions() {
         ],
     );
     assert_eq!(second.code, 0, "{second:?}");
-    for want in [
-        "~ api env DB_PASSWORD: **** → **** (changed)",
-        "+ api env CACHE_URL=****",
-        "Newer revisions (newest first): ibet-stg-node-api-api:4",
-        "Watching the rollout of api",
-        &format!("Rollout completed: api runs {family}:4"),
-    ] {
-        assert!(
-            second.stdout.contains(want),
-            "`{want}` missing:\n{}",
-            second.stdout
-        );
-    }
+    assert_says(
+        &second.stdout,
+        &[
+            "~ api env DB_PASSWORD: **** → **** (changed)",
+            "+ api env CACHE_URL=****",
+            "Newer revisions (newest first): ibet-stg-node-api-api:4",
+            "Watching the rollout of api",
+            &format!("Rollout completed: api runs {family}:4"),
+        ],
+    );
     let (_, td) = service_state(&fixture, "ibet-stg-node-api", "api").await;
     assert!(td.ends_with(&on(4)), "{td}");
 
@@ -787,13 +725,8 @@ async fn release_then_rollback_move_the_service_between_revisions() {
             );
         }
     }
-    let audit = scene.audit();
-    let kinds: Vec<(&str, Phase, Option<Outcome>)> = audit
-        .iter()
-        .map(|e| (e.op.kind(), e.phase, e.outcome))
-        .collect();
     assert_eq!(
-        kinds,
+        scene.audit_kinds(),
         [
             ("release", Phase::Before, None),
             ("release", Phase::After, Some(Outcome::Ok)),
@@ -944,16 +877,12 @@ async fn demo_validator_guard_refuses_with_two_validators_down() {
     tokio::time::advance(Duration::from_secs(4)).await;
     let printed = demo
         .run(
-            &[
-                "--env",
+            &op_args(
                 "staging",
                 "restart",
-                "--cluster",
                 "satoshi",
-                "--service",
-                "quorum-validator-1",
-                "--yes",
-            ],
+                &["--service", "quorum-validator-1", "--yes"],
+            ),
             ScriptedPrompter::without_terminal(),
         )
         .await;
@@ -1112,39 +1041,36 @@ async fn demo_rollback_watch_follows_the_rollout_to_the_end() {
     let mut demo = Demo::new();
     let printed = demo
         .run(
-            &[
-                "--env",
+            &op_args(
                 "staging",
                 "rollback",
-                "--cluster",
                 "node-api",
-                "--service",
-                "api",
-                "--yes",
-                "--watch",
-                "--watch-interval",
-                "2s",
-            ],
+                &[
+                    "--service",
+                    "api",
+                    "--yes",
+                    "--watch",
+                    "--watch-interval",
+                    "2s",
+                ],
+            ),
             ScriptedPrompter::without_terminal(),
         )
         .await;
     assert_eq!(printed.code, 0, "{}", printed.out);
-    for want in [
-        "the revision before the running one",
-        // The demo world has the next release registered, not deployed.
-        "Newer revisions (newest first): ibet-stg-node-api-api:57",
-        "~ api image",
-        "Watching the rollout of api",
-        "PRIMARY ibet-stg-node-api-api:55 in_progress",
-        "event: (service api) has started 2 tasks",
-        "Rollout completed: api runs ibet-stg-node-api-api:55",
-    ] {
-        assert!(
-            printed.out.contains(want),
-            "`{want}` missing:\n{}",
-            printed.out
-        );
-    }
+    assert_says(
+        &printed.out,
+        &[
+            "the revision before the running one",
+            // The demo world has the next release registered, not deployed.
+            "Newer revisions (newest first): ibet-stg-node-api-api:57",
+            "~ api image",
+            "Watching the rollout of api",
+            "PRIMARY ibet-stg-node-api-api:55 in_progress",
+            "event: (service api) has started 2 tasks",
+            "Rollout completed: api runs ibet-stg-node-api-api:55",
+        ],
+    );
     assert_eq!(demo.audit().len(), 2);
 }
 
@@ -1153,17 +1079,12 @@ async fn demo_json_output_is_one_document_with_the_gate_polls() {
     let mut demo = Demo::new();
     let printed = demo
         .run(
-            &[
-                "--env",
+            &op_args(
                 "staging",
                 "switch",
-                "--cluster",
                 "node-api",
-                "--to",
-                "general-2",
-                "--yes",
-                "--json",
-            ],
+                &["--to", "general-2", "--yes", "--json"],
+            ),
             ScriptedPrompter::without_terminal(),
         )
         .await;

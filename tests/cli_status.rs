@@ -4,6 +4,8 @@
 
 #[path = "support/anvil.rs"]
 mod anvil;
+#[path = "support/config_toml.rs"]
+mod config_toml;
 #[path = "support/ecs_fixture.rs"]
 mod ecs_fixture;
 #[path = "support/moto.rs"]
@@ -24,12 +26,10 @@ fn status_json_agrees_with_moto_and_the_nodes() {
         .enable_all()
         .build()
         .expect("runtime");
-    let fixture = EcsFixture::new(&moto::sdk_config(&moto.url())).expect("fixture");
     let cluster = rt
         .block_on(async {
-            fixture.ready().await?;
-            fixture.hold_task_states().await?;
-            fixture
+            EcsFixture::connect(&moto::sdk_config(&moto.url()))
+                .await?
                 .staging_cluster("node-api", ClusterShape::Wallet)
                 .await
         })
@@ -44,34 +44,14 @@ fn status_json_agrees_with_moto_and_the_nodes() {
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
-        format!(
-            r#"
-[[environments]]
-name = "staging"
-endpoint_url = "{}"
-
-[[environments.clusters]]
-name = "node-api"
-ecs_cluster = "{}"
-
-[[environments.clusters.quorum_nodes]]
-name = "general-1"
-rpc_url = "{}"
-
-[[environments.clusters.quorum_nodes]]
-name = "general-2"
-rpc_url = "{}"
-
-[[environments.clusters.quorum_nodes]]
-name = "general-3"
-rpc_url = "{}"
-"#,
-            moto.url(),
-            cluster.ecs_cluster,
-            g1.url(),
-            g2.url(),
-            still.url()
-        ),
+        [
+            config_toml::environment("staging", Some(&moto.url()), false),
+            config_toml::cluster("node-api", &cluster.ecs_cluster),
+            config_toml::quorum_node("general-1", &g1.url(), None, None),
+            config_toml::quorum_node("general-2", &g2.url(), None, None),
+            config_toml::quorum_node("general-3", &still.url(), None, None),
+        ]
+        .concat(),
     )
     .expect("write config");
 

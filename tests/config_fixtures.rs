@@ -183,4 +183,29 @@ fn example_gate_thresholds_are_the_defaults() {
     assert_eq!(config.theme, empty.theme);
     assert_eq!(config.log_buffer_lines, empty.log_buffer_lines);
     assert_eq!(config.audit_log, empty.audit_log);
+    assert_eq!(config.quorum, empty.quorum);
+}
+
+/// The `[quorum]` table sets the monitor's thresholds; keys left out keep their defaults.
+#[test]
+fn quorum_thresholds_come_from_the_quorum_table() {
+    let config = Config::parse(
+        "[quorum]\nmax_lag_blocks = 5\nstall_window_secs = 40\n",
+        Path::new("quorum.toml"),
+    )
+    .expect("valid config");
+    let defaults = ibet_console::quorum::QuorumThresholds::default();
+    assert_eq!(config.quorum.max_lag_blocks, 5);
+    assert_eq!(config.quorum.stall_window_secs, 40);
+    assert_eq!(
+        config.quorum.down_after_failures,
+        defaults.down_after_failures
+    );
+    assert_eq!(
+        config.quorum.head_age_warn_secs,
+        defaults.head_age_warn_secs
+    );
+    // The console judges with them (the Quorum panel, problems and `status`).
+    let state = ibet_console::app::state::State::new(&config, 0);
+    assert_eq!(state.thresholds, config.quorum);
 }

@@ -1,8 +1,9 @@
 //! The ECS backend against a real moto server: what it reads, what it changes, how many
 //! requests a refresh costs, and how it fails when the endpoint goes away or hangs.
 //!
-//! Each test starts its own moto on a free loopback port and builds its fixture with the
-//! SDK (`support/ecs_fixture.rs`). Two tests need no moto: a silent endpoint (accepts,
+//! The tests share one moto on a free loopback port, each building its fixture with the
+//! SDK (`support/ecs_fixture.rs`) in clusters of its own (`ibet-t-N-node-api`); the one
+//! that stops moto starts its own. Two tests need no moto: a silent endpoint (accepts,
 //! never answers) and a small fake ECS that pages its List answers the way AWS does,
 //! which moto does not.
 
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ecs_fixture::{ClusterShape, EcsFixture, config_toml};
+use ecs_fixture::{ClusterShape, EcsFixture, FixtureCluster, config_toml};
 use ibet_console::backend::aws::ecs::AwsEcs;
 use ibet_console::backend::aws::identity::AwsIdentity;
 use ibet_console::backend::aws::metrics::RequestCounter;
@@ -24,11 +25,11 @@ use ibet_console::backend::{BackendError, EcsApi, IdentityApi, ServiceUpdate};
 use ibet_console::clock::{ManualClock, SharedClock};
 use ibet_console::config::Config;
 use ibet_console::model::ecs::{ClusterSnapshot, Task};
-use moto::Moto;
+use moto::{Moto, counts};
 
-/// A moto server with task states held, a fixture builder, and a counted backend.
+/// A fixture builder on a moto server with task states held, and a counted backend.
 struct Bench {
-    moto: Moto,
+    url: String,
     fixture: EcsFixture,
     ecs: AwsEcs,
     requests: RequestCounter,
@@ -40,35 +41,57 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 /// `moto::sdk_config` with calls limited to [`PATIENCE`].
 fn patient_sdk_config(url: &str) -> aws_config::SdkConfig {
-    moto::sdk_config(url)
-        .to_builder()
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .operation_timeout(PATIENCE)
-                .build(),
-        )
-        .build()
+    moto::patient_sdk_config(url, PATIENCE)
 }
 
+/// A bench on the shared moto server, in a stage of the test's own.
 async fn bench() -> Bench {
-    let moto = Moto::start();
-    let sdk = patient_sdk_config(&moto.url());
-    let fixture = EcsFixture::new(&sdk).expect("fixture");
-    fixture.ready().await.expect("moto answers ECS");
-    fixture.hold_task_states().await.expect("hold task states");
+    bench_at(&Moto::shared().url(), &moto::unique("ibet-t")).await
+}
+
+/// A bench on the moto server at `url`, naming staging clusters `{stage}-NAME`.
+async fn bench_at(url: &str, stage: &str) -> Bench {
+    let sdk = patient_sdk_config(url);
+    let fixture = EcsFixture::connect(&sdk)
+        .await
+        .expect("moto answers ECS")
+        .in_stage(stage);
     let requests = RequestCounter::new();
     let clock: SharedClock = Arc::new(ManualClock::new(1_795_000_000_000));
     let ecs = AwsEcs::new(&sdk, None, clock).with_request_counter(&requests);
     Bench {
-        moto,
+        url: url.to_string(),
         fixture,
         ecs,
         requests,
     }
 }
 
-fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
+/// A bench with its staging node-api cluster built.
+async fn node_api_bench() -> (Bench, FixtureCluster) {
+    let b = bench().await;
+    let built = b.node_api().await;
+    (b, built)
+}
+
+impl Bench {
+    /// Registers a new revision of `cluster`'s api running `image`; its ARN.
+    async fn api_revision(&self, cluster: &FixtureCluster, image: &str) -> String {
+        let api = cluster.service("api").expect("api");
+        let family = format!("{}-api", cluster.ecs_cluster);
+        self.fixture
+            .task_definition(&family, &cluster.ecs_cluster, &api.spec, image)
+            .await
+            .expect("new revision")
+    }
+
+    /// Builds the staging node-api cluster (a wallet cluster).
+    async fn node_api(&self) -> FixtureCluster {
+        self.fixture
+            .staging_cluster("node-api", ClusterShape::Wallet)
+            .await
+            .expect("fixture")
+    }
 }
 
 fn service_names(snapshot: &ClusterSnapshot) -> Vec<&str> {
@@ -77,15 +100,11 @@ fn service_names(snapshot: &ClusterSnapshot) -> Vec<&str> {
 
 #[tokio::test]
 async fn staging_cluster_appears_as_created() {
-    let b = bench().await;
-    let built = b
-        .fixture
-        .staging_cluster("node-api", ClusterShape::Wallet)
-        .await
-        .expect("fixture");
-    let snap = b.ecs.snapshot("ibet-stg-node-api").await.expect("snapshot");
+    let (b, built) = node_api_bench().await;
+    let cluster = built.ecs_cluster.as_str();
+    let snap = b.ecs.snapshot(cluster).await.expect("snapshot");
 
-    assert_eq!(snap.cluster, "ibet-stg-node-api");
+    assert_eq!(snap.cluster, cluster);
     assert_eq!(
         service_names(&snap),
         [
@@ -127,13 +146,13 @@ async fn staging_cluster_appears_as_created() {
     assert!(
         general.target_groups[0]
             .arn
-            .contains("targetgroup/ibet-stg-node-api-quorum-a/")
+            .contains(&format!("targetgroup/{cluster}-quorum-a/"))
     );
     assert_eq!(general.target_groups[0].port, 8545);
 
     let api = built.service("api").expect("api");
     let definition = &snap.task_definitions[&api.task_definition];
-    assert_eq!(definition.family, "ibet-stg-node-api-api");
+    assert_eq!(definition.family, format!("{cluster}-api"));
     assert_eq!(definition.revision, 2);
     let container = &definition.containers[0];
     assert!(container.image.ends_with("ibet/wallet-api:v24.12.0"));
@@ -146,7 +165,7 @@ async fn staging_cluster_appears_as_created() {
     assert!(container.environment.is_sorted());
     assert_eq!(container.secrets[0].0, "DATABASE_URL");
     let log = container.log.as_ref().expect("awslogs");
-    assert_eq!(log.group, "/ecs/ibet-stg-node-api/api");
+    assert_eq!(log.group, format!("/ecs/{cluster}/api"));
     assert_eq!(log.region.as_deref(), Some("ap-northeast-1"));
     assert_eq!(log.stream_prefix.as_deref(), Some("ecs"));
     assert_eq!(
@@ -157,13 +176,9 @@ async fn staging_cluster_appears_as_created() {
 
 #[tokio::test]
 async fn a_stopped_task_shows_why_it_stopped() {
-    let b = bench().await;
-    let built = b
-        .fixture
-        .staging_cluster("node-api", ClusterShape::Wallet)
-        .await
-        .expect("fixture");
-    let snap = b.ecs.snapshot("ibet-stg-node-api").await.expect("snapshot");
+    let (b, built) = node_api_bench().await;
+    let cluster = built.ecs_cluster.as_str();
+    let snap = b.ecs.snapshot(cluster).await.expect("snapshot");
     let (arn, reason) = &built.stopped[0];
     let stopped = snap
         .tasks
@@ -180,16 +195,12 @@ async fn a_stopped_task_shows_why_it_stopped() {
 
 #[tokio::test]
 async fn a_refresh_costs_the_minimum_requests_and_caches_task_definitions() {
-    let b = bench().await;
-    let built = b
-        .fixture
-        .staging_cluster("node-api", ClusterShape::Wallet)
-        .await
-        .expect("fixture");
+    let (b, built) = node_api_bench().await;
+    let cluster = built.ecs_cluster.as_str();
     let definitions = built.task_definitions_referenced() as u64;
     assert_eq!(definitions, 7, "six services, plus api's older revision");
 
-    b.ecs.snapshot("ibet-stg-node-api").await.expect("first");
+    b.ecs.snapshot(cluster).await.expect("first");
     assert_eq!(
         b.requests.snapshot(),
         counts(&[
@@ -201,7 +212,7 @@ async fn a_refresh_costs_the_minimum_requests_and_caches_task_definitions() {
         ])
     );
     b.requests.reset();
-    b.ecs.snapshot("ibet-stg-node-api").await.expect("second");
+    b.ecs.snapshot(cluster).await.expect("second");
     assert_eq!(
         b.requests.snapshot(),
         counts(&[
@@ -216,18 +227,18 @@ async fn a_refresh_costs_the_minimum_requests_and_caches_task_definitions() {
     for service in &built.services {
         for arn in &service.tasks {
             b.fixture
-                .stop_task("ibet-stg-node-api", arn, "maintenance")
+                .stop_task(cluster, arn, "maintenance")
                 .await
                 .expect("stop");
         }
     }
     b.requests.reset();
-    let snap = b.ecs.snapshot("ibet-stg-node-api").await.expect("third");
+    let snap = b.ecs.snapshot(cluster).await.expect("third");
     assert_eq!(b.requests.count("DescribeTasks"), 1);
     assert_eq!(snap.tasks.len(), built.running_tasks() + 1);
     assert!(snap.tasks.iter().all(Task::is_stopped));
     b.requests.reset();
-    let again = b.ecs.snapshot("ibet-stg-node-api").await.expect("fourth");
+    let again = b.ecs.snapshot(cluster).await.expect("fourth");
     assert_eq!(
         b.requests.snapshot(),
         counts(&[
@@ -242,19 +253,20 @@ async fn a_refresh_costs_the_minimum_requests_and_caches_task_definitions() {
 #[tokio::test]
 async fn more_than_ten_services_and_a_hundred_tasks_are_batched() {
     let b = bench().await;
+    let bulk = moto::unique("bulk");
     let built = b
         .fixture
-        .bulk_cluster("bulk", 12, 130)
+        .bulk_cluster(&bulk, 12, 130)
         .await
         .expect("fixture");
     // Stop a few so both task lists have entries.
     for arn in built.services[0].tasks.iter().take(3) {
         b.fixture
-            .stop_task("bulk", arn, "Scaling activity initiated by deployment")
+            .stop_task(&bulk, arn, "Scaling activity initiated by deployment")
             .await
             .expect("stop");
     }
-    let snap = b.ecs.snapshot("bulk").await.expect("snapshot");
+    let snap = b.ecs.snapshot(&bulk).await.expect("snapshot");
     assert_eq!(snap.services.len(), 12);
     assert_eq!(snap.tasks.len(), 130);
     assert_eq!(snap.tasks.iter().filter(|t| t.is_stopped()).count(), 3);
@@ -274,13 +286,8 @@ async fn more_than_ten_services_and_a_hundred_tasks_are_batched() {
 
 #[tokio::test]
 async fn stop_task_and_update_service_change_what_moto_reports() {
-    let b = bench().await;
-    let built = b
-        .fixture
-        .staging_cluster("node-api", ClusterShape::Wallet)
-        .await
-        .expect("fixture");
-    let cluster = "ibet-stg-node-api";
+    let (b, built) = node_api_bench().await;
+    let cluster = built.ecs_cluster.as_str();
     let nginx = built.service("nginx-proxy").expect("nginx");
 
     let victim = &nginx.tasks[0];
@@ -325,17 +332,7 @@ async fn stop_task_and_update_service_change_what_moto_reports() {
         .deployments[0];
     assert_ne!(after.id, before, "a new deployment");
 
-    let api = built.service("api").expect("api");
-    let release = b
-        .fixture
-        .task_definition(
-            "ibet-stg-node-api-api",
-            cluster,
-            &api.spec,
-            "ibet/wallet-api:v25.1.0",
-        )
-        .await
-        .expect("new revision");
+    let release = b.api_revision(&built, "ibet/wallet-api:v25.1.0").await;
     b.ecs
         .update_service(
             cluster,
@@ -350,7 +347,7 @@ async fn stop_task_and_update_service_change_what_moto_reports() {
     let snap = b.ecs.snapshot(cluster).await.expect("snapshot");
     let api_now = snap.services.iter().find(|s| s.name == "api").expect("api");
     assert_eq!(api_now.task_definition, release);
-    assert_eq!(api_now.task_definition_short(), "ibet-stg-node-api-api:3");
+    assert_eq!(api_now.task_definition_short(), format!("{cluster}-api:3"));
     assert!(
         snap.task_definitions[&release].containers[0]
             .image
@@ -360,26 +357,13 @@ async fn stop_task_and_update_service_change_what_moto_reports() {
 
 #[tokio::test]
 async fn revisions_are_listed_newest_first() {
-    let b = bench().await;
-    let built = b
-        .fixture
-        .staging_cluster("node-api", ClusterShape::Wallet)
-        .await
-        .expect("fixture");
+    let (b, built) = node_api_bench().await;
+    let cluster = built.ecs_cluster.as_str();
     let api = built.service("api").expect("api");
-    let third = b
-        .fixture
-        .task_definition(
-            "ibet-stg-node-api-api",
-            "ibet-stg-node-api",
-            &api.spec,
-            "ibet/wallet-api:v25.1.0",
-        )
-        .await
-        .expect("third revision");
+    let third = b.api_revision(&built, "ibet/wallet-api:v25.1.0").await;
     let revisions = b
         .ecs
-        .task_definition_revisions("ibet-stg-node-api-api")
+        .task_definition_revisions(&format!("{cluster}-api"))
         .await
         .expect("revisions");
     let mut expected = api.revisions.clone();
@@ -407,14 +391,13 @@ async fn an_unknown_cluster_is_not_found() {
 
 #[tokio::test]
 async fn moto_going_away_is_an_error_and_its_return_recovers() {
-    let mut b = bench().await;
-    b.fixture
-        .staging_cluster("node-api", ClusterShape::Wallet)
-        .await
-        .expect("fixture");
+    // Its own server: this test stops it.
+    let mut moto = Moto::start();
+    let b = bench_at(&moto.url(), "ibet-stg").await;
+    b.node_api().await;
     b.ecs.snapshot("ibet-stg-node-api").await.expect("before");
 
-    b.moto.stop();
+    moto.stop();
     let err = b
         .ecs
         .snapshot("ibet-stg-node-api")
@@ -423,15 +406,12 @@ async fn moto_going_away_is_an_error_and_its_return_recovers() {
     assert!(matches!(err, BackendError::Unreachable { .. }), "{err:?}");
     assert!(err.hint().is_some());
 
-    b.moto.restart();
+    moto.restart();
     b.fixture
         .hold_task_states()
         .await
         .expect("hold task states");
-    b.fixture
-        .staging_cluster("node-api", ClusterShape::Wallet)
-        .await
-        .expect("fixture again");
+    b.node_api().await;
     let snap = b.ecs.snapshot("ibet-stg-node-api").await.expect("after");
     assert_eq!(snap.services.len(), 6);
 }
@@ -484,10 +464,9 @@ async fn a_silent_endpoint_times_out_without_freezing_the_runtime() {
 
 #[tokio::test]
 async fn the_caller_identity_is_asked_once() {
-    let moto = Moto::start();
     let requests = RequestCounter::new();
-    let identity =
-        AwsIdentity::new(&patient_sdk_config(&moto.url()), None).with_request_counter(&requests);
+    let identity = AwsIdentity::new(&patient_sdk_config(&Moto::shared().url()), None)
+        .with_request_counter(&requests);
     let arn = identity.caller().await.expect("caller");
     assert!(arn.starts_with("arn:aws:"), "{arn}");
     assert_eq!(identity.caller().await.expect("again"), arn);
@@ -498,8 +477,8 @@ async fn the_caller_identity_is_asked_once() {
 async fn the_staging_world_comes_with_a_matching_config() {
     let b = bench().await;
     let world = b.fixture.staging_world().await.expect("world");
-    let url = b.moto.url();
-    let config = Config::parse(&config_toml(&url, &world), "fixture.toml".as_ref())
+    let url = &b.url;
+    let config = Config::parse(&config_toml(url, &world), "fixture.toml".as_ref())
         .expect("the printed config parses");
     let env = config.environment("staging").expect("staging");
     assert_eq!(env.endpoint_url.as_deref(), Some(url.as_str()));
@@ -511,12 +490,7 @@ async fn the_staging_world_comes_with_a_matching_config() {
         .collect();
     assert_eq!(
         clusters,
-        [
-            "ibet-stg-node-api",
-            "ibet-stg-satoshi",
-            "ibet-stg-issuer",
-            "ibet-stg-bank"
-        ]
+        ["node-api", "satoshi", "issuer", "bank"].map(|name| b.fixture.staging_name(name))
     );
     let satoshi = &env.clusters[1];
     assert_eq!(satoshi.quorum_nodes.len(), 4);

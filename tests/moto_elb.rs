@@ -2,9 +2,10 @@
 //! in its three wirings, refusing what must not be sent, and discovering a request path,
 //! with the exact number of requests each costs.
 //!
-//! Every test starts its own moto server on a free loopback port. moto judges every
-//! registered target healthy at once, so a targets-mode switch never waits here (the
-//! bounded wait itself is unit-tested on a paused clock).
+//! The tests share one moto server on a free loopback port, each building its world
+//! under names of its own. moto judges every registered target healthy at once, so a
+//! targets-mode switch never waits here (the bounded wait itself is unit-tested on a
+//! paused clock).
 
 #[path = "support/moto.rs"]
 mod moto;
@@ -13,84 +14,91 @@ mod moto;
 mod elb_fixture;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use aws_sdk_elasticloadbalancingv2::Client;
-use aws_sdk_elasticloadbalancingv2::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_elasticloadbalancingv2::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, LoadBalancerSchemeEnum, TargetHealthReasonEnum, TargetHealthStateEnum,
+    Action, LoadBalancerSchemeEnum, Rule, TargetHealthReasonEnum, TargetHealthStateEnum,
 };
 use ibet_console::backend::aws::elb::AwsElb;
+use ibet_console::backend::aws::metrics::RequestCounter;
 use ibet_console::backend::{BackendError, ElbApi};
+use ibet_console::config::AlbSwitch;
 use ibet_console::model::alb::{
     LoadBalancerScheme, SwitchMember, SwitchMode, SwitchView, WeightedTargetGroup,
 };
 
 use elb_fixture::{GENERAL_1, GENERAL_2, PathWorld, SwitchWorld};
-use moto::Moto;
+use moto::{Moto, counts};
 
-/// Counts the requests a client sends, by ELBv2 action (read from the query body).
-#[derive(Debug, Clone, Default)]
-struct RequestTally(Arc<Mutex<BTreeMap<String, u64>>>);
-
-impl RequestTally {
-    fn take(&self) -> BTreeMap<String, u64> {
-        std::mem::take(&mut *self.0.lock().expect("lock"))
-    }
-}
-
-impl Intercept for RequestTally {
-    fn name(&self) -> &'static str {
-        "RequestTally"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let body = context.request().body().bytes().unwrap_or_default();
-        let body = String::from_utf8_lossy(body);
-        let action = body
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("Action="))
-            .unwrap_or("unknown")
-            .to_string();
-        *self.0.lock().expect("lock").entry(action).or_insert(0) += 1;
-        Ok(())
-    }
-}
-
-fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
-}
-
-/// A moto server, a plain client for building and checking, and the backend under test
-/// on a counted client.
+/// A plain client for building and checking, the backend under test on a counted
+/// client (both on the shared moto server), and a name prefix of the test's own.
 struct Bench {
-    _moto: Moto,
     url: String,
     client: Client,
     elb: AwsElb,
-    tally: RequestTally,
+    requests: RequestCounter,
+    prefix: String,
 }
 
 fn bench() -> Bench {
-    let moto = Moto::start();
-    let url = moto.url();
+    let url = Moto::shared().url();
     let sdk = moto::sdk_config(&url);
-    let tally = RequestTally::default();
+    let requests = RequestCounter::new();
     let counted = aws_sdk_elasticloadbalancingv2::config::Builder::from(&sdk)
-        .interceptor(tally.clone())
+        .interceptor(requests.clone())
         .build();
     Bench {
-        _moto: moto,
         client: Client::new(&sdk),
         elb: AwsElb::from_client(Client::from_conf(counted), None),
-        tally,
+        requests,
         url,
+        prefix: format!("{}-", moto::unique("t")),
+    }
+}
+
+/// A bench with the internal-ALB switch world built.
+async fn switch_bench() -> (Bench, SwitchWorld) {
+    let b = bench();
+    let world = SwitchWorld::build(&b.client, &b.url, &b.prefix).await;
+    (b, world)
+}
+
+impl Bench {
+    /// The requests the backend sent since the last call, per operation.
+    fn take_requests(&self) -> BTreeMap<String, u64> {
+        let sent = self.requests.snapshot();
+        self.requests.reset();
+        sent
+    }
+
+    /// What the backend reads of `switch`.
+    async fn read(&self, switch: &AlbSwitch) -> SwitchView {
+        self.elb.read_switch(switch).await.expect("read_switch")
+    }
+
+    /// The node `switch` forwards to, as the backend reads it.
+    async fn active(&self, switch: &AlbSwitch) -> Option<String> {
+        self.read(switch).await.active().map(str::to_string)
+    }
+
+    /// Switches to `node` through the backend.
+    async fn apply(&self, switch: &AlbSwitch, node: &str) {
+        self.elb
+            .apply_switch(switch, node)
+            .await
+            .expect("apply_switch");
+    }
+
+    /// The rule as moto holds it.
+    async fn rule(&self, rule: &str) -> Rule {
+        self.client
+            .describe_rules()
+            .rule_arns(rule)
+            .send()
+            .await
+            .expect("moto answers")
+            .rules()[0]
+            .clone()
     }
 }
 
@@ -124,20 +132,6 @@ async fn default_action(client: &Client, listener: &str) -> Action {
         .expect("a default action")
 }
 
-async fn rule_action(client: &Client, rule: &str) -> Action {
-    client
-        .describe_rules()
-        .rule_arns(rule)
-        .send()
-        .await
-        .expect("moto answers")
-        .rules()[0]
-        .actions()
-        .last()
-        .cloned()
-        .expect("a rule action")
-}
-
 /// (target group, weight) of a forward action.
 fn weights(action: &Action) -> Vec<(String, Option<i32>)> {
     action
@@ -156,14 +150,9 @@ fn weights(action: &Action) -> Vec<(String, Option<i32>)> {
 
 #[tokio::test]
 async fn the_active_node_is_read_in_every_wiring() {
-    let b = bench();
-    let world = SwitchWorld::build(&b.client, &b.url).await;
+    let (b, world) = switch_bench().await;
 
-    let listener = b
-        .elb
-        .read_switch(&world.listener_switch())
-        .await
-        .expect("read_switch");
+    let listener = b.read(&world.listener_switch()).await;
     assert_eq!(
         listener,
         SwitchView {
@@ -176,26 +165,18 @@ async fn the_active_node_is_read_in_every_wiring() {
     );
     assert_eq!(listener.active(), Some("general-1"));
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeListeners", 1), ("DescribeTargetHealth", 2)])
     );
 
-    let rule = b
-        .elb
-        .read_switch(&world.rule_switch())
-        .await
-        .expect("read_switch");
+    let rule = b.read(&world.rule_switch()).await;
     assert_eq!(rule.members, listener.members);
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeRules", 1), ("DescribeTargetHealth", 2)])
     );
 
-    let targets = b
-        .elb
-        .read_switch(&world.targets_switch())
-        .await
-        .expect("read_switch");
+    let targets = b.read(&world.targets_switch()).await;
     assert_eq!(
         targets,
         SwitchView {
@@ -206,21 +187,17 @@ async fn the_active_node_is_read_in_every_wiring() {
             ],
         }
     );
-    assert_eq!(b.tally.take(), counts(&[("DescribeTargetHealth", 1)]));
+    assert_eq!(b.take_requests(), counts(&[("DescribeTargetHealth", 1)]));
 }
 
 #[tokio::test]
 async fn a_listener_switch_flips_the_weights_in_one_call() {
-    let b = bench();
-    let world = SwitchWorld::build(&b.client, &b.url).await;
+    let (b, world) = switch_bench().await;
     let switch = world.listener_switch();
 
-    b.elb
-        .apply_switch(&switch, "general-2")
-        .await
-        .expect("apply_switch");
+    b.apply(&switch, "general-2").await;
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeListeners", 1), ("ModifyListener", 1)])
     );
 
@@ -232,7 +209,7 @@ async fn a_listener_switch_flips_the_weights_in_one_call() {
             (world.quorum_b.clone(), Some(1))
         ]
     );
-    let view = b.elb.read_switch(&switch).await.expect("read_switch");
+    let view = b.read(&switch).await;
     assert_eq!(view.active(), Some("general-2"));
     assert_eq!(
         view.members.iter().map(|m| m.weight).collect::<Vec<_>>(),
@@ -240,55 +217,38 @@ async fn a_listener_switch_flips_the_weights_in_one_call() {
     );
     // The rule on the same listener is another switch: untouched.
     assert_eq!(
-        weights(&rule_action(&b.client, &world.rule).await),
+        weights(
+            b.rule(&world.rule)
+                .await
+                .actions()
+                .last()
+                .expect("a rule action")
+        ),
         vec![
             (world.quorum_a.clone(), Some(1)),
             (world.quorum_b.clone(), Some(0))
         ]
     );
 
-    b.tally.take();
-    b.elb
-        .apply_switch(&switch, "general-1")
-        .await
-        .expect("apply_switch");
-    assert_eq!(b.tally.take().get("ModifyListener"), Some(&1));
-    let view = b.elb.read_switch(&switch).await.expect("read_switch");
+    b.take_requests();
+    b.apply(&switch, "general-1").await;
+    assert_eq!(b.take_requests().get("ModifyListener"), Some(&1));
+    let view = b.read(&switch).await;
     assert_eq!(view.active(), Some("general-1"));
 }
 
 #[tokio::test]
 async fn a_rule_switch_keeps_the_listener_the_conditions_and_the_stickiness() {
-    let b = bench();
-    let world = SwitchWorld::build(&b.client, &b.url).await;
-    let before = b
-        .client
-        .describe_rules()
-        .rule_arns(&world.rule)
-        .send()
-        .await
-        .expect("moto answers")
-        .rules()[0]
-        .clone();
+    let (b, world) = switch_bench().await;
+    let before = b.rule(&world.rule).await;
 
-    b.elb
-        .apply_switch(&world.rule_switch(), "general-2")
-        .await
-        .expect("apply_switch");
+    b.apply(&world.rule_switch(), "general-2").await;
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeRules", 1), ("ModifyRule", 1)])
     );
 
-    let after = b
-        .client
-        .describe_rules()
-        .rule_arns(&world.rule)
-        .send()
-        .await
-        .expect("moto answers")
-        .rules()[0]
-        .clone();
+    let after = b.rule(&world.rule).await;
     let action = after.actions().last().expect("an action");
     assert_eq!(
         weights(action),
@@ -312,18 +272,13 @@ async fn a_rule_switch_keeps_the_listener_the_conditions_and_the_stickiness() {
             (world.quorum_b.clone(), Some(0))
         ]
     );
-    let view = b
-        .elb
-        .read_switch(&world.rule_switch())
-        .await
-        .expect("read_switch");
+    let view = b.read(&world.rule_switch()).await;
     assert_eq!(view.active(), Some("general-2"));
 }
 
 #[tokio::test]
 async fn a_single_group_listener_switches_by_replacing_the_group() {
-    let b = bench();
-    let world = SwitchWorld::build(&b.client, &b.url).await;
+    let (b, world) = switch_bench().await;
     let listener = elb_fixture::create_listener(
         &b.client,
         &world.alb,
@@ -340,43 +295,29 @@ async fn a_single_group_listener_switches_by_replacing_the_group() {
         ],
     );
 
-    let view = b.elb.read_switch(&switch).await.expect("read_switch");
+    let view = b.read(&switch).await;
     assert_eq!(view.active(), Some("general-1"));
     assert!(!view.members[1].active);
 
-    b.tally.take();
-    b.elb
-        .apply_switch(&switch, "general-2")
-        .await
-        .expect("apply_switch");
+    b.take_requests();
+    b.apply(&switch, "general-2").await;
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeListeners", 1), ("ModifyListener", 1)])
     );
     let action = default_action(&b.client, &listener).await;
     assert_eq!(action.target_group_arn(), Some(world.quorum_b.as_str()));
-    assert_eq!(
-        b.elb
-            .read_switch(&switch)
-            .await
-            .expect("read_switch")
-            .active(),
-        Some("general-2")
-    );
+    assert_eq!(b.active(&switch).await.as_deref(), Some("general-2"));
 }
 
 #[tokio::test]
 async fn a_targets_switch_registers_waits_for_health_then_deregisters() {
-    let b = bench();
-    let world = SwitchWorld::build(&b.client, &b.url).await;
+    let (b, world) = switch_bench().await;
     let switch = world.targets_switch();
 
-    b.elb
-        .apply_switch(&switch, "general-2")
-        .await
-        .expect("apply_switch");
+    b.apply(&switch, "general-2").await;
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[
             ("DeregisterTargets", 1),
             ("DescribeTargetHealth", 2),
@@ -384,7 +325,7 @@ async fn a_targets_switch_registers_waits_for_health_then_deregisters() {
         ])
     );
 
-    let view = b.elb.read_switch(&switch).await.expect("read_switch");
+    let view = b.read(&switch).await;
     assert_eq!(
         view.members,
         vec![
@@ -413,85 +354,46 @@ async fn a_targets_switch_registers_waits_for_health_then_deregisters() {
         Some("Target.NotRegistered")
     );
 
-    b.tally.take();
-    b.elb
-        .apply_switch(&switch, "general-1")
-        .await
-        .expect("apply_switch");
-    assert_eq!(b.tally.take().get("RegisterTargets"), Some(&1));
-    assert_eq!(
-        b.elb
-            .read_switch(&switch)
-            .await
-            .expect("read_switch")
-            .active(),
-        Some("general-1")
-    );
+    b.take_requests();
+    b.apply(&switch, "general-1").await;
+    assert_eq!(b.take_requests().get("RegisterTargets"), Some(&1));
+    assert_eq!(b.active(&switch).await.as_deref(), Some("general-1"));
 }
 
 #[tokio::test]
 async fn a_targets_switch_finishes_a_half_done_one() {
-    let b = bench();
-    let world = SwitchWorld::build(&b.client, &b.url).await;
+    let (b, world) = switch_bench().await;
     // Both registered, as after a switch that stopped before deregistering.
     elb_fixture::register(&b.client, &world.nodes_group, &[GENERAL_2]).await;
     let switch = world.targets_switch();
-    assert_eq!(
-        b.elb
-            .read_switch(&switch)
-            .await
-            .expect("read_switch")
-            .active(),
-        None
-    );
-    b.tally.take();
+    assert_eq!(b.active(&switch).await.as_deref(), None);
+    b.take_requests();
 
-    b.elb
-        .apply_switch(&switch, "general-2")
-        .await
-        .expect("apply_switch");
+    b.apply(&switch, "general-2").await;
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DeregisterTargets", 1), ("DescribeTargetHealth", 1)])
     );
-    assert_eq!(
-        b.elb
-            .read_switch(&switch)
-            .await
-            .expect("read_switch")
-            .active(),
-        Some("general-2")
-    );
+    assert_eq!(b.active(&switch).await.as_deref(), Some("general-2"));
 }
 
 #[tokio::test]
 async fn switching_to_the_active_node_sends_no_change() {
-    let b = bench();
-    let world = SwitchWorld::build(&b.client, &b.url).await;
+    let (b, world) = switch_bench().await;
 
-    b.elb
-        .apply_switch(&world.listener_switch(), "general-1")
-        .await
-        .expect("apply_switch");
-    assert_eq!(b.tally.take(), counts(&[("DescribeListeners", 1)]));
+    b.apply(&world.listener_switch(), "general-1").await;
+    assert_eq!(b.take_requests(), counts(&[("DescribeListeners", 1)]));
 
-    b.elb
-        .apply_switch(&world.rule_switch(), "general-1")
-        .await
-        .expect("apply_switch");
-    assert_eq!(b.tally.take(), counts(&[("DescribeRules", 1)]));
+    b.apply(&world.rule_switch(), "general-1").await;
+    assert_eq!(b.take_requests(), counts(&[("DescribeRules", 1)]));
 
-    b.elb
-        .apply_switch(&world.targets_switch(), "general-1")
-        .await
-        .expect("apply_switch");
-    assert_eq!(b.tally.take(), counts(&[("DescribeTargetHealth", 1)]));
+    b.apply(&world.targets_switch(), "general-1").await;
+    assert_eq!(b.take_requests(), counts(&[("DescribeTargetHealth", 1)]));
 }
 
 #[tokio::test]
 async fn an_unknown_node_or_an_incomplete_switch_is_refused_before_any_request() {
-    let b = bench();
-    let world = SwitchWorld::build(&b.client, &b.url).await;
+    let (b, world) = switch_bench().await;
 
     for switch in [
         world.listener_switch(),
@@ -532,20 +434,19 @@ async fn an_unknown_node_or_an_incomplete_switch_is_refused_before_any_request()
             "alb_switch node `general-2`: `10.0.2.10:rpc` is not IP:PORT or i-...:PORT".into()
         )
     );
-    assert_eq!(b.tally.take(), BTreeMap::new());
+    assert_eq!(b.take_requests(), BTreeMap::new());
 }
 
 #[tokio::test]
 async fn a_listener_that_is_gone_is_not_found() {
-    let b = bench();
-    let world = SwitchWorld::build(&b.client, &b.url).await;
+    let (b, world) = switch_bench().await;
     let mut switch = world.listener_switch();
     switch.listener_arn = Some(format!("{}-gone", world.listener));
     let err = b.elb.read_switch(&switch).await.expect_err("an error");
     assert!(matches!(err, BackendError::NotFound(_)), "{err:?}");
     // The health of the node groups was asked alongside.
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[("DescribeListeners", 1), ("DescribeTargetHealth", 2)])
     );
     let err = b
@@ -554,13 +455,14 @@ async fn a_listener_that_is_gone_is_not_found() {
         .await
         .expect_err("an error");
     assert!(matches!(err, BackendError::NotFound(_)), "{err:?}");
-    assert_eq!(b.tally.take(), counts(&[("DescribeListeners", 1)]));
+    assert_eq!(b.take_requests(), counts(&[("DescribeListeners", 1)]));
 }
 
 #[tokio::test]
 async fn the_request_path_is_discovered_in_the_fewest_requests() {
     let b = bench();
-    let world = PathWorld::build(&b.client, &b.url).await;
+    let world = PathWorld::build(&b.client, &b.url, &b.prefix).await;
+    let named = |name: &str| format!("{}{name}", world.prefix);
 
     let asked = [
         world.nginx.clone(),
@@ -570,7 +472,7 @@ async fn the_request_path_is_discovered_in_the_fewest_requests() {
     ];
     let topology = b.elb.discover_paths(&asked).await.expect("discover_paths");
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[
             ("DescribeListeners", 2),
             ("DescribeLoadBalancers", 1),
@@ -587,9 +489,9 @@ async fn the_request_path_is_discovered_in_the_fewest_requests() {
     assert_eq!(
         groups,
         vec![
-            ("nginx", Some(80), Some("HTTP")),
-            ("quorum", Some(8545), Some("HTTP")),
-            ("api", Some(5000), Some("HTTP")),
+            (named("nginx").as_str(), Some(80), Some("HTTP")),
+            (&named("quorum"), Some(8545), Some("HTTP")),
+            (&named("api"), Some(5000), Some("HTTP")),
         ]
     );
     let nginx = topology.target_group(&world.nginx).expect("nginx");
@@ -623,11 +525,15 @@ async fn the_request_path_is_discovered_in_the_fewest_requests() {
         lbs,
         vec![
             (
-                "ibet-external",
+                named("ibet-external").as_str(),
                 LoadBalancerScheme::InternetFacing,
                 "application"
             ),
-            ("ibet-internal", LoadBalancerScheme::Internal, "application"),
+            (
+                &named("ibet-internal"),
+                LoadBalancerScheme::Internal,
+                "application"
+            ),
         ]
     );
     let external = topology
@@ -677,7 +583,7 @@ async fn the_request_path_is_discovered_in_the_fewest_requests() {
             .load_balancers,
         vec![]
     );
-    assert_eq!(b.tally.take(), BTreeMap::new());
+    assert_eq!(b.take_requests(), BTreeMap::new());
 }
 
 #[tokio::test]
@@ -689,20 +595,24 @@ async fn more_than_twenty_groups_and_load_balancers_are_described_in_batches() {
         let alb = elb_fixture::create_alb(
             &b.client,
             &network,
-            &format!("alb-{i:02}"),
+            &format!("{}alb-{i:02}", b.prefix),
             LoadBalancerSchemeEnum::Internal,
         )
         .await;
-        let group =
-            elb_fixture::create_target_group(&b.client, &network, &format!("tg-{i:02}"), 8545)
-                .await;
+        let group = elb_fixture::create_target_group(
+            &b.client,
+            &network,
+            &format!("{}tg-{i:02}", b.prefix),
+            8545,
+        )
+        .await;
         elb_fixture::create_listener(&b.client, &alb, 80, elb_fixture::forward_to(&group)).await;
         groups.push(group);
     }
 
     let topology = b.elb.discover_paths(&groups).await.expect("discover_paths");
     assert_eq!(
-        b.tally.take(),
+        b.take_requests(),
         counts(&[
             ("DescribeListeners", 21),
             ("DescribeLoadBalancers", 2),

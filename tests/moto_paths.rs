@@ -16,6 +16,9 @@ mod elb_fixture;
 #[path = "support/ecs_fixture.rs"]
 mod ecs_fixture;
 
+#[path = "support/config_toml.rs"]
+mod config_toml;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,40 +149,24 @@ async fn service(
 }
 
 fn config(url: &str, elb: &Elb) -> Config {
-    let text = format!(
-        r#"
-        [[environments]]
-        name = "staging"
-        region = "ap-northeast-1"
-        endpoint_url = "{url}"
-
-        [[environments.clusters]]
-        name = "node-api"
-        ecs_cluster = "{CLUSTER}"
-
-        [[environments.clusters.quorum_nodes]]
-        name = "general-1"
-        rpc_url = "http://127.0.0.1:9"
-        role = "general"
-        service = "quorum-general-1"
-
-        [[environments.clusters.quorum_nodes]]
-        name = "general-2"
-        rpc_url = "http://127.0.0.1:9"
-        role = "general"
-        service = "quorum-general-2"
-
-        [environments.clusters.alb_switch]
-        mode = "listener"
-        listener_arn = "{listener}"
-        [environments.clusters.alb_switch.nodes]
-        general-1 = "{a}"
-        general-2 = "{b}"
-        "#,
-        listener = elb.switch_listener,
-        a = elb.quorum_a,
-        b = elb.quorum_b,
-    );
+    let text = [
+        config_toml::environment("staging", Some(url), false),
+        config_toml::cluster("node-api", CLUSTER),
+        config_toml::quorum_node(
+            "general-1",
+            "http://127.0.0.1:9",
+            Some("general"),
+            Some("quorum-general-1"),
+        ),
+        config_toml::quorum_node(
+            "general-2",
+            "http://127.0.0.1:9",
+            Some("general"),
+            Some("quorum-general-2"),
+        ),
+        config_toml::listener_switch(&elb.switch_listener, [&elb.quorum_a, &elb.quorum_b], None),
+    ]
+    .concat();
     Config::parse(&text, std::path::Path::new("moto_paths.toml")).expect("config")
 }
 
@@ -196,17 +183,8 @@ struct Bench {
 async fn bench() -> Bench {
     let moto = Moto::start_with_env(&[("MOTO_ECS_SERVICE_RUNNING", "2")]);
     let url = moto.url();
-    let sdk = moto::sdk_config(&url)
-        .to_builder()
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .operation_timeout(Duration::from_secs(60))
-                .build(),
-        )
-        .build();
-    let fixture = EcsFixture::new(&sdk).expect("fixture");
-    fixture.ready().await.expect("moto answers ECS");
-    fixture.hold_task_states().await.expect("hold task states");
+    let sdk = moto::patient_sdk_config(&url, Duration::from_secs(60));
+    let fixture = EcsFixture::connect(&sdk).await.expect("moto answers ECS");
     let elb_client = ElbClient::new(&sdk);
     let elb = build_elb(&elb_client, &url).await;
     fixture.cluster(CLUSTER).await.expect("cluster");

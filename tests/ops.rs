@@ -3,6 +3,9 @@
 //! services, Quorum nodes on one chain) and record every backend call, so a test can
 //! prove that a refused op called nothing.
 
+#[path = "support/config_toml.rs"]
+mod config_toml;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +29,8 @@ use ibet_console::ops::audit::{AuditLog, Phase};
 use ibet_console::ops::gate::GateState;
 use ibet_console::ops::switch::wait_for_gate;
 use ibet_console::ops::{
-    Approval, Confirmation, Executor, Op, OpContext, Outcome, Readiness, Repeat, plan,
+    Approval, Confirmation, Executor, Op, OpContext, OpReport, Outcome, Plan, Readiness, Repeat,
+    plan,
 };
 use tokio::sync::Notify;
 
@@ -34,82 +38,60 @@ const NOW: EpochMs = 1_800_000_000_000;
 const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/ops/alice";
 const TD: &str = "arn:aws:ecs:ap-northeast-1:123456789012:task-definition/ibet-api";
 
-const CONFIG: &str = r#"
-[[environments]]
-name = "staging"
-
-[[environments.clusters]]
-name = "node-api"
-ecs_cluster = "ibet-stg-node-api"
-
-[[environments.clusters.quorum_nodes]]
-name = "general-1"
-rpc_url = "http://10.1.2.3:8545"
-service = "quorum-general-1"
-
-[[environments.clusters.quorum_nodes]]
-name = "general-2"
-rpc_url = "http://10.1.2.4:8545"
-service = "quorum-general-2"
-
-[environments.clusters.alb_switch]
-listener_arn = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:listener/app/int/1/2"
-
-[environments.clusters.alb_switch.nodes]
-general-1 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/quorum-a/1"
-general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/quorum-b/2"
-
-[[environments.clusters]]
-name = "satoshi"
-ecs_cluster = "ibet-stg-satoshi"
-
-[[environments.clusters.quorum_nodes]]
-name = "validator-1"
-rpc_url = "http://10.1.3.1:8545"
-role = "validator"
-service = "validator-1"
-
-[[environments.clusters.quorum_nodes]]
-name = "validator-2"
-rpc_url = "http://10.1.3.2:8545"
-role = "validator"
-service = "validator-2"
-
-[[environments.clusters.quorum_nodes]]
-name = "validator-3"
-rpc_url = "http://10.1.3.3:8545"
-role = "validator"
-service = "validator-3"
-
-[[environments.clusters.quorum_nodes]]
-name = "validator-4"
-rpc_url = "http://10.1.3.4:8545"
-role = "validator"
-service = "validator-4"
-
-[[environments]]
-name = "production"
-danger = true
-
-[[environments.clusters]]
-name = "node-api"
-ecs_cluster = "ibet-prd-node-api"
-
-[[environments.clusters.quorum_nodes]]
-name = "general-1"
-rpc_url = "http://10.9.2.3:8545"
-
-[[environments.clusters.quorum_nodes]]
-name = "general-2"
-rpc_url = "http://10.9.2.4:8545"
-
-[environments.clusters.alb_switch]
-listener_arn = "arn:aws:elasticloadbalancing:ap-northeast-1:999999999999:listener/app/int/9/9"
-
-[environments.clusters.alb_switch.nodes]
-general-1 = "arn:aws:elasticloadbalancing:ap-northeast-1:999999999999:targetgroup/quorum-a/1"
-general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:999999999999:targetgroup/quorum-b/2"
-"#;
+/// Staging (node-api with its switch, satoshi's four validators) and production
+/// (node-api with its switch, a danger environment). Nothing listens at the nodes' URLs:
+/// the fakes answer for them.
+fn config_text() -> String {
+    let stg_arn = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012";
+    let prd_arn = "arn:aws:elasticloadbalancing:ap-northeast-1:999999999999";
+    [
+        config_toml::environment("staging", None, false),
+        config_toml::cluster("node-api", "ibet-stg-node-api"),
+        config_toml::quorum_node(
+            "general-1",
+            "http://10.1.2.3:8545",
+            None,
+            Some("quorum-general-1"),
+        ),
+        config_toml::quorum_node(
+            "general-2",
+            "http://10.1.2.4:8545",
+            None,
+            Some("quorum-general-2"),
+        ),
+        config_toml::listener_switch(
+            &format!("{stg_arn}:listener/app/int/1/2"),
+            [
+                &format!("{stg_arn}:targetgroup/quorum-a/1"),
+                &format!("{stg_arn}:targetgroup/quorum-b/2"),
+            ],
+            None,
+        ),
+        config_toml::cluster("satoshi", "ibet-stg-satoshi"),
+        config_toml::validators(
+            [
+                "http://10.1.3.1:8545",
+                "http://10.1.3.2:8545",
+                "http://10.1.3.3:8545",
+                "http://10.1.3.4:8545",
+            ],
+            "validator-",
+        ),
+        config_toml::environment("production", None, true),
+        config_toml::cluster("node-api", "ibet-prd-node-api"),
+        config_toml::quorum_node("general-1", "http://10.9.2.3:8545", None, None),
+        config_toml::quorum_node("general-2", "http://10.9.2.4:8545", None, None),
+        config_toml::listener_switch(
+            &format!("{prd_arn}:listener/app/int/9/9"),
+            [
+                &format!("{prd_arn}:targetgroup/quorum-a/1"),
+                &format!("{prd_arn}:targetgroup/quorum-b/2"),
+            ],
+            None,
+        ),
+    ]
+    .concat()
+}
 
 /// One Quorum node of the fake chain.
 #[derive(Debug, Clone)]
@@ -563,7 +545,7 @@ struct Harness {
 
 impl Harness {
     fn new(env: &str, write: bool) -> Self {
-        let config = Config::parse(CONFIG, Path::new("test.toml")).expect("config");
+        let config = Config::parse(&config_text(), Path::new("test.toml")).expect("config");
         let clock = Arc::new(ManualClock::new(NOW));
         let fake = Fake::new(clock.clone());
         let shared: SharedClock = clock;
@@ -594,6 +576,23 @@ impl Harness {
         }
     }
 
+    /// Plans `op` in the harness's context.
+    async fn plan(&self, op: &Op) -> Plan {
+        plan(op, &self.ctx).await
+    }
+
+    /// Executes `plan` with `approval` in the harness's context.
+    async fn execute(&self, plan: &Plan, approval: &Approval) -> OpReport {
+        self.executor.execute(plan, approval, &self.ctx).await
+    }
+
+    /// Executes `plan` on a plain yes, and asserts that it went through.
+    async fn execute_ok(&self, plan: &Plan) -> OpReport {
+        let report = self.execute(plan, &Approval::yes()).await;
+        assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+        report
+    }
+
     fn phases(&self) -> Vec<(String, Option<String>)> {
         self.audit()
             .iter()
@@ -618,8 +617,21 @@ fn switch_to(env: &str, to: &str) -> Op {
 const STG_LISTENER: &str = "listener/app/int/1/2";
 const PRD_LISTENER: &str = "listener/app/int/9/9";
 
+/// A staging harness and its switch to general-2, planned, with the gate open.
+async fn staging_switch_ready() -> (Harness, Plan) {
+    let h = Harness::new("staging", false);
+    let mut plan = h.plan(&switch_to("staging", "general-2")).await;
+    assert!(open_gate(&h, &mut plan).await);
+    (h, plan)
+}
+
+/// The error a report carries.
+fn error(report: &OpReport) -> &str {
+    report.error.as_deref().expect("error")
+}
+
 /// Polls the gate with no pause until it opens (the fakes answer at once).
-async fn open_gate(h: &Harness, plan: &mut ibet_console::ops::Plan) -> bool {
+async fn open_gate(h: &Harness, plan: &mut Plan) -> bool {
     wait_for_gate(
         plan,
         &h.ctx,
@@ -634,7 +646,7 @@ async fn open_gate(h: &Harness, plan: &mut ibet_console::ops::Plan) -> bool {
 async fn a_switch_waits_for_the_gate_then_succeeds_and_verifies() {
     let h = Harness::new("staging", false);
     let op = switch_to("staging", "general-2");
-    let mut plan = plan(&op, &h.ctx).await;
+    let mut plan = h.plan(&op).await;
     assert_eq!(
         plan.changes,
         ["listener/app/int/1/2: forward weight general-1 100 → 0, general-2 0 → 100"]
@@ -657,8 +669,7 @@ async fn a_switch_waits_for_the_gate_then_succeeds_and_verifies() {
     assert_eq!(plan.readiness, Readiness::Ready);
     assert!(plan.checks.iter().all(|c| c.passed), "{:?}", plan.checks);
 
-    let report = h.executor.execute(&plan, &Approval::yes(), &h.ctx).await;
-    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    let report = h.execute_ok(&plan).await;
     assert_eq!(report.exit_code(), 0);
     assert!(
         report
@@ -709,22 +720,16 @@ async fn a_switch_waits_for_the_gate_then_succeeds_and_verifies() {
 async fn a_failed_gate_refuses_and_changes_nothing() {
     let h = Harness::new("staging", false);
     h.fake.node("general-2", |n| n.forked = true);
-    let mut plan = plan(&switch_to("staging", "general-2"), &h.ctx).await;
+    let mut plan = h.plan(&switch_to("staging", "general-2")).await;
     assert!(!open_gate(&h, &mut plan).await);
     assert_eq!(plan.readiness, Readiness::NeedsOverride);
     let failed: Vec<&str> = plan.failed_checks().map(|c| c.name.as_str()).collect();
     assert_eq!(failed, ["same_chain", "consecutive_polls"]);
 
-    let report = h.executor.execute(&plan, &Approval::yes(), &h.ctx).await;
+    let report = h.execute(&plan, &Approval::yes()).await;
     assert_eq!(report.outcome, Outcome::Refused);
     assert_eq!(report.exit_code(), 3);
-    assert!(
-        report
-            .error
-            .as_deref()
-            .expect("error")
-            .contains("overriding takes a second, explicit confirmation")
-    );
+    assert!(error(&report).contains("overriding takes a second, explicit confirmation"));
     assert_eq!(h.fake.count("apply_switch"), 0);
     assert_eq!(h.fake.count("caller"), 0);
     assert_eq!(h.fake.active(STG_LISTENER), ["general-1"]);
@@ -735,15 +740,10 @@ async fn a_failed_gate_refuses_and_changes_nothing() {
 async fn an_override_goes_ahead_and_is_audited_as_one() {
     let h = Harness::new("staging", false);
     h.fake.node("general-2", |n| n.block = 1150);
-    let plan = plan(&switch_to("staging", "general-2"), &h.ctx).await;
+    let plan = h.plan(&switch_to("staging", "general-2")).await;
     assert_eq!(plan.readiness, Readiness::NeedsOverride);
     let report = h
-        .executor
-        .execute(
-            &plan,
-            &Approval::yes().with_override(Confirmation::Yes),
-            &h.ctx,
-        )
+        .execute(&plan, &Approval::yes().with_override(Confirmation::Yes))
         .await;
     assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
     assert!(report.override_gate);
@@ -771,7 +771,7 @@ async fn an_override_goes_ahead_and_is_audited_as_one() {
 async fn a_read_only_environment_refuses_without_any_backend_call() {
     let h = Harness::new("production", false);
     let op = switch_to("production", "general-2");
-    let plan = plan(&op, &h.ctx).await;
+    let plan = h.plan(&op).await;
     assert_eq!(plan.readiness, Readiness::Blocked);
     assert_eq!(plan.checks[0].name, "write_access");
     assert_eq!(plan.checks[0].value, "read-only");
@@ -785,13 +785,10 @@ async fn a_read_only_environment_refuses_without_any_backend_call() {
     let mut unlocked = ibet_console::ops::plan(&op, &writable).await;
     assert!(open_gate(&h, &mut unlocked).await);
     h.fake.forget_calls();
-    let report = h
-        .executor
-        .execute(&unlocked, &Approval::typed("production"), &h.ctx)
-        .await;
+    let report = h.execute(&unlocked, &Approval::typed("production")).await;
     assert_eq!(report.outcome, Outcome::Refused);
     assert_eq!(report.exit_code(), 3);
-    assert!(report.error.as_deref().expect("error").contains("--write"));
+    assert!(error(&report).contains("--write"));
     assert!(h.fake.calls().is_empty(), "{:?}", h.fake.calls());
     assert_eq!(h.fake.active(PRD_LISTENER), ["general-1"]);
     let audit = h.audit();
@@ -803,7 +800,7 @@ async fn a_read_only_environment_refuses_without_any_backend_call() {
 #[tokio::test]
 async fn a_danger_environment_takes_the_typed_name() {
     let h = Harness::new("production", true);
-    let mut plan = plan(&switch_to("production", "general-2"), &h.ctx).await;
+    let mut plan = h.plan(&switch_to("production", "general-2")).await;
     assert_eq!(plan.typed_confirmation.as_deref(), Some("production"));
     assert!(open_gate(&h, &mut plan).await);
     for wrong in [
@@ -811,21 +808,12 @@ async fn a_danger_environment_takes_the_typed_name() {
         Approval::typed("staging"),
         Approval::typed("yes"),
     ] {
-        let report = h.executor.execute(&plan, &wrong, &h.ctx).await;
+        let report = h.execute(&plan, &wrong).await;
         assert_eq!(report.outcome, Outcome::Refused, "{wrong:?}");
-        assert!(
-            report
-                .error
-                .as_deref()
-                .expect("error")
-                .contains("`production`")
-        );
+        assert!(error(&report).contains("`production`"));
     }
     assert_eq!(h.fake.count("apply_switch"), 0);
-    let report = h
-        .executor
-        .execute(&plan, &Approval::typed("production"), &h.ctx)
-        .await;
+    let report = h.execute(&plan, &Approval::typed("production")).await;
     assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
     assert_eq!(h.fake.active(PRD_LISTENER), ["general-2"]);
 }
@@ -834,33 +822,25 @@ async fn a_danger_environment_takes_the_typed_name() {
 async fn an_override_in_a_danger_environment_takes_the_name_twice() {
     let h = Harness::new("production", true);
     h.fake.node("general-2", |n| n.peers = Probe::Value(0));
-    let plan = plan(&switch_to("production", "general-2"), &h.ctx).await;
+    let plan = h.plan(&switch_to("production", "general-2")).await;
     let half = Approval::typed("production").with_override(Confirmation::Yes);
-    let report = h.executor.execute(&plan, &half, &h.ctx).await;
+    let report = h.execute(&plan, &half).await;
     assert_eq!(report.outcome, Outcome::Refused);
-    assert!(
-        report
-            .error
-            .as_deref()
-            .expect("error")
-            .contains("type `production` again")
-    );
+    assert!(error(&report).contains("type `production` again"));
     assert_eq!(h.fake.count("apply_switch"), 0);
     let both =
         Approval::typed("production").with_override(Confirmation::Typed("production".into()));
-    let report = h.executor.execute(&plan, &both, &h.ctx).await;
+    let report = h.execute(&plan, &both).await;
     assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
     assert!(report.override_gate);
 }
 
 #[tokio::test]
 async fn a_plan_executes_once() {
-    let h = Harness::new("staging", false);
-    let mut plan = plan(&switch_to("staging", "general-2"), &h.ctx).await;
-    assert!(open_gate(&h, &mut plan).await);
-    let first = h.executor.execute(&plan, &Approval::yes(), &h.ctx).await;
+    let (h, plan) = staging_switch_ready().await;
+    let first = h.execute(&plan, &Approval::yes()).await;
     assert_eq!(first.outcome, Outcome::Ok);
-    let again = h.executor.execute(&plan, &Approval::yes(), &h.ctx).await;
+    let again = h.execute(&plan, &Approval::yes()).await;
     assert_eq!(again.repeat, Some(Repeat::AlreadyDone));
     assert_eq!(again.outcome, Outcome::Ok);
     assert_eq!(again.plan_id, first.plan_id);
@@ -870,10 +850,8 @@ async fn a_plan_executes_once() {
 
 #[tokio::test]
 async fn an_op_in_flight_is_not_started_again() {
-    let h = Harness::new("staging", false);
-    let mut plan = plan(&switch_to("staging", "general-2"), &h.ctx).await;
-    assert!(open_gate(&h, &mut plan).await);
-    let mut other = ibet_console::ops::plan(&switch_to("staging", "general-2"), &h.ctx).await;
+    let (h, plan) = staging_switch_ready().await;
+    let mut other = h.plan(&switch_to("staging", "general-2")).await;
     let hold = Arc::new(Notify::new());
     *h.fake.hold.lock().expect("hold") = Some(hold.clone());
 
@@ -881,9 +859,9 @@ async fn an_op_in_flight_is_not_started_again() {
     let first = h.executor.execute(&plan, &yes, &h.ctx);
     let during = async {
         h.fake.entered.notified().await;
-        let same = h.executor.execute(&plan, &yes, &h.ctx).await;
+        let same = h.execute(&plan, &yes).await;
         assert!(open_gate(&h, &mut other).await);
-        let different = h.executor.execute(&other, &Approval::yes(), &h.ctx).await;
+        let different = h.execute(&other, &Approval::yes()).await;
         hold.notify_one();
         (same, different)
     };
@@ -892,13 +870,7 @@ async fn an_op_in_flight_is_not_started_again() {
     assert_eq!(same.repeat, Some(Repeat::AlreadyRunning));
     assert_eq!(same.outcome, Outcome::Refused);
     assert_eq!(different.outcome, Outcome::Refused);
-    assert!(
-        different
-            .error
-            .as_deref()
-            .expect("error")
-            .contains("is running")
-    );
+    assert!(error(&different).contains("is running"));
     assert_eq!(h.fake.count("apply_switch"), 1);
     // The first run's two lines and the refusal of the other plan.
     let phases = h.phases();
@@ -908,11 +880,9 @@ async fn an_op_in_flight_is_not_started_again() {
 
 #[tokio::test]
 async fn a_change_that_does_not_show_is_verify_failed() {
-    let h = Harness::new("staging", false);
-    let mut plan = plan(&switch_to("staging", "general-2"), &h.ctx).await;
-    assert!(open_gate(&h, &mut plan).await);
+    let (h, plan) = staging_switch_ready().await;
     h.fake.ignore_mutations.store(true, Ordering::SeqCst);
-    let report = h.executor.execute(&plan, &Approval::yes(), &h.ctx).await;
+    let report = h.execute(&plan, &Approval::yes()).await;
     assert_eq!(report.outcome, Outcome::VerifyFailed);
     assert_eq!(report.exit_code(), 1);
     assert_eq!(
@@ -930,11 +900,9 @@ async fn a_change_that_does_not_show_is_verify_failed() {
 
 #[tokio::test]
 async fn a_failed_call_is_failed_with_a_hint() {
-    let h = Harness::new("staging", false);
-    let mut plan = plan(&switch_to("staging", "general-2"), &h.ctx).await;
-    assert!(open_gate(&h, &mut plan).await);
+    let (h, plan) = staging_switch_ready().await;
     h.fake.fail_mutations.store(true, Ordering::SeqCst);
-    let report = h.executor.execute(&plan, &Approval::yes(), &h.ctx).await;
+    let report = h.execute(&plan, &Approval::yes()).await;
     assert_eq!(report.outcome, Outcome::Failed);
     assert_eq!(report.exit_code(), 1);
     assert!(
@@ -956,9 +924,7 @@ async fn a_failed_call_is_failed_with_a_hint() {
 
 #[tokio::test]
 async fn a_crash_during_the_call_leaves_the_before_line() {
-    let h = Harness::new("staging", false);
-    let mut plan = plan(&switch_to("staging", "general-2"), &h.ctx).await;
-    assert!(open_gate(&h, &mut plan).await);
+    let (h, plan) = staging_switch_ready().await;
     *h.fake.hold.lock().expect("hold") = Some(Arc::new(Notify::new()));
     let yes = Approval::yes();
     tokio::select! {
@@ -969,36 +935,27 @@ async fn a_crash_during_the_call_leaves_the_before_line() {
     assert_eq!(h.phases(), [("before".into(), None)]);
     // Its op key is free again.
     *h.fake.hold.lock().expect("hold") = None;
-    let retry = h.executor.execute(&plan, &Approval::yes(), &h.ctx).await;
-    assert_eq!(retry.outcome, Outcome::Ok, "{retry:?}");
+    h.execute_ok(&plan).await;
 }
 
 #[tokio::test]
 async fn a_plan_made_stale_by_someone_else_is_refused() {
-    let h = Harness::new("staging", false);
-    let mut plan = plan(&switch_to("staging", "general-2"), &h.ctx).await;
-    assert!(open_gate(&h, &mut plan).await);
+    let (h, plan) = staging_switch_ready().await;
     h.fake
         .set_weights(STG_LISTENER, &[("general-1", 0), ("general-2", 100)]);
-    let report = h.executor.execute(&plan, &Approval::yes(), &h.ctx).await;
+    let report = h.execute(&plan, &Approval::yes()).await;
     assert_eq!(report.outcome, Outcome::Refused);
-    assert!(
-        report
-            .error
-            .as_deref()
-            .expect("error")
-            .contains("the state changed since the plan was made")
-    );
+    assert!(error(&report).contains("the state changed since the plan was made"));
     assert_eq!(h.fake.count("apply_switch"), 0);
 }
 
 #[tokio::test]
 async fn switching_to_the_active_node_or_an_unknown_one_is_blocked() {
     let h = Harness::new("staging", false);
-    let plan1 = plan(&switch_to("staging", "general-1"), &h.ctx).await;
+    let plan1 = h.plan(&switch_to("staging", "general-1")).await;
     assert_eq!(plan1.readiness, Readiness::Blocked);
     assert!(plan1.changes.is_empty());
-    let plan2 = plan(&switch_to("staging", "genral-2"), &h.ctx).await;
+    let plan2 = h.plan(&switch_to("staging", "genral-2")).await;
     assert_eq!(plan2.readiness, Readiness::Blocked);
     let detail = plan2
         .checks
@@ -1006,7 +963,7 @@ async fn switching_to_the_active_node_or_an_unknown_one_is_blocked() {
         .and_then(|c| c.detail.clone())
         .expect("detail");
     assert!(detail.contains("did you mean `general-2`?"), "{detail}");
-    let report = h.executor.execute(&plan1, &Approval::yes(), &h.ctx).await;
+    let report = h.execute(&plan1, &Approval::yes()).await;
     assert_eq!(report.outcome, Outcome::Refused);
 }
 
@@ -1015,7 +972,7 @@ async fn the_gate_times_out_on_the_injected_clock() {
     let h = Harness::new("staging", false);
     h.fake.node("general-2", |n| n.syncing = true);
     *h.fake.ms_per_sample.lock().expect("step") = 1_000;
-    let mut plan = plan(&switch_to("staging", "general-2"), &h.ctx).await;
+    let mut plan = h.plan(&switch_to("staging", "general-2")).await;
     let mut polls = 0;
     let open = wait_for_gate(
         &mut plan,
@@ -1038,7 +995,7 @@ async fn the_gate_times_out_on_the_injected_clock() {
 async fn pending_transactions_on_the_active_node_are_a_warning() {
     let h = Harness::new("staging", false);
     h.fake.node("general-1", |n| n.pending = 7);
-    let plan = plan(&switch_to("staging", "general-2"), &h.ctx).await;
+    let plan = h.plan(&switch_to("staging", "general-2")).await;
     assert!(
         plan.warnings
             .iter()
@@ -1058,14 +1015,13 @@ fn stop(cluster: &str, service: &str, task: &str) -> Op {
 #[tokio::test]
 async fn stopping_a_task_stops_it_and_verifies() {
     let h = Harness::new("staging", false);
-    let plan = plan(&stop("node-api", "api", "api-1"), &h.ctx).await;
+    let plan = h.plan(&stop("node-api", "api", "api-1")).await;
     assert_eq!(plan.readiness, Readiness::Ready, "{:?}", plan.checks);
     assert_eq!(
         plan.changes,
         ["task api-1 of api (ibet-api:42): stop; ECS starts a replacement (desired 2)"]
     );
-    let report = h.executor.execute(&plan, &Approval::yes(), &h.ctx).await;
-    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    let report = h.execute_ok(&plan).await;
     assert!(
         report
             .message
@@ -1088,9 +1044,9 @@ async fn stopping_a_task_stops_it_and_verifies() {
 #[tokio::test]
 async fn a_task_that_does_not_stop_is_verify_failed() {
     let h = Harness::new("staging", false);
-    let plan = plan(&stop("node-api", "api", "api-2"), &h.ctx).await;
+    let plan = h.plan(&stop("node-api", "api", "api-2")).await;
     h.fake.ignore_mutations.store(true, Ordering::SeqCst);
-    let report = h.executor.execute(&plan, &Approval::yes(), &h.ctx).await;
+    let report = h.execute(&plan, &Approval::yes()).await;
     assert_eq!(report.outcome, Outcome::VerifyFailed);
     assert_eq!(
         report.error.as_deref(),
@@ -1101,7 +1057,7 @@ async fn a_task_that_does_not_stop_is_verify_failed() {
 #[tokio::test]
 async fn a_task_of_another_service_is_blocked() {
     let h = Harness::new("staging", false);
-    let plan = plan(&stop("node-api", "api", "general-1-task"), &h.ctx).await;
+    let plan = h.plan(&stop("node-api", "api", "general-1-task")).await;
     assert_eq!(plan.readiness, Readiness::Blocked);
     let task = plan.checks.iter().find(|c| c.name == "task").expect("task");
     assert_eq!(
@@ -1113,7 +1069,9 @@ async fn a_task_of_another_service_is_blocked() {
 #[tokio::test]
 async fn a_validator_is_not_stopped_while_another_is_down() {
     let h = Harness::new("staging", false);
-    let healthy = plan(&stop("satoshi", "validator-1", "validator-1-task"), &h.ctx).await;
+    let healthy = h
+        .plan(&stop("satoshi", "validator-1", "validator-1-task"))
+        .await;
     assert_eq!(healthy.readiness, Readiness::Ready, "{:?}", healthy.checks);
     let quorum = healthy
         .checks
@@ -1123,7 +1081,9 @@ async fn a_validator_is_not_stopped_while_another_is_down() {
     assert_eq!(quorum.value, "4/4 producing, tolerates 1");
 
     h.fake.node("validator-3", |n| n.reachable = false);
-    let refused = plan(&stop("satoshi", "validator-1", "validator-1-task"), &h.ctx).await;
+    let refused = h
+        .plan(&stop("satoshi", "validator-1", "validator-1-task"))
+        .await;
     assert_eq!(refused.readiness, Readiness::Blocked);
     let quorum = refused
         .checks
@@ -1140,18 +1100,15 @@ async fn a_validator_is_not_stopped_while_another_is_down() {
     );
     // No override gets past a guard.
     let report = h
-        .executor
-        .execute(
-            &refused,
-            &Approval::yes().with_override(Confirmation::Yes),
-            &h.ctx,
-        )
+        .execute(&refused, &Approval::yes().with_override(Confirmation::Yes))
         .await;
     assert_eq!(report.outcome, Outcome::Refused);
     assert_eq!(h.fake.count("stop_task"), 0);
 
     // The one that is down may be restarted: it takes nothing away.
-    let down = plan(&stop("satoshi", "validator-3", "validator-3-task"), &h.ctx).await;
+    let down = h
+        .plan(&stop("satoshi", "validator-3", "validator-3-task"))
+        .await;
     assert_eq!(down.readiness, Readiness::Ready, "{:?}", down.checks);
 }
 
@@ -1159,7 +1116,7 @@ async fn a_validator_is_not_stopped_while_another_is_down() {
 async fn restarting_the_active_general_node_warns_and_suggests_switching() {
     let h = Harness::new("staging", false);
     let op = stop("node-api", "quorum-general-1", "general-1-task");
-    let plan = plan(&op, &h.ctx).await;
+    let plan = h.plan(&op).await;
     assert_eq!(plan.readiness, Readiness::Ready);
     assert!(
         plan.warnings
@@ -1175,7 +1132,7 @@ async fn restarting_the_active_general_node_warns_and_suggests_switching() {
         cluster: "node-api".into(),
         service: "quorum-general-2".into(),
     };
-    let plan = ibet_console::ops::plan(&deploy, &h.ctx).await;
+    let plan = h.plan(&deploy).await;
     assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
     assert!(plan.suggestions.is_empty());
 }
@@ -1188,13 +1145,12 @@ async fn a_forced_deployment_shows_a_new_primary_deployment() {
         cluster: "node-api".into(),
         service: "api".into(),
     };
-    let plan1 = plan(&op, &h.ctx).await;
+    let plan1 = h.plan(&op).await;
     assert_eq!(
         plan1.changes,
         ["service api: new deployment of ibet-api:42; every task is replaced"]
     );
-    let report = h.executor.execute(&plan1, &Approval::yes(), &h.ctx).await;
-    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    let report = h.execute_ok(&plan1).await;
     assert!(
         report
             .message
@@ -1202,7 +1158,7 @@ async fn a_forced_deployment_shows_a_new_primary_deployment() {
     );
 
     // Now mid-deployment: a second one warns.
-    let plan2 = plan(&op, &h.ctx).await;
+    let plan2 = h.plan(&op).await;
     assert!(
         plan2
             .warnings
@@ -1213,15 +1169,9 @@ async fn a_forced_deployment_shows_a_new_primary_deployment() {
     );
     // A deployment that does not happen is caught.
     h.fake.ignore_mutations.store(true, Ordering::SeqCst);
-    let report = h.executor.execute(&plan2, &Approval::yes(), &h.ctx).await;
+    let report = h.execute(&plan2, &Approval::yes()).await;
     assert_eq!(report.outcome, Outcome::VerifyFailed);
-    assert!(
-        report
-            .error
-            .as_deref()
-            .expect("error")
-            .contains("no new deployment")
-    );
+    assert!(error(&report).contains("no new deployment"));
 }
 
 #[tokio::test]
@@ -1233,14 +1183,13 @@ async fn a_release_moves_the_service_to_the_new_task_definition() {
         service: "api".into(),
         to_task_definition: "ibet-api:43".into(),
     };
-    let plan1 = plan(&op, &h.ctx).await;
+    let plan1 = h.plan(&op).await;
     assert_eq!(
         plan1.changes,
         ["service api: task definition ibet-api:42 → ibet-api:43"]
     );
     assert!(plan1.warnings.is_empty());
-    let report = h.executor.execute(&plan1, &Approval::yes(), &h.ctx).await;
-    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    h.execute_ok(&plan1).await;
     assert_eq!(
         h.fake.service("ibet-stg-node-api", "api").task_definition,
         format!("{TD}:43")
@@ -1252,7 +1201,7 @@ async fn a_release_moves_the_service_to_the_new_task_definition() {
         service: "api".into(),
         to_task_definition: "ibet-api:43".into(),
     };
-    let plan2 = plan(&back, &h.ctx).await;
+    let plan2 = h.plan(&back).await;
     assert_eq!(plan2.readiness, Readiness::Blocked, "already on it");
     let missing = Op::Release {
         env: "staging".into(),
@@ -1260,15 +1209,15 @@ async fn a_release_moves_the_service_to_the_new_task_definition() {
         service: "api".into(),
         to_task_definition: "ibet-api:99".into(),
     };
-    assert_eq!(plan(&missing, &h.ctx).await.readiness, Readiness::Blocked);
+    assert_eq!(h.plan(&missing).await.readiness, Readiness::Blocked);
 }
 
 #[tokio::test]
 async fn an_op_for_another_environment_is_refused() {
     let h = Harness::new("staging", false);
-    let plan = plan(&switch_to("production", "general-2"), &h.ctx).await;
+    let plan = h.plan(&switch_to("production", "general-2")).await;
     assert_eq!(plan.readiness, Readiness::Blocked);
-    let report = h.executor.execute(&plan, &Approval::yes(), &h.ctx).await;
+    let report = h.execute(&plan, &Approval::yes()).await;
     assert_eq!(report.outcome, Outcome::Refused);
     assert!(h.fake.calls().is_empty());
 }
@@ -1276,7 +1225,7 @@ async fn an_op_for_another_environment_is_refused() {
 #[tokio::test]
 async fn plans_serialise_for_the_command_line() {
     let h = Harness::new("staging", false);
-    let plan = plan(&switch_to("staging", "general-2"), &h.ctx).await;
+    let plan = h.plan(&switch_to("staging", "general-2")).await;
     let json = serde_json::to_value(&plan).expect("json");
     assert_eq!(json["readiness"], "needs_override");
     assert_eq!(json["op"]["kind"], "switch_alb");

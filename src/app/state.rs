@@ -314,7 +314,7 @@ impl State {
             dirty: true,
             quit: false,
             setup: None,
-            thresholds: QuorumThresholds::default(),
+            thresholds: config.quorum,
             dialog: None,
             picker: None,
             recent_actions: Vec::new(),

@@ -112,7 +112,7 @@ impl Answer {
                 Some(payload) => {
                     Self::Refused(cut(&format!("{} (code {})", payload.message, payload.code)))
                 }
-                None => Self::Lost(describe_transport_error(&error)),
+                None => Self::Lost(cut(&describe_transport_error(&error))),
             },
         }
     }
@@ -619,9 +619,12 @@ fn without_userinfo(url: &str) -> String {
     }
 }
 
+/// An error text from a node or the transport, made inert (a node's text never reaches
+/// the terminal raw) and cut to [`ERROR_CHARS`].
 fn cut(text: &str) -> String {
+    let text = crate::text::sanitize(text);
     if text.chars().count() <= ERROR_CHARS {
-        text.to_owned()
+        text
     } else {
         text.chars().take(ERROR_CHARS).collect::<String>() + "…"
     }

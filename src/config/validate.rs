@@ -101,7 +101,23 @@ const ROOT_KEYS: &[Key] = &[
     optional("theme", Kind::String),
     optional("log_buffer_lines", POSITIVE_U64),
     optional("audit_log", Kind::String),
+    optional("quorum", Kind::Table),
     optional("environments", Kind::ArrayOfTables),
+];
+
+/// `QuorumThresholds`.
+const QUORUM_KEYS: &[Key] = &[
+    optional("max_lag_blocks", ANY_U64),
+    optional("stall_window_secs", POSITIVE_U64),
+    optional("min_blocks_in_window", ANY_U64),
+    optional(
+        "down_after_failures",
+        Kind::Integer {
+            min: 1,
+            max: U32_MAX,
+        },
+    ),
+    optional("head_age_warn_secs", POSITIVE_U64),
 ];
 
 /// `Environment`.
@@ -218,6 +234,9 @@ impl Checker<'_> {
         self.keys(root, &(0..0), "", ROOT_KEYS);
         for key in ["theme", "audit_log"] {
             self.non_empty(root, "", key);
+        }
+        if let Some((quorum, span)) = table(root, "quorum") {
+            self.keys(quorum, &span, "quorum", QUORUM_KEYS);
         }
         let mut names = HashMap::new();
         for (i, env, span) in tables(root, "environments") {

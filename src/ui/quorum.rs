@@ -46,12 +46,14 @@ pub fn render(state: &State, cluster: &ClusterState, theme: &Theme, frame: &mut 
         .nodes
         .iter()
         .any(|n| n.config.role == NodeRole::Validator);
-    if has_validators {
-        let chain = judge_chain(
+    let chain = has_validators.then(|| {
+        judge_chain(
             cluster.nodes.iter().map(|n| &n.history),
             state.now,
             &state.thresholds,
-        );
+        )
+    });
+    if let Some(chain) = &chain {
         let style = theme.health(chain.health);
         title.push(Span::styled(
             format!(
@@ -71,9 +73,28 @@ pub fn render(state: &State, cluster: &ClusterState, theme: &Theme, frame: &mut 
     let [table_area, spark_area] =
         Layout::horizontal([Constraint::Min(40), Constraint::Length(spark_w)]).areas(body);
     let wide = table_area.width >= 90;
+    let with_client = table_area.width >= 120;
+    // The validators' share of the consensus' recent proposals, by name.
+    let proposed = |name: &str| -> Option<String> {
+        let chain = chain.as_ref()?;
+        let v = chain.validators.iter().find(|v| v.name == name)?;
+        let total: u64 = chain.validators.iter().filter_map(|v| v.proposed).sum();
+        Some(match v.proposed {
+            Some(n) if total > 0 => format!("{n} ({}%)", n * 100 / total),
+            Some(n) => n.to_string(),
+            None => "n/a".into(),
+        })
+    };
+    let with_proposed = wide && chain.is_some();
     let mut header = vec![
         "", "NODE", "ROLE", "HEIGHT", "LAG", "HEAD", "PEERS", "TXPOOL", "STATE",
     ];
+    if with_proposed {
+        header.push("PROPOSED");
+    }
+    if with_client {
+        header.push("CLIENT");
+    }
     if wide {
         header.push("WHY");
     }
@@ -114,6 +135,14 @@ pub fn render(state: &State, cluster: &ClusterState, theme: &Theme, frame: &mut 
             })),
             Cell::from(state_text(v)).style(theme.node_state(v.state)),
         ];
+        if with_proposed {
+            cells.push(Cell::from(proposed(&v.name).unwrap_or_default()));
+        }
+        if with_client {
+            cells.push(
+                Cell::from(v.client.as_deref().map_or("-".into(), short_client)).style(theme.dim()),
+            );
+        }
         if wide {
             cells.push(Cell::from(v.reason.clone()).style(theme.dim()));
         }
@@ -136,6 +165,12 @@ pub fn render(state: &State, cluster: &ClusterState, theme: &Theme, frame: &mut 
         Constraint::Length(6),
         Constraint::Length(9),
     ];
+    if with_proposed {
+        widths.push(Constraint::Length(9));
+    }
+    if with_client {
+        widths.push(Constraint::Length(CLIENT_WIDTH as u16));
+    }
     if wide {
         widths.push(Constraint::Min(10));
     }
@@ -183,6 +218,26 @@ fn render_sparkline(
     );
 }
 
+/// Columns of the client name and version.
+const CLIENT_WIDTH: usize = 18;
+
+/// The client's name and version from `web3_clientVersion`, cut to the column:
+/// a GoQuorum build shows its Quorum release (`Geth/v1.10.3-stable(quorum-v22.7.0)/…` →
+/// `quorum-v22.7.0`), others their name and release (`Geth/v1.13.14-stable-…/linux` →
+/// `Geth/v1.13.14`).
+fn short_client(version: &str) -> String {
+    let mut parts = version.split('/');
+    let name = parts.next().unwrap_or_default();
+    let short = match parts.next() {
+        Some(release) => match release.find("quorum-v") {
+            Some(at) => release[at..].trim_end_matches(')').to_string(),
+            None => format!("{name}/{}", release.split('-').next().unwrap_or_default()),
+        },
+        None => name.to_string(),
+    };
+    crate::text::truncate_to_width(&short, CLIENT_WIDTH).to_string()
+}
+
 fn state_text(v: &NodeView) -> String {
     match (&v.syncing, v.state) {
         (Probe::Value(Some(p)), _) => format!("sync -{}", p.remaining()),
@@ -196,5 +251,24 @@ fn probe_text<T>(p: &Probe<T>, f: impl Fn(&T) -> String) -> String {
         Probe::NotAvailable => "n/a".into(),
         Probe::NotAsked => "-".into(),
         Probe::Failed(_) => "err".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_versions_are_shortened_to_name_and_release() {
+        assert_eq!(
+            short_client("Geth/v1.13.14-stable-2bd6bd01/linux-amd64/go1.21.7"),
+            "Geth/v1.13.14"
+        );
+        assert_eq!(
+            short_client("Geth/v1.10.3-stable(quorum-v22.7.0)/linux-amd64/go1.20.14"),
+            "quorum-v22.7.0"
+        );
+        assert_eq!(short_client("anvil/v1.7.1"), "anvil/v1.7.1");
+        assert_eq!(short_client("besu"), "besu");
     }
 }

@@ -63,7 +63,7 @@ pub fn error_lines(err: &PanelError, now: EpochMs, theme: &Theme) -> Vec<Line<'s
         Span::styled("✖ ", theme.error()),
         Span::styled(err.error.to_string(), theme.error()),
         Span::styled(
-            format!("  (since {} ago)", short_age(now - err.since)),
+            format!("  (failing for {})", short_age(now - err.since)),
             theme.dim(),
         ),
     ])];

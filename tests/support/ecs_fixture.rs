@@ -2,8 +2,8 @@
 //! (the node-api, issuer and bank clusters, and the satoshi validators), bulk services
 //! and tasks, and the config TOML that points the console at them.
 //!
-//! Shared by `tests/moto_ecs.rs` and `examples/moto_fixture.rs` (included with
-//! `#[path]`), so it returns errors instead of panicking. It talks only to the endpoint
+//! Shared by the moto tests and `examples/moto_fixture.rs` (included with `#[path]`),
+//! so it returns errors instead of panicking. It talks only to the endpoint
 //! of the SDK configuration it is given.
 //!
 //! moto's ECS differs from AWS in ways the builders work around:
@@ -164,6 +164,9 @@ pub struct FixtureService {
 pub struct EcsFixture {
     client: Client,
     endpoint: String,
+    /// What staging cluster names start with: `ibet-stg` unless [`EcsFixture::in_stage`]
+    /// says otherwise.
+    stage: String,
 }
 
 impl EcsFixture {
@@ -177,7 +180,32 @@ impl EcsFixture {
         Ok(Self {
             client: Client::new(sdk),
             endpoint,
+            stage: "ibet-stg".into(),
         })
+    }
+
+    /// A builder on `sdk` once moto's ECS answers, with task states held
+    /// ([`EcsFixture::ready`], [`EcsFixture::hold_task_states`]): what every test starts
+    /// from.
+    pub async fn connect(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        let fixture = Self::new(sdk)?;
+        fixture.ready().await?;
+        fixture.hold_task_states().await?;
+        Ok(fixture)
+    }
+
+    /// The same builder, naming staging clusters `{stage}-{name}`: tests that share a
+    /// moto server each take a stage of their own, so their clusters and task definition
+    /// families never meet.
+    #[must_use]
+    pub fn in_stage(mut self, stage: &str) -> Self {
+        self.stage = stage.into();
+        self
+    }
+
+    /// The ECS cluster name of the staging cluster `name`: `{stage}-{name}`.
+    pub fn staging_name(&self, name: &str) -> String {
+        format!("{}-{name}", self.stage)
     }
 
     /// The SDK client the fixture uses.
@@ -406,7 +434,7 @@ impl EcsFixture {
         })
     }
 
-    /// A staging cluster of `shape`: `ibet-stg-{name}`. A wallet cluster's `api` has
+    /// A staging cluster of `shape`: `{stage}-{name}`. A wallet cluster's `api` has
     /// two revisions, and one of its tasks on the older revision has stopped (the
     /// container exited), as after a release.
     pub async fn staging_cluster(
@@ -414,7 +442,7 @@ impl EcsFixture {
         name: &str,
         shape: ClusterShape,
     ) -> anyhow::Result<FixtureCluster> {
-        let ecs_cluster = format!("ibet-stg-{name}");
+        let ecs_cluster = self.staging_name(name);
         let specs = match shape {
             ClusterShape::Wallet => wallet_services(&ecs_cluster),
             ClusterShape::Validators => validator_services(),

@@ -292,18 +292,22 @@ pub struct SwitchWorld {
 }
 
 impl SwitchWorld {
-    /// Builds the world in the moto server at `url`.
-    pub async fn build(client: &Client, url: &str) -> Self {
+    /// Builds the world in the moto server at `url`, its load balancer and target group
+    /// names starting with `prefix` (`""` in a server of its own; a name of the test's
+    /// own in a shared one, where names must not meet).
+    pub async fn build(client: &Client, url: &str, prefix: &str) -> Self {
         let network = Network::create(url).await;
         let alb = create_alb(
             client,
             &network,
-            "quorum-internal",
+            &format!("{prefix}quorum-internal"),
             LoadBalancerSchemeEnum::Internal,
         )
         .await;
-        let quorum_a = create_target_group(client, &network, "quorum-a", 8443).await;
-        let quorum_b = create_target_group(client, &network, "quorum-b", 8443).await;
+        let quorum_a =
+            create_target_group(client, &network, &format!("{prefix}quorum-a"), 8443).await;
+        let quorum_b =
+            create_target_group(client, &network, &format!("{prefix}quorum-b"), 8443).await;
         register(client, &quorum_a, &[GENERAL_1]).await;
         register(client, &quorum_b, &[GENERAL_2]).await;
         let listener = create_listener(
@@ -321,7 +325,8 @@ impl SwitchWorld {
             forward(&[(&quorum_a, 1), (&quorum_b, 0)], true),
         )
         .await;
-        let nodes_group = create_target_group(client, &network, "quorum-nodes", 8443).await;
+        let nodes_group =
+            create_target_group(client, &network, &format!("{prefix}quorum-nodes"), 8443).await;
         register(client, &nodes_group, &[GENERAL_1]).await;
         let nodes_listener = create_listener(client, &alb, 8545, forward_to(&nodes_group)).await;
         Self {
@@ -390,6 +395,8 @@ pub fn switch(
 /// forwards :80 to the API and `/rpc*` to Quorum, and :8545 to Quorum directly.
 #[derive(Debug, Clone)]
 pub struct PathWorld {
+    /// What every load balancer and target group name starts with.
+    pub prefix: String,
     /// Internet-facing ALB.
     pub external_alb: String,
     /// Internal ALB.
@@ -407,26 +414,28 @@ pub struct PathWorld {
 }
 
 impl PathWorld {
-    /// Builds the world in the moto server at `url`.
-    pub async fn build(client: &Client, url: &str) -> Self {
+    /// Builds the world in the moto server at `url`, names starting with `prefix` (as
+    /// for [`SwitchWorld::build`]).
+    pub async fn build(client: &Client, url: &str, prefix: &str) -> Self {
         let network = Network::create(url).await;
+        let named = |name: &str| format!("{prefix}{name}");
         let external_alb = create_alb(
             client,
             &network,
-            "ibet-external",
+            &named("ibet-external"),
             LoadBalancerSchemeEnum::InternetFacing,
         )
         .await;
         let internal_alb = create_alb(
             client,
             &network,
-            "ibet-internal",
+            &named("ibet-internal"),
             LoadBalancerSchemeEnum::Internal,
         )
         .await;
-        let nginx = create_target_group(client, &network, "nginx", 80).await;
-        let api = create_target_group(client, &network, "api", 5000).await;
-        let quorum = create_target_group(client, &network, "quorum", 8545).await;
+        let nginx = create_target_group(client, &network, &named("nginx"), 80).await;
+        let api = create_target_group(client, &network, &named("api"), 5000).await;
+        let quorum = create_target_group(client, &network, &named("quorum"), 8545).await;
         register(client, &nginx, &["10.0.1.20:80", "10.0.2.20:80"]).await;
         register(client, &api, &["10.0.1.30:5000"]).await;
         register(client, &quorum, &["10.0.1.10:8545"]).await;
@@ -437,6 +446,7 @@ impl PathWorld {
         let quorum_listener =
             create_listener(client, &internal_alb, 8545, forward(&[(&quorum, 1)], false)).await;
         Self {
+            prefix: prefix.to_string(),
             external_alb,
             internal_alb,
             nginx,

@@ -112,9 +112,12 @@ where
             {
                 classify_credentials(&detail, profile)
             } else {
+                let cause = d
+                    .as_connector_error()
+                    .map_or_else(|| detail.clone(), |c| innermost_cause(c));
                 BackendError::Unreachable {
                     endpoint: action.to_string(),
-                    detail: short(&detail),
+                    detail: short(&cause),
                 }
             }
         }
@@ -165,6 +168,16 @@ fn classify_credentials(detail: &str, profile: Option<&str>) -> BackendError {
     } else {
         BackendError::NoCredentials(short(detail))
     }
+}
+
+/// The message of the deepest error in `err`'s source chain: for a refused connection
+/// "Connection refused (os error 111)" rather than the transport's layers of wrappers.
+fn innermost_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
 }
 
 fn short(s: &str) -> String {

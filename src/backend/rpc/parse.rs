@@ -146,7 +146,7 @@ pub(crate) fn txpool(value: &Value) -> Result<TxPool, String> {
 pub(crate) fn text(value: &Value) -> Result<String, String> {
     value
         .as_str()
-        .map(|s| s.trim().to_owned())
+        .map(|s| crate::text::sanitize(s.trim()))
         .ok_or_else(|| unexpected("a string", value))
 }
 
@@ -240,6 +240,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn text_answers_are_made_inert() {
+        let hostile = json!("Geth/v1\u{1b}]0;owned\u{7}\u{1b}[2J/linux\r\n");
+        assert_eq!(text(&hostile).expect("a string"), "Geth/v1/linux");
+    }
 
     #[test]
     fn hex_quantities_are_read_strictly() {

@@ -665,6 +665,7 @@ pub fn demo_config() -> Config {
         theme: "default".into(),
         log_buffer_lines: 100_000,
         audit_log: None,
+        quorum: crate::quorum::QuorumThresholds::default(),
         environments: ENVS.iter().map(environment_config).collect(),
     }
 }
