@@ -199,8 +199,9 @@ impl OpRunner {
                 write,
             })
             .collect();
-        // The demo world's actions are audited apart from real ones.
-        let audit = if session.is_demo() {
+        // The demo world's actions are audited apart from real ones (unless a log is
+        // named: `--audit-log`).
+        let audit = if session.is_demo() && session.config.audit_log.is_none() {
             crate::config::data_dir().map(|d| AuditLog::new(d.join("audit-demo.jsonl")))
         } else {
             AuditLog::from_config(&session.config)

@@ -264,6 +264,10 @@ async fn run_tui(global: &GlobalOpts) -> i32 {
             }
         }
     };
+    let mut session = session;
+    if let Some(path) = &global.audit_log {
+        session.config.audit_log = Some(path.clone());
+    }
     let theme_name = global
         .theme
         .clone()

@@ -131,3 +131,38 @@ fn demo_logs_of_api_live_search_and_back_at_80x24() {
     assert!(t.alive());
     t.send(&["q"]);
 }
+
+/// A release from the TUI: picker, confirmation, rollout; audited in the log named by
+/// `--audit-log`, before and after, exactly once.
+#[test]
+fn demo_release_is_audited_where_asked_at_80x24() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let audit = dir.path().join("audit.jsonl");
+    let t = Tmux::start(
+        "release",
+        80,
+        24,
+        &format!("{BIN} --demo --env staging --audit-log {}", audit.display()),
+    );
+    t.wait_for("nginx-proxy", WAIT);
+    t.send(&["u"]);
+    t.wait_for("Release ·", WAIT);
+    t.send(&["Enter"]);
+    t.wait_for("y confirm", WAIT);
+    t.send(&["y"]);
+    t.wait_for("COMPLETED", Duration::from_secs(60));
+    let lines = std::fs::read_to_string(&audit).expect("the audit log is written");
+    let phases: Vec<&str> = lines
+        .lines()
+        .map(|l| {
+            assert!(l.contains(r#""kind":"release""#), "{l}");
+            if l.contains(r#""phase":"before""#) {
+                "before"
+            } else {
+                "after"
+            }
+        })
+        .collect();
+    assert_eq!(phases, ["before", "after"], "{lines}");
+    t.send(&["Escape", "q"]);
+}
