@@ -426,6 +426,46 @@ async fn identical_timestamps_written_between_polls_arrive_once_each_in_order() 
 }
 
 #[tokio::test]
+async fn a_task_discovered_late_is_backfilled_from_its_start_each_line_once() {
+    let world = World::start();
+    let group = "/ecs/ibet-api";
+    let (first, late) = ("ecs/api/task-a", "ecs/api/task-b");
+    world.create(group, &[first, late]).await;
+    let source = |stream: &str| LogSource {
+        group: group.into(),
+        stream: Some(stream.into()),
+        label: Arc::from(stream),
+    };
+    let t = now();
+    world
+        .put(group, first, &[(t - 3_000, "a before".to_string())])
+        .await;
+    // The late task has been logging for a minute before the console learns of it:
+    // most of its lines are older than the 10 s look-back.
+    let early: Vec<(i64, String)> = (0..30)
+        .map(|i| (t - 60_000 + i * 2_000, format!("b {i:02}")))
+        .collect();
+    world.put(group, late, &early).await;
+    let counting = world.counting();
+    let mut handle = tail(counting.clone(), fast_config(true)).spawn(vec![source(first)], 16);
+    let mut lines = collect(&mut handle, 1, Duration::from_secs(10)).await;
+    handle.set_sources(vec![source(first), source(late)]);
+    world
+        .put(group, first, &[(now(), "a after".to_string())])
+        .await;
+    world.put(group, late, &[(now(), "b after".to_string())]).await;
+    lines.extend(collect(&mut handle, 32, Duration::from_secs(10)).await);
+    // A few more polls bring nothing twice.
+    lines.extend(collect(&mut handle, usize::MAX, Duration::from_millis(500)).await);
+    let mut got: Vec<&str> = lines.iter().map(|l| l.display.as_str()).collect();
+    got.sort_unstable();
+    let mut want: Vec<String> = early.into_iter().map(|(_, m)| m).collect();
+    want.extend(["a before", "a after", "b after"].map(String::from));
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
 async fn filter_patterns_are_applied_by_the_service() {
     let world = World::start();
     let group = "/ecs/ibet-api";
