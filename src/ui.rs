@@ -68,6 +68,9 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         Screen::Logs { view, .. } => logs::render(view, theme, frame, body),
     }
     render_footer(state, theme, frame, footer);
+    if let Some(picker) = &state.log_picker {
+        logs::render_picker(picker, theme, frame, body);
+    }
     if let Some(d) = &state.dialog {
         let danger = state.envs.get(d.env).is_some_and(|e| e.danger);
         confirm::render(d, danger, theme, frame, area);

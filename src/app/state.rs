@@ -260,6 +260,8 @@ pub struct State {
     pub recent_actions: Vec<crate::ops::audit::AuditEntry>,
     /// Lines a log view keeps.
     pub log_capacity: usize,
+    /// The container picker `l` opened on a task with several containers.
+    pub log_picker: Option<super::log_picker::ContainerPicker>,
 }
 
 impl State {
@@ -319,6 +321,7 @@ impl State {
             problem_since: crate::problems::ProblemSince::default(),
             problem_cursor: 0,
             log_capacity: config.log_buffer_lines,
+            log_picker: None,
         }
     }
 

@@ -6,6 +6,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::dialog::{DialogAction, OpDialog};
+use super::log_picker::{ContainerPicker, PickerAction};
 use super::logview::{LogViewAction, LogViewState};
 use super::msg::{Effect, Msg};
 use super::state::{Focus, Screen, State};
@@ -141,6 +142,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
     if state.dialog.is_some() {
         return on_dialog_key(state, key);
+    }
+    if state.log_picker.is_some() {
+        return on_picker_key(state, key);
     }
     if state.help {
         if matches!(
@@ -450,13 +454,39 @@ fn open_logs(state: &mut State) -> Vec<Effect> {
                 state.dirty = false;
                 return Vec::new();
             };
-            (
-                format!("{service}/{}", short_task_id(&task.id)),
-                LogTarget::Task(task.id.clone()),
-            )
+            let label = format!("{service}/{}", short_task_id(&task.id));
+            let snapshot = state.current_cluster().and_then(|c| c.ecs.data.as_ref());
+            if let Some(picker) = snapshot.and_then(|s| ContainerPicker::for_task(s, task, &label))
+            {
+                state.log_picker = Some(picker);
+                return Vec::new();
+            }
+            (label, LogTarget::Task(task.id.clone()))
         }
         (Screen::Logs { .. }, _) | (Screen::Overview, Focus::Path) => return Vec::new(),
     };
+    open_log_view(state, &label, target)
+}
+
+/// Keys while the container picker is open: a choice opens the log view.
+fn on_picker_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(picker) = state.log_picker.as_mut() else {
+        return Vec::new();
+    };
+    match picker.handle_key(key) {
+        PickerAction::Ignored => state.dirty = false,
+        PickerAction::Moved => {}
+        PickerAction::Close => state.log_picker = None,
+        PickerAction::Open { label, target } => {
+            state.log_picker = None;
+            return open_log_view(state, &label, target);
+        }
+    }
+    Vec::new()
+}
+
+/// Opens the log view of `target` of the selected cluster, titled `label`.
+fn open_log_view(state: &mut State, label: &str, target: LogTarget) -> Vec<Effect> {
     let Some(env) = state.current_env() else {
         return Vec::new();
     };
@@ -467,7 +497,7 @@ fn open_logs(state: &mut State) -> Vec<Effect> {
     let view = LogViewState::new(
         &env.name,
         &cluster_name,
-        &label,
+        label,
         state.log_capacity,
         state.now,
     );
@@ -948,6 +978,78 @@ mod tests {
             }
         );
         assert_eq!(s.task_row, 1);
+    }
+
+    #[test]
+    fn l_on_a_task_with_several_containers_asks_which() {
+        use crate::model::ecs::{AwsLogs, ContainerDefinition, TaskDefinition};
+        let logging = |name: &str| ContainerDefinition {
+            name: name.into(),
+            log: Some(AwsLogs {
+                group: "/ecs/api".into(),
+                region: None,
+                stream_prefix: Some("api".into()),
+            }),
+            ..ContainerDefinition::default()
+        };
+        let mut snap = snapshot();
+        let td = TaskDefinition {
+            arn: "arn:td/api:1".into(),
+            containers: vec![logging("web"), logging("notification")],
+            ..TaskDefinition::default()
+        };
+        for t in &mut snap.tasks {
+            t.task_definition.clone_from(&td.arn);
+        }
+        snap.task_definitions.insert(td.arn.clone(), td);
+        let mut s = State::new(&config(), 0);
+        let at = ClusterAddr { env: 0, cluster: 0 };
+        update(
+            &mut s,
+            Msg::Ecs {
+                at,
+                result: Ok(snap),
+                when: 1,
+            },
+        );
+        update(&mut s, key(KeyCode::Enter));
+        assert!(update(&mut s, key(KeyCode::Char('l'))).is_empty());
+        let picker = s.log_picker.as_ref().expect("the picker is open");
+        assert_eq!(picker.containers, ["web", "notification"]);
+        // Esc closes the picker and stays on the tasks.
+        update(&mut s, key(KeyCode::Esc));
+        assert!(s.log_picker.is_none());
+        assert!(matches!(s.screen, Screen::Tasks { .. }));
+        // All containers, then one.
+        update(&mut s, key(KeyCode::Char('l')));
+        assert_eq!(
+            update(&mut s, key(KeyCode::Enter)),
+            vec![Effect::OpenLogs {
+                env: 0,
+                cluster: 0,
+                target: LogTarget::Task("t1".into()),
+            }]
+        );
+        update(&mut s, key(KeyCode::Esc));
+        update(&mut s, key(KeyCode::Char('l')));
+        update(&mut s, key(KeyCode::Down));
+        update(&mut s, key(KeyCode::Down));
+        assert_eq!(
+            update(&mut s, key(KeyCode::Enter)),
+            vec![Effect::OpenLogs {
+                env: 0,
+                cluster: 0,
+                target: LogTarget::Container {
+                    task: "t1".into(),
+                    container: "notification".into(),
+                },
+            }]
+        );
+        assert!(s.log_picker.is_none());
+        assert_eq!(
+            log_view(&s).title(),
+            "production/node-api/api/t1/notification"
+        );
     }
 
     #[test]
