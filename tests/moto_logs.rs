@@ -453,7 +453,9 @@ async fn a_task_discovered_late_is_backfilled_from_its_start_each_line_once() {
     world
         .put(group, first, &[(now(), "a after".to_string())])
         .await;
-    world.put(group, late, &[(now(), "b after".to_string())]).await;
+    world
+        .put(group, late, &[(now(), "b after".to_string())])
+        .await;
     lines.extend(collect(&mut handle, 32, Duration::from_secs(10)).await);
     // A few more polls bring nothing twice.
     lines.extend(collect(&mut handle, usize::MAX, Duration::from_millis(500)).await);

@@ -230,6 +230,11 @@ pub struct State {
     pub filter: Filter,
     /// Help overlay shown.
     pub help: bool,
+    /// Rows the help overlay is scrolled down (when it is taller than the screen).
+    pub help_scroll: u16,
+    /// The furthest the help can scroll at the size it was last drawn (recorded by the
+    /// view while drawing).
+    pub help_scroll_max: std::cell::Cell<u16>,
     /// Now, as of the last message.
     pub now: EpochMs,
     /// ECS refresh interval (ms), for staleness.
@@ -306,6 +311,8 @@ impl State {
             path_row: 0,
             filter: Filter::default(),
             help: false,
+            help_scroll: 0,
+            help_scroll_max: std::cell::Cell::new(0),
             now,
             refresh_ms: (config.refresh_secs.max(1) * 1000) as i64,
             write_enabled: false,

@@ -147,12 +147,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         return on_picker_key(state, key);
     }
     if state.help {
-        if matches!(
-            key.code,
-            KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
-        ) {
-            state.help = false;
-        }
+        on_help_key(state, key.code);
         return Vec::new();
     }
     if matches!(state.screen, Screen::Logs { .. }) {
@@ -238,6 +233,30 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         _ => state.dirty = false,
     }
     Vec::new()
+}
+
+/// Keys on the help overlay: any of `?` Esc q Enter closes it; the others scroll it when
+/// it is taller than the screen.
+fn on_help_key(state: &mut State, code: KeyCode) {
+    let max = state.help_scroll_max.get();
+    let scroll = state.help_scroll;
+    state.help_scroll = match code {
+        KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter => {
+            state.help = false;
+            0
+        }
+        KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+        KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+        KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
+        KeyCode::PageUp => scroll.saturating_sub(10),
+        KeyCode::Home | KeyCode::Char('g') => 0,
+        KeyCode::End | KeyCode::Char('G') => max,
+        _ => scroll,
+    }
+    .min(max);
+    if state.help && state.help_scroll == scroll {
+        state.dirty = false;
+    }
 }
 
 /// `e`: jump to the next current problem (worst first), cycling.
@@ -769,6 +788,31 @@ mod tests {
         assert!(s.help);
         update(&mut s, key(KeyCode::Char('q')));
         assert!(!s.quit && !s.help, "q closes help, does not quit");
+    }
+
+    #[test]
+    fn a_tall_help_scrolls_as_far_as_the_view_allows() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Char('?')));
+        // The view drew it 5 rows taller than the screen.
+        s.help_scroll_max.set(5);
+        for _ in 0..3 {
+            update(&mut s, key(KeyCode::Char('j')));
+        }
+        assert_eq!(s.help_scroll, 3);
+        update(&mut s, key(KeyCode::PageDown));
+        assert_eq!(s.help_scroll, 5);
+        s.dirty = false;
+        update(&mut s, key(KeyCode::Down));
+        assert!(!s.dirty, "at the end: nothing to redraw");
+        update(&mut s, key(KeyCode::Up));
+        assert_eq!(s.help_scroll, 4);
+        update(&mut s, key(KeyCode::Home));
+        assert_eq!(s.help_scroll, 0);
+        update(&mut s, key(KeyCode::End));
+        update(&mut s, key(KeyCode::Esc));
+        assert!(!s.help);
+        assert_eq!(s.help_scroll, 0, "it opens at the top again");
     }
 
     #[test]
