@@ -336,13 +336,16 @@ struct GroupTail {
 }
 
 /// The history of one stream that joined a group already followed (a task discovered
-/// late): read once over `[start, end]`, before the group's own polls, which read it from
+/// late): read over `[start, end]` before the group's own polls, which read it from
 /// `end + 1` on. The two ranges are disjoint, so nothing is delivered twice; its own
-/// cursor keeps a retried page from delivering anything twice.
+/// cursor keeps a page read again from delivering anything twice. It is read every
+/// round until the look-back has passed `end` (`settled_at`): a batch of the stream
+/// that lands late, or a stream that does not exist yet when it joins, is not lost.
 #[derive(Debug)]
 struct CatchUp {
     stream: String,
     end: EpochMs,
+    settled_at: EpochMs,
     cursor: TailCursor,
 }
 
@@ -489,10 +492,12 @@ impl Engine {
             // in the window before that start is read once by a catch-up.
             let end = tail.cursor.start() - 1;
             if end >= window_start {
+                let settled_at = end.saturating_add(duration_ms(config.lookback));
                 tail.catch_ups
                     .extend(joined.into_iter().map(|stream| CatchUp {
                         stream,
                         end,
+                        settled_at,
                         cursor: TailCursor::new(window_start, 0),
                     }));
             }
@@ -564,6 +569,7 @@ impl Engine {
     /// Reads the group's catch-ups (streams that joined late) to their ends; those read
     /// completely are done. Returns whether all were.
     async fn catch_up(&mut self, index: usize, lines: &mut Vec<LogLine>) -> Result<bool, Closed> {
+        let now = self.tail.clock.now_ms();
         let mut complete = true;
         let mut c = 0;
         while c < self.groups[index].catch_ups.len() {
@@ -581,9 +587,14 @@ impl Engine {
                 .read_query(index, Reader::CatchUp(c), &mut query, lines)
                 .await?
             {
-                // A stream that does not exist yet has no history to read.
+                // Read (or not there yet: nothing to read so far); done once nothing
+                // older than its end can still land.
                 QueryEnd::Done | QueryEnd::StreamMissing => {
-                    self.groups[index].catch_ups.remove(c);
+                    if now > self.groups[index].catch_ups[c].settled_at {
+                        self.groups[index].catch_ups.remove(c);
+                    } else {
+                        c += 1;
+                    }
                 }
                 QueryEnd::Failed => {
                     complete = false;
@@ -1088,6 +1099,36 @@ mod tests {
         assert!(catch_up.iter().all(|q| q.streams == ["ecs/api/t2"]
             && q.start == NOW - 600_000
             && q.end == Some(NOW - 5_001)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_joining_stream_created_after_it_joined_is_not_lost() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.put(G, "ecs/api/t1", NOW - 100, "t1");
+        let (tail, clock) = tail(&fake, TailConfig::default());
+        let mut h = tail.spawn(vec![source(G, "ecs/api/t1", "t1")], 8);
+        until_backfilled(&mut h).await;
+        // t2 joins before its stream exists; its first batch lands a few seconds later,
+        // older than where the group's polls read it from.
+        h.set_sources(vec![
+            source(G, "ecs/api/t1", "t1"),
+            source(G, "ecs/api/t2", "t2"),
+        ]);
+        fake.put(G, "ecs/api/t1", NOW, "t1 again");
+        assert_eq!(texts(&next_lines(&mut h).await), ["t1 t1 again"]);
+        clock.advance(4_000);
+        fake.put(G, "ecs/api/t2", NOW - 3_000, "t2 late batch");
+        assert_eq!(texts(&next_lines(&mut h).await), ["t2 t2 late batch"]);
+        // Settled after the look-back: no more catch-up requests.
+        clock.advance(20_000);
+        fake.put(G, "ecs/api/t1", NOW + 1, "t1 later");
+        next_lines(&mut h).await;
+        let before = fake.queries().len();
+        fake.put(G, "ecs/api/t1", NOW + 2, "t1 last");
+        next_lines(&mut h).await;
+        let after = fake.queries();
+        assert_eq!(after.len(), before + 1, "one request a round again");
+        assert!(after[before].end.is_none());
     }
 
     #[tokio::test(start_paused = true)]
