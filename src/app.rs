@@ -4,6 +4,7 @@
 //! one per [`LOG_FRAME`]; anything else (a key, a tick, a poll) draws at once.
 
 pub mod dialog;
+pub mod log_picker;
 pub mod log_tail;
 pub mod logview;
 pub mod msg;

@@ -107,7 +107,8 @@ pub struct LogsArgs {
     /// CloudWatch Logs filter pattern, applied by the server.
     #[arg(long)]
     pub filter: Option<String>,
-    /// Keep printing new lines until interrupted.
+    /// Keep printing new lines until interrupted; following a service, tasks that start
+    /// meanwhile join (looked up every refresh_secs).
     #[arg(long)]
     pub follow: bool,
 }

@@ -30,8 +30,8 @@ mod fake;
 
 pub use budget::RequestBudget;
 pub use buffer::LogBuffer;
-pub use command::{PrintError, PrintSummary, parse_since, print_logs};
-pub use discovery::{DiscoveryError, LogSource, LogTarget, discover};
+pub use command::{PrintError, PrintSummary, parse_since, print_logs, print_logs_of};
+pub use discovery::{DiscoveryError, LogSource, LogTarget, discover, merge_sources};
 pub use level::Level;
 pub use line::LogLine;
 pub use tail::{Tail, TailConfig, TailEvent, TailHandle};

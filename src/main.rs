@@ -142,7 +142,9 @@ async fn status(global: &GlobalOpts, json: bool) -> i32 {
 }
 
 async fn logs(global: &GlobalOpts, args: &LogsArgs) -> i32 {
-    use ibet_console::logs::{LogTarget, Tail, TailConfig, discover, parse_since, print_logs};
+    use ibet_console::logs::{
+        LogTarget, Tail, TailConfig, discover, merge_sources, parse_since, print_logs_of,
+    };
     let since = match parse_since(&args.since) {
         Ok(d) => d,
         Err(e) => {
@@ -216,10 +218,41 @@ async fn logs(global: &GlobalOpts, args: &LogsArgs) -> i32 {
         std::sync::Arc::clone(&session.clock),
     )
     .with_config(config);
+    let (sources_tx, sources_rx) = tokio::sync::watch::channel(sources.clone());
+    // Following a service, its tasks are looked up again every refresh: a task that
+    // comes (a deployment, a replaced task) joins the tail, read from the window start.
+    let rediscover = async {
+        let by_service = targets.iter().any(|t| {
+            matches!(
+                t,
+                LogTarget::Service(_) | LogTarget::ServiceContainer { .. }
+            )
+        });
+        if !args.follow || !by_service {
+            return std::future::pending::<()>().await;
+        }
+        let mut followed = sources;
+        let every = std::time::Duration::from_secs(session.config.refresh_secs.max(1));
+        loop {
+            tokio::time::sleep(every).await;
+            let Ok(snapshot) = backends.ecs.snapshot(&cluster.ecs_cluster).await else {
+                continue;
+            };
+            let now = session.clock.now_ms();
+            let window_start = now - i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+            let Ok(found) = discover(&snapshot, &targets, &cluster.log_groups, window_start) else {
+                continue;
+            };
+            if merge_sources(&mut followed, found) {
+                sources_tx.send_replace(followed.clone());
+            }
+        }
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut err = std::io::stderr();
     let result = tokio::select! {
-        r = print_logs(tail, sources, &mut out, &mut err) => r,
+        r = print_logs_of(tail, sources_rx, &mut out, &mut err) => r,
+        () = rediscover => return exit::OK,
         _ = tokio::signal::ctrl_c() => {
             let _ = std::io::Write::flush(&mut out);
             return exit::OK;

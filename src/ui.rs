@@ -74,6 +74,9 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     if let Some(p) = &state.picker {
         release::render_picker(state, p, theme, frame, area);
     }
+    if let Some(picker) = &state.log_picker {
+        logs::render_picker(picker, theme, frame, body);
+    }
     if let Some(d) = &state.dialog {
         if let Some(watch) = &d.rollout {
             release::render_rollout(state, d, watch, theme, frame, area);
@@ -88,7 +91,8 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
             Screen::Tasks { .. } => help::TASKS_SECTIONS,
             Screen::Logs { .. } => help::LOG_SECTIONS,
         };
-        help::render(theme, frame, area, sections);
+        let max = help::render(theme, frame, area, sections, state.help_scroll);
+        state.help_scroll_max.set(max);
     }
 }
 
@@ -182,14 +186,16 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ("?", "help"),
             ("q", "quit"),
         ],
-        // Narrow terminals leave out the pane keys (← → work all the same).
+        // Narrow terminals leave out the pane keys (← → work all the same); at 80
+        // columns the cluster keys give way to the logs.
         Screen::Overview if area.width < 84 => &[
             ("↑↓", "move"),
             ("⏎", "tasks"),
-            ("p", "path"),
-            ("[ ]", "cluster"),
-            ("Tab", "env"),
+            ("l", "logs"),
             ("/", "filter"),
+            ("p", "path"),
+            ("Tab", "env"),
+            ("[ ]", "cluster"),
             ("?", "help"),
             ("q", "quit"),
         ],

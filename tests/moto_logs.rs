@@ -48,7 +48,7 @@ impl LogsApi for Counting {
 }
 
 struct World {
-    _moto: Moto,
+    moto: Moto,
     config: aws_config::SdkConfig,
     logs: aws_sdk_cloudwatchlogs::Client,
 }
@@ -58,11 +58,7 @@ impl World {
         let moto = Moto::start();
         let config = sdk_config(&moto.url());
         let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-        Self {
-            _moto: moto,
-            config,
-            logs,
-        }
+        Self { moto, config, logs }
     }
 
     fn counting(&self) -> Arc<Counting> {
@@ -423,6 +419,201 @@ async fn identical_timestamps_written_between_polls_arrive_once_each_in_order() 
             .map(|l| l.display),
     );
     assert_eq!(received, expected);
+}
+
+#[tokio::test]
+async fn a_task_discovered_late_is_backfilled_from_its_start_each_line_once() {
+    let world = World::start();
+    let group = "/ecs/ibet-api";
+    let (first, late) = ("ecs/api/task-a", "ecs/api/task-b");
+    world.create(group, &[first, late]).await;
+    let source = |stream: &str| LogSource {
+        group: group.into(),
+        stream: Some(stream.into()),
+        label: Arc::from(stream),
+    };
+    let t = now();
+    world
+        .put(group, first, &[(t - 3_000, "a before".to_string())])
+        .await;
+    // The late task has been logging for a minute before the console learns of it:
+    // most of its lines are older than the 10 s look-back.
+    let early: Vec<(i64, String)> = (0..30)
+        .map(|i| (t - 60_000 + i * 2_000, format!("b {i:02}")))
+        .collect();
+    world.put(group, late, &early).await;
+    let counting = world.counting();
+    let mut handle = tail(counting.clone(), fast_config(true)).spawn(vec![source(first)], 16);
+    let mut lines = collect(&mut handle, 1, Duration::from_secs(10)).await;
+    handle.set_sources(vec![source(first), source(late)]);
+    world
+        .put(group, first, &[(now(), "a after".to_string())])
+        .await;
+    world
+        .put(group, late, &[(now(), "b after".to_string())])
+        .await;
+    lines.extend(collect(&mut handle, 32, Duration::from_secs(10)).await);
+    // A few more polls bring nothing twice.
+    lines.extend(collect(&mut handle, usize::MAX, Duration::from_millis(500)).await);
+    let mut got: Vec<&str> = lines.iter().map(|l| l.display.as_str()).collect();
+    got.sort_unstable();
+    let mut want: Vec<String> = early.into_iter().map(|(_, m)| m).collect();
+    want.extend(["a before", "a after", "b after"].map(String::from));
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
+/// `logs --follow` of a service, as a process: a task started while it follows joins,
+/// with its lines from before the console saw it, each printed once.
+#[tokio::test]
+async fn logs_follow_picks_up_a_task_started_while_following() {
+    let world = World::start();
+    let ecs = aws_sdk_ecs::Client::new(&world.config);
+    let (cluster, group) = ("ibet-test-api", "/ecs/ibet-test/api");
+    ecs.create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await
+        .expect("cluster");
+    let td = ecs
+        .register_task_definition()
+        .family("ibet-test-api")
+        .container_definitions(
+            EcsContainer::builder()
+                .name("api")
+                .image("ibet/api:1")
+                .memory(512)
+                .log_configuration(awslogs(group, "ecs"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("task definition");
+    let td = td
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .expect("arn")
+        .to_string();
+    ecs.create_service()
+        .cluster(cluster)
+        .service_name("api")
+        .task_definition(&td)
+        .desired_count(1)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+        .send()
+        .await
+        .expect("service");
+    let run_task = || async {
+        let out = ecs
+            .run_task()
+            .cluster(cluster)
+            .task_definition(&td)
+            .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+            .group("service:api")
+            .started_by("ecs-svc/test")
+            .send()
+            .await
+            .expect("run task");
+        let arn = out.tasks()[0].task_arn().expect("task arn").to_string();
+        let id = arn.rsplit('/').next().expect("task id").to_string();
+        format!("ecs/api/{id}")
+    };
+    let first = run_task().await;
+    world.create(group, &[first.as_str()]).await;
+    world
+        .put(group, &first, &[(now() - 2_000, "first task".to_string())])
+        .await;
+    let dir = std::env::temp_dir().join(format!("ibet-logs-follow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "refresh_secs = 1\n\n[[environments]]\nname = \"test\"\nregion = \"ap-northeast-1\"\n\
+             endpoint_url = \"{}\"\nread_only = true\n\n[[environments.clusters]]\n\
+             name = \"api\"\necs_cluster = \"{cluster}\"\n",
+            world.moto.url()
+        ),
+    )
+    .expect("config");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ibet-console"))
+        .args([
+            "--config",
+            &config.to_string_lossy(),
+            "--env",
+            "test",
+            "logs",
+        ])
+        .args([
+            "--cluster",
+            "api",
+            "--service",
+            "api",
+            "--since",
+            "5m",
+            "--follow",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start ibet-console logs");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let read_until = |want: usize, within: Duration| {
+        let mut lines = Vec::new();
+        let end = Instant::now() + within;
+        while lines.len() < want {
+            let left = end.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => break,
+            }
+        }
+        lines
+    };
+    let mut printed = read_until(1, Duration::from_secs(30));
+    // A second task starts; it logged a minute's worth before the console's next look.
+    let second = run_task().await;
+    world.create(group, &[second.as_str()]).await;
+    let t = now();
+    world
+        .put(
+            group,
+            &second,
+            &[
+                (t - 60_000, "second task early".to_string()),
+                (t, "second task now".to_string()),
+            ],
+        )
+        .await;
+    printed.extend(read_until(2, Duration::from_secs(30)));
+    printed.extend(read_until(usize::MAX, Duration::from_secs(2)));
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let messages: Vec<&str> = printed
+        .iter()
+        .map(|l| l.splitn(3, ' ').nth(2).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        messages,
+        ["first task", "second task early", "second task now"],
+        "{printed:#?}"
+    );
 }
 
 #[tokio::test]

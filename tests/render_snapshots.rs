@@ -67,6 +67,48 @@ fn help_overlay() {
     for (w, h) in SIZES {
         insta::assert_snapshot!(format!("help_{w}x{h}"), screen(&state, w, h));
     }
+    // At 80x24 the overview's keys are taller than the screen: the last ones are a
+    // scroll away (the draw above at 160x48 fitted; draw at 80x24 first, as the
+    // terminal would have).
+    screen(&state, 80, 24);
+    update(&mut state, key(KeyCode::End));
+    let end = screen(&state, 80, 24);
+    assert!(end.contains("cancel") && end.contains("of "), "{end}");
+    insta::assert_snapshot!("help_80x24_scrolled_to_the_end", end);
+}
+
+#[test]
+fn container_picker_over_the_tasks() {
+    use ibet_console::app::log_picker::ContainerPicker;
+    let (session, _clock) = demo_session(7, 120);
+    let mut state = polled_state(&session);
+    update(&mut state, key(KeyCode::Tab));
+    let api = state
+        .visible_services()
+        .iter()
+        .position(|s| s.name == "api")
+        .expect("api service");
+    for _ in 0..api {
+        update(&mut state, key(KeyCode::Down));
+    }
+    update(&mut state, key(KeyCode::Enter));
+    // The demo's tasks run one container each: give the selected one three, as the AP
+    // tasks have (Web API, Notification, and one more).
+    let task = state.visible_tasks()[0].id.clone();
+    state.log_picker = Some(ContainerPicker {
+        task_label: format!("api/{}", &task[..8]),
+        task,
+        containers: vec!["api".into(), "notification".into(), "batch".into()],
+        row: 2,
+    });
+    for (w, h) in SIZES {
+        let s = screen(&state, w, h);
+        assert!(
+            s.contains("all containers") && s.contains("notification"),
+            "{s}"
+        );
+        insta::assert_snapshot!(format!("tasks_api_container_picker_{w}x{h}"), s);
+    }
 }
 
 #[test]

@@ -21,7 +21,7 @@ use super::state::{Screen, State};
 use crate::backend::EnvBackends;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::logs::{LogSource, LogTarget, RequestBudget, Tail, TailConfig, discover};
+use crate::logs::{LogSource, LogTarget, RequestBudget, Tail, TailConfig, discover, merge_sources};
 
 /// How many tail events may wait for the event loop before the tail waits.
 const EVENT_QUEUE: usize = 16;
@@ -157,19 +157,11 @@ impl LogTails {
             since,
         )
         .ok()?;
-        let mut merged = running.sources.clone();
-        for source in found {
-            if !merged.contains(&source) {
-                merged.push(source);
-            }
-        }
-        if merged.len() == running.sources.len() {
+        if !merge_sources(&mut running.sources, found) {
             return None;
         }
-        merged.sort();
-        running.sources.clone_from(&merged);
-        let count = merged.len();
-        running.sources_tx.send_replace(merged);
+        let count = running.sources.len();
+        running.sources_tx.send_replace(running.sources.clone());
         Some(Msg::Logs(LogsMsg::Sources {
             tail: running.id,
             count,

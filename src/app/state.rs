@@ -230,6 +230,11 @@ pub struct State {
     pub filter: Filter,
     /// Help overlay shown.
     pub help: bool,
+    /// Rows the help overlay is scrolled down (when it is taller than the screen).
+    pub help_scroll: u16,
+    /// The furthest the help can scroll at the size it was last drawn (recorded by the
+    /// view while drawing).
+    pub help_scroll_max: std::cell::Cell<u16>,
     /// Now, as of the last message.
     pub now: EpochMs,
     /// ECS refresh interval (ms), for staleness.
@@ -262,6 +267,8 @@ pub struct State {
     pub recent_actions: Vec<crate::ops::audit::AuditEntry>,
     /// Lines a log view keeps.
     pub log_capacity: usize,
+    /// The container picker `l` opened on a task with several containers.
+    pub log_picker: Option<super::log_picker::ContainerPicker>,
 }
 
 impl State {
@@ -306,6 +313,8 @@ impl State {
             path_row: 0,
             filter: Filter::default(),
             help: false,
+            help_scroll: 0,
+            help_scroll_max: std::cell::Cell::new(0),
             now,
             refresh_ms: (config.refresh_secs.max(1) * 1000) as i64,
             write_enabled: false,
@@ -322,6 +331,7 @@ impl State {
             problem_since: crate::problems::ProblemSince::default(),
             problem_cursor: 0,
             log_capacity: config.log_buffer_lines,
+            log_picker: None,
         }
     }
 

@@ -6,6 +6,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::dialog::{DialogAction, OpDialog};
+use super::log_picker::{ContainerPicker, PickerAction as LogPickerAction};
 use super::logview::{LogViewAction, LogViewState};
 use super::msg::{ClusterAddr, Effect, Msg};
 use super::release::{PickerAction, PickerIntent, RevisionPicker, RolloutWatch};
@@ -153,13 +154,11 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if state.picker.is_some() {
         return on_picker_key(state, key);
     }
+    if state.log_picker.is_some() {
+        return on_log_picker_key(state, key);
+    }
     if state.help {
-        if matches!(
-            key.code,
-            KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
-        ) {
-            state.help = false;
-        }
+        on_help_key(state, key.code);
         return Vec::new();
     }
     if matches!(state.screen, Screen::Logs { .. }) {
@@ -247,6 +246,30 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         _ => state.dirty = false,
     }
     Vec::new()
+}
+
+/// Keys on the help overlay: any of `?` Esc q Enter closes it; the others scroll it when
+/// it is taller than the screen.
+fn on_help_key(state: &mut State, code: KeyCode) {
+    let max = state.help_scroll_max.get();
+    let scroll = state.help_scroll;
+    state.help_scroll = match code {
+        KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter => {
+            state.help = false;
+            0
+        }
+        KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+        KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+        KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
+        KeyCode::PageUp => scroll.saturating_sub(10),
+        KeyCode::Home | KeyCode::Char('g') => 0,
+        KeyCode::End | KeyCode::Char('G') => max,
+        _ => scroll,
+    }
+    .min(max);
+    if state.help && state.help_scroll == scroll {
+        state.dirty = false;
+    }
 }
 
 /// `e`: jump to the next current problem (worst first), cycling.
@@ -584,13 +607,39 @@ fn open_logs(state: &mut State) -> Vec<Effect> {
                 state.dirty = false;
                 return Vec::new();
             };
-            (
-                format!("{service}/{}", short_task_id(&task.id)),
-                LogTarget::Task(task.id.clone()),
-            )
+            let label = format!("{service}/{}", short_task_id(&task.id));
+            let snapshot = state.current_cluster().and_then(|c| c.ecs.data.as_ref());
+            if let Some(picker) = snapshot.and_then(|s| ContainerPicker::for_task(s, task, &label))
+            {
+                state.log_picker = Some(picker);
+                return Vec::new();
+            }
+            (label, LogTarget::Task(task.id.clone()))
         }
         (Screen::Logs { .. }, _) | (Screen::Overview, Focus::Path) => return Vec::new(),
     };
+    open_log_view(state, &label, target)
+}
+
+/// Keys while the container picker is open: a choice opens the log view.
+fn on_log_picker_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(picker) = state.log_picker.as_mut() else {
+        return Vec::new();
+    };
+    match picker.handle_key(key) {
+        LogPickerAction::Ignored => state.dirty = false,
+        LogPickerAction::Moved => {}
+        LogPickerAction::Close => state.log_picker = None,
+        LogPickerAction::Open { label, target } => {
+            state.log_picker = None;
+            return open_log_view(state, &label, target);
+        }
+    }
+    Vec::new()
+}
+
+/// Opens the log view of `target` of the selected cluster, titled `label`.
+fn open_log_view(state: &mut State, label: &str, target: LogTarget) -> Vec<Effect> {
     let Some(env) = state.current_env() else {
         return Vec::new();
     };
@@ -601,7 +650,7 @@ fn open_logs(state: &mut State) -> Vec<Effect> {
     let view = LogViewState::new(
         &env.name,
         &cluster_name,
-        &label,
+        label,
         state.log_capacity,
         state.now,
     );
@@ -876,6 +925,31 @@ mod tests {
     }
 
     #[test]
+    fn a_tall_help_scrolls_as_far_as_the_view_allows() {
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Char('?')));
+        // The view drew it 5 rows taller than the screen.
+        s.help_scroll_max.set(5);
+        for _ in 0..3 {
+            update(&mut s, key(KeyCode::Char('j')));
+        }
+        assert_eq!(s.help_scroll, 3);
+        update(&mut s, key(KeyCode::PageDown));
+        assert_eq!(s.help_scroll, 5);
+        s.dirty = false;
+        update(&mut s, key(KeyCode::Down));
+        assert!(!s.dirty, "at the end: nothing to redraw");
+        update(&mut s, key(KeyCode::Up));
+        assert_eq!(s.help_scroll, 4);
+        update(&mut s, key(KeyCode::Home));
+        assert_eq!(s.help_scroll, 0);
+        update(&mut s, key(KeyCode::End));
+        update(&mut s, key(KeyCode::Esc));
+        assert!(!s.help);
+        assert_eq!(s.help_scroll, 0, "it opens at the top again");
+    }
+
+    #[test]
     fn stray_keys_do_nothing() {
         let mut s = loaded();
         let before = s.clone();
@@ -1082,6 +1156,78 @@ mod tests {
             }
         );
         assert_eq!(s.task_row, 1);
+    }
+
+    #[test]
+    fn l_on_a_task_with_several_containers_asks_which() {
+        use crate::model::ecs::{AwsLogs, ContainerDefinition, TaskDefinition};
+        let logging = |name: &str| ContainerDefinition {
+            name: name.into(),
+            log: Some(AwsLogs {
+                group: "/ecs/api".into(),
+                region: None,
+                stream_prefix: Some("api".into()),
+            }),
+            ..ContainerDefinition::default()
+        };
+        let mut snap = snapshot();
+        let td = TaskDefinition {
+            arn: "arn:td/api:1".into(),
+            containers: vec![logging("web"), logging("notification")],
+            ..TaskDefinition::default()
+        };
+        for t in &mut snap.tasks {
+            t.task_definition.clone_from(&td.arn);
+        }
+        snap.task_definitions.insert(td.arn.clone(), td);
+        let mut s = State::new(&config(), 0);
+        let at = ClusterAddr { env: 0, cluster: 0 };
+        update(
+            &mut s,
+            Msg::Ecs {
+                at,
+                result: Ok(snap),
+                when: 1,
+            },
+        );
+        update(&mut s, key(KeyCode::Enter));
+        assert!(update(&mut s, key(KeyCode::Char('l'))).is_empty());
+        let picker = s.log_picker.as_ref().expect("the picker is open");
+        assert_eq!(picker.containers, ["web", "notification"]);
+        // Esc closes the picker and stays on the tasks.
+        update(&mut s, key(KeyCode::Esc));
+        assert!(s.log_picker.is_none());
+        assert!(matches!(s.screen, Screen::Tasks { .. }));
+        // All containers, then one.
+        update(&mut s, key(KeyCode::Char('l')));
+        assert_eq!(
+            update(&mut s, key(KeyCode::Enter)),
+            vec![Effect::OpenLogs {
+                env: 0,
+                cluster: 0,
+                target: LogTarget::Task("t1".into()),
+            }]
+        );
+        update(&mut s, key(KeyCode::Esc));
+        update(&mut s, key(KeyCode::Char('l')));
+        update(&mut s, key(KeyCode::Down));
+        update(&mut s, key(KeyCode::Down));
+        assert_eq!(
+            update(&mut s, key(KeyCode::Enter)),
+            vec![Effect::OpenLogs {
+                env: 0,
+                cluster: 0,
+                target: LogTarget::Container {
+                    task: "t1".into(),
+                    container: "notification".into(),
+                },
+            }]
+        );
+        assert!(s.log_picker.is_none());
+        assert_eq!(
+            log_view(&s).title(),
+            "production/node-api/api/t1/notification"
+        );
     }
 
     #[test]

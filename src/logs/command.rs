@@ -55,11 +55,23 @@ pub async fn print_logs(
     out: &mut impl Write,
     errors: &mut impl Write,
 ) -> Result<PrintSummary, PrintError> {
-    let follow = tail.config().follow;
-    let (tx, mut rx) = mpsc::channel(16);
     // The sender stays alive for as long as printing goes on: the sources never change.
     let (_sources_tx, sources_rx) = watch::channel(sources);
-    let engine = tail.run(sources_rx, tx);
+    print_logs_of(tail, sources_rx, out, errors).await
+}
+
+/// [`print_logs`] of sources that may change while it follows (tasks that come during a
+/// deployment): each change sent on `sources` applies from the tail's next round, a
+/// stream that joins is read from the start of the window.
+pub async fn print_logs_of(
+    tail: Tail,
+    sources: watch::Receiver<Vec<LogSource>>,
+    out: &mut impl Write,
+    errors: &mut impl Write,
+) -> Result<PrintSummary, PrintError> {
+    let follow = tail.config().follow;
+    let (tx, mut rx) = mpsc::channel(16);
+    let engine = tail.run(sources, tx);
     let printer = async move {
         let mut summary = PrintSummary::default();
         let mut lost: Option<PrintError> = None;

@@ -6,18 +6,28 @@
 //! drops them when they return. Every event is therefore delivered exactly once, and
 //! events with identical timestamps across polls are not lost.
 //!
-//! Two refinements, both optional:
+//! Refinements:
 //! - **look-back**: when several streams are merged, one stream's batch can arrive after
 //!   a newer event of another stream was seen (the `awslogs` driver sends every few
 //!   seconds). A look-back restarts the poll that much before the newest timestamp; the
 //!   remembered ids cover the whole overlap, so nothing is delivered twice.
+//! - **per-stream newest**: the events of one stream arrive in timestamp order, so a
+//!   stream's next event is never older than the newest one seen of it. When the cursor
+//!   knows every stream it follows ([`TailCursor::follow_streams`]) and has seen each of
+//!   them, the poll restarts at the oldest of those per-stream newest timestamps when
+//!   that is later than the look-back: streams that flow are not re-downloaded for the
+//!   whole look-back on every poll. A stream not seen yet keeps the full look-back.
 //! - **floor**: a group that stays quiet (or whose filter matches nothing) would be
 //!   re-scanned from the same old start on every poll. After a complete poll that began
 //!   at wall time `T`, the start never falls before `T - ingest_slack`.
+//! - **never backwards**: the ids before the start are forgotten after each poll, so the
+//!   start never moves back (a stream joining, or a longer look-back, would otherwise
+//!   re-read events whose ids are gone and deliver them twice). A stream that joins
+//!   late is read before the start by a separate catch-up (see the tail engine).
 //!
 //! Pure logic, no I/O: the tail engine drives it and the tests exercise it directly.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::clock::EpochMs;
 use crate::model::logs::LogEvent;
@@ -30,6 +40,14 @@ pub struct TailCursor {
     newest: Option<EpochMs>,
     round_newest: Option<EpochMs>,
     floor: EpochMs,
+    /// The start of the last completed poll: never go back before it.
+    horizon: EpochMs,
+    /// The streams followed, when known (`None`: every stream of the group).
+    followed: Option<Vec<Box<str>>>,
+    /// Newest timestamp per stream, of completed polls.
+    stream_newest: HashMap<Box<str>, EpochMs>,
+    /// Newest timestamp per stream in the poll under way.
+    round_stream_newest: HashMap<Box<str>, EpochMs>,
     delivered: BTreeSet<(EpochMs, Box<str>)>,
 }
 
@@ -43,7 +61,21 @@ impl TailCursor {
             newest: None,
             round_newest: None,
             floor: window_start,
+            horizon: window_start,
+            followed: None,
+            stream_newest: HashMap::new(),
+            round_stream_newest: HashMap::new(),
             delivered: BTreeSet::new(),
+        }
+    }
+
+    /// The exact streams followed (`None`: any stream of the group, e.g. a whole group).
+    /// Knowing them lets the start follow the per-stream newest timestamps.
+    pub fn follow_streams(&mut self, streams: Option<&[String]>) {
+        self.followed = streams.map(|names| names.iter().map(|n| Box::from(n.as_str())).collect());
+        if let Some(followed) = &self.followed {
+            self.stream_newest
+                .retain(|stream, _| followed.contains(stream));
         }
     }
 
@@ -54,10 +86,27 @@ impl TailCursor {
 
     /// The start time (inclusive) of the next poll.
     pub fn start(&self) -> EpochMs {
-        let from_newest = self
-            .newest
-            .map_or(self.window_start, |n| n - self.lookback_ms);
-        self.window_start.max(self.floor).max(from_newest)
+        let from_newest = self.newest.map_or(self.window_start, |n| {
+            let look_back = n - self.lookback_ms;
+            self.oldest_stream_newest()
+                .map_or(look_back, |oldest| look_back.max(oldest))
+        });
+        self.window_start
+            .max(self.floor)
+            .max(self.horizon)
+            .max(from_newest)
+    }
+
+    /// The oldest of the followed streams' newest timestamps, when every followed
+    /// stream has been seen.
+    fn oldest_stream_newest(&self) -> Option<EpochMs> {
+        let followed = self.followed.as_ref()?;
+        let mut oldest: Option<EpochMs> = None;
+        for stream in followed {
+            let newest = *self.stream_newest.get(stream)?;
+            oldest = Some(oldest.map_or(newest, |o| o.min(newest)));
+        }
+        oldest
     }
 
     /// The newest timestamp of a completed poll.
@@ -80,6 +129,11 @@ impl TailCursor {
             if event.timestamp < start {
                 continue;
             }
+            let newest = self
+                .round_stream_newest
+                .entry(Box::from(event.stream.as_str()))
+                .or_insert(event.timestamp);
+            *newest = (*newest).max(event.timestamp);
             let key = (event.timestamp, Box::<str>::from(event.event_id.as_str()));
             if self.delivered.insert(key) {
                 self.round_newest = Some(
@@ -103,7 +157,15 @@ impl TailCursor {
         if let Some(n) = self.round_newest.take() {
             self.newest = Some(self.newest.map_or(n, |old| old.max(n)));
         }
+        for (stream, n) in self.round_stream_newest.drain() {
+            let followed = self.followed.as_ref().is_none_or(|f| f.contains(&stream));
+            if followed {
+                let newest = self.stream_newest.entry(stream).or_insert(n);
+                *newest = (*newest).max(n);
+            }
+        }
         self.floor = self.floor.max(began_at - ingest_slack_ms.max(0));
+        self.horizon = self.start();
         self.prune();
     }
 
@@ -206,6 +268,60 @@ mod tests {
         assert_eq!(c.start(), 91);
         // Everything at or after the next start is still remembered.
         assert_eq!(c.remembered(), 3);
+    }
+
+    fn on(stream: &str, ts: i64, id: &str) -> LogEvent {
+        LogEvent {
+            stream: stream.into(),
+            ..ev(ts, id)
+        }
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_string()).collect()
+    }
+
+    #[test]
+    fn streams_that_flow_restart_at_the_oldest_of_their_newest() {
+        let mut c = TailCursor::new(0, 10_000);
+        c.follow_streams(Some(&names(&["a", "b"])));
+        c.admit(vec![on("a", 50_000, "a1"), on("b", 50_100, "b1")]);
+        c.complete_round(0, 0);
+        // Both streams seen: restart at a's newest, not 10 s before b's.
+        assert_eq!(c.start(), 50_000);
+        // b's late batch cannot be older than b's newest; a's next either.
+        let got = c.admit(vec![on("a", 50_000, "a1"), on("a", 50_200, "a2")]);
+        assert_eq!(ids(&got), ["a2"]);
+        c.complete_round(0, 0);
+        assert_eq!(c.start(), 50_100);
+    }
+
+    #[test]
+    fn a_stream_not_seen_yet_keeps_the_whole_look_back() {
+        let mut c = TailCursor::new(0, 10_000);
+        c.follow_streams(Some(&names(&["a", "b"])));
+        c.admit(vec![on("a", 50_000, "a1")]);
+        c.complete_round(0, 0);
+        assert_eq!(c.start(), 40_000);
+        // A stream gone quiet for longer than the look-back no longer holds it back.
+        c.admit(vec![on("b", 45_000, "b1"), on("a", 70_000, "a2")]);
+        c.complete_round(0, 0);
+        assert_eq!(c.start(), 60_000);
+    }
+
+    #[test]
+    fn the_start_never_moves_back_when_a_stream_joins() {
+        let mut c = TailCursor::new(0, 10_000);
+        c.follow_streams(Some(&names(&["a"])));
+        c.admit(vec![on("a", 50_000, "a1"), on("a", 55_000, "a2")]);
+        c.complete_round(0, 0);
+        assert_eq!(c.start(), 55_000);
+        // b joins: without a newest of b the look-back would restart at 45 s and
+        // deliver a1 again (its id is forgotten); the start stays.
+        c.follow_streams(Some(&names(&["a", "b"])));
+        assert_eq!(c.start(), 55_000);
+        let got = c.admit(vec![on("a", 50_000, "a1"), on("a", 55_000, "a2")]);
+        assert!(got.is_empty());
     }
 
     #[test]

@@ -143,6 +143,22 @@ pub fn discover(
     Ok(out.into_iter().collect())
 }
 
+/// Adds to `followed` the sources of `found` it lacks (tasks that came), keeping those
+/// that went (their last lines stay readable), sorted; returns whether any was added.
+pub fn merge_sources(followed: &mut Vec<LogSource>, found: Vec<LogSource>) -> bool {
+    let before = followed.len();
+    for source in found {
+        if !followed.contains(&source) {
+            followed.push(source);
+        }
+    }
+    if followed.len() == before {
+        return false;
+    }
+    followed.sort();
+    true
+}
+
 /// The first [`SHORT_TASK_ID`] characters of a task id.
 pub fn short_task_id(id: &str) -> &str {
     id.char_indices()

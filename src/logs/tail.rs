@@ -11,7 +11,10 @@
 //! 2. **Rounds.** Each round polls every group from its [`TailCursor`] start, follows
 //!    `next_token` to the end, drops events already delivered, and sends the new lines of
 //!    all groups merged in timestamp order as one [`TailEvent::Lines`]. The first round is
-//!    the backfill of [`TailConfig::since`]; [`TailEvent::Backfilled`] follows it.
+//!    the backfill of [`TailConfig::since`]; [`TailEvent::Backfilled`] follows it. A
+//!    stream that joins a group already followed (a task discovered late) is first read
+//!    once from the window's start up to where the group's polls begin for it, so its
+//!    lines older than the look-back are not lost.
 //! 3. **Pacing.** Rounds repeat every [`TailConfig::fast_poll`] while lines flow, and back
 //!    off by doubling to [`TailConfig::slow_poll`] when quiet. Every request first takes a
 //!    token from the [`RequestBudget`] shared by all tails. A throttled request is retried
@@ -327,6 +330,32 @@ struct GroupTail {
     /// Read by the streams' common prefix, after AWS said a named stream is missing.
     by_prefix: bool,
     cursor: TailCursor,
+    /// Streams that joined after the group was first read, still to be read from the
+    /// window's start up to where the group's polls began for them.
+    catch_ups: Vec<CatchUp>,
+}
+
+/// The history of one stream that joined a group already followed (a task discovered
+/// late): read over `[start, end]` before the group's own polls, which read it from
+/// `end + 1` on. The two ranges are disjoint, so nothing is delivered twice; its own
+/// cursor keeps a page read again from delivering anything twice. It is read every
+/// round until the look-back has passed `end` (`settled_at`): a batch of the stream
+/// that lands late, or a stream that does not exist yet when it joins, is not lost.
+#[derive(Debug)]
+struct CatchUp {
+    stream: String,
+    end: EpochMs,
+    settled_at: EpochMs,
+    cursor: TailCursor,
+}
+
+/// Which cursor a request reads for.
+#[derive(Debug, Clone, Copy)]
+enum Reader {
+    /// The group's polls.
+    Group,
+    /// The catch-up at this index.
+    CatchUp(usize),
 }
 
 impl GroupTail {
@@ -418,13 +447,27 @@ impl Engine {
                 .iter()
                 .find(|s| s.stream.is_none())
                 .map(|s| s.label.clone());
-            let (cursor, by_prefix) = match old.remove(group) {
+            let previous = old.remove(group);
+            let joined: Vec<String> = match &previous {
+                Some(previous) if whole_group.is_none() => streams
+                    .iter()
+                    .filter(|s| !previous.streams.contains(s))
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let (cursor, by_prefix, mut catch_ups) = match previous {
                 Some(previous) => {
                     let same = previous.streams == streams;
-                    (previous.cursor, previous.by_prefix && same)
+                    (
+                        previous.cursor,
+                        previous.by_prefix && same,
+                        previous.catch_ups,
+                    )
                 }
-                None => (TailCursor::new(window_start, 0), false),
+                None => (TailCursor::new(window_start, 0), false, Vec::new()),
             };
+            catch_ups.retain(|c| streams.contains(&c.stream));
             let mut tail = GroupTail {
                 group: group.to_string(),
                 streams,
@@ -432,6 +475,7 @@ impl Engine {
                 whole_group,
                 by_prefix,
                 cursor,
+                catch_ups,
             };
             let lookback = if tail.merges_streams() {
                 duration_ms(config.lookback)
@@ -439,6 +483,24 @@ impl Engine {
                 0
             };
             tail.cursor.set_lookback(lookback);
+            let exact = tail
+                .whole_group
+                .is_none()
+                .then_some(tail.streams.as_slice());
+            tail.cursor.follow_streams(exact);
+            // The group's polls read a joining stream from their start on; its history
+            // in the window before that start is read once by a catch-up.
+            let end = tail.cursor.start() - 1;
+            if end >= window_start {
+                let settled_at = end.saturating_add(duration_ms(config.lookback));
+                tail.catch_ups
+                    .extend(joined.into_iter().map(|stream| CatchUp {
+                        stream,
+                        end,
+                        settled_at,
+                        cursor: TailCursor::new(window_start, 0),
+                    }));
+            }
             self.groups.push(tail);
         }
     }
@@ -480,11 +542,17 @@ impl Engine {
     /// Reads one group's requests to their last page. Returns whether every request
     /// completed.
     async fn poll_group(&mut self, index: usize, lines: &mut Vec<LogLine>) -> Result<bool, Closed> {
+        if !self.catch_up(index, lines).await? {
+            return Ok(false);
+        }
         let start = self.groups[index].cursor.start();
         let mut queries = self.groups[index].queries(start, &self.tail.config);
         let mut q = 0;
         while q < queries.len() {
-            match self.read_query(index, &mut queries[q], lines).await? {
+            match self
+                .read_query(index, Reader::Group, &mut queries[q], lines)
+                .await?
+            {
                 QueryEnd::Done => q += 1,
                 QueryEnd::Failed => return Ok(false),
                 QueryEnd::StreamMissing => {
@@ -498,9 +566,49 @@ impl Engine {
         Ok(true)
     }
 
+    /// Reads the group's catch-ups (streams that joined late) to their ends; those read
+    /// completely are done. Returns whether all were.
+    async fn catch_up(&mut self, index: usize, lines: &mut Vec<LogLine>) -> Result<bool, Closed> {
+        let now = self.tail.clock.now_ms();
+        let mut complete = true;
+        let mut c = 0;
+        while c < self.groups[index].catch_ups.len() {
+            let catch_up = &self.groups[index].catch_ups[c];
+            let mut query = LogQuery {
+                group: self.groups[index].group.clone(),
+                streams: vec![catch_up.stream.clone()],
+                start: catch_up.cursor.start(),
+                end: Some(catch_up.end),
+                filter_pattern: self.tail.config.filter_pattern.clone(),
+                limit: self.tail.config.page_limit,
+                ..LogQuery::default()
+            };
+            match self
+                .read_query(index, Reader::CatchUp(c), &mut query, lines)
+                .await?
+            {
+                // Read (or not there yet: nothing to read so far); done once nothing
+                // older than its end can still land.
+                QueryEnd::Done | QueryEnd::StreamMissing => {
+                    if now > self.groups[index].catch_ups[c].settled_at {
+                        self.groups[index].catch_ups.remove(c);
+                    } else {
+                        c += 1;
+                    }
+                }
+                QueryEnd::Failed => {
+                    complete = false;
+                    c += 1;
+                }
+            }
+        }
+        Ok(complete)
+    }
+
     async fn read_query(
         &mut self,
         index: usize,
+        reader: Reader,
         query: &mut LogQuery,
         lines: &mut Vec<LogLine>,
     ) -> Result<QueryEnd, Closed> {
@@ -515,7 +623,12 @@ impl Engine {
                         .into_iter()
                         .filter(|e| group.label_of(&e.stream).is_some())
                         .collect();
-                    for event in group.cursor.admit(followed) {
+                    let cursor = match reader {
+                        Reader::Group => &mut group.cursor,
+                        Reader::CatchUp(c) => &mut group.catch_ups[c].cursor,
+                    };
+                    let admitted = cursor.admit(followed);
+                    for event in admitted {
                         if let Some(label) = group.label_of(&event.stream) {
                             lines.push(LogLine::new(event.timestamp, label, event.message));
                         }
@@ -537,7 +650,9 @@ impl Engine {
                     tokio::time::sleep(self.backoff.next_delay()).await;
                 }
                 Err(BackendError::NotFound(_))
-                    if !query.streams.is_empty() && !self.groups[index].by_prefix =>
+                    if !query.streams.is_empty()
+                        && (matches!(reader, Reader::CatchUp(_))
+                            || !self.groups[index].by_prefix) =>
                 {
                     return Ok(QueryEnd::StreamMissing);
                 }
@@ -943,6 +1058,99 @@ mod tests {
             source("/ecs/web", "web/web/w1", "web/w1"),
         ]);
         assert_eq!(texts(&next_lines(&mut h).await), ["web/w1 web backfill"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_that_joins_late_is_read_from_the_window_start_once() {
+        let fake = Arc::new(FakeLogs::new(3));
+        fake.put(G, "ecs/api/t1", NOW - 5_000, "t1 old");
+        let (tail, _) = tail(&fake, TailConfig::default());
+        let mut h = tail.spawn(vec![source(G, "ecs/api/t1", "t1")], 8);
+        let (lines, _) = until_backfilled(&mut h).await;
+        assert_eq!(texts(&lines), ["t1 t1 old"]);
+        // A task started two minutes ago, discovered only now: its lines are far older
+        // than any look-back, and some are newer than t1's.
+        for i in 0..5 {
+            fake.put(G, "ecs/api/t2", NOW - 120_000 + i, &format!("t2 early {i}"));
+        }
+        fake.put(G, "ecs/api/t2", NOW - 1_000, "t2 recent");
+        fake.put(G, "ecs/api/t1", NOW - 500, "t1 recent");
+        h.set_sources(vec![
+            source(G, "ecs/api/t1", "t1"),
+            source(G, "ecs/api/t2", "t2"),
+        ]);
+        let mut got = next_lines(&mut h).await;
+        // A few more rounds bring nothing twice.
+        for _ in 0..3 {
+            fake.put(G, "ecs/api/t2", NOW, "t2 now");
+            got.extend(next_lines(&mut h).await);
+        }
+        let got = texts(&got);
+        let mut want: Vec<String> = (0..5).map(|i| format!("t2 t2 early {i}")).collect();
+        want.extend(["t2 t2 recent".into(), "t1 t1 recent".into()]);
+        want.extend((0..3).map(|_| "t2 t2 now".to_string()));
+        assert_eq!(got, want);
+        let catch_up: Vec<_> = fake
+            .queries()
+            .into_iter()
+            .filter(|q| q.end.is_some())
+            .collect();
+        assert!(!catch_up.is_empty());
+        assert!(catch_up.iter().all(|q| q.streams == ["ecs/api/t2"]
+            && q.start == NOW - 600_000
+            && q.end == Some(NOW - 5_001)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_joining_stream_created_after_it_joined_is_not_lost() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.put(G, "ecs/api/t1", NOW - 100, "t1");
+        let (tail, clock) = tail(&fake, TailConfig::default());
+        let mut h = tail.spawn(vec![source(G, "ecs/api/t1", "t1")], 8);
+        until_backfilled(&mut h).await;
+        // t2 joins before its stream exists; its first batch lands a few seconds later,
+        // older than where the group's polls read it from.
+        h.set_sources(vec![
+            source(G, "ecs/api/t1", "t1"),
+            source(G, "ecs/api/t2", "t2"),
+        ]);
+        fake.put(G, "ecs/api/t1", NOW, "t1 again");
+        assert_eq!(texts(&next_lines(&mut h).await), ["t1 t1 again"]);
+        clock.advance(4_000);
+        fake.put(G, "ecs/api/t2", NOW - 3_000, "t2 late batch");
+        assert_eq!(texts(&next_lines(&mut h).await), ["t2 t2 late batch"]);
+        // Settled after the look-back: no more catch-up requests.
+        clock.advance(20_000);
+        fake.put(G, "ecs/api/t1", NOW + 1, "t1 later");
+        next_lines(&mut h).await;
+        let before = fake.queries().len();
+        fake.put(G, "ecs/api/t1", NOW + 2, "t1 last");
+        next_lines(&mut h).await;
+        let after = fake.queries();
+        assert_eq!(after.len(), before + 1, "one request a round again");
+        assert!(after[before].end.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_stream_joining_redelivers_nothing() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        for i in 0..4 {
+            fake.put(G, "ecs/api/t1", NOW - 4_000 + i * 1_000, &format!("t1 {i}"));
+        }
+        let (tail, _) = tail(&fake, TailConfig::default());
+        let mut h = tail.spawn(vec![source(G, "ecs/api/t1", "t1")], 8);
+        let (lines, _) = until_backfilled(&mut h).await;
+        assert_eq!(lines.len(), 4);
+        // One stream had no look-back; with two the group gets one, and must not read
+        // t1's lines again.
+        h.set_sources(vec![
+            source(G, "ecs/api/t1", "t1"),
+            source(G, "ecs/api/t2", "t2"),
+        ]);
+        fake.put(G, "ecs/api/t2", NOW, "t2 first");
+        assert_eq!(texts(&next_lines(&mut h).await), ["t2 t2 first"]);
+        fake.put(G, "ecs/api/t1", NOW + 1, "t1 next");
+        assert_eq!(texts(&next_lines(&mut h).await), ["t1 t1 next"]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,5 +1,6 @@
 //! The log view: the lines of one tail, with what is followed in the title, a status line
-//! below, and the pretty JSON of a line over them.
+//! below, and the pretty JSON of a line over them. Also the container picker that `l`
+//! opens over the tasks screen on a task with several containers ([`render_picker`]).
 //!
 //! ```text
 //! ╭ Logs · production/node-api/api · 2 streams · following ───────────────────────────╮
@@ -29,6 +30,7 @@ use unicode_width::UnicodeWidthChar;
 
 use super::Theme;
 use super::widgets::{inner, pane};
+use crate::app::log_picker::ContainerPicker;
 use crate::app::logview::{
     Geometry, InputKind, LogViewState, MAX_SOURCE_WIDTH, NoteKind, count, row_end,
 };
@@ -579,6 +581,65 @@ fn render_popup(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rec
             .block(block),
         rect,
     );
+}
+
+/// Draws the container picker centred over `area`:
+///
+/// ```text
+/// ╭ Logs of api/1a2b3c4d ─────────╮
+/// │ 0  all containers             │
+/// │ 1  web                        │
+/// │ 2  notification               │
+/// ╰ ↑↓ ⏎ open · Esc cancel ───────╯
+/// ```
+pub fn render_picker(picker: &ContainerPicker, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let title = format!(" Logs of {} ", sanitize(&picker.task_label));
+    let keys = " ↑↓ ⏎ open · Esc cancel ";
+    let names =
+        std::iter::once("all containers").chain(picker.containers.iter().map(String::as_str));
+    let widest = names
+        .clone()
+        .map(|n| crate::text::display_width(&sanitize(n)) + 6)
+        .chain([
+            crate::text::display_width(&title) + 2,
+            crate::text::display_width(keys) + 2,
+        ])
+        .max()
+        .unwrap_or(0);
+    let width = u16::try_from(widest).unwrap_or(u16::MAX).min(area.width);
+    let wanted = u16::try_from(picker.rows() + 2).unwrap_or(u16::MAX);
+    let height = wanted.min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    // Keep the selected row in view on a very short terminal.
+    let shown = usize::from(height.saturating_sub(2)).max(1);
+    let skip = (picker.row + 1).saturating_sub(shown);
+    let lines: Vec<Line> = names
+        .enumerate()
+        .skip(skip)
+        .take(shown)
+        .map(|(i, name)| {
+            let number = if i < 10 { i.to_string() } else { " ".into() };
+            let style = if i == picker.row {
+                selection_style(theme)
+            } else {
+                Style::new()
+            };
+            Line::from(vec![
+                Span::styled(format!(" {number}  "), theme.accent().patch(style)),
+                Span::styled(sanitize(name), theme.text().patch(style)),
+            ])
+            .style(style)
+        })
+        .collect();
+    let block = pane(Line::from(Span::styled(title, theme.accent())), theme, true)
+        .title_bottom(Line::from(Span::styled(keys, theme.dim())));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
 #[cfg(test)]
