@@ -3,13 +3,13 @@
 //! environment needs; then progress and the verified outcome.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::Theme;
-use super::widgets::pane;
+use super::widgets::{centered, pane};
 use crate::app::dialog::{OpDialog, Stage};
 use crate::ops::gate::GateState;
 use crate::ops::{Outcome, Readiness};
@@ -123,12 +123,7 @@ pub fn render(dialog: &OpDialog, danger: bool, theme: &Theme, frame: &mut Frame,
     }
     let rows = rows_of(&lines) + footer_rows;
     let height = u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height);
-    let [row] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(row);
+    let popup = centered(area, width, height);
     let title = if danger {
         Line::from(Span::styled(
             " ■ DANGER ENVIRONMENT · confirm action ",

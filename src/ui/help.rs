@@ -3,12 +3,12 @@
 //! moves `State::help_scroll`, this view clamps it and says how far it can go.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::Theme;
-use super::widgets::pane;
+use super::widgets::{centered, pane};
 
 /// Every key the console knows: (section, key, what it does). The keys of a section
 /// stay together: the overlay prints a section's title where its keys begin.
@@ -156,12 +156,7 @@ pub fn render(theme: &Theme, frame: &mut Frame, area: Rect, sections: &[&str], s
     let shown = height.saturating_sub(2);
     let max_scroll = total.saturating_sub(shown);
     let offset = scroll.min(max_scroll);
-    let [row] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(row);
+    let popup = centered(area, width, height);
     let mut block = pane(Line::from(" Keys "), theme, true);
     if max_scroll > 0 {
         let first = offset + 1;

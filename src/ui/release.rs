@@ -16,13 +16,13 @@
 //! it, and they draw the ops layer's diff lines as they are (sanitised), never their own.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::Theme;
-use super::widgets::{fit, inner, pane};
+use super::widgets::{centered, fit, inner, pane};
 use crate::app::dialog::{OpDialog, Stage};
 use crate::app::release::{PickerIntent, RevisionPicker, Revisions, RolloutWatch};
 use crate::app::state::State;
@@ -41,13 +41,7 @@ const LIST_WIDTH: u16 = 40;
 fn popup(area: Rect, max_w: u16, max_h: u16) -> Rect {
     let width = area.width.saturating_sub(4).min(max_w);
     let height = area.height.saturating_sub(2).min(max_h);
-    let [row] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(row);
-    popup
+    centered(area, width, height)
 }
 
 /// The popup's block: danger environments get the danger border.

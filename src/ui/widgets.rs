@@ -1,6 +1,6 @@
 //! Small drawing pieces shared by the views: pane blocks, health cells, panel errors.
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
@@ -110,6 +110,17 @@ pub fn inner(area: Rect) -> Rect {
 /// The style of a table header row.
 pub fn header_style(theme: &Theme) -> Style {
     theme.dim().add_modifier(ratatui::style::Modifier::BOLD)
+}
+
+/// A `width` x `height` rectangle centred in `area` (for popups and dialogs).
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
+    popup
 }
 
 #[cfg(test)]
