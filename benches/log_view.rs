@@ -3,7 +3,11 @@
 //! and with long lines wrapped.
 //!
 //! The target is at most 2 ms per frame: only the lines on screen may be laid out, so
-//! the figure must not grow with the buffer. It measures only; it asserts nothing.
+//! the figure must not grow with the buffer. Before timing, it prints what a full buffer
+//! of these 100,000 lines costs in memory: the buffer's own count and the growth of the
+//! process's resident memory while the view was filled (the busy world of
+//! `scripts/bench-process` does not fill its buffer within its window). It measures
+//! only; it asserts nothing.
 
 #![allow(missing_docs)]
 
@@ -80,7 +84,36 @@ fn search(view: &mut LogViewState, text: &str) {
     press(view, KeyCode::Enter);
 }
 
+/// The process's resident memory in KiB (Linux), or 0 where it cannot be read.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Prints the memory a view with 100,000 lines buffered holds.
+fn memory_of_a_full_view() {
+    let before = rss_kib();
+    let view = full_view();
+    let after = rss_kib();
+    let mib = |b: u64| b as f64 / 1024.0 / 1024.0;
+    println!(
+        "log view memory, {} lines buffered: buffer {:.1} MiB (LogBuffer::approx_bytes), \
+         resident memory +{:.1} MiB while filling",
+        view.buffer().len(),
+        mib(view.buffer().approx_bytes() as u64),
+        mib(after.saturating_sub(before) * 1024),
+    );
+    drop(view);
+}
+
 fn frames(c: &mut Criterion) {
+    memory_of_a_full_view();
     let theme = Theme::default_theme();
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
     let mut group = c.benchmark_group("log view frame 160x48, 100k lines, search active");

@@ -34,12 +34,18 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("is moto running at {url}?"))?;
     let world = fixture.staging_world().await?;
     for cluster in &world {
+        let target_groups: std::collections::BTreeSet<&str> = cluster
+            .services
+            .iter()
+            .filter_map(|s| s.spec.target_group.as_deref())
+            .collect();
         eprintln!(
-            "{}: {} services, {} running tasks, {} stopped",
+            "{}: {} services, {} running tasks, {} stopped, {} target groups",
             cluster.ecs_cluster,
             cluster.services.len(),
             cluster.running_tasks(),
-            cluster.stopped.len()
+            cluster.stopped.len(),
+            target_groups.len()
         );
     }
     print!("{}", ecs_fixture::config_toml(&url, &world));
