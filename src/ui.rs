@@ -176,6 +176,17 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         );
         return;
     }
+    // A popup takes the keys: the screen's hints would not work until it closes.
+    if state.dialog.is_some() || state.picker.is_some() || state.log_picker.is_some() {
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(
+                " the open dialog takes the keys (listed at its bottom)",
+                theme.dim(),
+            ))),
+            area,
+        );
+        return;
+    }
     let keys: &[(&str, &str)] = match state.screen {
         Screen::Overview if state.focus == Focus::Path => &[
             ("↑↓", "hop"),
