@@ -807,6 +807,24 @@ struct Run<'a> {
     override_gate: bool,
 }
 
+impl<'a> Run<'a> {
+    /// A run of `plan` in `ctx`, starting now: its id is unique to this process, and it
+    /// starts from the plan's checks and changes.
+    fn start(plan: &'a Plan, ctx: &'a OpContext) -> Self {
+        let now = ctx.clock.now_ms();
+        Self {
+            plan,
+            ctx,
+            id: format!("{now}-{}-{}", std::process::id(), plan.id.0),
+            aws_caller: None,
+            aws_caller_error: None,
+            checks: plan.checks.clone(),
+            changes: plan.changes.clone(),
+            override_gate: false,
+        }
+    }
+}
+
 impl Executor {
     /// An executor writing to `audit`, acting for the OS user `os_user` (see
     /// [`audit::os_user_from_env`]).
@@ -833,17 +851,7 @@ impl Executor {
     /// "after" line. A plan executed once answers every later confirmation with that
     /// run's report ([`Repeat::AlreadyDone`]).
     pub async fn execute(&self, plan: &Plan, approval: &Approval, ctx: &OpContext) -> OpReport {
-        let now = ctx.clock.now_ms();
-        let mut run = Run {
-            plan,
-            ctx,
-            id: format!("{now}-{}-{}", std::process::id(), plan.id.0),
-            aws_caller: None,
-            aws_caller_error: None,
-            checks: plan.checks.clone(),
-            changes: plan.changes.clone(),
-            override_gate: false,
-        };
+        let mut run = Run::start(plan, ctx);
         let _slot = match self.claim(plan) {
             Claim::Fresh(slot) => slot,
             Claim::Repeat(report) => return report,
@@ -1008,17 +1016,7 @@ impl Executor {
         ctx: &OpContext,
         reason: impl Into<String>,
     ) -> OpReport {
-        let now = ctx.clock.now_ms();
-        let run = Run {
-            plan,
-            ctx,
-            id: format!("{now}-{}-{}", std::process::id(), plan.id.0),
-            aws_caller: None,
-            aws_caller_error: None,
-            checks: plan.checks.clone(),
-            changes: plan.changes.clone(),
-            override_gate: false,
-        };
+        let run = Run::start(plan, ctx);
         self.refuse(&run, reason.into()).await
     }
 

@@ -37,14 +37,11 @@ pub async fn run_release(
     args: &ReleaseArgs,
     console: &mut Console,
 ) -> i32 {
-    let prepared = match prepare(session, global, &args.cluster, console) {
-        Ok(prepared) => prepared,
-        Err(code) => return code,
-    };
-    let (service, revisions) = match read_service(console, &prepared, &args.service).await {
-        Ok(found) => found,
-        Err(code) => return code,
-    };
+    let (prepared, service, revisions) =
+        match prepare_service(session, global, &args.cluster, &args.service, console).await {
+            Ok(found) => found,
+            Err(code) => return code,
+        };
     let family = task_definition_family(&service.task_definition).to_string();
     let target = if let Some(n) = args.revision {
         revision_arn(&revisions, &family, n)
@@ -72,14 +69,11 @@ pub async fn run_rollback(
     args: &RollbackArgs,
     console: &mut Console,
 ) -> i32 {
-    let prepared = match prepare(session, global, &args.cluster, console) {
-        Ok(prepared) => prepared,
-        Err(code) => return code,
-    };
-    let (service, revisions) = match read_service(console, &prepared, &args.service).await {
-        Ok(found) => found,
-        Err(code) => return code,
-    };
+    let (prepared, service, revisions) =
+        match prepare_service(session, global, &args.cluster, &args.service, console).await {
+            Ok(found) => found,
+            Err(code) => return code,
+        };
     let family = task_definition_family(&service.task_definition).to_string();
     let target = if let Some(n) = args.revision {
         revision_arn(&revisions, &family, n)
@@ -197,6 +191,20 @@ async fn release_and_watch(
             exit::DEGRADED
         }
     }
+}
+
+/// Prepares the op context of `cluster` and reads `service` and its family's
+/// revisions; on failure says why and gives the exit code.
+async fn prepare_service(
+    session: &Session,
+    global: &GlobalOpts,
+    cluster: &str,
+    service: &str,
+    console: &mut Console,
+) -> Result<(Prepared, Service, Vec<String>), i32> {
+    let prepared = prepare(session, global, cluster, console)?;
+    let (service, revisions) = read_service(console, &prepared, service).await?;
+    Ok((prepared, service, revisions))
 }
 
 /// The service (read from ECS) and the active revisions of its task definition's family,

@@ -403,6 +403,23 @@ pub(crate) async fn verify_task_stopping(
     }
 }
 
+/// The service as ECS lists it now, for reading an op's result back.
+async fn read_service_back(
+    ecs: &dyn EcsApi,
+    ecs_cluster: &str,
+    service: &str,
+) -> Result<crate::model::ecs::Service, String> {
+    let snapshot = ecs
+        .snapshot(ecs_cluster)
+        .await
+        .map_err(|e| format!("read back failed: {e}"))?;
+    snapshot
+        .services
+        .into_iter()
+        .find(|s| s.name == service)
+        .ok_or_else(|| format!("read back: service {service} is no longer listed"))
+}
+
 /// Reads the service back after a release or rollback: the service must run
 /// `task_definition`, and a PRIMARY deployment not among `known`, if there is one, must
 /// run it too.
@@ -413,13 +430,7 @@ pub(crate) async fn verify_service_task_definition(
     task_definition: &str,
     known: &[String],
 ) -> Result<String, String> {
-    let snapshot = ecs
-        .snapshot(ecs_cluster)
-        .await
-        .map_err(|e| format!("read back failed: {e}"))?;
-    let Some(found) = snapshot.services.iter().find(|s| s.name == service) else {
-        return Err(format!("read back: service {service} is no longer listed"));
-    };
+    let found = read_service_back(ecs, ecs_cluster, service).await?;
     if found.task_definition != task_definition {
         return Err(format!(
             "read back: {service} runs {}, not {}",
@@ -459,13 +470,7 @@ pub(crate) async fn verify_new_primary(
     task_definition: &str,
     known: &[String],
 ) -> Result<String, String> {
-    let snapshot = ecs
-        .snapshot(ecs_cluster)
-        .await
-        .map_err(|e| format!("read back failed: {e}"))?;
-    let Some(found) = snapshot.services.iter().find(|s| s.name == service) else {
-        return Err(format!("read back: service {service} is no longer listed"));
-    };
+    let found = read_service_back(ecs, ecs_cluster, service).await?;
     let primary = found.deployments.iter().find(|d| d.status == "PRIMARY");
     match primary {
         Some(d) if !known.contains(&d.id) && d.task_definition == task_definition => Ok(format!(
