@@ -219,7 +219,7 @@ fn render_sparkline(
 }
 
 /// Columns of the client name and version.
-const CLIENT_WIDTH: usize = 18;
+const CLIENT_WIDTH: usize = 22;
 
 /// The client's name and version from `web3_clientVersion`, cut to the column:
 /// a GoQuorum build shows its Quorum release (`Geth/v1.10.3-stable(quorum-v22.7.0)/…` →
@@ -230,7 +230,11 @@ fn short_client(version: &str) -> String {
     let name = parts.next().unwrap_or_default();
     let short = match parts.next() {
         Some(release) => match release.find("quorum-v") {
-            Some(at) => release[at..].trim_end_matches(')').to_string(),
+            Some(at) => release[at..]
+                .split(')')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
             None => format!("{name}/{}", release.split('-').next().unwrap_or_default()),
         },
         None => name.to_string(),
@@ -267,6 +271,10 @@ mod tests {
         assert_eq!(
             short_client("Geth/v1.10.3-stable(quorum-v22.7.0)/linux-amd64/go1.20.14"),
             "quorum-v22.7.0"
+        );
+        assert_eq!(
+            short_client("Geth/v1.10.3-stable(quorum-v21.7.1-ibet.2)/linux-amd64/go1.20.14"),
+            "quorum-v21.7.1-ibet.2"
         );
         assert_eq!(short_client("anvil/v1.7.1"), "anvil/v1.7.1");
         assert_eq!(short_client("besu"), "besu");
