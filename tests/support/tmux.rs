@@ -58,16 +58,29 @@ impl Tmux {
 
     /// Waits until the screen contains every one of `needles`.
     pub fn wait_for_all(&self, needles: &[&str], timeout: Duration) -> String {
+        self.wait_until(&format!("{needles:?} on screen"), timeout, |s| {
+            needles.iter().all(|n| s.contains(n))
+        })
+    }
+
+    /// Waits until `ready` holds for the screen; returns that screen, or panics with the
+    /// last one and `what` was awaited. After the deadline the screen is read once more:
+    /// on a machine that stalled (a capture that itself took seconds), the verdict rests
+    /// on a fresh screen, not on one read in the middle of the stall.
+    pub fn wait_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut ready: impl FnMut(&str) -> bool,
+    ) -> String {
         let start = Instant::now();
         loop {
+            let expired = start.elapsed() >= timeout;
             let s = self.screen();
-            if needles.iter().all(|n| s.contains(n)) {
+            if ready(&s) {
                 return s;
             }
-            assert!(
-                start.elapsed() < timeout,
-                "{needles:?} did not all appear within {timeout:?}; screen:\n{s}"
-            );
+            assert!(!expired, "{what}: not within {timeout:?}; screen:\n{s}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
