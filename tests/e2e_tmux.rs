@@ -15,18 +15,19 @@ const WAIT: Duration = Duration::from_secs(20);
 #[test]
 fn demo_navigation_at_80x24() {
     let t = Tmux::start("nav", 80, 24, &format!("{BIN} --demo"));
-    let s = t.wait_for("nginx-proxy", WAIT);
-    for want in [
-        "production",
-        "staging",
-        "node-api",
-        "satoshi",
-        "issuer",
-        "bank",
-        "PRODUCTION",
-    ] {
-        assert!(s.contains(want), "`{want}` missing:\n{s}");
-    }
+    t.wait_for_all(
+        &[
+            "nginx-proxy",
+            "production",
+            "staging",
+            "node-api",
+            "satoshi",
+            "issuer",
+            "bank",
+            "PRODUCTION",
+        ],
+        WAIT,
+    );
     // Stray keys do nothing harmful: the console is still there, on the same screen.
     t.send(&["x", "z", "!", "d", "D", "Delete"]);
     std::thread::sleep(Duration::from_millis(300));
@@ -43,8 +44,9 @@ fn demo_navigation_at_80x24() {
     std::thread::sleep(Duration::from_millis(100));
     // Filter.
     t.send(&["/", "ngi", "Enter"]);
-    let s = t.wait_for("/ngi", WAIT);
-    assert!(!s.contains("notification"), "filtered out:\n{s}");
+    t.wait_until("the filter /ngi hiding notification", WAIT, |s| {
+        s.contains("/ngi") && !s.contains("notification")
+    });
     t.send(&["Escape"]);
     t.wait_for("notification", WAIT);
     // Help, then quit.
@@ -71,8 +73,7 @@ fn no_config_explains_how_to_start() {
         30,
         &format!("{BIN} --config {}", missing.display()),
     );
-    let s = t.wait_for("--demo", WAIT);
-    assert!(s.contains("nope.toml"), "{s}");
+    t.wait_for_all(&["--demo", "nope.toml"], WAIT);
     t.send(&["q"]);
 }
 
@@ -97,11 +98,14 @@ fn demo_logs_of_api_live_search_and_back_at_80x24() {
     t.wait_for("nginx-proxy", WAIT);
     // `api` is the first service of node-api: `l` opens its logs.
     t.send(&["l"]);
-    let s = t.wait_for_all(&["Logs · production/node-api/api", "following"], WAIT);
-    assert!(s.contains("Esc back"), "{s}");
-    // Lines appear, and keep arriving.
-    let s = t.wait_until("log lines", WAIT, |s| line_count(s).is_some_and(|n| n > 0));
-    assert!(s.contains("api/"), "lines carry their source:\n{s}");
+    t.wait_for_all(
+        &["Logs · production/node-api/api", "following", "Esc back"],
+        WAIT,
+    );
+    // Lines appear, tagged with their source, and keep arriving.
+    let s = t.wait_until("log lines tagged api/…", WAIT, |s| {
+        line_count(s).is_some_and(|n| n > 0) && s.contains("api/")
+    });
     let first = line_count(&s).unwrap_or_default();
     t.wait_until(&format!("more than {first} lines"), WAIT, |s| {
         line_count(s).is_some_and(|n| n > first)
@@ -114,8 +118,9 @@ fn demo_logs_of_api_live_search_and_back_at_80x24() {
     // Esc goes back to the overview; the console is still running.
     std::thread::sleep(Duration::from_millis(100));
     t.send(&["Escape"]);
-    let s = t.wait_for("Services", WAIT);
-    assert!(!s.contains("Logs ·"), "{s}");
+    t.wait_until("the overview instead of the logs", WAIT, |s| {
+        s.contains("Services") && !s.contains("Logs ·")
+    });
     assert!(t.alive());
     t.send(&["q"]);
 }

@@ -52,6 +52,10 @@ impl Tmux {
     }
 
     /// Waits until the screen contains `needle`; returns the screen, or panics with it.
+    ///
+    /// A capture can land in the middle of a frame being drawn: what a test expects of a
+    /// screen goes into what it waits for (every needle, or a predicate), never into an
+    /// assertion on a screen returned for another reason.
     pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
         self.wait_for_all(&[needle], timeout)
     }
