@@ -77,6 +77,20 @@ pub fn short_age(ms: i64) -> String {
     }
 }
 
+/// Like [`short_age`], but ten seconds at a time from 10 s to a minute: `7s`, `40s`, `3m`.
+///
+/// For ages that stay on screen while they grow (how long a problem has lasted, how old a
+/// stalled head is): the exact second tells an operator nothing there, and an age that
+/// changes every second redraws the screen every second on an otherwise still console.
+pub fn coarse_age(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    if (10..60).contains(&s) {
+        format!("{}s", s / 10 * 10)
+    } else {
+        short_age(ms)
+    }
+}
+
 /// Formats an epoch time as UTC `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn iso_utc(at: EpochMs) -> String {
     let (date, hms, ms) = split_utc(at);
@@ -132,6 +146,16 @@ mod tests {
         assert_eq!(short_age(61_000), "1m");
         assert_eq!(short_age(7_200_000), "2h");
         assert_eq!(short_age(-5), "0s");
+    }
+
+    #[test]
+    fn coarse_ages() {
+        assert_eq!(coarse_age(9_999), "9s");
+        assert_eq!(coarse_age(10_000), "10s");
+        assert_eq!(coarse_age(47_000), "40s");
+        assert_eq!(coarse_age(59_999), "50s");
+        assert_eq!(coarse_age(61_000), "1m");
+        assert_eq!(coarse_age(-5), "0s");
     }
 
     #[test]

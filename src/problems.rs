@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::app::state::{Screen, State};
-use crate::clock::{EpochMs, short_age};
+use crate::clock::{EpochMs, coarse_age};
 use crate::model::Health;
 use crate::model::ecs::Rollout;
 use crate::model::quorum::{NodeRole, NodeState};
@@ -140,7 +140,7 @@ pub fn current(state: &State) -> Vec<Problem> {
                 push(
                     Severity::Warning,
                     "ecs",
-                    format!("data is stale: {} old", short_age(now - t)),
+                    format!("data is stale: {} old", coarse_age(now - t)),
                     t,
                     None,
                 );

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::chain::{ChainView, ValidatorView, fault_tolerance, judge_chain};
 pub use self::history::{DEFAULT_HISTORY_POINTS, HeightPoint, NodeHistory, blocks_per_interval};
-use crate::clock::{EpochMs, short_age};
+use crate::clock::{EpochMs, coarse_age, short_age};
 use crate::model::quorum::{NodeRole, NodeState, Probe, SyncProgress, TxPool};
 
 /// The thresholds of the judgement (the config's Quorum monitor table).
@@ -186,7 +186,7 @@ pub fn judge_node(
     } else if let Some(age) = head_age.filter(|age| blocks_in_window.is_none() && *age > window_ms)
     {
         // Too little history to see progress yet: the head's own age decides.
-        (NodeState::Stalled, format!("head {} old", short_age(age)))
+        (NodeState::Stalled, format!("head {} old", coarse_age(age)))
     } else {
         let reason = match lag {
             Some(0) | None => "at the head".to_owned(),
@@ -206,7 +206,7 @@ pub fn judge_node(
     if state == NodeState::Synced
         && let Some(age) = head_age.filter(|age| *age > thresholds.head_age_warn_ms())
     {
-        notes.push(format!("head {} old", short_age(age)));
+        notes.push(format!("head {} old", coarse_age(age)));
     }
     let reason = notes.join("; ");
 
@@ -573,7 +573,7 @@ mod tests {
         });
         let j = judge_node(&h, Some(131), T0 + 31_000, &th());
         assert_eq!(j.state, NodeState::Synced);
-        assert_eq!(j.reason, "at the head; no peers; head 17s old");
+        assert_eq!(j.reason, "at the head; no peers; head 10s old");
     }
 
     #[test]

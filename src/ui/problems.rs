@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use super::Theme;
 use super::widgets::fit;
 use crate::app::state::State;
-use crate::clock::short_age;
+use crate::clock::coarse_age;
 use crate::model::Health;
 use crate::problems::Severity;
 
@@ -45,7 +45,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Severity::Critical => ("✖", theme.health(Health::Down)),
                 Severity::Warning => ("▲", theme.health(Health::Degraded)),
             };
-            let age = short_age(state.now - p.since);
+            let age = coarse_age(state.now - p.since);
             let head = format!(" {glyph} {age:>3} ");
             let place = format!("{}/{} ", p.environment, p.cluster);
             let rest = format!("{}: {}", p.subject, p.summary);

@@ -10,7 +10,7 @@ use ratatui::widgets::{Cell, Row, Sparkline, Table};
 use super::Theme;
 use super::widgets::{header_style, inner, pane};
 use crate::app::state::{ClusterState, State};
-use crate::clock::short_age;
+use crate::clock::{coarse_age, short_age};
 use crate::model::quorum::{NodeRole, Probe};
 use crate::quorum::{NodeView, blocks_per_interval, judge_chain};
 
@@ -124,7 +124,16 @@ pub fn render(state: &State, cluster: &ClusterState, theme: &Theme, frame: &mut 
                     theme.text()
                 },
             ),
-            Cell::from(v.head_age_ms.map_or("-".into(), short_age)).style(if v.head_age_warning {
+            // Exact while the head is young; ten seconds at a time once it is old (a
+            // stalled node's age would otherwise redraw the row every second).
+            Cell::from(v.head_age_ms.map_or("-".into(), |age| {
+                if v.head_age_warning {
+                    coarse_age(age)
+                } else {
+                    short_age(age)
+                }
+            }))
+            .style(if v.head_age_warning {
                 theme.warn()
             } else {
                 theme.text()

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::Theme;
 use crate::app::state::{Panel, PanelError};
-use crate::clock::{EpochMs, short_age};
+use crate::clock::{EpochMs, coarse_age};
 use crate::model::Health;
 
 /// A bordered pane with a title; the focused one is highlighted.
@@ -44,12 +44,12 @@ pub fn freshness<T>(
 ) -> Option<Span<'static>> {
     match (&panel.error, panel.updated_at) {
         (Some(_), Some(t)) => Some(Span::styled(
-            format!(" last good data {} ago ", short_age(now - t)),
+            format!(" last good data {} ago ", coarse_age(now - t)),
             theme.warn(),
         )),
         (Some(_), None) => Some(Span::styled(" no data yet ", theme.warn())),
         (None, Some(t)) if now - t > stale_after_ms => Some(Span::styled(
-            format!(" stale: {} old ", short_age(now - t)),
+            format!(" stale: {} old ", coarse_age(now - t)),
             theme.warn(),
         )),
         (None, None) => Some(Span::styled(" loading… ", theme.dim())),
@@ -63,7 +63,7 @@ pub fn error_lines(err: &PanelError, now: EpochMs, theme: &Theme) -> Vec<Line<'s
         Span::styled("✖ ", theme.error()),
         Span::styled(err.error.to_string(), theme.error()),
         Span::styled(
-            format!("  (failing for {})", short_age(now - err.since)),
+            format!("  (failing for {})", coarse_age(now - err.since)),
             theme.dim(),
         ),
     ])];
