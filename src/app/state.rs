@@ -30,30 +30,39 @@ impl<T> Default for Panel<T> {
     }
 }
 
-impl<T> Panel<T> {
+impl<T: PartialEq> Panel<T> {
     /// Applies a poll result: good data replaces the old and clears the error; an error
     /// keeps the last good data (shown with its age).
-    pub fn apply(&mut self, result: Result<T, BackendError>, when: EpochMs) {
+    ///
+    /// Returns whether the data or the error changed: a poll that brings what the panel
+    /// already shows changes nothing on screen but times, which the clock tick redraws.
+    pub fn apply(&mut self, result: Result<T, BackendError>, when: EpochMs) -> bool {
         match result {
             Ok(d) => {
+                let changed = self.error.is_some() || self.data.as_ref() != Some(&d);
                 self.data = Some(d);
                 self.updated_at = Some(when);
                 self.error = None;
+                changed
             }
             Err(e) => {
                 let since = match &self.error {
                     Some(prev) if prev.error == e => prev.since,
                     _ => when,
                 };
+                let changed = self.error.as_ref().is_none_or(|prev| prev.error != e);
                 self.error = Some(PanelError {
                     error: e,
                     since,
                     at: when,
                 });
+                changed
             }
         }
     }
+}
 
+impl<T> Panel<T> {
     /// Whether the data is older than `max_age_ms` (or missing) at `now`.
     pub fn is_stale(&self, now: EpochMs, max_age_ms: i64) -> bool {
         self.updated_at.is_none_or(|t| now - t > max_age_ms)

@@ -16,15 +16,23 @@ use crate::logs::discovery::short_task_id;
 use crate::ops::Op;
 
 /// Applies one message; returns what the event loop must do.
+///
+/// The problems list is recomputed after a poll that changed something and on every
+/// clock tick (problems that come with time: a stalled head, stale data). A poll that
+/// brought what the state already held, the common case on a quiet system, costs no
+/// recomputation and no frame.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let tick = matches!(msg, Msg::Tick(_));
     let data = matches!(
         msg,
-        Msg::Tick(_) | Msg::Ecs { .. } | Msg::Node { .. } | Msg::Switch { .. }
+        Msg::Ecs { .. } | Msg::Node { .. } | Msg::Switch { .. } | Msg::Paths { .. }
     );
+    let pending = std::mem::replace(&mut state.dirty, false);
     let effects = apply(state, msg);
-    if data {
+    if tick || (data && state.dirty) {
         state.refresh_problems();
     }
+    state.dirty |= pending;
     effects
 }
 
@@ -48,8 +56,9 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Ecs { at, result, when } => {
             state.now = state.now.max(when);
-            if let Some(c) = cluster_mut(state, at.env, at.cluster) {
-                c.ecs.apply(result, when);
+            if let Some(c) = cluster_mut(state, at.env, at.cluster)
+                && c.ecs.apply(result, when)
+            {
                 state.dirty = true;
             }
             clamp_rows(state);
@@ -104,14 +113,15 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Switch { at, result, when } => {
             if let Some(panel) =
                 cluster_mut(state, at.env, at.cluster).and_then(|c| c.switch.as_mut())
+                && panel.apply(result, when)
             {
-                panel.apply(result, when);
                 state.dirty = true;
             }
         }
         Msg::Paths { at, result, when } => {
-            if let Some(c) = cluster_mut(state, at.env, at.cluster) {
-                c.paths.apply(result, when);
+            if let Some(c) = cluster_mut(state, at.env, at.cluster)
+                && c.paths.apply(result, when)
+            {
                 state.dirty = true;
             }
             clamp_rows(state);
@@ -842,6 +852,51 @@ mod tests {
             },
         );
         s
+    }
+
+    #[test]
+    fn a_poll_that_brings_the_same_data_draws_nothing_and_a_tick_does() {
+        let mut s = loaded();
+        s.dirty = false;
+        let again = |when| Msg::Ecs {
+            at: ClusterAddr { env: 0, cluster: 0 },
+            result: Ok(snapshot()),
+            when,
+        };
+        update(&mut s, again(2));
+        assert!(!s.dirty, "same data");
+        let c = &s.envs[0].clusters[0];
+        assert_eq!(c.ecs.updated_at, Some(2), "the data's age still moves");
+        let mut changed = snapshot();
+        changed.services[0].running = 0;
+        update(
+            &mut s,
+            Msg::Ecs {
+                at: ClusterAddr { env: 0, cluster: 0 },
+                result: Ok(changed),
+                when: 3,
+            },
+        );
+        assert!(s.dirty, "new data");
+        s.dirty = false;
+        update(&mut s, Msg::Tick(4_000));
+        assert!(s.dirty, "time moves ages on screen");
+        // An error is news once; the same error again is not.
+        s.dirty = false;
+        let failing = |when| Msg::Ecs {
+            at: ClusterAddr { env: 0, cluster: 0 },
+            result: Err(BackendError::Timeout { secs: 5 }),
+            when,
+        };
+        update(&mut s, failing(5_000));
+        assert!(s.dirty);
+        s.dirty = false;
+        update(&mut s, failing(10_000));
+        assert!(!s.dirty);
+        // A message that changes nothing keeps a frame still owed.
+        s.dirty = true;
+        update(&mut s, again(11_000));
+        assert!(s.dirty);
     }
 
     #[test]
