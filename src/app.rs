@@ -22,7 +22,6 @@ use std::time::Duration;
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use ratatui::Frame;
-use ratatui::backend::Backend as _;
 use ratatui::buffer::Buffer;
 use tokio::sync::mpsc;
 
@@ -149,28 +148,45 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Renders a frame and writes it to the terminal only when it differs from the last frame
-/// written: a redraw that changes nothing on screen (an age tick that did not change a
-/// displayed age, a poll that brought the same data) writes not a byte, where
-/// `Terminal::draw` would still send colour resets and a hide-cursor sequence. The cursor
-/// stays hidden from [`crate::tui::enter`] on.
+/// Renders a frame and writes what changed since the last frame written, in one write
+/// and few bytes ([`crate::tui::frame`]): a redraw that changes nothing on screen (an age
+/// tick that did not change a displayed age) writes not a byte, where `Terminal::draw`
+/// would still send colour resets and a hide-cursor sequence. The cursor stays hidden
+/// from [`crate::tui::enter`] on.
+///
+/// `last_frame` is what the screen shows; after a resize (ratatui clears the screen) or
+/// at the start it is a blank screen of the new size.
 fn draw_if_changed(
     terminal: &mut crate::tui::Term,
     last_frame: &mut Option<Buffer>,
     render: impl FnOnce(&mut Frame),
 ) -> std::io::Result<()> {
+    use std::io::Write as _;
     terminal.autoresize()?;
     render(&mut terminal.get_frame());
     let frame = terminal.current_buffer_mut();
-    if last_frame.as_ref() == Some(&*frame) {
+    let mut shown = match last_frame.take() {
+        Some(b) if b.area == frame.area => b,
+        _ => Buffer::empty(frame.area),
+    };
+    let mut bytes = Vec::new();
+    crate::tui::frame::encode(&mut bytes, &shown.diff(frame));
+    if bytes.is_empty() {
         // Leave ratatui's buffers as they were: the next frame is drawn on a blank one.
         frame.reset();
+        *last_frame = Some(shown);
         return Ok(());
     }
-    *last_frame = Some(frame.clone());
-    terminal.flush()?;
+    shown.content.clone_from_slice(&frame.content);
+    *last_frame = Some(shown);
+    // The terminal's backend writes to stdout: so does the frame, through the same lock.
+    let mut out = std::io::stdout().lock();
+    out.write_all(&bytes)?;
+    out.flush()?;
+    drop(out);
+    // ratatui's own record of the screen follows: its next frame starts blank.
     terminal.swap_buffers();
-    terminal.backend_mut().flush()
+    Ok(())
 }
 
 /// Runs the ops layer for the TUI: plans, executions, the open dialog's gate poller and

@@ -8,11 +8,14 @@ use std::io::{self, Stdout, Write};
 
 use crossterm::cursor::{Hide, Show};
 use crossterm::execute;
+use crossterm::style::{Attribute, SetAttribute};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+
+pub mod frame;
 
 /// The terminal type the console draws on.
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -46,6 +49,11 @@ pub fn enter() -> io::Result<(Term, TerminalGuard)> {
 pub fn restore() {
     let _ = disable_raw_mode();
     let mut out = io::stdout();
-    let _ = execute!(out, LeaveAlternateScreen, Show);
+    let _ = execute!(
+        out,
+        SetAttribute(Attribute::Reset),
+        LeaveAlternateScreen,
+        Show
+    );
     let _ = out.flush();
 }
