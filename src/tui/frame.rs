@@ -8,8 +8,8 @@
 //!   changes; attributes that go away are cleared with one full reset (`ESC[0;…m`);
 //! - names the sixteen basic colours by their short codes (`ESC[91m` for light red: the
 //!   same palette entry as index 9);
-//! - moves the cursor forward on the same row with `ESC[nC` where that is shorter than
-//!   an absolute move, and only after a one-byte symbol, whose width is certain;
+//! - moves the cursor only where the next cell is not where the last symbol left it, and
+//!   forward on the same row with `ESC[nC` (shorter than an absolute move);
 //! - ends with one `ESC[0m`, and only when it leaves attributes set, so that whatever the
 //!   terminal does next (clearing on resize, leaving the screen) uses default colours.
 
@@ -17,6 +17,7 @@ use std::io::Write as _;
 
 use ratatui::buffer::Cell;
 use ratatui::style::{Color, Modifier};
+use unicode_width::UnicodeWidthStr;
 
 /// The SGR codes of each attribute, in the order they are written.
 const ATTRIBUTES: [(Modifier, u8); 9] = [
@@ -60,7 +61,7 @@ impl Pen {
 /// this function leaves it.
 pub fn encode(out: &mut Vec<u8>, updates: &[(u16, u16, &Cell)]) {
     let mut pen = Pen::DEFAULT;
-    // Where the cursor is for certain: after a one-byte symbol, the next column.
+    // Where the cursor is: after a symbol one column wide, the next column.
     let mut cursor: Option<(u16, u16)> = None;
     for &(x, y, cell) in updates {
         match cursor {
@@ -80,10 +81,14 @@ pub fn encode(out: &mut Vec<u8>, updates: &[(u16, u16, &Cell)]) {
         }
         let symbol = cell.symbol();
         out.extend_from_slice(symbol.as_bytes());
-        cursor = match symbol.as_bytes() {
-            [b] if (b' '..=b'~').contains(b) => Some((x.saturating_add(1), y)),
-            _ => None,
+        // After a symbol one column wide the cursor is on the next column: the width the
+        // buffer itself gives it (ratatui's diff relies on the same widths). After any
+        // other symbol the next cell is placed absolutely.
+        let narrow = match symbol.as_bytes() {
+            [b] => (b' '..=b'~').contains(b),
+            _ => UnicodeWidthStr::width(symbol) == 1,
         };
+        cursor = narrow.then(|| (x.saturating_add(1), y));
     }
     if pen != Pen::DEFAULT {
         out.extend_from_slice(b"\x1b[0m");
@@ -202,10 +207,7 @@ mod tests {
         let mut next = Buffer::empty(area);
         next.set_string(0, 0, "●a", Style::default());
         next.set_string(4, 0, "コb", Style::default());
-        assert_eq!(
-            bytes(&prev, &next),
-            "\x1b[1;1H●\x1b[1;2Ha\x1b[2Cコ\x1b[1;7Hb"
-        );
+        assert_eq!(bytes(&prev, &next), "\x1b[1;1H●a\x1b[2Cコ\x1b[1;7Hb");
     }
 
     #[test]
