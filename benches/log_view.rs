@@ -141,6 +141,41 @@ fn frames(c: &mut Criterion) {
         });
     });
 
+    // Writing to the terminal the frame after one more line arrived while following: the
+    // rows move up by one (found and moved by the terminal) and one row is new.
+    let mut draw = |view: &LogViewState| {
+        terminal
+            .draw(|f| ibet_console::ui::logs::render(view, &theme, f, f.area()))
+            .expect("draw");
+        terminal.backend().buffer().clone()
+    };
+    let before = draw(&view);
+    let source: Arc<str> = Arc::from("api/1a2b3c4d");
+    view.ingest(TailEvent::Lines(vec![LogLine::new(
+        LINES as i64 * 10,
+        source,
+        message(LINES),
+    )]));
+    let after = draw(&view);
+    let mut plain = Vec::new();
+    ibet_console::tui::frame::encode(&mut plain, &before.diff(&after));
+    let mut moved = Vec::new();
+    ibet_console::tui::frame::write_frame(&mut moved, &mut before.clone(), &after);
+    println!(
+        "bytes written for one new line while following: {} with rows moved by the \
+         terminal, {} cell by cell",
+        moved.len(),
+        plain.len()
+    );
+    group.bench_function("writing the frame after one new line", |b| {
+        b.iter(|| {
+            let mut shown = before.clone();
+            let mut out = Vec::new();
+            ibet_console::tui::frame::write_frame(&mut out, &mut shown, &after);
+            black_box(out.len());
+        });
+    });
+
     // Paused in the middle: every frame shows other lines (a page up or down).
     press(&mut view, KeyCode::Char('n'));
     let mut up = true;

@@ -170,15 +170,13 @@ fn draw_if_changed(
         _ => Buffer::empty(frame.area),
     };
     let mut bytes = Vec::new();
-    crate::tui::frame::encode(&mut bytes, &shown.diff(frame));
+    crate::tui::frame::write_frame(&mut bytes, &mut shown, frame);
+    *last_frame = Some(shown);
     if bytes.is_empty() {
         // Leave ratatui's buffers as they were: the next frame is drawn on a blank one.
         frame.reset();
-        *last_frame = Some(shown);
         return Ok(());
     }
-    shown.content.clone_from_slice(&frame.content);
-    *last_frame = Some(shown);
     // The terminal's backend writes to stdout: so does the frame, through the same lock.
     let mut out = std::io::stdout().lock();
     out.write_all(&bytes)?;

@@ -110,6 +110,19 @@ fn demo_logs_of_api_live_search_and_back_at_80x24() {
     t.wait_until(&format!("more than {first} lines"), WAIT, |s| {
         line_count(s).is_some_and(|n| n > first)
     });
+    // Following scrolls the box (the terminal moves the rows): after a few seconds of
+    // that, the rows on screen are still in time order, each a whole line.
+    std::thread::sleep(Duration::from_secs(3));
+    let s = t.wait_until("log rows in time order", WAIT, |s| {
+        let times: Vec<&str> = s
+            .lines()
+            .filter_map(|l| l.strip_prefix('│'))
+            .filter(|l| l.len() > 12 && l.as_bytes()[2] == b':' && l.as_bytes()[8] == b'.')
+            .map(|l| &l[..12])
+            .collect();
+        times.len() >= 10 && times.windows(2).all(|w| w[0] <= w[1])
+    });
+    assert!(s.contains("api/"), "{s}");
     // Search: the view pauses on a match (or says there is none).
     t.send(&["/", "INFO", "Enter"]);
     t.wait_for_all(&["paused (G to follow)", "/INFO line "], WAIT);
@@ -158,4 +171,83 @@ fn demo_release_is_audited_where_asked_at_80x24() {
         .collect();
     assert_eq!(phases, ["before", "after"], "{lines}");
     t.send(&["Escape", "q"]);
+}
+
+/// The frame writer's block moves on a real terminal: a log box that scrolled by two
+/// lines, and a body pushed down by a growing strip, played through tmux, read back
+/// row by row.
+#[test]
+fn frames_that_move_rows_show_right_on_a_real_terminal() {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::style::{Color, Style};
+
+    let area = Rect::new(0, 0, 40, 12);
+    let lines = |first: usize, top: u16| {
+        let mut b = Buffer::empty(area);
+        for (i, n) in (first..first + 8).enumerate() {
+            let y = top + u16::try_from(i).expect("small");
+            let style = Style::default().fg(if n % 2 == 0 {
+                Color::Yellow
+            } else {
+                Color::Reset
+            });
+            b.set_string(0, y, format!("│ line {n:02} ● ok"), style);
+        }
+        b.set_string(
+            0,
+            11,
+            " footer · q quit",
+            Style::default().fg(Color::DarkGray),
+        );
+        b
+    };
+    let mut frames = vec![lines(0, 1), lines(3, 1)];
+    let mut grown = lines(3, 3);
+    grown.set_string(
+        0,
+        0,
+        " ✖ 1s first problem",
+        Style::default().fg(Color::LightRed),
+    );
+    grown.set_string(
+        0,
+        1,
+        " ✖ 1s second problem",
+        Style::default().fg(Color::LightRed),
+    );
+    frames.push(grown);
+    let mut bytes = Vec::new();
+    let mut shown = Buffer::empty(area);
+    for frame in &frames {
+        ibet_console::tui::frame::write_frame(&mut bytes, &mut shown, frame);
+    }
+    let text = String::from_utf8(bytes).expect("utf-8");
+    assert!(
+        text.contains("M\x1b[r") && text.contains("L\x1b[r"),
+        "{text:?}"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("frames");
+    std::fs::write(&file, &text).expect("write");
+    let t = Tmux::start(
+        "frames",
+        area.width,
+        area.height,
+        &format!("cat {}; sleep 60", file.display()),
+    );
+    let last = frames.last().expect("frames");
+    let want: Vec<String> = (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| last[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .collect();
+    t.wait_until("the last frame, row by row", WAIT, |s| {
+        let got: Vec<&str> = s.lines().map(str::trim_end).collect();
+        got.len() >= want.len() && got[..want.len()] == want[..]
+    });
 }

@@ -12,6 +12,14 @@
 //!   forward on the same row with `ESC[nC` (shorter than an absolute move);
 //! - ends with one `ESC[0m`, and only when it leaves attributes set, so that whatever the
 //!   terminal does next (clearing on resize, leaving the screen) uses default colours.
+//!
+//! [`write_frame`] first looks for rows that moved as a block, up or down (a log view
+//! following new lines, the body moving when the problem strip grows): the terminal
+//! moves them itself (a scroll region and `ESC[nL` / `ESC[nM`, as curses does), and
+//! only what is new is drawn.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 
 use std::io::Write as _;
 
@@ -53,6 +61,177 @@ impl Pen {
             bg: cell.bg,
             modifier: cell.modifier,
         }
+    }
+}
+
+/// How far rows may move as a block and still be found.
+const MAX_SHIFT: u16 = 12;
+
+/// Rows that moved as a block: rows `from..=to` of the new frame are rows
+/// `from - by..=to - by` of the shown one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shift {
+    from: u16,
+    to: u16,
+    /// Rows moved; positive: down.
+    by: i32,
+    /// Rows it saves drawing.
+    gain: u16,
+}
+
+/// Appends to `out` the bytes that turn the screen from `shown` into `next` (same area),
+/// and makes `shown` what the screen then shows.
+pub fn write_frame(out: &mut Vec<u8>, shown: &mut Buffer, next: &Buffer) {
+    if let Some(moved) = find_shift(shown, next) {
+        scroll(out, shown, moved);
+    }
+    encode(out, &shown.diff(next));
+    shown.content.clone_from_slice(&next.content);
+}
+
+fn row(buffer: &Buffer, y: u16) -> &[Cell] {
+    let width = usize::from(buffer.area.width);
+    let start = usize::from(y) * width;
+    &buffer.content[start..start + width]
+}
+
+/// A cheap fingerprint of each row: rows are compared by these, and a move is checked
+/// cell by cell before it is used.
+fn row_keys(buffer: &Buffer) -> Vec<u64> {
+    let width = usize::from(buffer.area.width).max(1);
+    buffer
+        .content
+        .chunks(width)
+        .map(|cells| {
+            cells.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, cell| {
+                let mut word = [0u8; 8];
+                let symbol = cell.symbol().as_bytes();
+                let n = symbol.len().min(8);
+                word[..n].copy_from_slice(&symbol[..n]);
+                let style = color_key(cell.fg)
+                    ^ color_key(cell.bg).rotate_left(24)
+                    ^ (u64::from(cell.modifier.bits()) << 52);
+                (h.rotate_left(5) ^ u64::from_le_bytes(word) ^ style.rotate_left(17))
+                    .wrapping_mul(0x0100_0000_01b3)
+            })
+        })
+        .collect()
+}
+
+fn color_key(color: Color) -> u64 {
+    match color {
+        Color::Reset => 0,
+        Color::Indexed(i) => 0x100 | u64::from(i),
+        Color::Rgb(r, g, b) => 0x0100_0000 | u64::from(r) << 16 | u64::from(g) << 8 | u64::from(b),
+        Color::Black => 1,
+        Color::Red => 2,
+        Color::Green => 3,
+        Color::Yellow => 4,
+        Color::Blue => 5,
+        Color::Magenta => 6,
+        Color::Cyan => 7,
+        Color::Gray => 8,
+        Color::DarkGray => 9,
+        Color::LightRed => 10,
+        Color::LightGreen => 11,
+        Color::LightYellow => 12,
+        Color::LightBlue => 13,
+        Color::LightMagenta => 14,
+        Color::LightCyan => 15,
+        Color::White => 16,
+    }
+}
+
+/// The block move that saves the most rows, if it saves at least three.
+fn find_shift(shown: &Buffer, next: &Buffer) -> Option<Shift> {
+    let height = next.area.height;
+    let (old, new) = (row_keys(shown), row_keys(next));
+    let changed: Vec<bool> = old.iter().zip(&new).map(|(a, b)| a != b).collect();
+    if changed.iter().filter(|c| **c).count() < 3 {
+        return None;
+    }
+    let blank_key = row_keys(&Buffer::empty(Rect::new(0, 0, next.area.width, 1)))[0];
+    let mut best: Option<Shift> = None;
+    for distance in 1..=MAX_SHIFT.min(height.saturating_sub(1)) {
+        for shift in [i32::from(distance), -i32::from(distance)] {
+            // Row y of the new frame is row y - shift of the shown one.
+            let moves = |y: u16| {
+                u16::try_from(i32::from(y) - shift)
+                    .ok()
+                    .filter(|source| *source < height)
+                    .is_some_and(|source| old[usize::from(source)] == new[usize::from(y)])
+            };
+            let mut y = 0;
+            while y < height {
+                if !moves(y) {
+                    y += 1;
+                    continue;
+                }
+                let from = y;
+                let mut saved = 0u16;
+                while y < height && moves(y) {
+                    saved += u16::from(changed[usize::from(y)]);
+                    y += 1;
+                }
+                let to = y - 1;
+                // The rows the move leaves blank: drawn again unless blank or redrawn anyway.
+                let band = if shift > 0 {
+                    from - distance..from
+                } else {
+                    to + 1..to + 1 + distance
+                };
+                let lost = band
+                    .filter(|b| !changed[usize::from(*b)] && new[usize::from(*b)] != blank_key)
+                    .count();
+                let gain = saved.saturating_sub(u16::try_from(lost).unwrap_or(u16::MAX));
+                if gain >= 3 && best.is_none_or(|b| gain > b.gain) {
+                    best = Some(Shift {
+                        from,
+                        to,
+                        by: shift,
+                        gain,
+                    });
+                }
+            }
+        }
+    }
+    // The fingerprints chose it; the cells decide.
+    best.filter(|m| {
+        (m.from..=m.to).all(|y| {
+            let source = u16::try_from(i32::from(y) - m.by).unwrap_or(0);
+            row(shown, source) == row(next, y)
+        })
+    })
+}
+
+/// Moves the rows of `moved` on the terminal and in `shown`: a scroll region around the
+/// rows involved, lines inserted (down) or deleted (up) at its top, the region reset.
+fn scroll(out: &mut Vec<u8>, shown: &mut Buffer, moved: Shift) {
+    let distance = moved.by.unsigned_abs() as u16;
+    let (top, bottom) = if moved.by > 0 {
+        (moved.from - distance, moved.to)
+    } else {
+        (moved.from, moved.to + distance)
+    };
+    let verb = if moved.by > 0 { 'L' } else { 'M' };
+    let _ = write!(
+        out,
+        "\x1b[{};{}r\x1b[{};1H\x1b[{distance}{verb}\x1b[r",
+        u32::from(top) + 1,
+        u32::from(bottom) + 1,
+        u32::from(top) + 1,
+    );
+    let width = usize::from(shown.area.width);
+    let rows = usize::from(top) * width..(usize::from(bottom) + 1) * width;
+    let region = &mut shown.content[rows];
+    let by = usize::from(distance) * width;
+    if moved.by > 0 {
+        region.rotate_right(by);
+        region[..by].iter_mut().for_each(Cell::reset);
+    } else {
+        region.rotate_left(by);
+        let len = region.len();
+        region[len - by..].iter_mut().for_each(Cell::reset);
     }
 }
 
@@ -223,7 +402,13 @@ mod tests {
 
     /// Plays the bytes on a grid the size of the buffer: what a terminal would show.
     fn play(area: Rect, bytes: &str) -> Buffer {
-        let mut grid = Buffer::empty(area);
+        play_on(Buffer::empty(area), bytes)
+    }
+
+    /// Plays the bytes on `grid` (what the screen showed before).
+    fn play_on(mut grid: Buffer, bytes: &str) -> Buffer {
+        let area = grid.area;
+        let mut region = (0, area.height - 1);
         let (mut x, mut y) = (0u16, 0u16);
         let mut pen = Style::default();
         let mut rest = bytes;
@@ -236,6 +421,29 @@ mod tests {
                     "H" => (y, x) = (nums[0] - 1, nums[1] - 1),
                     "C" => x += nums[0],
                     "m" => pen = sgr(pen, &nums),
+                    "r" => {
+                        region = if params.is_empty() {
+                            (0, area.height - 1)
+                        } else {
+                            (nums[0] - 1, nums[1] - 1)
+                        };
+                        (x, y) = (0, 0);
+                    }
+                    "L" | "M" => {
+                        assert!((region.0..=region.1).contains(&y), "outside the region");
+                        let w = usize::from(area.width);
+                        let rows =
+                            &mut grid.content[usize::from(y) * w..(usize::from(region.1) + 1) * w];
+                        let by = (usize::from(nums[0]) * w).min(rows.len());
+                        if kind == "L" {
+                            rows.rotate_right(by);
+                            rows[..by].iter_mut().for_each(Cell::reset);
+                        } else {
+                            rows.rotate_left(by);
+                            let len = rows.len();
+                            rows[len - by..].iter_mut().for_each(Cell::reset);
+                        }
+                    }
                     other => panic!("unexpected {other}"),
                 }
                 rest = &seq[end + 1..];
@@ -330,6 +538,147 @@ mod tests {
             .iter()
             .map(|c| (c.symbol().to_owned(), c.fg, c.bg, c.modifier))
             .collect()
+    }
+
+    fn frame_bytes(shown: &Buffer, next: &Buffer) -> (String, Buffer) {
+        let mut out = Vec::new();
+        let mut after = shown.clone();
+        write_frame(&mut out, &mut after, next);
+        assert_eq!(after, *next, "the model of the screen follows the frame");
+        (String::from_utf8(out).expect("utf-8"), after)
+    }
+
+    /// A box of log lines `first..first + 8` between a title row and a footer row.
+    fn log_view(first: usize) -> Buffer {
+        let mut b = Buffer::empty(Rect::new(0, 0, 40, 10));
+        b.set_string(0, 0, "╭ Logs ─────────", Style::default().fg(Color::Cyan));
+        for (i, n) in (first..first + 8).enumerate() {
+            let y = u16::try_from(i).expect("small") + 1;
+            let style = if n % 3 == 0 {
+                Style::default().fg(Color::LightRed)
+            } else {
+                Style::default()
+            };
+            b.set_string(0, y, format!("│12:00:{n:02} api line {n}"), style);
+        }
+        b.set_string(
+            0,
+            9,
+            " 123 lines · following",
+            Style::default().fg(Color::DarkGray),
+        );
+        b
+    }
+
+    #[test]
+    fn new_log_lines_scroll_the_box_and_only_they_are_drawn() {
+        let shown = log_view(0);
+        let next = log_view(2);
+        let (bytes, _) = frame_bytes(&shown, &next);
+        assert!(
+            bytes.starts_with("\x1b[2;9r\x1b[2;1H\x1b[2M\x1b[r"),
+            "{bytes:?}"
+        );
+        assert!(
+            !bytes.contains("line 3 "),
+            "moved rows are not drawn: {bytes:?}"
+        );
+        assert!(
+            bytes.contains("12:00:08") && bytes.contains("line 9"),
+            "{bytes:?}"
+        );
+        let mut plain = Vec::new();
+        encode(&mut plain, &shown.diff(&next));
+        assert!(
+            bytes.len() * 2 < plain.len(),
+            "{} vs {}",
+            bytes.len(),
+            plain.len()
+        );
+        assert_eq!(styles(&play_on(shown, &bytes)), styles(&next));
+    }
+
+    #[test]
+    fn a_growing_strip_moves_the_body_down() {
+        let shown = log_view(0);
+        let mut next = Buffer::empty(shown.area);
+        // Two new rows on top; the rest moves down; the footer stays.
+        next.set_string(
+            0,
+            0,
+            " ✖ 1s problem one",
+            Style::default().fg(Color::LightRed),
+        );
+        next.set_string(
+            0,
+            1,
+            " ✖ 1s problem two",
+            Style::default().fg(Color::LightRed),
+        );
+        for y in 0..8 {
+            let src = row(&shown, y).to_vec();
+            let w = usize::from(next.area.width);
+            let at = usize::from(y + 2) * w;
+            next.content[at..at + w].clone_from_slice(&src);
+        }
+        let footer = row(&shown, 9).to_vec();
+        next.content[9 * 40..10 * 40].clone_from_slice(&footer);
+        let (bytes, _) = frame_bytes(&shown, &next);
+        assert!(bytes.contains("L\x1b[r"), "{bytes:?}");
+        assert_eq!(styles(&play_on(shown, &bytes)), styles(&next));
+    }
+
+    #[test]
+    fn moves_found_or_not_the_screen_ends_as_the_frame() {
+        // Many frames made of shifted blocks, edited rows and blank rows, each played on
+        // the one before.
+        let area = Rect::new(0, 0, 12, 16);
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut rand = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let words = ["a", "bb", "● x", "コ", "", "line", "│ 1", "zz top"];
+        let styles_of = [
+            Style::default(),
+            Style::default().fg(Color::Yellow),
+            Style::default()
+                .bg(Color::Blue)
+                .add_modifier(Modifier::BOLD),
+        ];
+        let mut shown = Buffer::empty(area);
+        let mut screen = Buffer::empty(area);
+        for _ in 0..400 {
+            let mut next = shown.clone();
+            let w = usize::from(area.width);
+            // A block of rows moves.
+            let (from, len) = (rand(16) as usize, 1 + rand(16) as usize);
+            let to = (from + len).min(16);
+            let by = rand(5) as i64 - 2;
+            let block: Vec<Cell> = shown.content[from * w..to * w].to_vec();
+            for (i, chunk) in block.chunks(w).enumerate() {
+                let y = from as i64 + i as i64 + by;
+                if (0..16).contains(&y) {
+                    let at = usize::try_from(y).expect("row") * w;
+                    next.content[at..at + w].clone_from_slice(chunk);
+                }
+            }
+            // Some rows are new.
+            for _ in 0..rand(4) {
+                let y = u16::try_from(rand(16)).expect("row");
+                let at = usize::from(y) * w;
+                next.content[at..at + w].iter_mut().for_each(Cell::reset);
+                let word = words[rand(words.len() as u64) as usize];
+                let style = styles_of[rand(3) as usize];
+                next.set_string(u16::try_from(rand(6)).expect("col"), y, word, style);
+            }
+            let (bytes, after) = frame_bytes(&shown, &next);
+            screen = play_on(screen, &bytes);
+            assert_eq!(styles(&screen), styles(&next), "{bytes:?}");
+            shown = after;
+        }
     }
 
     #[test]
