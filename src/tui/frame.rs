@@ -19,7 +19,6 @@
 //! only what is new is drawn.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
 
 use std::io::Write as _;
 
@@ -95,71 +94,27 @@ fn row(buffer: &Buffer, y: u16) -> &[Cell] {
     &buffer.content[start..start + width]
 }
 
-/// A cheap fingerprint of each row: rows are compared by these, and a move is checked
-/// cell by cell before it is used.
-fn row_keys(buffer: &Buffer) -> Vec<u64> {
-    let width = usize::from(buffer.area.width).max(1);
-    buffer
-        .content
-        .chunks(width)
-        .map(|cells| {
-            cells.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, cell| {
-                let mut word = [0u8; 8];
-                let symbol = cell.symbol().as_bytes();
-                let n = symbol.len().min(8);
-                word[..n].copy_from_slice(&symbol[..n]);
-                let style = color_key(cell.fg)
-                    ^ color_key(cell.bg).rotate_left(24)
-                    ^ (u64::from(cell.modifier.bits()) << 52);
-                (h.rotate_left(5) ^ u64::from_le_bytes(word) ^ style.rotate_left(17))
-                    .wrapping_mul(0x0100_0000_01b3)
-            })
-        })
-        .collect()
-}
-
-fn color_key(color: Color) -> u64 {
-    match color {
-        Color::Reset => 0,
-        Color::Indexed(i) => 0x100 | u64::from(i),
-        Color::Rgb(r, g, b) => 0x0100_0000 | u64::from(r) << 16 | u64::from(g) << 8 | u64::from(b),
-        Color::Black => 1,
-        Color::Red => 2,
-        Color::Green => 3,
-        Color::Yellow => 4,
-        Color::Blue => 5,
-        Color::Magenta => 6,
-        Color::Cyan => 7,
-        Color::Gray => 8,
-        Color::DarkGray => 9,
-        Color::LightRed => 10,
-        Color::LightGreen => 11,
-        Color::LightYellow => 12,
-        Color::LightBlue => 13,
-        Color::LightMagenta => 14,
-        Color::LightCyan => 15,
-        Color::White => 16,
-    }
-}
-
-/// The block move that saves the most rows, if it saves at least three.
+/// The block move that saves the most rows, if it saves at least three. Rows are
+/// compared cell by cell, stopping at the first difference; small moves are tried
+/// first (a log view following new lines moves by a line or two) and the search stops
+/// once a move explains nearly every changed row.
 fn find_shift(shown: &Buffer, next: &Buffer) -> Option<Shift> {
     let height = next.area.height;
-    let (old, new) = (row_keys(shown), row_keys(next));
-    let changed: Vec<bool> = old.iter().zip(&new).map(|(a, b)| a != b).collect();
-    if changed.iter().filter(|c| **c).count() < 3 {
+    let changed: Vec<bool> = (0..height).map(|y| row(shown, y) != row(next, y)).collect();
+    let changed_rows = changed.iter().filter(|c| **c).count();
+    if changed_rows < 3 {
         return None;
     }
-    let blank_key = row_keys(&Buffer::empty(Rect::new(0, 0, next.area.width, 1)))[0];
+    let blank = |y: u16| row(next, y).iter().all(|c| *c == Cell::EMPTY);
     let mut best: Option<Shift> = None;
     for distance in 1..=MAX_SHIFT.min(height.saturating_sub(1)) {
-        for shift in [i32::from(distance), -i32::from(distance)] {
+        for shift in [-i32::from(distance), i32::from(distance)] {
             // Row y of the new frame is row y - shift of the shown one.
             let moves = |y: u16| {
                 u16::try_from(i32::from(y) - shift)
                     .ok()
                     .filter(|source| *source < height)
-                    .is_some_and(|source| old[usize::from(source)] == new[usize::from(y)])
+                    .is_some_and(|source| row(shown, source) == row(next, y))
             };
             let mut y = 0;
             while y < height {
@@ -181,7 +136,7 @@ fn find_shift(shown: &Buffer, next: &Buffer) -> Option<Shift> {
                     to + 1..to + 1 + distance
                 };
                 let lost = band
-                    .filter(|b| !changed[usize::from(*b)] && new[usize::from(*b)] != blank_key)
+                    .filter(|b| !changed[usize::from(*b)] && !blank(*b))
                     .count();
                 let gain = saved.saturating_sub(u16::try_from(lost).unwrap_or(u16::MAX));
                 if gain >= 3 && best.is_none_or(|b| gain > b.gain) {
@@ -193,15 +148,12 @@ fn find_shift(shown: &Buffer, next: &Buffer) -> Option<Shift> {
                     });
                 }
             }
+            if best.is_some_and(|b| usize::from(b.gain) + 2 >= changed_rows) {
+                return best;
+            }
         }
     }
-    // The fingerprints chose it; the cells decide.
-    best.filter(|m| {
-        (m.from..=m.to).all(|y| {
-            let source = u16::try_from(i32::from(y) - m.by).unwrap_or(0);
-            row(shown, source) == row(next, y)
-        })
-    })
+    best
 }
 
 /// Moves the rows of `moved` on the terminal and in `shown`: a scroll region around the
