@@ -116,6 +116,14 @@ fn find_shift(shown: &Buffer, next: &Buffer) -> Option<Shift> {
                     .filter(|source| *source < height)
                     .is_some_and(|source| row(shown, source) == row(next, y))
             };
+            // Only changed rows can save drawing: a move needs three of them first.
+            let moving_changed = (0..height)
+                .filter(|y| changed[usize::from(*y)] && moves(*y))
+                .take(3)
+                .count();
+            if moving_changed < 3 {
+                continue;
+            }
             let mut y = 0;
             while y < height {
                 if !moves(y) {
