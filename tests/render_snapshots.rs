@@ -40,8 +40,8 @@ fn overview_staging_satoshi() {
     }
 }
 
-#[test]
-fn tasks_of_api() {
+/// The demo world polled, on the tasks screen of staging's `api` service.
+fn staging_api_tasks() -> State {
     let (session, _clock) = demo_session(7, 120);
     let mut state = polled_state(&session);
     update(&mut state, key(KeyCode::Tab));
@@ -54,6 +54,12 @@ fn tasks_of_api() {
         update(&mut state, key(KeyCode::Down));
     }
     update(&mut state, key(KeyCode::Enter));
+    state
+}
+
+#[test]
+fn tasks_of_api() {
+    let state = staging_api_tasks();
     for (w, h) in SIZES {
         insta::assert_snapshot!(format!("tasks_api_{w}x{h}"), screen(&state, w, h));
     }
@@ -80,18 +86,7 @@ fn help_overlay() {
 #[test]
 fn container_picker_over_the_tasks() {
     use ibet_console::app::log_picker::ContainerPicker;
-    let (session, _clock) = demo_session(7, 120);
-    let mut state = polled_state(&session);
-    update(&mut state, key(KeyCode::Tab));
-    let api = state
-        .visible_services()
-        .iter()
-        .position(|s| s.name == "api")
-        .expect("api service");
-    for _ in 0..api {
-        update(&mut state, key(KeyCode::Down));
-    }
-    update(&mut state, key(KeyCode::Enter));
+    let mut state = staging_api_tasks();
     // The demo's tasks run one container each: give the selected one three, as the AP
     // tasks have (Web API, Notification, and one more).
     let task = state.visible_tasks()[0].id.clone();
