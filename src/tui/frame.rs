@@ -236,27 +236,34 @@ pub fn encode(out: &mut Vec<u8>, updates: &[(u16, u16, &Cell)]) {
 
 /// Writes the one SGR sequence that changes the pen from `from` to `to`.
 fn set_pen(out: &mut Vec<u8>, from: Pen, to: Pen) {
-    let mut codes: Vec<String> = Vec::with_capacity(4);
+    // Parameters go straight into `out`, separated by ';' (a frame sets the pen often).
+    out.extend_from_slice(b"\x1b[");
+    let mut first = true;
+    let mut param = |out: &mut Vec<u8>, code: &dyn std::fmt::Display| {
+        if !first {
+            out.push(b';');
+        }
+        first = false;
+        let _ = write!(out, "{code}");
+    };
     let reset = !(from.modifier - to.modifier).is_empty();
     let from = if reset {
-        codes.push("0".into());
+        param(out, &0);
         Pen::DEFAULT
     } else {
         from
     };
     for (flag, code) in ATTRIBUTES {
         if to.modifier.contains(flag) && !from.modifier.contains(flag) {
-            codes.push(code.to_string());
+            param(out, &code);
         }
     }
     if to.fg != from.fg {
-        codes.push(color_code(to.fg, false));
+        param(out, &color_code(to.fg, false));
     }
     if to.bg != from.bg {
-        codes.push(color_code(to.bg, true));
+        param(out, &color_code(to.bg, true));
     }
-    out.extend_from_slice(b"\x1b[");
-    out.extend_from_slice(codes.join(";").as_bytes());
     out.push(b'm');
 }
 
