@@ -10,15 +10,22 @@
 //!
 //! It builds the node-api, satoshi, issuer and bank clusters (`ibet-stg-*`) with their
 //! services, task definitions (awslogs options, environment variables, secrets) and
-//! tasks, then writes the matching TOML to stdout (progress goes to stderr). Without
-//! `MOTO_ECS_SERVICE_RUNNING`, moto reports every deployment as in progress. It only
-//! talks to the URL it is given; the fixture code is `tests/support/ecs_fixture.rs`,
-//! shared with the tests.
+//! tasks, and for node-api, issuer and bank the load balancers and target groups their
+//! services sit behind (an internet-facing ALB to nginx, an internal one to the API and
+//! the two Quorum general nodes), then writes the matching TOML to stdout (progress goes
+//! to stderr). Without `MOTO_ECS_SERVICE_RUNNING`, moto reports every deployment as in
+//! progress. It only talks to the URL it is given; the fixture code is
+//! `tests/support/ecs_fixture.rs` and `tests/support/elb_fixture.rs`, shared with the
+//! tests.
 
 #[path = "../tests/support/ecs_fixture.rs"]
 mod ecs_fixture;
+#[path = "../tests/support/elb_fixture.rs"]
+mod elb_fixture;
 #[path = "../tests/support/moto.rs"]
 mod moto;
+
+use std::collections::BTreeMap;
 
 use anyhow::{Context as _, bail};
 
@@ -29,9 +36,38 @@ async fn main() -> anyhow::Result<()> {
         bail!("usage: cargo run --example moto_fixture -- http://127.0.0.1:PORT");
     };
     let url = url.trim_end_matches('/').to_string();
-    let fixture = ecs_fixture::EcsFixture::connect(&moto::sdk_config(&url))
+    let sdk = moto::sdk_config(&url);
+    let fixture = ecs_fixture::EcsFixture::connect(&sdk)
         .await
         .with_context(|| format!("is moto running at {url}?"))?;
+
+    // The wallet clusters' target groups and load balancers first: the services name
+    // the groups' ARNs.
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let network = elb_fixture::Network::create(&url).await;
+    let mut target_groups = BTreeMap::new();
+    let mut load_balancers = BTreeMap::new();
+    for (i, name) in ["node-api", "issuer", "bank"].into_iter().enumerate() {
+        let ecs_cluster = fixture.staging_name(name);
+        let groups: Vec<elb_fixture::GroupSpec> = ecs_fixture::wallet_services(&ecs_cluster)
+            .into_iter()
+            .filter_map(|s| {
+                Some(elb_fixture::GroupSpec {
+                    name: s.target_group?,
+                    port: s.port?,
+                    targets: s.desired,
+                })
+            })
+            .collect();
+        let first_host = u8::try_from(10 + 20 * i)?;
+        let (arns, made) =
+            elb_fixture::wallet_load_balancers(&elb, &network, &ecs_cluster, &groups, first_host)
+                .await;
+        target_groups.extend(arns);
+        load_balancers.insert(ecs_cluster, made);
+    }
+    let fixture = fixture.with_target_groups(target_groups);
+
     let world = fixture.staging_world().await?;
     for cluster in &world {
         let target_groups: std::collections::BTreeSet<&str> = cluster
@@ -40,12 +76,13 @@ async fn main() -> anyhow::Result<()> {
             .filter_map(|s| s.spec.target_group.as_deref())
             .collect();
         eprintln!(
-            "{}: {} services, {} running tasks, {} stopped, {} target groups",
+            "{}: {} services, {} running tasks, {} stopped, {} target groups, {} load balancers",
             cluster.ecs_cluster,
             cluster.services.len(),
             cluster.running_tasks(),
             cluster.stopped.len(),
-            target_groups.len()
+            target_groups.len(),
+            load_balancers.get(&cluster.ecs_cluster).unwrap_or(&0)
         );
     }
     print!("{}", ecs_fixture::config_toml(&url, &world));

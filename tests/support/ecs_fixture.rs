@@ -20,6 +20,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::{Context as _, bail};
@@ -167,6 +168,9 @@ pub struct EcsFixture {
     /// What staging cluster names start with: `ibet-stg` unless [`EcsFixture::in_stage`]
     /// says otherwise.
     stage: String,
+    /// ARNs of target groups that exist, by name ([`EcsFixture::with_target_groups`]);
+    /// a name not here gets [`target_group_arn`], an ARN nothing answers for.
+    target_groups: BTreeMap<String, String>,
 }
 
 impl EcsFixture {
@@ -181,6 +185,7 @@ impl EcsFixture {
             client: Client::new(sdk),
             endpoint,
             stage: "ibet-stg".into(),
+            target_groups: BTreeMap::new(),
         })
     }
 
@@ -200,6 +205,14 @@ impl EcsFixture {
     #[must_use]
     pub fn in_stage(mut self, stage: &str) -> Self {
         self.stage = stage.into();
+        self
+    }
+
+    /// The same builder, putting services behind these target groups (name → ARN), made
+    /// beforehand in moto's ELBv2.
+    #[must_use]
+    pub fn with_target_groups(mut self, groups: BTreeMap<String, String>) -> Self {
+        self.target_groups = groups;
         self
     }
 
@@ -321,7 +334,12 @@ impl EcsFixture {
         if let (Some(group), Some(port)) = (&spec.target_group, spec.port) {
             create = create.load_balancers(
                 LoadBalancer::builder()
-                    .target_group_arn(target_group_arn(group))
+                    .target_group_arn(
+                        self.target_groups
+                            .get(group)
+                            .cloned()
+                            .unwrap_or_else(|| target_group_arn(group)),
+                    )
                     .container_name(&spec.name)
                     .container_port(i32::from(port))
                     .build(),
@@ -522,7 +540,8 @@ impl EcsFixture {
     }
 }
 
-/// The ARN of a target group called `name` (the fixture creates no ELB resources).
+/// The ARN of a target group called `name` when the fixture was given none of that name:
+/// no ELB resource answers for it.
 pub fn target_group_arn(name: &str) -> String {
     format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{name}/0f1e2d3c4b5a6978")
 }
@@ -532,7 +551,7 @@ fn ecr(image: &str) -> String {
 }
 
 /// node-api, issuer and bank: INFRASTRUCTURE.md's chain behind the external ALB.
-fn wallet_services(ecs_cluster: &str) -> Vec<ServiceSpec> {
+pub fn wallet_services(ecs_cluster: &str) -> Vec<ServiceSpec> {
     let internal_alb = format!("http://internal-{ecs_cluster}-int.{REGION}.elb.amazonaws.com");
     let quorum = ecr("ibet/quorum:24.4.1-patched");
     let mut api = ServiceSpec::new("api", &ecr("ibet/wallet-api:v24.12.0"), Some(5000), 2)

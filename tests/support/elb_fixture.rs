@@ -457,3 +457,81 @@ impl PathWorld {
         }
     }
 }
+
+/// A target group the staging world's services sit behind: name, container port and how
+/// many tasks serve in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSpec {
+    /// Target group name, e.g. `ibet-stg-node-api-nginx`.
+    pub name: String,
+    /// The container port, also the targets' port.
+    pub port: u16,
+    /// Targets registered (IP targets, on the port): as many as the service runs tasks.
+    pub targets: u32,
+}
+
+/// The load balancers of one wallet cluster of the staging world that
+/// examples/moto_fixture.rs builds: `{cluster}-ext` (internet-facing) forwards :80 to the
+/// `…-nginx` group; `{cluster}-int` (internal) forwards :80 to `…-api` and :8545 to
+/// `…-quorum-a` (weight 1) beside `…-quorum-b` (weight 0), the switch between the two
+/// general nodes. Each group gets its targets on `10.0.{1,2}.{first_host}…`. Returns every
+/// group's ARN by name, and how many load balancers it made.
+pub async fn wallet_load_balancers(
+    client: &Client,
+    network: &Network,
+    ecs_cluster: &str,
+    groups: &[GroupSpec],
+    first_host: u8,
+) -> (BTreeMap<String, String>, usize) {
+    let mut arns = BTreeMap::new();
+    let mut host = first_host;
+    for group in groups {
+        let arn = create_target_group(client, network, &group.name, i32::from(group.port)).await;
+        let targets: Vec<String> = (0..group.targets)
+            .map(|i| {
+                host = host.wrapping_add(1);
+                format!("10.0.{}.{host}:{}", 1 + i % 2, group.port)
+            })
+            .collect();
+        if !targets.is_empty() {
+            register(
+                client,
+                &arn,
+                &targets.iter().map(String::as_str).collect::<Vec<_>>(),
+            )
+            .await;
+        }
+        arns.insert(group.name.clone(), arn);
+    }
+    let group = |suffix: &str| {
+        arns.iter()
+            .find(|(name, _)| name.ends_with(suffix))
+            .map(|(_, arn)| arn.clone())
+    };
+    let mut load_balancers = 1;
+    if let Some(nginx) = group("-nginx") {
+        load_balancers += 1;
+        let external = create_alb(
+            client,
+            network,
+            &format!("{ecs_cluster}-ext"),
+            LoadBalancerSchemeEnum::InternetFacing,
+        )
+        .await;
+        create_listener(client, &external, 80, forward_to(&nginx)).await;
+    }
+    let internal = create_alb(
+        client,
+        network,
+        &format!("{ecs_cluster}-int"),
+        LoadBalancerSchemeEnum::Internal,
+    )
+    .await;
+    if let Some(api) = group("-api") {
+        create_listener(client, &internal, 80, forward_to(&api)).await;
+    }
+    if let (Some(a), Some(b)) = (group("-quorum-a"), group("-quorum-b")) {
+        create_listener(client, &internal, 8545, forward(&[(&a, 1), (&b, 0)], false)).await;
+    }
+    (arns, load_balancers)
+}
