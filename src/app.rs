@@ -78,10 +78,13 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
     let mut written = None;
     loop {
         if state.dirty && (urgent || last_frame.elapsed() >= LOG_FRAME) {
-            draw_if_changed(&mut terminal, &mut written, |f| {
-                crate::ui::render(&state, &options.theme, f);
-            })?;
-            state.dirty = false;
+            let (drawn, changes_in) = crate::clock::watch_changes(|| {
+                draw_if_changed(&mut terminal, &mut written, |f| {
+                    crate::ui::render(&state, &options.theme, f);
+                })
+            });
+            drawn?;
+            state.drawn(changes_in);
             last_frame = tokio::time::Instant::now();
         }
         let msg = tokio::select! {

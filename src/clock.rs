@@ -4,6 +4,7 @@
 //! [`Clock`], so tests can pin time and advance it by hand. Times are milliseconds since
 //! the Unix epoch ([`EpochMs`]); this module does no I/O besides reading the system clock.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -63,8 +64,10 @@ impl Clock for ManualClock {
     }
 }
 
-/// Formats a duration in milliseconds as a short age: `42s`, `3m`, `5h`, `2d`.
-pub fn short_age(ms: i64) -> String {
+/// Formats a duration in milliseconds briefly: `42s`, `3m`, `5h`, `2d` (a setting, a
+/// window, how long something took). For an age that grows as the clock moves, use
+/// [`short_age`].
+pub fn short_duration(ms: i64) -> String {
     let s = ms.max(0) / 1000;
     if s < 60 {
         format!("{s}s")
@@ -77,6 +80,13 @@ pub fn short_age(ms: i64) -> String {
     }
 }
 
+/// Formats an age (how long ago something happened, at the time being drawn) like
+/// [`short_duration`], and notes when the text will next change ([`watch_changes`]).
+pub fn short_age(ms: i64) -> String {
+    note_change_in(until_next_step(ms, age_step(ms)));
+    short_duration(ms)
+}
+
 /// Like [`short_age`], but ten seconds at a time from 10 s to a minute: `7s`, `40s`, `3m`.
 ///
 /// For ages that stay on screen while they grow (how long a problem has lasted, how old a
@@ -85,10 +95,59 @@ pub fn short_age(ms: i64) -> String {
 pub fn coarse_age(ms: i64) -> String {
     let s = ms.max(0) / 1000;
     if (10..60).contains(&s) {
+        note_change_in(until_next_step(ms, 10_000));
         format!("{}s", s / 10 * 10)
     } else {
         short_age(ms)
     }
+}
+
+/// The unit [`short_duration`] shows `ms` in.
+fn age_step(ms: i64) -> i64 {
+    match ms.max(0) / 1000 {
+        0..60 => 1000,
+        60..3600 => 60_000,
+        3600..86_400 => 3_600_000,
+        _ => 86_400_000,
+    }
+}
+
+/// Milliseconds until an age of `ms`, shown in whole `step`s, shows the next step.
+fn until_next_step(ms: i64, step: i64) -> i64 {
+    let shown = ms.max(0) / step * step;
+    shown + step - ms
+}
+
+thread_local! {
+    /// While [`watch_changes`] runs: the soonest change noted, in ms from the time drawn.
+    static NEXT_CHANGE: Cell<Option<i64>> = const { Cell::new(None) };
+}
+
+/// Notes, for the frame being drawn, that something on it changes in `ms` milliseconds
+/// with nothing but the clock moving (an age ticks over, a head turns stale). Does
+/// nothing outside [`watch_changes`].
+pub fn note_change_in(ms: i64) {
+    NEXT_CHANGE.with(|next| {
+        if let Some(soonest) = next.get() {
+            next.set(Some(soonest.min(ms.max(1))));
+        }
+    });
+}
+
+/// Runs `draw` and returns with its result how soon (ms from the time drawn) what it drew
+/// changes as the clock moves: `None` when it does not. Everything drawn that depends on
+/// the time says so through [`note_change_in`] (the age formatters do it themselves), so
+/// the event loop can skip the frames that would come out the same.
+pub fn watch_changes<R>(draw: impl FnOnce() -> R) -> (R, Option<i64>) {
+    let outer = NEXT_CHANGE.with(|next| next.replace(Some(i64::MAX)));
+    let result = draw();
+    let soonest = NEXT_CHANGE
+        .with(|next| next.replace(outer))
+        .filter(|ms| *ms < i64::MAX);
+    if let Some(ms) = soonest {
+        note_change_in(ms);
+    }
+    (result, soonest)
 }
 
 /// Formats an epoch time as UTC `YYYY-MM-DDTHH:MM:SS.mmmZ`.
@@ -146,6 +205,30 @@ mod tests {
         assert_eq!(short_age(61_000), "1m");
         assert_eq!(short_age(7_200_000), "2h");
         assert_eq!(short_age(-5), "0s");
+    }
+
+    #[test]
+    fn drawn_ages_tell_when_their_text_changes() {
+        let ((), next) = watch_changes(|| {
+            short_age(1_500);
+        });
+        assert_eq!(next, Some(500));
+        assert_eq!(watch_changes(|| coarse_age(12_000)).1, Some(8_000));
+        assert_eq!(watch_changes(|| coarse_age(9_999)).1, Some(1));
+        assert_eq!(watch_changes(|| coarse_age(61_000)).1, Some(59_000));
+        assert_eq!(watch_changes(|| short_age(7_200_000)).1, Some(3_600_000));
+        assert_eq!(watch_changes(|| short_age(-5)).1, Some(1_005));
+        // A duration is not an age; nothing noted outside a watch is kept.
+        assert_eq!(watch_changes(|| short_duration(1_500)).1, None);
+        note_change_in(5);
+        assert_eq!(watch_changes(|| ()).1, None);
+        // The soonest wins, and an inner watch's change is the outer one's too.
+        let ((), outer) = watch_changes(|| {
+            short_age(30_500);
+            let ((), inner) = watch_changes(|| note_change_in(200));
+            assert_eq!(inner, Some(200));
+        });
+        assert_eq!(outer, Some(200));
     }
 
     #[test]

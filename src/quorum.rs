@@ -18,7 +18,8 @@
 //!
 //! Everything here is pure: no I/O and no clock reads (`now` is an argument). The poll
 //! loop feeds [`NodeHistory`]; the views and `status` call [`node_views`] and
-//! [`judge_chain`].
+//! [`judge_chain`]. A judgement also tells a frame being drawn when it would change with
+//! the clock alone ([`crate::clock::note_change_in`]; outside a drawing that is a no-op).
 
 mod chain;
 mod history;
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::chain::{ChainView, ValidatorView, fault_tolerance, judge_chain};
 pub use self::history::{DEFAULT_HISTORY_POINTS, HeightPoint, NodeHistory, blocks_per_interval};
-use crate::clock::{EpochMs, coarse_age, short_age};
+use crate::clock::{EpochMs, coarse_age, note_change_in, short_duration};
 use crate::model::quorum::{NodeRole, NodeState, Probe, SyncProgress, TxPool};
 
 /// The thresholds of the judgement (the config's Quorum monitor table).
@@ -145,8 +146,18 @@ pub fn judge_node(
     let lag = best_height.map(|best| best.saturating_sub(height));
     let head_age = head_age_ms(history, now);
     let window_ms = thresholds.window_ms();
-    let window = short_age(window_ms);
+    let window = short_duration(window_ms);
     let blocks_in_window = history.blocks_between(now.saturating_sub(window_ms), now);
+    // When the verdict would change with the clock alone, for a frame being drawn: the
+    // window slides past a new block, or the head's age passes a threshold.
+    if let Some(ms) = history.slide_changes_in(now, window_ms, window_ms) {
+        note_change_in(ms);
+    }
+    for limit in [window_ms, thresholds.head_age_warn_ms()] {
+        if let Some(age) = head_age.filter(|age| *age <= limit) {
+            note_change_in(limit - age + 1);
+        }
+    }
     let sync_left = last
         .syncing
         .value()

@@ -9,6 +9,10 @@ use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::{ClusterSnapshot, Service, Task};
 use crate::quorum::{NodeHistory, NodeView, QuorumThresholds, best_height, node_view};
 
+/// The longest a frame stays on screen without being drawn again (ms), even when nothing
+/// on it moves with the clock.
+pub const LONGEST_STILL_MS: i64 = 10_000;
+
 /// Data from one poller, with its freshness and last error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Panel<T> {
@@ -256,6 +260,10 @@ pub struct State {
     pub notice: Option<(String, EpochMs)>,
     /// Set when something visible changed since the last frame.
     pub dirty: bool,
+    /// When the last frame drawn changes with the clock alone (an age ticks over, data
+    /// turns stale): the clock tick marks the screen dirty only from then on. `None`
+    /// until a frame is drawn. See [`crate::clock::watch_changes`].
+    pub redraw_at: Option<EpochMs>,
     /// Set when the console should exit.
     pub quit: bool,
     /// How to get started, shown instead of the overview when nothing is configured.
@@ -330,6 +338,7 @@ impl State {
             demo: false,
             notice: None,
             dirty: true,
+            redraw_at: None,
             quit: false,
             setup: None,
             thresholds: config.quorum,
@@ -342,6 +351,18 @@ impl State {
             log_capacity: config.log_buffer_lines,
             log_picker: None,
         }
+    }
+
+    /// Records that a frame of this state was drawn, which changes `changes_in` ms from
+    /// now with the clock alone (`None`: it does not), as [`crate::clock::watch_changes`]
+    /// returned it. The clock tick marks the screen dirty again only from then on.
+    pub fn drawn(&mut self, changes_in: Option<i64>) {
+        // A frame with nothing that moves with the clock is still drawn again now and
+        // then: a time-dependent detail that failed to say so stays wrong that long at
+        // most.
+        let until = changes_in.map_or(LONGEST_STILL_MS, |ms| ms.min(LONGEST_STILL_MS));
+        self.redraw_at = Some(self.now.saturating_add(until));
+        self.dirty = false;
     }
 
     /// Recomputes the problems list (after new data or as time passes).

@@ -51,8 +51,13 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
                 .is_some_and(|(_, at)| now - at > NOTICE_MS)
             {
                 state.notice = None;
+                state.dirty = true;
             }
-            state.dirty = true;
+            // Only when the frame on screen would come out different: a still screen
+            // costs no rendering at all.
+            if state.redraw_at.is_none_or(|at| now >= at) {
+                state.dirty = true;
+            }
         }
         Msg::Ecs { at, result, when } => {
             state.now = state.now.max(when);

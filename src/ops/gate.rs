@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Check;
 use crate::backend::RpcApi;
-use crate::clock::{Clock, EpochMs, short_age};
+use crate::clock::{Clock, EpochMs, short_age, short_duration};
 use crate::config::{AlbSwitch, QuorumNode};
 use crate::model::quorum::{NodeSample, Probe};
 
@@ -313,7 +313,7 @@ fn peers_check(thresholds: &GateThresholds, b: &NodeSample) -> Check {
 
 fn head_age_check(thresholds: &GateThresholds, b: &NodeSample, now: EpochMs) -> Check {
     let max_ms = (thresholds.max_head_age_secs as i64).saturating_mul(1000);
-    let max = short_age(max_ms);
+    let max = short_duration(max_ms);
     match b.block_time {
         Some(t) => {
             let age = (now - t).max(0);

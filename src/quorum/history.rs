@@ -177,11 +177,42 @@ impl NodeHistory {
         }
         Some(total)
     }
+
+    /// How soon (ms after `now`) counting blocks over windows that slide with the clock
+    /// gives another answer with no new poll: windows whose edges lie `step_ms` apart and
+    /// reach `span_ms` (a multiple of `step_ms`) back from `now`, as the judgement's window
+    /// ([`Self::blocks_between`] from `now - span_ms` to `now`, one step) or a sparkline's
+    /// buckets. An answer changes when a point whose height differs from the one before
+    /// crosses an edge, or when the first point passes an edge (a window gains the height
+    /// it counts from). `None` when no such point is left to cross one.
+    pub fn slide_changes_in(&self, now: EpochMs, step_ms: i64, span_ms: i64) -> Option<i64> {
+        if step_ms <= 0 {
+            return None;
+        }
+        let mut soonest: Option<i64> = None;
+        let mut previous: Option<u64> = None;
+        for point in &self.points {
+            let moved = previous.is_none_or(|height| height != point.block);
+            previous = Some(point.block);
+            let age = now.saturating_sub(point.at);
+            if !moved || age >= span_ms {
+                continue;
+            }
+            let until = if age < 0 {
+                -age
+            } else {
+                step_ms - age % step_ms
+            };
+            soonest = Some(soonest.map_or(until, |s| s.min(until)));
+        }
+        soonest
+    }
 }
 
 /// Blocks per interval for a sparkline: `count` buckets of `interval_ms` each, oldest
 /// first, the last one ending at `now`. A bucket the history does not reach back to is
-/// `None`.
+/// `None`. Notes when the buckets change with the clock alone
+/// ([`crate::clock::note_change_in`]).
 pub fn blocks_per_interval(
     history: &NodeHistory,
     now: EpochMs,
@@ -190,6 +221,12 @@ pub fn blocks_per_interval(
 ) -> Vec<Option<u64>> {
     if interval_ms <= 0 {
         return vec![None; count];
+    }
+    let span = i64::try_from(count)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(interval_ms);
+    if let Some(ms) = history.slide_changes_in(now, interval_ms, span) {
+        crate::clock::note_change_in(ms);
     }
     (0..count)
         .map(|i| {
@@ -220,6 +257,26 @@ mod tests {
             error: Some(error.to_owned()),
             ..NodeSample::default()
         }
+    }
+
+    #[test]
+    fn sliding_windows_tell_when_their_count_changes() {
+        let mut h = NodeHistory::new("general-1", NodeRole::General);
+        assert_eq!(h.slide_changes_in(5_000, 10_000, 10_000), None);
+        for (at, block) in [(1_000, 5), (2_000, 5), (3_000, 6), (4_000, 6)] {
+            h.record(answered(at, block));
+        }
+        // One 10 s window: the first point reaches its far edge in 6 s (the window then
+        // has a height to count from), the new block at 3 s leaves it in 8 s.
+        assert_eq!(h.slide_changes_in(5_000, 10_000, 10_000), Some(6_000));
+        assert_eq!(h.slide_changes_in(11_000, 10_000, 10_000), Some(2_000));
+        // Buckets of 1 s: the next edge either point meets.
+        assert_eq!(h.slide_changes_in(5_500, 1_000, 10_000), Some(500));
+        // Everything older than the span: no count changes any more.
+        assert_eq!(h.slide_changes_in(20_000, 10_000, 10_000), None);
+        // A point not reached yet (a poll stamped after the time drawn) enters at its time.
+        h.record(answered(21_000, 7));
+        assert_eq!(h.slide_changes_in(20_000, 10_000, 10_000), Some(1_000));
     }
 
     #[test]

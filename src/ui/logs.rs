@@ -34,7 +34,7 @@ use crate::app::log_picker::ContainerPicker;
 use crate::app::logview::{
     Geometry, InputKind, LogViewState, MAX_SOURCE_WIDTH, NoteKind, count, row_end,
 };
-use crate::clock::{EpochMs, short_age};
+use crate::clock::{EpochMs, short_age, short_duration};
 use crate::logs::{Level, LogLine};
 use crate::text::sanitize;
 
@@ -177,7 +177,7 @@ fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect
 fn render_empty(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect) {
     let window = match view.window_secs() {
         s if s % 60 == 0 && s >= 120 => format!("{} minutes", s / 60),
-        s => short_age(i64::try_from(s).unwrap_or(0) * 1000),
+        s => short_duration(i64::try_from(s).unwrap_or(0) * 1000),
     };
     let filtered = view
         .filter()

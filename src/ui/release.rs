@@ -26,7 +26,7 @@ use super::widgets::{centered, fit, inner, pane};
 use crate::app::dialog::{OpDialog, Stage};
 use crate::app::release::{PickerIntent, RevisionPicker, Revisions, RolloutWatch};
 use crate::app::state::State;
-use crate::clock::short_age;
+use crate::clock::{short_age, short_duration};
 use crate::model::Health;
 use crate::model::ecs::{Service, TaskDefinition, short_task_definition};
 use crate::ops::release::{DiffChange, RolloutPhase};
@@ -479,7 +479,10 @@ fn phase_line(
         RolloutPhase::Completed => (
             format!(
                 "● COMPLETED in {}",
-                short_age(watch.ended_at.unwrap_or(now) - watch.since)
+                watch.ended_at.map_or_else(
+                    || short_age(now - watch.since),
+                    |end| short_duration(end - watch.since)
+                )
             ),
             theme.health(Health::Ok),
         ),

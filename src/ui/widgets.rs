@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::Theme;
 use crate::app::state::{Panel, PanelError};
-use crate::clock::{EpochMs, coarse_age};
+use crate::clock::{EpochMs, coarse_age, note_change_in};
 use crate::model::Health;
 
 /// A bordered pane with a title; the focused one is highlighted.
@@ -53,7 +53,10 @@ pub fn freshness<T>(
             theme.warn(),
         )),
         (None, None) => Some(Span::styled(" loading… ", theme.dim())),
-        (None, Some(_)) => None,
+        (None, Some(t)) => {
+            note_change_in(stale_after_ms - (now - t) + 1);
+            None
+        }
     }
 }
 
