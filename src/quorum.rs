@@ -524,6 +524,53 @@ mod tests {
     }
 
     #[test]
+    fn a_judgement_says_when_the_clock_alone_changes_it() {
+        // A node that answered for ten seconds with a new block each, then stopped: its
+        // verdict turns as the head ages and the window slides past its last blocks.
+        let h = producing("g", 100, 10);
+        let verdict = |now| {
+            let j = judge_node(&h, Some(110), now, &th());
+            (j.state, j.reason, j.blocks_in_window)
+        };
+        let mut now = T0 + 10_000;
+        let mut turns = Vec::new();
+        for _ in 0..40 {
+            let (before, next) = crate::clock::watch_changes(|| verdict(now));
+            let Some(ms) = next else { break };
+            assert_eq!(
+                verdict(now + ms - 1),
+                before,
+                "no change before the time told"
+            );
+            now += ms;
+            let after = verdict(now);
+            if after != before {
+                turns.push((now - T0, after.0));
+            }
+        }
+
+        assert_eq!(
+            verdict(now + 3_600_000),
+            verdict(now),
+            "nothing changes once nothing is noted"
+        );
+        // The window slides past the blocks from 20 s on (one a second), the head turns
+        // old at 15 s of age (last block 9.5 s in), and the node stalls when the window
+        // holds no new block.
+        assert_eq!(
+            turns.first(),
+            Some(&(20_000, NodeState::Synced)),
+            "{turns:?}"
+        );
+        assert!(turns.contains(&(24_501, NodeState::Synced)), "{turns:?}");
+        assert_eq!(
+            turns.last(),
+            Some(&(30_000, NodeState::Stalled)),
+            "{turns:?}"
+        );
+    }
+
+    #[test]
     fn with_little_history_an_old_head_is_stalled() {
         let mut h = NodeHistory::new("g", NodeRole::General);
         h.record(NodeSample {

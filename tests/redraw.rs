@@ -6,6 +6,8 @@
 //! fall on whole seconds), and check the promise both ways: a frame drawn when the tick did
 //! not ask for one is identical, cell by cell and colour by colour, to the frame on screen;
 //! and once everything has turned (stalled, stale, ages in minutes), few frames are drawn.
+//! The problems list, recomputed on a tick only when due the same way, is checked against
+//! a fresh computation at every step.
 
 #[path = "support/screen.rs"]
 mod screen;
@@ -14,6 +16,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ibet_console::app::state::LONGEST_STILL_MS;
 use ibet_console::app::{Msg, State, update};
 use ibet_console::clock::watch_changes;
+use ibet_console::problems::current as current_problems;
 use ibet_console::ui::{Theme, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -69,8 +72,24 @@ fn run_clock(state: &mut State, width: u16, height: u16, minutes: i64, step_ms: 
     while now < end {
         now += step_ms;
         update(state, Msg::Tick(now));
-        let (next, changes_in) = frame(state, width, height);
         let at = (now - start) as f64 / 1000.0;
+        // The problems list is recomputed only when due: it must be what it would be.
+        let listed: Vec<(String, String)> = state
+            .problems
+            .iter()
+            .map(|p| (p.key(), p.summary.clone()))
+            .collect();
+        let current: Vec<(String, String)> = current_problems(state)
+            .iter()
+            .map(|p| (p.key(), p.summary.clone()))
+            .collect();
+        assert_eq!(
+            listed,
+            current,
+            "{width}x{height}: at +{at:.1} s the problems list is out of date (due at +{:.1} s)",
+            (state.problems_due_at.unwrap_or(0) - start) as f64 / 1000.0,
+        );
+        let (next, changes_in) = frame(state, width, height);
         if state.dirty {
             run.drawn += 1;
             let changed = next != shown;

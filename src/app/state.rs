@@ -264,6 +264,10 @@ pub struct State {
     /// turns stale): the clock tick marks the screen dirty only from then on. `None`
     /// until a frame is drawn. See [`crate::clock::watch_changes`].
     pub redraw_at: Option<EpochMs>,
+    /// When the problems list changes with the clock alone (a node turns stalled, data
+    /// turns stale, an age in a summary ticks over): the clock tick recomputes it only
+    /// from then on. `None` until it is first computed.
+    pub problems_due_at: Option<EpochMs>,
     /// Set when the console should exit.
     pub quit: bool,
     /// How to get started, shown instead of the overview when nothing is configured.
@@ -339,6 +343,7 @@ impl State {
             notice: None,
             dirty: true,
             redraw_at: None,
+            problems_due_at: None,
             quit: false,
             setup: None,
             thresholds: config.quorum,
@@ -367,7 +372,10 @@ impl State {
 
     /// Recomputes the problems list (after new data or as time passes).
     pub fn refresh_problems(&mut self) {
-        let mut problems = crate::problems::current(self);
+        let (mut problems, changes_in) =
+            crate::clock::watch_changes(|| crate::problems::current(self));
+        let until = changes_in.map_or(LONGEST_STILL_MS, |ms| ms.min(LONGEST_STILL_MS));
+        self.problems_due_at = Some(self.now.saturating_add(until));
         self.problem_since.track(&mut problems, self.now);
         if problems != self.problems {
             self.problems = problems;

@@ -10,16 +10,19 @@ use super::log_picker::{ContainerPicker, PickerAction as LogPickerAction};
 use super::logview::{LogViewAction, LogViewState};
 use super::msg::{ClusterAddr, Effect, Msg};
 use super::release::{PickerAction, PickerIntent, RevisionPicker, RolloutWatch};
-use super::state::{Focus, Screen, State};
+use super::state::{Focus, Panel, Screen, State};
+use crate::backend::BackendError;
+use crate::clock::EpochMs;
 use crate::logs::LogTarget;
 use crate::logs::discovery::short_task_id;
 use crate::ops::Op;
 
 /// Applies one message; returns what the event loop must do.
 ///
-/// The problems list is recomputed after a poll that changed something and on every
-/// clock tick (problems that come with time: a stalled head, stale data). A poll that
-/// brought what the state already held, the common case on a quiet system, costs no
+/// The problems list is recomputed after a poll that changed something, and on the clock
+/// tick once the list would change with time alone (a head turns stalled, data turns
+/// stale, an age in a summary ticks over: `State::problems_due_at`). A poll that brought
+/// what the state already held, the common case on a quiet system, costs no
 /// recomputation and no frame.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let tick = matches!(msg, Msg::Tick(_));
@@ -29,11 +32,25 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     );
     let pending = std::mem::replace(&mut state.dirty, false);
     let effects = apply(state, msg);
-    if tick || (data && state.dirty) {
+    let problems_due = state.problems_due_at.is_none_or(|at| state.now >= at);
+    if (tick && problems_due) || (data && state.dirty) {
         state.refresh_problems();
     }
     state.dirty |= pending;
     effects
+}
+
+/// Applies a poll to a panel whose title says when its data is stale; whether the screen
+/// must be drawn again: the data or the error changed, or the panel showed as stale.
+fn redraws<T: PartialEq>(
+    panel: &mut Panel<T>,
+    result: Result<T, BackendError>,
+    when: EpochMs,
+    now: EpochMs,
+    stale_after_ms: i64,
+) -> bool {
+    let was_stale = panel.is_stale(now, stale_after_ms);
+    panel.apply(result, when) || was_stale
 }
 
 fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
@@ -61,8 +78,9 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Ecs { at, result, when } => {
             state.now = state.now.max(when);
+            let (now, stale_after) = (state.now, state.refresh_ms * 3);
             if let Some(c) = cluster_mut(state, at.env, at.cluster)
-                && c.ecs.apply(result, when)
+                && redraws(&mut c.ecs, result, when, now, stale_after)
             {
                 state.dirty = true;
             }
@@ -78,9 +96,18 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             if let Some(slot) =
                 cluster_mut(state, at.env, at.cluster).and_then(|c| c.nodes.get_mut(node))
             {
+                // Drawn again when the poll brought news: a new height, a failure, or an
+                // answer that differs in anything shown (peers, txpool, sync state...).
                 let before = (slot.history.height(), slot.history.consecutive_failures());
+                let news = slot
+                    .history
+                    .last_answer()
+                    .is_none_or(|last| !last.same_news(&sample));
                 slot.history.record(*sample);
-                if before != (slot.history.height(), slot.history.consecutive_failures()) {
+                let answered = slot.history.consecutive_failures() == 0;
+                if (answered && news)
+                    || before != (slot.history.height(), slot.history.consecutive_failures())
+                {
                     state.dirty = true;
                 }
             }
@@ -124,8 +151,9 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Paths { at, result, when } => {
+            let (now, stale_after) = (state.now.max(when), state.refresh_ms * 3);
             if let Some(c) = cluster_mut(state, at.env, at.cluster)
-                && c.paths.apply(result, when)
+                && redraws(&mut c.paths, result, when, now, stale_after)
             {
                 state.dirty = true;
             }
@@ -790,9 +818,12 @@ fn clamp_rows(state: &mut State) {
 mod tests {
     use super::*;
     use crate::app::msg::ClusterAddr;
+    use crate::app::state::LONGEST_STILL_MS;
     use crate::backend::BackendError;
+    use crate::clock::EpochMs;
     use crate::config::Config;
     use crate::model::ecs::{ClusterSnapshot, Service, Task};
+    use crate::model::quorum::{NodeSample, Probe};
 
     fn config() -> Config {
         Config::parse(
@@ -902,6 +933,73 @@ mod tests {
         s.dirty = true;
         update(&mut s, again(11_000));
         assert!(s.dirty);
+        // The same data, after the panel showed it stale: its title changes.
+        update(&mut s, Msg::Tick(60_000));
+        s.dirty = false;
+        update(&mut s, again(60_500));
+        assert!(s.dirty, "stale, then fresh");
+        s.dirty = false;
+        update(&mut s, again(61_000));
+        assert!(!s.dirty);
+    }
+
+    #[test]
+    fn a_tick_draws_only_once_the_frame_on_screen_would_change() {
+        let mut s = loaded();
+        update(&mut s, Msg::Tick(4_000));
+        s.drawn(Some(5_000));
+        update(&mut s, Msg::Tick(8_999));
+        assert!(!s.dirty, "nothing on screen changes before 9 s");
+        update(&mut s, Msg::Tick(9_000));
+        assert!(s.dirty);
+        // A frame with nothing that moves is drawn again after a while all the same.
+        s.drawn(None);
+        assert!(!s.dirty);
+        assert_eq!(s.redraw_at, Some(9_000 + LONGEST_STILL_MS));
+        s.drawn(Some(LONGEST_STILL_MS * 3));
+        assert_eq!(s.redraw_at, Some(9_000 + LONGEST_STILL_MS));
+    }
+
+    #[test]
+    fn a_node_poll_is_drawn_when_it_brings_news() {
+        let config = Config::parse(
+            r#"
+            [[environments]]
+            name = "staging"
+            [[environments.clusters]]
+            name = "node-api"
+            ecs_cluster = "ibet-stg-node-api"
+            [[environments.clusters.quorum_nodes]]
+            name = "general-1"
+            rpc_url = "http://127.0.0.1:8545"
+            role = "general"
+            "#,
+            std::path::Path::new("test.toml"),
+        )
+        .expect("config");
+        let mut s = State::new(&config, 0);
+        let poll = |at: EpochMs, peers: u64| Msg::Node {
+            at: ClusterAddr { env: 0, cluster: 0 },
+            node: 0,
+            sample: Box::new(NodeSample {
+                at,
+                reachable: true,
+                block: Some(7),
+                peers: Probe::Value(peers),
+                latency_ms: u64::try_from(at).unwrap_or(0) % 17,
+                ..NodeSample::default()
+            }),
+        };
+        update(&mut s, poll(1_000, 3));
+        assert!(s.dirty, "the first answer");
+        s.dirty = false;
+        update(&mut s, poll(2_000, 3));
+        assert!(!s.dirty, "the same answer, later and slower");
+        update(&mut s, poll(3_000, 0));
+        assert!(
+            s.dirty,
+            "the peers went away: the height did not move, the screen does"
+        );
     }
 
     #[test]

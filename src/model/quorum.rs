@@ -117,6 +117,41 @@ pub struct NodeSample {
     pub latency_ms: u64,
 }
 
+impl NodeSample {
+    /// Whether `other` says what this sample says, apart from when it was taken and how
+    /// long it took: a poll that brings nothing new changes nothing on screen.
+    pub fn same_news(&self, other: &Self) -> bool {
+        let Self {
+            at: _,
+            latency_ms: _,
+            reachable,
+            error,
+            client_version,
+            block,
+            block_hash,
+            block_time,
+            syncing,
+            peers,
+            txpool,
+            signer,
+            validators,
+            proposers,
+        } = self;
+        *reachable == other.reachable
+            && *error == other.error
+            && *client_version == other.client_version
+            && *block == other.block
+            && *block_hash == other.block_hash
+            && *block_time == other.block_time
+            && *syncing == other.syncing
+            && *peers == other.peers
+            && *txpool == other.txpool
+            && *signer == other.signer
+            && *validators == other.validators
+            && *proposers == other.proposers
+    }
+}
+
 /// The judged state of a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
