@@ -16,11 +16,12 @@ use ibet_console::ui::theme::no_color_requested;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The draw loop runs on this thread; the pollers, the log tails and the ops on one
-    // worker. A second worker bought nothing measurable (polling costs well under 1 % of
-    // a core) and cost half a megabyte of resident memory (its stack and malloc arena).
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    // One thread runs everything: the draw loop, the pollers, the log tails and the ops
+    // (blocking file work goes to tokio's blocking pool). Each added worker thread
+    // bought nothing measurable (the console waits on the network almost all the time)
+    // and cost resident memory: its stack and its own malloc arena (about 1 MB for the
+    // first, 0.5 MB for the second, measured with scripts/bench-process).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
