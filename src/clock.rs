@@ -134,6 +134,12 @@ pub fn note_change_in(ms: i64) {
     });
 }
 
+/// Whether a [`watch_changes`] is running: work done only to tell when something changes
+/// can be skipped outside one.
+pub fn watching_changes() -> bool {
+    NEXT_CHANGE.with(|next| next.get().is_some())
+}
+
 /// Runs `draw` and returns with its result how soon (ms from the time drawn) what it drew
 /// changes as the clock moves: `None` when it does not. Everything drawn that depends on
 /// the time says so through [`note_change_in`] (the age formatters do it themselves), so
@@ -221,7 +227,9 @@ mod tests {
         // A duration is not an age; nothing noted outside a watch is kept.
         assert_eq!(watch_changes(|| short_duration(1_500)).1, None);
         note_change_in(5);
+        assert!(!watching_changes());
         assert_eq!(watch_changes(|| ()).1, None);
+        assert!(watch_changes(watching_changes).0);
         // The soonest wins, and an inner watch's change is the outer one's too.
         let ((), outer) = watch_changes(|| {
             short_age(30_500);

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::chain::{ChainView, ValidatorView, fault_tolerance, judge_chain};
 pub use self::history::{DEFAULT_HISTORY_POINTS, HeightPoint, NodeHistory, blocks_per_interval};
-use crate::clock::{EpochMs, coarse_age, note_change_in, short_duration};
+use crate::clock::{EpochMs, coarse_age, note_change_in, short_duration, watching_changes};
 use crate::model::quorum::{NodeRole, NodeState, Probe, SyncProgress, TxPool};
 
 /// The thresholds of the judgement (the config's Quorum monitor table).
@@ -150,12 +150,14 @@ pub fn judge_node(
     let blocks_in_window = history.blocks_between(now.saturating_sub(window_ms), now);
     // When the verdict would change with the clock alone, for a frame being drawn: the
     // window slides past a new block, or the head's age passes a threshold.
-    if let Some(ms) = history.slide_changes_in(now, window_ms, window_ms) {
-        note_change_in(ms);
-    }
-    for limit in [window_ms, thresholds.head_age_warn_ms()] {
-        if let Some(age) = head_age.filter(|age| *age <= limit) {
-            note_change_in(limit - age + 1);
+    if watching_changes() {
+        if let Some(ms) = history.slide_changes_in(now, window_ms, window_ms) {
+            note_change_in(ms);
+        }
+        for limit in [window_ms, thresholds.head_age_warn_ms()] {
+            if let Some(age) = head_age.filter(|age| *age <= limit) {
+                note_change_in(limit - age + 1);
+            }
         }
     }
     let sync_left = last

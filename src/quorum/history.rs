@@ -225,7 +225,9 @@ pub fn blocks_per_interval(
     let span = i64::try_from(count)
         .unwrap_or(i64::MAX)
         .saturating_mul(interval_ms);
-    if let Some(ms) = history.slide_changes_in(now, interval_ms, span) {
+    if crate::clock::watching_changes()
+        && let Some(ms) = history.slide_changes_in(now, interval_ms, span)
+    {
         crate::clock::note_change_in(ms);
     }
     (0..count)
