@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::app::state::{Screen, State};
-use crate::clock::{EpochMs, coarse_age, note_change_in};
+use crate::clock::{EpochMs, coarse_age};
 use crate::model::Health;
 use crate::model::ecs::Rollout;
 use crate::model::quorum::{NodeRole, NodeState};
@@ -134,19 +134,14 @@ pub fn current(state: &State) -> Vec<Problem> {
                     e.since,
                     None,
                 );
-            } else if let Some(t) = c.ecs.updated_at {
-                let stale_after = state.refresh_ms * 3;
-                if now - t > stale_after {
-                    push(
-                        Severity::Warning,
-                        "ecs",
-                        format!("data is stale: {} old", coarse_age(now - t)),
-                        t,
-                        None,
-                    );
-                } else {
-                    note_change_in(stale_after - (now - t) + 1);
-                }
+            } else if let Some(t) = c.ecs.stale_since(now, state.stale_after_ms()) {
+                push(
+                    Severity::Warning,
+                    "ecs",
+                    format!("data is stale: {} old", coarse_age(now - t)),
+                    t,
+                    None,
+                );
             }
             if let Some(snap) = &c.ecs.data {
                 // One pass over the tasks, not three per service: this runs on every

@@ -13,6 +13,14 @@ use crate::quorum::{NodeHistory, NodeView, QuorumThresholds, best_height, node_v
 /// on it moves with the clock.
 pub const LONGEST_STILL_MS: i64 = 10_000;
 
+/// When something computed at `now` is due again, given when it said it changes with the
+/// clock alone ([`crate::clock::watch_changes`]): then, or after [`LONGEST_STILL_MS`] at
+/// most, as a bound for a detail that fails to say so.
+fn due_at(now: EpochMs, changes_in: Option<i64>) -> EpochMs {
+    let until = changes_in.map_or(LONGEST_STILL_MS, |ms| ms.min(LONGEST_STILL_MS));
+    now.saturating_add(until)
+}
+
 /// Data from one poller, with its freshness and last error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Panel<T> {
@@ -69,7 +77,20 @@ impl<T: PartialEq> Panel<T> {
 impl<T> Panel<T> {
     /// Whether the data is older than `max_age_ms` (or missing) at `now`.
     pub fn is_stale(&self, now: EpochMs, max_age_ms: i64) -> bool {
-        self.updated_at.is_none_or(|t| now - t > max_age_ms)
+        self.updated_at.is_none() || self.stale_since(now, max_age_ms).is_some()
+    }
+
+    /// When the data is older than `max_age_ms` at `now`: the time it is from. While it
+    /// is fresh, tells a frame being drawn when it turns stale
+    /// ([`crate::clock::note_change_in`]).
+    pub fn stale_since(&self, now: EpochMs, max_age_ms: i64) -> Option<EpochMs> {
+        let t = self.updated_at?;
+        let age = now - t;
+        if age > max_age_ms {
+            return Some(t);
+        }
+        crate::clock::note_change_in(max_age_ms - age + 1);
+        None
     }
 }
 
@@ -358,6 +379,12 @@ impl State {
         }
     }
 
+    /// How old ECS and request-path data may be before it shows as stale (ms): three
+    /// refreshes.
+    pub fn stale_after_ms(&self) -> i64 {
+        self.refresh_ms * 3
+    }
+
     /// Records that a frame of this state was drawn, which changes `changes_in` ms from
     /// now with the clock alone (`None`: it does not), as [`crate::clock::watch_changes`]
     /// returned it. The clock tick marks the screen dirty again only from then on.
@@ -365,8 +392,7 @@ impl State {
         // A frame with nothing that moves with the clock is still drawn again now and
         // then: a time-dependent detail that failed to say so stays wrong that long at
         // most.
-        let until = changes_in.map_or(LONGEST_STILL_MS, |ms| ms.min(LONGEST_STILL_MS));
-        self.redraw_at = Some(self.now.saturating_add(until));
+        self.redraw_at = Some(due_at(self.now, changes_in));
         self.dirty = false;
     }
 
@@ -374,8 +400,7 @@ impl State {
     pub fn refresh_problems(&mut self) {
         let (mut problems, changes_in) =
             crate::clock::watch_changes(|| crate::problems::current(self));
-        let until = changes_in.map_or(LONGEST_STILL_MS, |ms| ms.min(LONGEST_STILL_MS));
-        self.problems_due_at = Some(self.now.saturating_add(until));
+        self.problems_due_at = Some(due_at(self.now, changes_in));
         self.problem_since.track(&mut problems, self.now);
         if problems != self.problems {
             self.problems = problems;

@@ -78,7 +78,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Ecs { at, result, when } => {
             state.now = state.now.max(when);
-            let (now, stale_after) = (state.now, state.refresh_ms * 3);
+            let (now, stale_after) = (state.now, state.stale_after_ms());
             if let Some(c) = cluster_mut(state, at.env, at.cluster)
                 && redraws(&mut c.ecs, result, when, now, stale_after)
             {
@@ -96,18 +96,15 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             if let Some(slot) =
                 cluster_mut(state, at.env, at.cluster).and_then(|c| c.nodes.get_mut(node))
             {
-                // Drawn again when the poll brought news: a new height, a failure, or an
-                // answer that differs in anything shown (peers, txpool, sync state...).
-                let before = (slot.history.height(), slot.history.consecutive_failures());
+                // Drawn again when the poll brought news: a failure (the count moves), or
+                // an answer that differs in anything shown (height, peers, txpool...).
+                let failures = slot.history.consecutive_failures();
                 let news = slot
                     .history
                     .last_answer()
                     .is_none_or(|last| !last.same_news(&sample));
                 slot.history.record(*sample);
-                let answered = slot.history.consecutive_failures() == 0;
-                if (answered && news)
-                    || before != (slot.history.height(), slot.history.consecutive_failures())
-                {
+                if news || failures != slot.history.consecutive_failures() {
                     state.dirty = true;
                 }
             }
@@ -151,7 +148,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Paths { at, result, when } => {
-            let (now, stale_after) = (state.now.max(when), state.refresh_ms * 3);
+            let (now, stale_after) = (state.now.max(when), state.stale_after_ms());
             if let Some(c) = cluster_mut(state, at.env, at.cluster)
                 && redraws(&mut c.paths, result, when, now, stale_after)
             {

@@ -18,11 +18,9 @@
 //! moves them itself (a scroll region and `ESC[nL` / `ESC[nM`, as curses does), and
 //! only what is new is drawn.
 
-use ratatui::buffer::Buffer;
-
 use std::io::Write as _;
 
-use ratatui::buffer::Cell;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::style::{Color, Modifier};
 use unicode_width::UnicodeWidthStr;
 

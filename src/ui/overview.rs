@@ -147,7 +147,7 @@ fn render_services(
             theme.dim(),
         ));
     }
-    if let Some(f) = freshness(&cluster.ecs, state.now, state.refresh_ms * 3, theme) {
+    if let Some(f) = freshness(&cluster.ecs, state.now, state.stale_after_ms(), theme) {
         title.push(f);
     }
     let block = pane(Line::from(title), theme, focused);

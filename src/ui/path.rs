@@ -99,7 +99,7 @@ pub fn render(
         }
         None => {}
     }
-    if let Some(f) = freshness(&cluster.paths, state.now, state.refresh_ms * 3, theme)
+    if let Some(f) = freshness(&cluster.paths, state.now, state.stale_after_ms(), theme)
         && cluster.paths.error.is_some()
     {
         title.push(f);

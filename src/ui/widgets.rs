@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::Theme;
 use crate::app::state::{Panel, PanelError};
-use crate::clock::{EpochMs, coarse_age, note_change_in};
+use crate::clock::{EpochMs, coarse_age};
 use crate::model::Health;
 
 /// A bordered pane with a title; the focused one is highlighted.
@@ -48,15 +48,13 @@ pub fn freshness<T>(
             theme.warn(),
         )),
         (Some(_), None) => Some(Span::styled(" no data yet ", theme.warn())),
-        (None, Some(t)) if now - t > stale_after_ms => Some(Span::styled(
-            format!(" stale: {} old ", coarse_age(now - t)),
-            theme.warn(),
-        )),
         (None, None) => Some(Span::styled(" loading… ", theme.dim())),
-        (None, Some(t)) => {
-            note_change_in(stale_after_ms - (now - t) + 1);
-            None
-        }
+        (None, Some(_)) => panel.stale_since(now, stale_after_ms).map(|t| {
+            Span::styled(
+                format!(" stale: {} old ", coarse_age(now - t)),
+                theme.warn(),
+            )
+        }),
     }
 }
 
