@@ -19,8 +19,7 @@ pub use update::update;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{Event, EventStream};
-use futures_util::StreamExt;
+use crossterm::event::Event;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use tokio::sync::mpsc;
@@ -70,7 +69,7 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
     );
     let mut last_frame = tokio::time::Instant::now();
     let mut urgent = true;
-    let mut events = EventStream::new();
+    let mut events = terminal_events();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut hangup = signal_stream();
@@ -88,7 +87,7 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
             last_frame = tokio::time::Instant::now();
         }
         let msg = tokio::select! {
-            ev = events.next() => match ev {
+            ev = events.recv() => match ev {
                 Some(Ok(Event::Key(k))) => Msg::Key(k),
                 Some(Ok(Event::Resize(_, _))) => Msg::Resize,
                 Some(Ok(_)) => continue,
@@ -107,6 +106,10 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
         // Keys are drawn at once; data (node samples, ECS, log lines) at most
         // 20 times a second, so a burst of messages is applied before one frame.
         urgent = matches!(msg, Msg::Key(_) | Msg::Resize);
+        if urgent {
+            // Someone is looking: slowed pollers go back to their full rhythm.
+            pollers.attention();
+        }
         let ecs_at = match &msg {
             Msg::Ecs { at, .. } => Some(*at),
             _ => None,
@@ -403,6 +406,34 @@ impl Hangup {
             () = hup => {},
         }
     }
+}
+
+/// The terminal's events, read on a thread of their own. (crossterm's `EventStream` would
+/// look at the terminal each time anything woke the loop, ten times a second with the
+/// node polls alone, and each look spins on a lock its own waiting thread holds.) The
+/// thread blocks in `read` until a key, a resize or the end of the input; it ends with
+/// the process.
+fn terminal_events() -> mpsc::Receiver<std::io::Result<Event>> {
+    let (tx, rx) = mpsc::channel(64);
+    let reader = move || {
+        loop {
+            let event = crossterm::event::read();
+            let failed = event.is_err();
+            if tx.blocking_send(event).is_err() || failed {
+                return;
+            }
+        }
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("terminal input".into())
+        .spawn(reader)
+    {
+        // Without a reader the loop sees the input end, and says why.
+        let (tx, rx) = mpsc::channel(1);
+        let _ = tx.try_send(Err(e));
+        return rx;
+    }
+    rx
 }
 
 fn signal_stream() -> Hangup {

@@ -39,6 +39,14 @@ pub struct Config {
     /// Seconds between Quorum RPC polls.
     #[serde(default = "default_rpc_poll_secs")]
     pub rpc_poll_secs: u64,
+    /// The longest pause between ECS/ELB polls of a cluster whose reads keep repeating
+    /// (never shorter than `refresh_secs`).
+    #[serde(default = "default_quiet_refresh_secs")]
+    pub quiet_refresh_secs: u64,
+    /// The longest pause between polls of a node whose answers keep repeating (never
+    /// shorter than `rpc_poll_secs`).
+    #[serde(default = "default_quiet_rpc_poll_secs")]
+    pub quiet_rpc_poll_secs: u64,
     /// Theme name (built-in or a file in the config folder's `themes/`).
     #[serde(default = "default_theme")]
     pub theme: String,
@@ -161,6 +169,12 @@ fn default_refresh_secs() -> u64 {
 }
 fn default_rpc_poll_secs() -> u64 {
     1
+}
+fn default_quiet_refresh_secs() -> u64 {
+    60
+}
+fn default_quiet_rpc_poll_secs() -> u64 {
+    5
 }
 fn default_theme() -> String {
     "default".into()
@@ -350,6 +364,8 @@ general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgrou
         let config = parse("").expect("valid config");
         assert_eq!(config.refresh_secs, 5);
         assert_eq!(config.rpc_poll_secs, 1);
+        assert_eq!(config.quiet_refresh_secs, 60);
+        assert_eq!(config.quiet_rpc_poll_secs, 5);
         assert_eq!(config.theme, "default");
         assert_eq!(config.log_buffer_lines, 100_000);
         assert_eq!(config.audit_log, None);
@@ -406,7 +422,8 @@ general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgrou
             messages("colour = \"red\""),
             [
                 "test.toml:1:1: unknown key `colour`; valid keys are `refresh_secs`, \
-              `rpc_poll_secs`, `theme`, `log_buffer_lines`, `audit_log`, `quorum`, `environments`"
+              `rpc_poll_secs`, `quiet_refresh_secs`, `quiet_rpc_poll_secs`, `theme`, \
+              `log_buffer_lines`, `audit_log`, `quorum`, `environments`"
             ]
         );
     }

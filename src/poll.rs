@@ -14,26 +14,92 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::app::msg::{ClusterAddr, Msg};
+use crate::app::msg::{ClusterAddr, Msg, Poller};
 use crate::backend::{BackendError, EnvBackends};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::logs::budget::Backoff;
+use crate::model::quorum::NodeSample;
 use crate::path::target_groups_to_discover;
 
-/// The delay before the next poll after `result`.
-fn delay_after<T>(
-    result: &Result<T, BackendError>,
-    interval: Duration,
-    backoff: &mut Backoff,
-) -> Duration {
-    match result {
-        Err(e) if e.is_throttling() => backoff.next_delay().max(interval),
-        _ => {
-            backoff.reset();
-            interval
+/// How long the full rhythm holds after the operator pressed a key or asked for a
+/// refresh: someone is looking.
+pub const AWAKE_AFTER_KEY: Duration = Duration::from_secs(60);
+
+/// How long a poller pauses between polls: its rhythm while what it reads changes; the
+/// pause doubles with every poll that reads exactly what the one before read, up to a
+/// quiet rhythm. A change or a failed poll brings the rhythm back; so does a key the
+/// operator pressed or a refresh asked for, and then it holds for [`AWAKE_AFTER_KEY`]. A
+/// still world costs little; a moving one, or one being looked at, is seen as fast as
+/// ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    every: Duration,
+    quiet: Duration,
+    /// Polls in a row that read what the one before read.
+    repeats: u32,
+    /// Until when the rhythm holds whatever the polls read.
+    awake_until: Option<tokio::time::Instant>,
+}
+
+impl Pace {
+    /// A pace of `every`, slowing to at most `quiet` (never below `every`).
+    pub fn new(every: Duration, quiet: Duration) -> Self {
+        Self {
+            every,
+            quiet: quiet.max(every),
+            repeats: 0,
+            awake_until: None,
         }
     }
+
+    /// Records a poll that finished at `now`: whether it read what the one before read (a
+    /// failed poll never does).
+    pub fn polled(&mut self, repeated: bool, now: tokio::time::Instant) {
+        let awake = self.awake_until.is_some_and(|until| now < until);
+        self.repeats = if repeated && !awake {
+            self.repeats.saturating_add(1)
+        } else {
+            0
+        };
+    }
+
+    /// Back to the full rhythm, held for [`AWAKE_AFTER_KEY`] from `now`.
+    pub fn wake(&mut self, now: tokio::time::Instant) {
+        self.repeats = 0;
+        self.awake_until = Some(now + AWAKE_AFTER_KEY);
+    }
+
+    /// The pause before the next poll.
+    pub fn delay(&self) -> Duration {
+        let factor = 1_u32.checked_shl(self.repeats.min(20)).unwrap_or(u32::MAX);
+        self.every.saturating_mul(factor).min(self.quiet)
+    }
+
+    /// How much longer than its rhythm the pause now is.
+    pub fn slowed_by(&self) -> Duration {
+        self.delay().saturating_sub(self.every)
+    }
+}
+
+/// The pause before the next poll after `result`: throttling backs off on its own,
+/// longer than the pace when it must be.
+fn floor_after<T>(result: &Result<T, BackendError>, backoff: &mut Backoff) -> Duration {
+    match result {
+        Err(e) if e.is_throttling() => backoff.next_delay(),
+        _ => {
+            backoff.reset();
+            Duration::ZERO
+        }
+    }
+}
+
+/// What a poller, pausing, listens to.
+struct Wakes {
+    /// Counts refreshes asked for (poll now).
+    refresh: watch::Receiver<u64>,
+    /// Counts keys the operator pressed (back to the full rhythm).
+    attention: watch::Receiver<u64>,
 }
 
 /// The running pollers; dropping this stops them.
@@ -41,12 +107,26 @@ fn delay_after<T>(
 pub struct Pollers {
     handles: Vec<JoinHandle<()>>,
     refresh: watch::Sender<u64>,
+    attention: watch::Sender<u64>,
 }
 
 impl Pollers {
-    /// Asks every poller to poll now.
+    /// Asks every poller to poll now (and at its full rhythm from then on).
     pub fn refresh_now(&self) {
         self.refresh.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The operator pressed a key: a slowed poller goes back to its full rhythm, polling
+    /// at once when its last poll is older than that.
+    pub fn attention(&self) {
+        self.attention.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn wakes(&self) -> Wakes {
+        Wakes {
+            refresh: self.refresh.subscribe(),
+            attention: self.attention.subscribe(),
+        }
     }
 }
 
@@ -58,12 +138,52 @@ impl Drop for Pollers {
     }
 }
 
-/// Waits `d`, or less when a refresh is asked for. Returns false when the sender is gone.
-async fn pause(d: Duration, refresh: &mut watch::Receiver<u64>) -> bool {
-    tokio::select! {
-        () = tokio::time::sleep(d) => true,
-        r = refresh.changed() => r.is_ok(),
+/// Pauses as `pace` says, and at least `floor` (throttling): less when a refresh is asked
+/// for, or when a key was pressed (then what is left of the full rhythm). Returns false
+/// when the console is gone.
+async fn pause(pace: &mut Pace, floor: Duration, wakes: &mut Wakes) -> bool {
+    let start = tokio::time::Instant::now();
+    let mut until = start + pace.delay().max(floor);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(until) => return true,
+            r = wakes.refresh.changed() => {
+                pace.wake(tokio::time::Instant::now());
+                return r.is_ok();
+            }
+            r = wakes.attention.changed() => {
+                if r.is_err() {
+                    return false;
+                }
+                pace.wake(tokio::time::Instant::now());
+                until = until.min(start + pace.delay().max(floor));
+            }
+        }
     }
+}
+
+/// Tells the state how much longer than its rhythm a poller now pauses, when that
+/// changed since it last told. False when the console is gone.
+async fn tell_pace(
+    tx: &mpsc::Sender<Msg>,
+    at: ClusterAddr,
+    poller: Poller,
+    pace: &Pace,
+    told: &mut Duration,
+) -> bool {
+    let slowed = pace.slowed_by();
+    if slowed == *told {
+        return true;
+    }
+    *told = slowed;
+    let slowed_ms = i64::try_from(slowed.as_millis()).unwrap_or(i64::MAX);
+    tx.send(Msg::Pace {
+        at,
+        poller,
+        slowed_ms,
+    })
+    .await
+    .is_ok()
 }
 
 /// Starts every poller for `config`, one backend bundle per environment.
@@ -74,9 +194,21 @@ pub fn spawn(
     tx: &mpsc::Sender<Msg>,
 ) -> Pollers {
     let (refresh, _) = watch::channel(0u64);
-    let mut handles = Vec::new();
+    let (attention, _) = watch::channel(0u64);
+    let mut pollers = Pollers {
+        handles: Vec::new(),
+        refresh,
+        attention,
+    };
+    let ecs_pace = Pace::new(
+        Duration::from_secs(config.refresh_secs.max(1)),
+        Duration::from_secs(config.quiet_refresh_secs),
+    );
+    let rpc_pace = Pace::new(
+        Duration::from_secs(config.rpc_poll_secs.max(1)),
+        Duration::from_secs(config.quiet_rpc_poll_secs),
+    );
     let ecs_interval = Duration::from_secs(config.refresh_secs.max(1));
-    let rpc_interval = Duration::from_secs(config.rpc_poll_secs.max(1));
     for (ei, (env, be)) in config.environments.iter().zip(backends).enumerate() {
         for (ci, cluster) in env.clusters.iter().enumerate() {
             let at = ClusterAddr {
@@ -92,17 +224,21 @@ pub fn spawn(
                 let switch = cluster.alb_switch.clone();
                 let tx = tx.clone();
                 let clock = Arc::clone(clock);
-                let mut refresh = refresh.subscribe();
-                handles.push(tokio::spawn(async move {
+                let mut wakes = pollers.wakes();
+                let mut pace = ecs_pace;
+                pollers.handles.push(tokio::spawn(async move {
                     let mut backoff =
                         Backoff::new(ecs_interval, Duration::from_secs(120), seed ^ 0xEC5);
                     let mut groups = target_groups_to_discover(None, switch.as_ref());
+                    let mut last = None;
+                    let mut told = Duration::ZERO;
                     loop {
                         let result = ecs.snapshot(&name).await;
-                        let d = delay_after(&result, ecs_interval, &mut backoff);
+                        let floor = floor_after(&result, &mut backoff);
                         if let Ok(snapshot) = &result {
                             groups = target_groups_to_discover(Some(snapshot), switch.as_ref());
                         }
+                        let seen = result.as_ref().ok().cloned();
                         let msg = Msg::Ecs {
                             at,
                             result,
@@ -111,8 +247,10 @@ pub fn spawn(
                         if tx.send(msg).await.is_err() {
                             return;
                         }
+                        let mut path = None;
                         if !groups.is_empty() {
                             let result = elb.discover_paths(&groups).await;
+                            path = Some(result.as_ref().ok().cloned());
                             let msg = Msg::Paths {
                                 at,
                                 result,
@@ -122,7 +260,17 @@ pub fn spawn(
                                 return;
                             }
                         }
-                        if !pause(d, &mut refresh).await {
+                        // Repeated: both reads good and the same as the last time.
+                        let read = seen.map(|s| (s, path));
+                        let good = read
+                            .as_ref()
+                            .is_some_and(|(_, p)| p.as_ref().is_none_or(Option::is_some));
+                        let now = tokio::time::Instant::now();
+                        pace.polled(good && last.is_some() && last == read, now);
+                        last = read.filter(|_| good);
+                        if !tell_pace(&tx, at, Poller::Cluster, &pace, &mut told).await
+                            || !pause(&mut pace, floor, &mut wakes).await
+                        {
                             return;
                         }
                     }
@@ -133,19 +281,29 @@ pub fn spawn(
                 let elb = Arc::clone(&be.elb);
                 let tx = tx.clone();
                 let clock = Arc::clone(clock);
-                let mut refresh = refresh.subscribe();
-                handles.push(tokio::spawn(async move {
+                let mut wakes = pollers.wakes();
+                let mut pace = ecs_pace;
+                pollers.handles.push(tokio::spawn(async move {
                     let mut backoff =
                         Backoff::new(ecs_interval, Duration::from_secs(120), seed ^ 0xA1B);
+                    let mut last = None;
+                    let mut told = Duration::ZERO;
                     loop {
                         let result = elb.read_switch(&sw).await;
-                        let d = delay_after(&result, ecs_interval, &mut backoff);
+                        let floor = floor_after(&result, &mut backoff);
+                        let read = result.as_ref().ok().cloned();
+                        let now = tokio::time::Instant::now();
+                        pace.polled(read.is_some() && last == read, now);
+                        last = read;
                         let msg = Msg::Switch {
                             at,
                             result,
                             when: clock.now_ms(),
                         };
-                        if tx.send(msg).await.is_err() || !pause(d, &mut refresh).await {
+                        if tx.send(msg).await.is_err()
+                            || !tell_pace(&tx, at, Poller::Switch, &pace, &mut told).await
+                            || !pause(&mut pace, floor, &mut wakes).await
+                        {
                             return;
                         }
                     }
@@ -156,18 +314,29 @@ pub fn spawn(
                 let rpc = Arc::clone(&be.rpc);
                 let node = node.clone();
                 let tx = tx.clone();
-                let mut refresh = refresh.subscribe();
-                handles.push(tokio::spawn(async move {
+                let mut wakes = pollers.wakes();
+                let mut pace = rpc_pace;
+                pollers.handles.push(tokio::spawn(async move {
                     let mut first = true;
+                    let mut last: Option<NodeSample> = None;
+                    let mut told = Duration::ZERO;
                     loop {
                         let sample = rpc.sample(&node, first).await;
                         first = first && !sample.reachable;
+                        let answered = sample.reachable && sample.error.is_none();
+                        let repeated =
+                            answered && last.as_ref().is_some_and(|l| l.same_news(&sample));
+                        pace.polled(repeated, tokio::time::Instant::now());
+                        last = answered.then(|| sample.clone());
                         let msg = Msg::Node {
                             at,
                             node: ni,
                             sample: Box::new(sample),
                         };
-                        if tx.send(msg).await.is_err() || !pause(rpc_interval, &mut refresh).await {
+                        if tx.send(msg).await.is_err()
+                            || !tell_pace(&tx, at, Poller::Node(ni), &pace, &mut told).await
+                            || !pause(&mut pace, Duration::ZERO, &mut wakes).await
+                        {
                             return;
                         }
                     }
@@ -175,7 +344,7 @@ pub fn spawn(
             }
         }
     }
-    Pollers { handles, refresh }
+    pollers
 }
 
 /// Polls everything once, concurrently, and returns the results as messages in a fixed
@@ -244,10 +413,107 @@ mod tests {
     #[test]
     fn only_throttling_backs_off() {
         let mut b = Backoff::new(Duration::from_secs(5), Duration::from_secs(60), 7);
-        let i = Duration::from_secs(5);
         let other: Result<(), _> = Err(BackendError::Timeout { secs: 1 });
-        assert_eq!(delay_after(&other, i, &mut b), i);
+        assert_eq!(floor_after(&other, &mut b), Duration::ZERO);
         let thr: Result<(), _> = Err(BackendError::Throttled("slow down".into()));
-        assert!(delay_after(&thr, i, &mut b) >= i);
+        assert!(floor_after(&thr, &mut b) > Duration::ZERO);
+    }
+
+    #[test]
+    fn repeated_reads_double_the_pause_up_to_the_quiet_rhythm() {
+        let secs = Duration::from_secs;
+        let t0 = tokio::time::Instant::now();
+        let mut pace = Pace::new(secs(5), secs(30));
+        let mut pauses = Vec::new();
+        for repeated in [false, true, true, true, true, true] {
+            pace.polled(repeated, t0);
+            pauses.push(pace.delay().as_secs());
+        }
+        assert_eq!(pauses, [5, 10, 20, 30, 30, 30]);
+        assert_eq!(pace.slowed_by(), secs(25));
+        pace.polled(false, t0);
+        assert_eq!((pace.delay(), pace.slowed_by()), (secs(5), Duration::ZERO));
+        // Woken: the rhythm holds a minute whatever the polls read, then slows again.
+        pace.polled(true, t0);
+        pace.wake(t0);
+        assert_eq!(pace.delay(), secs(5));
+        pace.polled(true, t0 + secs(59));
+        assert_eq!(pace.delay(), secs(5));
+        pace.polled(true, t0 + AWAKE_AFTER_KEY);
+        assert_eq!(pace.delay(), secs(10));
+        // A quiet rhythm below the normal one never speeds polling up.
+        let mut even = Pace::new(secs(5), secs(1));
+        even.polled(true, t0);
+        assert_eq!(even.delay(), secs(5));
+        // Very long runs of repeats do not overflow.
+        let mut long = Pace::new(secs(1), secs(5));
+        for _ in 0..100 {
+            long.polled(true, t0);
+        }
+        assert_eq!(long.delay(), secs(5));
+    }
+
+    /// The demo world with its clock standing still reads the same on every poll.
+    #[tokio::test(start_paused = true)]
+    async fn a_still_world_is_polled_less_and_a_key_brings_the_rhythm_back() {
+        use crate::backend::sim::{SimWorld, demo_config};
+        use crate::clock::ManualClock;
+
+        let clock: SharedClock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let world = SimWorld::new(7, Arc::clone(&clock));
+        let config = demo_config();
+        let backends: Vec<EnvBackends> = config
+            .environments
+            .iter()
+            .map(|e| world.backends(&e.name).expect("a demo environment"))
+            .collect();
+        let (tx, mut rx) = mpsc::channel(4096);
+        let pollers = spawn(&config, &backends, &clock, &tx);
+        let start = tokio::time::Instant::now();
+        let first = ClusterAddr { env: 0, cluster: 0 };
+        // Seconds after the start of each ECS and node-0 poll of the first cluster, and
+        // what its pollers told of their pace, until `end`.
+        let mut ecs = Vec::new();
+        let mut node = Vec::new();
+        let mut paces = Vec::new();
+        let mut watch_until = async |end: u64, ecs: &mut Vec<u64>, node: &mut Vec<u64>| {
+            while let Ok(Some(msg)) =
+                tokio::time::timeout_at(start + Duration::from_secs(end), rx.recv()).await
+            {
+                let t = start.elapsed().as_secs();
+                match msg {
+                    Msg::Ecs { at, result, .. } if at == first => {
+                        assert!(result.is_ok());
+                        ecs.push(t);
+                    }
+                    Msg::Node { at, node: 0, .. } if at == first => node.push(t),
+                    Msg::Pace {
+                        at,
+                        poller,
+                        slowed_ms,
+                    } if at == first => paces.push((t, poller, slowed_ms)),
+                    _ => {}
+                }
+            }
+        };
+        watch_until(120, &mut ecs, &mut node).await;
+        assert_eq!(ecs, [0, 5, 15, 35, 75], "ECS: 5 s, doubling up to 60 s");
+        // (The first answer also carries the client version, asked once: the second
+        // differs from it.)
+        let quiet: Vec<u64> = (13..120).step_by(5).collect();
+        assert_eq!(node[..5], [0, 1, 2, 4, 8], "node: 1 s, doubling up to 5 s");
+        assert_eq!(node[5..], quiet[..]);
+        // A key: every slowed poller polls at once, its last poll being older than its
+        // rhythm, and says it is back to it.
+        pollers.attention();
+        let (mut ecs, mut node) = (Vec::new(), Vec::new());
+        watch_until(123, &mut ecs, &mut node).await;
+        assert_eq!(ecs, [120], "ECS polled at once");
+        assert_eq!(node, [120, 121, 122], "the node at once, then every second");
+        assert!(
+            paces.contains(&(120, Poller::Cluster, 0)),
+            "told back to the rhythm: {paces:?}"
+        );
+        assert!(paces.contains(&(35, Poller::Cluster, 35_000)), "{paces:?}");
     }
 }

@@ -124,6 +124,10 @@ fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(" ", base));
     }
     let mut right = Vec::new();
+    if state.polls_slowed() {
+        // Quiet polling: what some pollers read keeps repeating; any key ends it.
+        right.push("polls slowed".to_string());
+    }
     if state.demo {
         right.push("demo world".to_string());
     }

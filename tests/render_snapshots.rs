@@ -40,6 +40,32 @@ fn overview_staging_satoshi() {
     }
 }
 
+#[test]
+fn the_header_says_when_polls_are_slowed() {
+    use ibet_console::app::msg::{ClusterAddr, Poller};
+    let (session, _clock) = demo_session(7, 120);
+    let mut state = polled_state(&session);
+    let pace = |env, slowed_ms| Msg::Pace {
+        at: ClusterAddr { env, cluster: 1 },
+        poller: Poller::Node(0),
+        slowed_ms,
+    };
+    // A poller of the other environment: not this one's header.
+    update(&mut state, pace(1, 4_000));
+    let header = |state: &State, w| screen(state, w, 24).lines().next().map(str::to_owned);
+    assert!(!header(&state, 80).expect("header").contains("polls slowed"));
+    update(&mut state, pace(0, 4_000));
+    for w in [80, 160] {
+        let line = header(&state, w).expect("header");
+        assert!(
+            line.contains("polls slowed · demo world · read-only"),
+            "{w} columns: {line}"
+        );
+    }
+    update(&mut state, pace(0, 0));
+    assert!(!header(&state, 80).expect("header").contains("polls slowed"));
+}
+
 /// The demo world polled, on the tasks screen of staging's `api` service.
 fn staging_api_tasks() -> State {
     let (session, _clock) = demo_session(7, 120);

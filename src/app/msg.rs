@@ -27,6 +27,17 @@ pub struct ClusterAddr {
     pub cluster: usize,
 }
 
+/// Which of a cluster's pollers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Poller {
+    /// ECS, and the request path after it.
+    Cluster,
+    /// The ALB switch.
+    Switch,
+    /// A Quorum node (index within the cluster's `quorum_nodes`).
+    Node(usize),
+}
+
 /// A change to the state.
 #[derive(Debug)]
 pub enum Msg {
@@ -44,6 +55,16 @@ pub enum Msg {
         result: Result<ClusterSnapshot, BackendError>,
         /// When it finished.
         when: EpochMs,
+    },
+    /// A poller now pauses longer than its rhythm (its reads keep repeating), or no
+    /// longer does.
+    Pace {
+        /// Which cluster.
+        at: ClusterAddr,
+        /// Which of its pollers.
+        poller: Poller,
+        /// How much longer than its rhythm it pauses (ms); 0: its rhythm.
+        slowed_ms: i64,
     },
     /// A Quorum node poll finished.
     Node {

@@ -30,6 +30,9 @@ pub struct Panel<T> {
     pub updated_at: Option<EpochMs>,
     /// The last error, when the last poll failed.
     pub error: Option<PanelError>,
+    /// How much longer than its rhythm the panel's poller pauses now, its reads
+    /// repeating (ms): the data may be that much older before it is stale.
+    pub slowed_ms: i64,
 }
 
 impl<T> Default for Panel<T> {
@@ -38,6 +41,7 @@ impl<T> Default for Panel<T> {
             data: None,
             updated_at: None,
             error: None,
+            slowed_ms: 0,
         }
     }
 }
@@ -80,12 +84,13 @@ impl<T> Panel<T> {
         self.updated_at.is_none() || self.stale_since(now, max_age_ms).is_some()
     }
 
-    /// When the data is older than `max_age_ms` at `now`: the time it is from. While it
-    /// is fresh, tells a frame being drawn when it turns stale
-    /// ([`crate::clock::note_change_in`]).
+    /// When the data is older than `max_age_ms` at `now` (plus what its poller's pause is
+    /// slowed by): the time it is from. While it is fresh, tells a frame being drawn when
+    /// it turns stale ([`crate::clock::note_change_in`]).
     pub fn stale_since(&self, now: EpochMs, max_age_ms: i64) -> Option<EpochMs> {
         let t = self.updated_at?;
         let age = now - t;
+        let max_age_ms = max_age_ms.saturating_add(self.slowed_ms);
         if age > max_age_ms {
             return Some(t);
         }
@@ -112,6 +117,9 @@ pub struct NodeSlot {
     pub config: QuorumNode,
     /// Recent samples.
     pub history: NodeHistory,
+    /// How much longer than its rhythm the node's poller pauses now, its answers
+    /// repeating (ms).
+    pub slowed_ms: i64,
 }
 
 /// One cluster of an environment.
@@ -337,6 +345,7 @@ impl State {
                             .map(|n| NodeSlot {
                                 config: n.clone(),
                                 history: NodeHistory::new(n.name.clone(), n.role),
+                                slowed_ms: 0,
                             })
                             .collect(),
                         switch: c.alb_switch.as_ref().map(|_| Panel::default()),
@@ -379,8 +388,21 @@ impl State {
         }
     }
 
+    /// Whether some poller of the current environment pauses longer than its rhythm,
+    /// what it reads repeating (quiet polling; any key brings the rhythm back).
+    pub fn polls_slowed(&self) -> bool {
+        self.current_env().is_some_and(|env| {
+            env.clusters.iter().any(|c| {
+                c.ecs.slowed_ms > 0
+                    || c.paths.slowed_ms > 0
+                    || c.switch.as_ref().is_some_and(|s| s.slowed_ms > 0)
+                    || c.nodes.iter().any(|n| n.slowed_ms > 0)
+            })
+        })
+    }
+
     /// How old ECS and request-path data may be before it shows as stale (ms): three
-    /// refreshes.
+    /// refreshes (more while its poller is slowed: [`Panel::stale_since`]).
     pub fn stale_after_ms(&self) -> i64 {
         self.refresh_ms * 3
     }

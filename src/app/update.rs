@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::dialog::{DialogAction, OpDialog};
 use super::log_picker::{ContainerPicker, PickerAction as LogPickerAction};
 use super::logview::{LogViewAction, LogViewState};
-use super::msg::{ClusterAddr, Effect, Msg};
+use super::msg::{ClusterAddr, Effect, Msg, Poller};
 use super::release::{PickerAction, PickerIntent, RevisionPicker, RolloutWatch};
 use super::state::{Focus, Panel, Screen, State};
 use crate::backend::BackendError;
@@ -107,6 +107,37 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
                 if news || failures != slot.history.consecutive_failures() {
                     state.dirty = true;
                 }
+            }
+        }
+        Msg::Pace {
+            at,
+            poller,
+            slowed_ms,
+        } => {
+            let shown = state.polls_slowed();
+            let mut was = 0;
+            if let Some(c) = cluster_mut(state, at.env, at.cluster) {
+                let slots = match poller {
+                    Poller::Cluster => vec![&mut c.ecs.slowed_ms, &mut c.paths.slowed_ms],
+                    Poller::Switch => c.switch.iter_mut().map(|p| &mut p.slowed_ms).collect(),
+                    Poller::Node(i) => c
+                        .nodes
+                        .get_mut(i)
+                        .map(|n| &mut n.slowed_ms)
+                        .into_iter()
+                        .collect(),
+                };
+                for slot in slots {
+                    was = was.max(std::mem::replace(slot, slowed_ms));
+                }
+            }
+            if shown != state.polls_slowed() {
+                state.dirty = true;
+            }
+            // Data may now turn stale sooner than the screen and the problems were told.
+            if slowed_ms < was {
+                state.redraw_at = Some(state.now);
+                state.problems_due_at = Some(state.now);
             }
         }
         Msg::PlanReady(plan) => {
@@ -938,6 +969,57 @@ mod tests {
         s.dirty = false;
         update(&mut s, again(61_000));
         assert!(!s.dirty);
+    }
+
+    #[test]
+    fn a_slowed_poller_makes_its_data_stale_later_and_the_header_says_so() {
+        let mut s = loaded();
+        let at = ClusterAddr { env: 0, cluster: 0 };
+        let pace = |slowed_ms| Msg::Pace {
+            at,
+            poller: Poller::Cluster,
+            slowed_ms,
+        };
+        s.dirty = false;
+        update(&mut s, pace(25_000));
+        assert!(s.polls_slowed());
+        assert!(s.dirty, "the header says \"polls slowed\"");
+        let c = &s.envs[0].clusters[0];
+        assert_eq!((c.ecs.slowed_ms, c.paths.slowed_ms), (25_000, 25_000));
+        // Three refreshes (15 s) plus the 25 s the poller now waits longer.
+        assert_eq!(c.ecs.stale_since(40_001, s.stale_after_ms()), None);
+        assert_eq!(c.ecs.stale_since(40_002, s.stale_after_ms()), Some(1));
+        // The same pace told again changes nothing.
+        s.dirty = false;
+        update(&mut s, pace(25_000));
+        assert!(!s.dirty);
+        // Another environment's slowed poller is not this one's header.
+        update(&mut s, key(KeyCode::Tab));
+        assert!(!s.polls_slowed());
+        update(&mut s, key(KeyCode::BackTab));
+        // Back to the rhythm: stale after three refreshes again, looked at on the next
+        // tick (the frame on screen was told it turns stale later).
+        s.drawn(None);
+        update(&mut s, pace(0));
+        assert!(!s.polls_slowed());
+        assert_eq!(s.redraw_at, Some(s.now));
+        assert_eq!(s.problems_due_at, Some(s.now));
+        let c = &s.envs[0].clusters[0];
+        assert_eq!(c.ecs.stale_since(16_002, s.stale_after_ms()), Some(1));
+        // A node's poller, and the switch of a cluster that has none: no panic.
+        let node = Msg::Pace {
+            at,
+            poller: Poller::Node(7),
+            slowed_ms: 4_000,
+        };
+        update(&mut s, node);
+        let switch = Msg::Pace {
+            at,
+            poller: Poller::Switch,
+            slowed_ms: 4_000,
+        };
+        update(&mut s, switch);
+        assert!(!s.polls_slowed());
     }
 
     #[test]

@@ -98,6 +98,8 @@ const POSITIVE_U64: Kind = Kind::Integer {
 const ROOT_KEYS: &[Key] = &[
     optional("refresh_secs", POSITIVE_U64),
     optional("rpc_poll_secs", POSITIVE_U64),
+    optional("quiet_refresh_secs", POSITIVE_U64),
+    optional("quiet_rpc_poll_secs", POSITIVE_U64),
     optional("theme", Kind::String),
     optional("log_buffer_lines", POSITIVE_U64),
     optional("audit_log", Kind::String),

@@ -20,6 +20,7 @@ fn panel<T>(data: T) -> Panel<T> {
         data: Some(data),
         updated_at: Some(1),
         error: None,
+        slowed_ms: 0,
     }
 }
 
@@ -32,6 +33,7 @@ fn failed<T>(message: &str) -> Panel<T> {
             since: 1,
             at: 1,
         }),
+        slowed_ms: 0,
     }
 }
 

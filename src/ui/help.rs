@@ -25,7 +25,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "filter the current table (Enter keeps, Esc clears)",
     ),
     ("everywhere", "Esc", "clear the filter, then go back"),
-    ("everywhere", "Ctrl-r", "refresh now"),
+    (
+        "everywhere",
+        "Ctrl-r",
+        "refresh now (any key ends \"polls slowed\" for a minute)",
+    ),
     (
         "everywhere",
         "e",
