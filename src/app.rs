@@ -106,8 +106,7 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
         // Keys are drawn at once; data (node samples, ECS, log lines) at most
         // 20 times a second, so a burst of messages is applied before one frame.
         urgent = matches!(msg, Msg::Key(_) | Msg::Resize);
-        if urgent {
-            // Someone is looking: slowed pollers go back to their full rhythm.
+        if state.wants_full_rhythm(&msg) {
             pollers.attention();
         }
         let ecs_at = match &msg {

@@ -1,12 +1,17 @@
 //! Pollers: one tokio task per environment × cluster (ECS, ALB switch) and per Quorum
-//! node, each calling its backend on an interval and sending the result as a [`Msg`].
+//! node, each calling its backend at its [`Pace`] and sending the result as a [`Msg`].
 //! The ECS poller also discovers the cluster's request path: after each snapshot it asks
 //! ELBv2 once about the target groups of the services and of the ALB switch.
 //!
+//! Quiet polling: a poller whose reads repeat pauses longer each time, up to the
+//! configured quiet rhythm, and tells the state so ([`Msg::Pace`]: its panels turn stale
+//! that much later, the header says "polls slowed"); a change, a failed poll, a key or a
+//! refresh asked for brings the full rhythm back.
+//!
 //! The draw loop never waits on these: a hung endpoint makes its panel stale, never the
-//! screen frozen. Throttling backs off exponentially with jitter ([`Backoff`]); other
-//! errors are retried at the normal interval so recovery shows within one or two polls.
-//! The backoff is the one the log tail uses ([`Backoff`]).
+//! screen frozen. Throttling backs off exponentially with jitter ([`Backoff`], the one the
+//! log tail uses); other errors are retried at the full rhythm so recovery shows within
+//! one or two polls.
 
 use std::sync::Arc;
 use std::time::Duration;

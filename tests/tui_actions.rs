@@ -114,6 +114,7 @@ fn setup() -> (
 fn switch_in_staging_after_the_gate_opens() {
     let (rt, session, clock, mut state, executor, dir) = setup();
     update(&mut state, key(KeyCode::Tab));
+    assert!(!state.wants_full_rhythm(&Msg::Tick(state.now)));
     let fx = update(&mut state, key(KeyCode::Char('s')));
     drive(&rt, &mut state, &session, &clock, &executor, false, fx);
     let plan = state
@@ -122,6 +123,8 @@ fn switch_in_staging_after_the_gate_opens() {
         .and_then(|d| d.plan.as_ref())
         .expect("plan");
     assert_eq!(plan.readiness, Readiness::Ready, "{:?}", plan.checks);
+    // While the dialog is open, every tick keeps the pollers at their full rhythm.
+    assert!(state.wants_full_rhythm(&Msg::Tick(state.now)));
     let shown = screen(&state, 120, 40);
     assert!(shown.contains("sync gate: open"), "{shown}");
     let fx = update(&mut state, key(KeyCode::Char('y')));

@@ -401,6 +401,18 @@ impl State {
         })
     }
 
+    /// Whether slowed pollers go back to their full rhythm after `msg`: someone is looking
+    /// (a key, a resize), or, on every tick, an action is open or being watched through
+    /// (its dialog reads the polls).
+    pub fn wants_full_rhythm(&self, msg: &super::msg::Msg) -> bool {
+        use super::msg::Msg;
+        match msg {
+            Msg::Key(_) | Msg::Resize => true,
+            Msg::Tick(_) => self.dialog.is_some(),
+            _ => false,
+        }
+    }
+
     /// How old ECS and request-path data may be before it shows as stale (ms): three
     /// refreshes (more while its poller is slowed: [`Panel::stale_since`]).
     pub fn stale_after_ms(&self) -> i64 {

@@ -1020,6 +1020,12 @@ mod tests {
         };
         update(&mut s, switch);
         assert!(!s.polls_slowed());
+        // A key or a resize brings the full rhythm back; data and ticks do not (no
+        // dialog is open).
+        assert!(s.wants_full_rhythm(&key(KeyCode::Char('j'))));
+        assert!(s.wants_full_rhythm(&Msg::Resize));
+        assert!(!s.wants_full_rhythm(&Msg::Tick(s.now)));
+        assert!(!s.wants_full_rhythm(&pace(0)));
     }
 
     #[test]
