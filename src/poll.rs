@@ -87,6 +87,25 @@ impl Pace {
     }
 }
 
+/// A digest of what a poll read: enough to tell a repeat without keeping a copy of it
+/// (a cluster's snapshot can be large). `None` when it does not serialize.
+fn digest<T: serde::Serialize>(value: &T) -> Option<u64> {
+    use std::hash::Hasher;
+    struct Sink(std::collections::hash_map::DefaultHasher);
+    impl std::io::Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.write(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = Sink(std::collections::hash_map::DefaultHasher::new());
+    serde_json::to_writer(&mut sink, value).ok()?;
+    Some(sink.0.finish())
+}
+
 /// The pause before the next poll after `result`: throttling backs off on its own,
 /// longer than the pace when it must be.
 fn floor_after<T>(result: &Result<T, BackendError>, backoff: &mut Backoff) -> Duration {
@@ -243,7 +262,11 @@ pub fn spawn(
                         if let Ok(snapshot) = &result {
                             groups = target_groups_to_discover(Some(snapshot), switch.as_ref());
                         }
-                        let seen = result.as_ref().ok().cloned();
+                        // The snapshot's task definitions are not serialized: their
+                        // ARNs stand for them (a revision never changes).
+                        let seen = result.as_ref().ok().and_then(|s| {
+                            digest(&(s, s.task_definitions.keys().collect::<Vec<_>>()))
+                        });
                         let msg = Msg::Ecs {
                             at,
                             result,
@@ -255,7 +278,7 @@ pub fn spawn(
                         let mut path = None;
                         if !groups.is_empty() {
                             let result = elb.discover_paths(&groups).await;
-                            path = Some(result.as_ref().ok().cloned());
+                            path = Some(result.as_ref().ok().and_then(digest));
                             let msg = Msg::Paths {
                                 at,
                                 result,
@@ -296,7 +319,7 @@ pub fn spawn(
                     loop {
                         let result = elb.read_switch(&sw).await;
                         let floor = floor_after(&result, &mut backoff);
-                        let read = result.as_ref().ok().cloned();
+                        let read = result.as_ref().ok().and_then(digest);
                         let now = tokio::time::Instant::now();
                         pace.polled(read.is_some() && last == read, now);
                         last = read;
@@ -422,6 +445,24 @@ mod tests {
         assert_eq!(floor_after(&other, &mut b), Duration::ZERO);
         let thr: Result<(), _> = Err(BackendError::Throttled("slow down".into()));
         assert!(floor_after(&thr, &mut b) > Duration::ZERO);
+    }
+
+    #[test]
+    fn equal_reads_have_equal_digests() {
+        use crate::model::ecs::{ClusterSnapshot, Service};
+        let snapshot = |running| ClusterSnapshot {
+            cluster: "c".into(),
+            services: vec![Service {
+                name: "api".into(),
+                desired: 2,
+                running,
+                ..Service::default()
+            }],
+            ..ClusterSnapshot::default()
+        };
+        assert_eq!(digest(&snapshot(2)), digest(&snapshot(2).clone()));
+        assert!(digest(&snapshot(2)).is_some());
+        assert_ne!(digest(&snapshot(2)), digest(&snapshot(1)));
     }
 
     #[test]
