@@ -69,6 +69,23 @@ impl Pace {
         };
     }
 
+    /// Records a poll that finished at `now` by what it read (`None`: it failed), against
+    /// what the poll before read, which `last` then holds.
+    fn read<T: PartialEq>(
+        &mut self,
+        read: Option<T>,
+        last: &mut Option<T>,
+        now: tokio::time::Instant,
+    ) {
+        self.polled(read.is_some() && *last == read, now);
+        *last = read;
+    }
+
+    /// The rhythm while what the poller reads changes.
+    pub fn every(&self) -> Duration {
+        self.every
+    }
+
     /// Back to the full rhythm, held for [`AWAKE_AFTER_KEY`] from `now`.
     pub fn wake(&mut self, now: tokio::time::Instant) {
         self.repeats = 0;
@@ -232,7 +249,7 @@ pub fn spawn(
         Duration::from_secs(config.rpc_poll_secs.max(1)),
         Duration::from_secs(config.quiet_rpc_poll_secs),
     );
-    let ecs_interval = Duration::from_secs(config.refresh_secs.max(1));
+    let ecs_interval = ecs_pace.every();
     for (ei, (env, be)) in config.environments.iter().zip(backends).enumerate() {
         for (ci, cluster) in env.clusters.iter().enumerate() {
             let at = ClusterAddr {
@@ -288,14 +305,14 @@ pub fn spawn(
                                 return;
                             }
                         }
-                        // Repeated: both reads good and the same as the last time.
-                        let read = seen.map(|s| (s, path));
-                        let good = read
-                            .as_ref()
-                            .is_some_and(|(_, p)| p.as_ref().is_none_or(Option::is_some));
-                        let now = tokio::time::Instant::now();
-                        pace.polled(good && last.is_some() && last == read, now);
-                        last = read.filter(|_| good);
+                        // What the poll read, when all of it was read: the snapshot
+                        // and, when it was asked, the path.
+                        let read = match (seen, path) {
+                            (Some(s), None) => Some((s, None)),
+                            (Some(s), Some(Some(p))) => Some((s, Some(p))),
+                            _ => None,
+                        };
+                        pace.read(read, &mut last, tokio::time::Instant::now());
                         if !tell_pace(&tx, at, Poller::Cluster, &pace, &mut told).await
                             || !pause(&mut pace, floor, &mut wakes).await
                         {
@@ -320,9 +337,7 @@ pub fn spawn(
                         let result = elb.read_switch(&sw).await;
                         let floor = floor_after(&result, &mut backoff);
                         let read = result.as_ref().ok().and_then(digest);
-                        let now = tokio::time::Instant::now();
-                        pace.polled(read.is_some() && last == read, now);
-                        last = read;
+                        pace.read(read, &mut last, tokio::time::Instant::now());
                         let msg = Msg::Switch {
                             at,
                             result,
