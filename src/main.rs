@@ -17,7 +17,8 @@ use ibet_console::ui::theme::no_color_requested;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // One thread runs everything: the draw loop, the pollers, the log tails and the ops
-    // (blocking file work goes to tokio's blocking pool). Each added worker thread
+    // (blocking file work goes to tokio's blocking pool; terminal input has a reader
+    // thread of its own, blocked in `read`). Each added worker thread
     // bought nothing measurable (the console waits on the network almost all the time)
     // and cost resident memory: its stack and its own malloc arena (about 1 MB for the
     // first, 0.5 MB for the second, measured with scripts/bench-process).
