@@ -135,7 +135,9 @@ fn frames(c: &mut Criterion) {
     group.bench_function("following", |b| {
         b.iter(|| {
             terminal
-                .draw(|f| ibet_console::ui::logs::render(&view, &theme, f, f.area()))
+                .draw(|f| {
+                    ibet_console::ui::logs::render(&view, &theme, f, f.area());
+                })
                 .expect("draw");
             black_box(terminal.backend().buffer().area);
         });
@@ -147,7 +149,9 @@ fn frames(c: &mut Criterion) {
     // wide characters, which no terminal shows).
     let mut draw = |view: &LogViewState| {
         terminal
-            .draw(|f| ibet_console::ui::logs::render(view, &theme, f, f.area()))
+            .draw(|f| {
+                ibet_console::ui::logs::render(view, &theme, f, f.area());
+            })
             .expect("draw")
             .buffer
             .clone()
@@ -194,7 +198,9 @@ fn frames(c: &mut Criterion) {
             );
             up = !up;
             terminal
-                .draw(|f| ibet_console::ui::logs::render(&view, &theme, f, f.area()))
+                .draw(|f| {
+                    ibet_console::ui::logs::render(&view, &theme, f, f.area());
+                })
                 .expect("draw");
             black_box(terminal.backend().buffer().area);
         });
@@ -213,7 +219,9 @@ fn frames(c: &mut Criterion) {
             );
             up = !up;
             terminal
-                .draw(|f| ibet_console::ui::logs::render(&view, &theme, f, f.area()))
+                .draw(|f| {
+                    ibet_console::ui::logs::render(&view, &theme, f, f.area());
+                })
                 .expect("draw");
             black_box(terminal.backend().buffer().area);
         });

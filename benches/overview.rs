@@ -29,7 +29,9 @@ fn render_overview(c: &mut Criterion) {
         group.bench_function(format!("{w}x{h}"), |b| {
             b.iter(|| {
                 terminal
-                    .draw(|f| render(black_box(&state), &theme, f))
+                    .draw(|f| {
+                        render(black_box(&state), &theme, f);
+                    })
                     .expect("draw");
             });
         });

@@ -4,10 +4,15 @@
 //! one per [`LOG_FRAME`]; anything else (a key, a tick, a poll) draws at once.
 
 pub mod dialog;
+pub mod effects;
+pub mod input;
+pub mod keys;
 pub mod log_picker;
 pub mod log_tail;
 pub mod logview;
 pub mod msg;
+pub mod navigate;
+mod open;
 pub mod release;
 pub mod state;
 pub mod update;
@@ -16,17 +21,20 @@ pub use msg::{ClusterAddr, Effect, Msg};
 pub use state::State;
 pub use update::update;
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::Event;
-use ratatui::Frame;
+use ratatui::backend::Backend;
 use ratatui::buffer::Buffer;
+use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc;
 
 use crate::session::Session;
-use crate::ui::Theme;
-use log_tail::LogTails;
+use crate::ui::{Drawn, Theme};
+use effects::Effects;
+use msg::Observation;
 
 /// The shortest time between two frames drawn for new log lines (20 frames a second).
 pub const LOG_FRAME: Duration = Duration::from_millis(50);
@@ -47,110 +55,152 @@ pub struct RunOptions {
 /// Runs the TUI until the operator quits. The terminal is restored on every path.
 pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
     let (mut terminal, _guard) = crate::tui::enter()?;
-    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
-    let clock = Arc::clone(&session.clock);
-    let mut state = State::new(&session.config, clock.now_ms());
-    state.demo = session.is_demo();
-    state.write_enabled = options.write;
-    state.setup = options.setup.clone();
-    if let Some(name) = &options.start_env
-        && let Some(i) = state.envs.iter().position(|e| &e.name == name)
-    {
-        state.env = i;
-    }
-    let pollers = crate::poll::spawn(&session.config, &session.backends, &clock, &tx);
-    let ops = OpRunner::new(&session, options.write, tx.clone());
-    ops.load_recent_actions();
-    let mut logs = LogTails::new(
-        &session.config,
-        &session.backends,
-        Arc::clone(&clock),
-        tx.clone(),
-    );
-    let mut last_frame = tokio::time::Instant::now();
-    let mut urgent = true;
-    let mut events = terminal_events();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut hangup = signal_stream();
+    let console = Console::new(&session, &options);
+    console
+        .run(
+            &mut terminal,
+            std::io::stdout(),
+            terminal_events(),
+            hangup.recv(),
+        )
+        .await?;
+    Ok(())
+}
 
-    let mut written = None;
-    loop {
-        if state.dirty && (urgent || last_frame.elapsed() >= LOG_FRAME) {
-            let (drawn, changes_in) = crate::clock::watch_changes(|| {
-                draw_if_changed(&mut terminal, &mut written, |f| {
-                    crate::ui::render(&state, &options.theme, f);
-                })
-            });
-            drawn?;
-            state.drawn(changes_in);
-            last_frame = tokio::time::Instant::now();
+/// One console at work: its state, the effect runner, and where messages arrive from.
+/// [`Console::run`] is the event loop; it is generic over the terminal (a real one, or
+/// ratatui's `TestBackend` with the frames written to a buffer), the source of terminal
+/// events and what ends it besides `q`, so tests drive the real loop with scripted keys
+/// on paused time.
+pub struct Console {
+    state: State,
+    theme: Theme,
+    effects: Effects,
+    rx: mpsc::Receiver<Msg>,
+    observations: mpsc::Receiver<Observation>,
+    clock: crate::clock::SharedClock,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console")
+            .field("effects", &self.effects)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Console {
+    /// A console on `session`: its state, its pollers started, its audit log read.
+    pub fn new(session: &Session, options: &RunOptions) -> Self {
+        let (tx, rx) = mpsc::channel::<Msg>(1024);
+        let (seen_tx, observations) = mpsc::channel::<Observation>(1024);
+        let clock = Arc::clone(&session.clock);
+        let mut state = State::new(&session.config, clock.now_ms());
+        state.demo = session.is_demo();
+        state.write_enabled = options.write;
+        state.setup.clone_from(&options.setup);
+        if let Some(name) = &options.start_env
+            && let Some(i) = state.world.envs.iter().position(|e| &e.name == name)
+        {
+            state.env = i;
         }
-        let msg = tokio::select! {
-            ev = events.recv() => match ev {
-                Some(Ok(Event::Key(k))) => Msg::Key(k),
-                Some(Ok(Event::Resize(_, _))) => Msg::Resize,
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e.into()),
-                None => break,
-            },
-            Some(m) = rx.recv() => m,
-            _ = tick.tick() => Msg::Tick(clock.now_ms()),
-            () = hangup.recv() => break,
-            // Lines arrived since the last frame: draw them when the frame is due.
-            () = tokio::time::sleep_until(last_frame + LOG_FRAME), if state.dirty => {
-                urgent = true;
-                continue;
+        let pollers = crate::poll::spawn(&session.config, &session.backends, &clock, &seen_tx);
+        let effects = Effects::new(session, options.write, pollers, tx);
+        Self {
+            state,
+            theme: options.theme.clone(),
+            effects,
+            rx,
+            observations,
+            clock,
+        }
+    }
+
+    /// The state, as of the last message.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Runs the event loop until the operator quits, the events end or `stop` completes;
+    /// frames go to `terminal`'s size and their bytes to `out`. Returns the console, with
+    /// the state it ended in and the screen it showed.
+    pub async fn run<B>(
+        mut self,
+        terminal: &mut Terminal<B>,
+        mut out: impl Write,
+        mut events: mpsc::Receiver<std::io::Result<Event>>,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<(Self, Option<Buffer>)>
+    where
+        B: Backend,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let mut last_frame = tokio::time::Instant::now();
+        let mut urgent = true;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut stop = std::pin::pin!(stop);
+        let mut written = None;
+        loop {
+            let state = &mut self.state;
+            if state.dirty && (urgent || last_frame.elapsed() >= LOG_FRAME) {
+                let drawn = draw_if_changed(terminal, &mut out, &mut written, |f| {
+                    crate::ui::render(state, &self.theme, f)
+                })?;
+                state.drawn(drawn);
+                last_frame = tokio::time::Instant::now();
             }
-        };
-        // Keys are drawn at once; data (node samples, ECS, log lines) at most
-        // 20 times a second, so a burst of messages is applied before one frame.
-        urgent = matches!(msg, Msg::Key(_) | Msg::Resize);
-        if state.wants_full_rhythm(&msg) {
-            pollers.attention();
-        }
-        let ecs_at = match &msg {
-            Msg::Ecs { at, .. } => Some(*at),
-            _ => None,
-        };
-        for effect in update(&mut state, msg) {
-            let reply = match effect {
-                Effect::Quit => None,
-                Effect::RefreshNow => {
-                    pollers.refresh_now();
-                    None
-                }
-                Effect::OpenLogs {
-                    env,
-                    cluster,
-                    target,
-                } => Some(logs.open(&state, ClusterAddr { env, cluster }, target, None)),
-                Effect::RestartLogs { filter } => logs.restart(&state, filter),
-                Effect::SaveLogs(path) => log_tail::save(&state, &path),
-                Effect::CloseLogs => {
-                    logs.close();
-                    None
-                }
-                other => {
-                    ops.handle(other);
-                    None
+            let msg = tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(Ok(Event::Key(k))) => Msg::Key(k),
+                    Some(Ok(Event::Resize(_, _))) => Msg::Resize,
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => break,
+                },
+                Some(m) = self.rx.recv() => m,
+                Some(o) = self.observations.recv() => Msg::Observed(o),
+                _ = tick.tick() => Msg::Tick(self.clock.now_ms()),
+                () = &mut stop => break,
+                // Lines arrived since the last frame: draw them when the frame is due.
+                () = tokio::time::sleep_until(last_frame + LOG_FRAME), if self.state.dirty => {
+                    urgent = true;
+                    continue;
                 }
             };
-            if let Some(reply) = reply {
-                update(&mut state, reply);
+            // Keys are drawn at once; data (node samples, ECS, log lines) at most
+            // 20 times a second, so a burst of messages is applied before one frame.
+            urgent = matches!(msg, Msg::Key(_) | Msg::Resize);
+            if self.state.wants_full_rhythm(&msg) {
+                self.effects.pollers().attention();
+            }
+            self.apply(msg);
+            if self.state.quit {
+                break;
+            }
+        }
+        Ok((self, written))
+    }
+
+    /// Applies a message, runs the effects it asks for, and applies their immediate
+    /// replies.
+    pub fn apply(&mut self, msg: Msg) {
+        let ecs_at = match &msg {
+            Msg::Observed(Observation::Ecs { at, .. }) => Some(*at),
+            _ => None,
+        };
+        for effect in update(&mut self.state, msg) {
+            if let Some(reply) = self.effects.run(&self.state, effect) {
+                update(&mut self.state, reply);
             }
         }
         if let Some(at) = ecs_at
-            && let Some(reply) = logs.on_snapshot(&state, at)
+            && let Some(reply) = self.effects.on_snapshot(&self.state, at)
         {
-            update(&mut state, reply);
-        }
-        if state.quit {
-            break;
+            update(&mut self.state, reply);
         }
     }
-    drop(pollers);
-    Ok(())
 }
 
 /// Renders a frame and writes what changed since the last frame written, in one write
@@ -161,14 +211,18 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
 ///
 /// `last_frame` is what the screen shows; after a resize (ratatui clears the screen) or
 /// at the start it is a blank screen of the new size.
-fn draw_if_changed(
-    terminal: &mut crate::tui::Term,
+fn draw_if_changed<B>(
+    terminal: &mut Terminal<B>,
+    out: &mut impl Write,
     last_frame: &mut Option<Buffer>,
-    render: impl FnOnce(&mut Frame),
-) -> std::io::Result<()> {
-    use std::io::Write as _;
-    terminal.autoresize()?;
-    render(&mut terminal.get_frame());
+    render: impl FnOnce(&mut Frame) -> Drawn,
+) -> std::io::Result<Drawn>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    terminal.autoresize().map_err(std::io::Error::other)?;
+    let drawn = render(&mut terminal.get_frame());
     let frame = terminal.current_buffer_mut();
     let mut shown = match last_frame.take() {
         Some(b) if b.area == frame.area => b,
@@ -180,200 +234,14 @@ fn draw_if_changed(
     if bytes.is_empty() {
         // Leave ratatui's buffers as they were: the next frame is drawn on a blank one.
         frame.reset();
-        return Ok(());
+        return Ok(drawn);
     }
-    // The terminal's backend writes to stdout: so does the frame, through the same lock.
-    let mut out = std::io::stdout().lock();
+    // The terminal's backend writes to stdout: so does the frame (through its lock).
     out.write_all(&bytes)?;
     out.flush()?;
-    drop(out);
     // ratatui's own record of the screen follows: its next frame starts blank.
     terminal.swap_buffers();
-    Ok(())
-}
-
-/// Runs the ops layer for the TUI: plans, executions, the open dialog's gate poller and
-/// the release picker's read of revisions, each in a spawned task that reports back as a
-/// [`Msg`].
-struct OpRunner {
-    contexts: Vec<crate::ops::OpContext>,
-    executor: Option<Arc<crate::ops::Executor>>,
-    audit: Option<crate::ops::audit::AuditLog>,
-    tx: mpsc::Sender<Msg>,
-    gate_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-    gate_interval: Duration,
-}
-
-impl OpRunner {
-    fn new(session: &Session, write: bool, tx: mpsc::Sender<Msg>) -> Self {
-        use crate::ops::audit::{AuditLog, os_user_from_env};
-        let contexts = session
-            .config
-            .environments
-            .iter()
-            .zip(&session.backends)
-            .map(|(environment, backends)| crate::ops::OpContext {
-                environment: environment.clone(),
-                backends: backends.clone(),
-                clock: Arc::clone(&session.clock),
-                write,
-            })
-            .collect();
-        // The demo world's actions are audited apart from real ones (unless a log is
-        // named: `--audit-log`).
-        let audit = if session.is_demo() && session.config.audit_log.is_none() {
-            crate::config::data_dir().map(|d| AuditLog::new(d.join("audit-demo.jsonl")))
-        } else {
-            AuditLog::from_config(&session.config)
-        };
-        let executor = audit
-            .clone()
-            .map(|a| Arc::new(crate::ops::Executor::new(a, os_user_from_env())));
-        Self {
-            contexts,
-            executor,
-            audit,
-            tx,
-            gate_task: std::sync::Mutex::new(None),
-            gate_interval: Duration::from_secs(session.config.rpc_poll_secs.max(1)),
-        }
-    }
-
-    /// Reads the latest actions from the audit log, off the event loop.
-    fn load_recent_actions(&self) {
-        let Some(audit) = self.audit.clone() else {
-            return;
-        };
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let entries = tokio::task::spawn_blocking(move || audit.recent(8).unwrap_or_default())
-                .await
-                .unwrap_or_default();
-            let _ = tx.send(Msg::RecentActions(entries)).await;
-        });
-    }
-
-    fn handle(&self, effect: Effect) {
-        match effect {
-            Effect::Quit
-            | Effect::RefreshNow
-            | Effect::OpenLogs { .. }
-            | Effect::RestartLogs { .. }
-            | Effect::SaveLogs(_)
-            | Effect::CloseLogs => {}
-            Effect::LoadRevisions {
-                at,
-                service,
-                current,
-            } => {
-                let Some(ctx) = self.contexts.get(at.env).cloned() else {
-                    return;
-                };
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let result = release::read_revisions(ctx.backends.ecs.as_ref(), &current).await;
-                    let _ = tx
-                        .send(Msg::Revisions {
-                            at,
-                            service,
-                            result,
-                        })
-                        .await;
-                });
-            }
-            Effect::PlanOp { env, op } => {
-                let Some(ctx) = self.contexts.get(env).cloned() else {
-                    return;
-                };
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let plan = crate::ops::plan(&op, &ctx).await;
-                    let _ = tx.send(Msg::PlanReady(Box::new(plan))).await;
-                });
-            }
-            Effect::ExecuteOp {
-                env,
-                plan,
-                approval,
-            } => {
-                let Some(ctx) = self.contexts.get(env).cloned() else {
-                    return;
-                };
-                let tx = self.tx.clone();
-                let Some(executor) = self.executor.clone() else {
-                    let report = crate::ops::OpReport {
-                        plan_id: plan.id,
-                        op: plan.op.clone(),
-                        outcome: crate::ops::Outcome::Refused,
-                        message: format!("{}: refused, no audit log location", plan.op.title()),
-                        error: Some("no place to write the audit log".into()),
-                        hint: Some("set `audit_log` in the config".into()),
-                        override_gate: false,
-                        checks: plan.checks.clone(),
-                        repeat: None,
-                    };
-                    tokio::spawn(async move {
-                        let _ = tx.send(Msg::OpDone(Box::new(report))).await;
-                    });
-                    return;
-                };
-                let audit = self.audit.clone();
-                tokio::spawn(async move {
-                    let report = executor.execute(&plan, &approval, &ctx).await;
-                    let _ = tx.send(Msg::OpDone(Box::new(report))).await;
-                    if let Some(audit) = audit {
-                        let entries = tokio::task::spawn_blocking(move || {
-                            audit.recent(8).unwrap_or_default()
-                        })
-                        .await
-                        .unwrap_or_default();
-                        let _ = tx.send(Msg::RecentActions(entries)).await;
-                    }
-                });
-            }
-            Effect::GatePolling(pair) => {
-                let mut slot = match self.gate_task.lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                if let Some(task) = slot.take() {
-                    task.abort();
-                }
-                let Some((env, pair)) = pair else {
-                    return;
-                };
-                let Some(ctx) = self.contexts.get(env).cloned() else {
-                    return;
-                };
-                let tx = self.tx.clone();
-                let interval = self.gate_interval;
-                *slot = Some(tokio::spawn(async move {
-                    loop {
-                        let poll = crate::ops::gate::poll(
-                            ctx.backends.rpc.as_ref(),
-                            &pair,
-                            ctx.clock.as_ref(),
-                        )
-                        .await;
-                        if tx.send(Msg::GatePoll(Box::new(poll))).await.is_err() {
-                            return;
-                        }
-                        tokio::time::sleep(interval).await;
-                    }
-                }));
-            }
-        }
-    }
-}
-
-impl Drop for OpRunner {
-    fn drop(&mut self) {
-        if let Ok(mut slot) = self.gate_task.lock()
-            && let Some(task) = slot.take()
-        {
-            task.abort();
-        }
-    }
+    Ok(drawn)
 }
 
 /// SIGTERM and SIGHUP (a dropped SSH session) end the loop so the terminal is restored.

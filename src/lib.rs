@@ -45,3 +45,4 @@ pub mod status;
 pub mod text;
 pub mod tui;
 pub mod ui;
+pub mod world;

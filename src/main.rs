@@ -8,7 +8,7 @@ use ibet_console::app::{self, RunOptions};
 use ibet_console::cli::{Cli, Command, GlobalOpts, LogsArgs, exit};
 use ibet_console::clock::{SharedClock, SystemClock};
 use ibet_console::config::{self, Config, ConfigError};
-use ibet_console::poll::poll_once;
+use ibet_console::poll::observe_once;
 use ibet_console::session::Session;
 use ibet_console::status::StatusReport;
 use ibet_console::ui::Theme;
@@ -125,13 +125,8 @@ async fn status(global: &GlobalOpts, json: bool) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let msgs = poll_once(&session.config, &session.backends, &session.clock).await;
-    let now = session.clock.now_ms();
-    let mut state = ibet_console::app::State::new(&session.config, now);
-    for m in msgs {
-        ibet_console::app::update(&mut state, m);
-    }
-    let report = StatusReport::from_state(&state, now);
+    let world = observe_once(&session.config, &session.backends, &session.clock).await;
+    let report = StatusReport::from_world(&world, world.now);
     if json {
         match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),

@@ -14,13 +14,12 @@
 //! Quorum route. Only before the load balancers are known does a service's name decide
 //! (`nginx…` is the entry).
 //!
-//! Pure: no I/O, no clock reads; it changes nothing but [`jump`]'s state.
+//! Pure: no I/O, no clock reads, no screen; it changes nothing.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::app::state::{Filter, Focus, Panel, Screen, State};
 use crate::config::AlbSwitch;
 use crate::model::Health;
 use crate::model::alb::{
@@ -29,7 +28,9 @@ use crate::model::alb::{
 };
 use crate::model::ecs::{ClusterSnapshot, Rollout, Service, TargetGroupRef};
 use crate::model::quorum::{NodeRole, NodeState};
+use crate::problems::Location;
 use crate::quorum::{ChainView, NodeView, judge_chain};
+use crate::world::{ClusterAddr, Panel, World};
 
 /// Where Enter on a hop takes the operator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -201,11 +202,11 @@ pub fn target_groups_to_discover(
     out
 }
 
-/// The request path of cluster `cluster` of environment `env` in `state`, or `None` for
+/// The request path of cluster `cluster` of environment `env` in `world`, or `None` for
 /// a cluster without one (no ALB switch and no service behind a load balancer, like the
 /// validators' cluster).
-pub fn for_cluster(state: &State, env: usize, cluster: usize) -> Option<RequestPath> {
-    let env_state = state.envs.get(env)?;
+pub fn for_cluster(world: &World, env: usize, cluster: usize) -> Option<RequestPath> {
+    let env_state = world.envs.get(env)?;
     let c = env_state.clusters.get(cluster)?;
     let behind_alb = c
         .ecs
@@ -215,7 +216,7 @@ pub fn for_cluster(state: &State, env: usize, cluster: usize) -> Option<RequestP
     if c.switch.is_none() && !behind_alb {
         return None;
     }
-    let views = env_state.node_views(cluster, state.now, &state.thresholds);
+    let views = env_state.node_views(cluster, world.now, &world.thresholds);
     let general_nodes: Vec<GeneralNode> = c
         .nodes
         .iter()
@@ -238,8 +239,8 @@ pub fn for_cluster(state: &State, env: usize, cluster: usize) -> Option<RequestP
         .map(|v| {
             judge_chain(
                 v.nodes.iter().map(|n| &n.history),
-                state.now,
-                &state.thresholds,
+                world.now,
+                &world.thresholds,
             )
         });
     Some(build(&PathInputs {
@@ -251,49 +252,54 @@ pub fn for_cluster(state: &State, env: usize, cluster: usize) -> Option<RequestP
     }))
 }
 
-/// The selected cluster's request path.
-pub fn current(state: &State) -> Option<RequestPath> {
-    let env = state.current_env()?;
-    for_cluster(state, state.env, env.selected_cluster)
-}
-
-/// Moves the view to where `jump` points, within the selected cluster: a service's tasks,
-/// a node's service's tasks, or the cluster of the validators. Returns a notice when the
-/// jump cannot go anywhere more precise than the overview.
-pub fn jump(state: &mut State, jump: &Jump) -> Option<String> {
-    let env_index = state.env;
-    let env = state.envs.get(env_index)?;
-    let cluster = env.clusters.get(env.selected_cluster)?;
-    let service = match jump {
-        Jump::Service(name) => Some(name.clone()),
-        Jump::Node(name) => cluster
-            .nodes
-            .iter()
-            .find(|n| &n.config.name == name)
-            .and_then(|n| n.config.service.clone()),
+/// Where a hop's [`Jump`] leads from cluster `at`, and what to tell the operator there.
+///
+/// A service's hop leads to its tasks; a node's to its ECS service's tasks (or nowhere,
+/// with a notice, when none is configured); the validators' to the cluster that runs them.
+pub fn jump_target(
+    world: &World,
+    at: ClusterAddr,
+    jump: &Jump,
+) -> (Option<Location>, Option<&'static str>) {
+    let Some(env) = world.envs.get(at.env) else {
+        return (None, None);
+    };
+    let here = |service| Location {
+        env: at.env,
+        cluster: at.cluster,
+        service,
+    };
+    match jump {
+        Jump::Service(name) => (Some(here(Some(name.clone()))), None),
+        Jump::Node(name) => {
+            let service = env
+                .clusters
+                .get(at.cluster)
+                .and_then(|c| c.nodes.iter().find(|n| &n.config.name == name))
+                .and_then(|n| n.config.service.clone());
+            match service {
+                Some(service) => (Some(here(Some(service))), None),
+                None => (
+                    None,
+                    Some("no ECS service is configured for this node: see the Quorum panel"),
+                ),
+            }
+        }
         Jump::Validators => {
             let validators = env
                 .clusters
                 .iter()
-                .position(|c| c.nodes.iter().any(|n| n.config.role == NodeRole::Validator))?;
-            if let Some(env) = state.envs.get_mut(env_index) {
-                env.selected_cluster = validators;
-            }
-            state.screen = Screen::Overview;
-            state.focus = Focus::Services;
-            state.service_row = 0;
-            state.filter = Filter::default();
-            return Some("the validators: see the Quorum panel".to_owned());
+                .position(|c| c.nodes.iter().any(|n| n.config.role == NodeRole::Validator));
+            (
+                validators.map(|cluster| Location {
+                    env: at.env,
+                    cluster,
+                    service: None,
+                }),
+                validators.map(|_| "the validators: see the Quorum panel"),
+            )
         }
-    };
-    let Some(service) = service else {
-        state.focus = Focus::Services;
-        return Some("no ECS service is configured for this node: see the Quorum panel".into());
-    };
-    state.filter = Filter::default();
-    state.task_row = 0;
-    state.screen = Screen::Tasks { service };
-    None
+    }
 }
 
 /// Builds the request path from what the pollers saw.

@@ -1,11 +1,11 @@
 //! Pollers: one tokio task per environment × cluster (ECS, ALB switch) and per Quorum
-//! node, each calling its backend at its [`Pace`] and sending the result as a [`Msg`].
-//! The ECS poller also discovers the cluster's request path: after each snapshot it asks
+//! node, each calling its backend at its [`Pace`] and sending what it read as an
+//! [`Observation`] for the world ([`crate::world`]). The ECS poller also discovers the cluster's request path: after each snapshot it asks
 //! ELBv2 once about the target groups of the services and of the ALB switch.
 //!
 //! Quiet polling: a poller whose reads repeat pauses longer each time, up to the
-//! configured quiet rhythm, and tells the state so ([`Msg::Pace`]: its panels turn stale
-//! that much later, the header says "polls slowed"); a change, a failed poll, a key or a
+//! configured quiet rhythm, and tells the world so ([`Observation::Pace`]: its panels
+//! turn stale that much later, the header says "polls slowed"); a change, a failed poll, a key or a
 //! refresh asked for brings the full rhythm back.
 //!
 //! The draw loop never waits on these: a hung endpoint makes its panel stale, never the
@@ -19,13 +19,13 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::app::msg::{ClusterAddr, Msg, Poller};
 use crate::backend::{BackendError, EnvBackends};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::logs::budget::Backoff;
 use crate::model::quorum::NodeSample;
 use crate::path::target_groups_to_discover;
+use crate::world::{ClusterAddr, Observation, Poller, World};
 
 /// How long the full rhythm holds after the operator pressed a key or asked for a
 /// refresh: someone is looking.
@@ -206,7 +206,7 @@ async fn pause(pace: &mut Pace, floor: Duration, wakes: &mut Wakes) -> bool {
 /// Tells the state how much longer than its rhythm a poller now pauses, when that
 /// changed since it last told. False when the console is gone.
 async fn tell_pace(
-    tx: &mpsc::Sender<Msg>,
+    tx: &mpsc::Sender<Observation>,
     at: ClusterAddr,
     poller: Poller,
     pace: &Pace,
@@ -218,7 +218,7 @@ async fn tell_pace(
     }
     *told = slowed;
     let slowed_ms = i64::try_from(slowed.as_millis()).unwrap_or(i64::MAX);
-    tx.send(Msg::Pace {
+    tx.send(Observation::Pace {
         at,
         poller,
         slowed_ms,
@@ -232,7 +232,7 @@ pub fn spawn(
     config: &Config,
     backends: &[EnvBackends],
     clock: &SharedClock,
-    tx: &mpsc::Sender<Msg>,
+    tx: &mpsc::Sender<Observation>,
 ) -> Pollers {
     let (refresh, _) = watch::channel(0u64);
     let (attention, _) = watch::channel(0u64);
@@ -284,7 +284,7 @@ pub fn spawn(
                         let seen = result.as_ref().ok().and_then(|s| {
                             digest(&(s, s.task_definitions.keys().collect::<Vec<_>>()))
                         });
-                        let msg = Msg::Ecs {
+                        let msg = Observation::Ecs {
                             at,
                             result,
                             when: clock.now_ms(),
@@ -296,7 +296,7 @@ pub fn spawn(
                         if !groups.is_empty() {
                             let result = elb.discover_paths(&groups).await;
                             path = Some(result.as_ref().ok().and_then(digest));
-                            let msg = Msg::Paths {
+                            let msg = Observation::Paths {
                                 at,
                                 result,
                                 when: clock.now_ms(),
@@ -338,7 +338,7 @@ pub fn spawn(
                         let floor = floor_after(&result, &mut backoff);
                         let read = result.as_ref().ok().and_then(digest);
                         pace.read(read, &mut last, tokio::time::Instant::now());
-                        let msg = Msg::Switch {
+                        let msg = Observation::Switch {
                             at,
                             result,
                             when: clock.now_ms(),
@@ -371,7 +371,7 @@ pub fn spawn(
                             answered && last.as_ref().is_some_and(|l| l.same_news(&sample));
                         pace.polled(repeated, tokio::time::Instant::now());
                         last = answered.then(|| sample.clone());
-                        let msg = Msg::Node {
+                        let msg = Observation::Node {
                             at,
                             node: ni,
                             sample: Box::new(sample),
@@ -393,8 +393,13 @@ pub fn spawn(
 /// Polls everything once, concurrently, and returns the results as messages in a fixed
 /// order (environment, cluster, then ECS and the request path, switch, nodes). Used by
 /// `status` and by tests.
-pub async fn poll_once(config: &Config, backends: &[EnvBackends], clock: &SharedClock) -> Vec<Msg> {
-    type Job<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Msg>> + Send + 'a>>;
+pub async fn poll_once(
+    config: &Config,
+    backends: &[EnvBackends],
+    clock: &SharedClock,
+) -> Vec<Observation> {
+    type Job<'a> =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Observation>> + Send + 'a>>;
     let mut jobs: Vec<Job<'_>> = Vec::new();
     for (ei, (env, be)) in config.environments.iter().zip(backends).enumerate() {
         for (ci, cluster) in env.clusters.iter().enumerate() {
@@ -406,14 +411,14 @@ pub async fn poll_once(config: &Config, backends: &[EnvBackends], clock: &Shared
                 let result = be.ecs.snapshot(&cluster.ecs_cluster).await;
                 let groups =
                     target_groups_to_discover(result.as_ref().ok(), cluster.alb_switch.as_ref());
-                let mut msgs = vec![Msg::Ecs {
+                let mut msgs = vec![Observation::Ecs {
                     at,
                     result,
                     when: clock.now_ms(),
                 }];
                 if !groups.is_empty() {
                     let result = be.elb.discover_paths(&groups).await;
-                    msgs.push(Msg::Paths {
+                    msgs.push(Observation::Paths {
                         at,
                         result,
                         when: clock.now_ms(),
@@ -424,7 +429,7 @@ pub async fn poll_once(config: &Config, backends: &[EnvBackends], clock: &Shared
             if let Some(sw) = &cluster.alb_switch {
                 jobs.push(Box::pin(async move {
                     let result = be.elb.read_switch(sw).await;
-                    vec![Msg::Switch {
+                    vec![Observation::Switch {
                         at,
                         result,
                         when: clock.now_ms(),
@@ -433,7 +438,7 @@ pub async fn poll_once(config: &Config, backends: &[EnvBackends], clock: &Shared
             }
             for (ni, node) in cluster.quorum_nodes.iter().enumerate() {
                 jobs.push(Box::pin(async move {
-                    vec![Msg::Node {
+                    vec![Observation::Node {
                         at,
                         node: ni,
                         sample: Box::new(be.rpc.sample(node, true).await),
@@ -447,6 +452,17 @@ pub async fn poll_once(config: &Config, backends: &[EnvBackends], clock: &Shared
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// A world that saw one poll of everything ([`poll_once`]), as of the clock's time after
+/// it: what `status` reports.
+pub async fn observe_once(config: &Config, backends: &[EnvBackends], clock: &SharedClock) -> World {
+    let observations = poll_once(config, backends, clock).await;
+    let mut world = World::new(config, clock.now_ms());
+    for observation in observations {
+        world.apply(observation);
+    }
+    world
 }
 
 #[cfg(test)]
@@ -543,12 +559,12 @@ mod tests {
             {
                 let t = start.elapsed().as_secs();
                 match msg {
-                    Msg::Ecs { at, result, .. } if at == first => {
+                    Observation::Ecs { at, result, .. } if at == first => {
                         assert!(result.is_ok());
                         ecs.push(t);
                     }
-                    Msg::Node { at, node: 0, .. } if at == first => node.push(t),
-                    Msg::Pace {
+                    Observation::Node { at, node: 0, .. } if at == first => node.push(t),
+                    Observation::Pace {
                         at,
                         poller,
                         slowed_ms,

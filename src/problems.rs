@@ -1,7 +1,7 @@
 //! "What is wrong now": every current problem across environments, worst first.
 //!
-//! A pure function of the state ([`current`]); the overview's top panel and `status`
-//! show the same list. The request path ([`crate::path`]) adds where it breaks and which
+//! A pure function of the observed world ([`current`]); the overview's top panel and
+//! `status` show the same list. The request path ([`crate::path`]) adds where it breaks and which
 //! load balancers have unhealthy targets. How long a problem has lasted is remembered by
 //! [`ProblemSince`], updated whenever data arrives.
 
@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::app::state::{Screen, State};
 use crate::clock::{EpochMs, coarse_age};
 use crate::model::Health;
 use crate::model::ecs::Rollout;
 use crate::model::quorum::{NodeRole, NodeState};
 use crate::path::{Hop, HopKind, Jump, first_broken_hop};
 use crate::quorum::judge_chain;
+use crate::world::World;
 
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -101,10 +101,10 @@ impl ProblemSince {
 
 /// Every current problem, worst first (critical before warning, then environment and
 /// cluster order).
-pub fn current(state: &State) -> Vec<Problem> {
+pub fn current(world: &World) -> Vec<Problem> {
     let mut out = Vec::new();
-    let now = state.now;
-    for (ei, env) in state.envs.iter().enumerate() {
+    let now = world.now;
+    for (ei, env) in world.envs.iter().enumerate() {
         for (ci, c) in env.clusters.iter().enumerate() {
             let mut push = |severity,
                             subject: &str,
@@ -134,7 +134,7 @@ pub fn current(state: &State) -> Vec<Problem> {
                     e.since,
                     None,
                 );
-            } else if let Some(t) = c.ecs.stale_since(now, state.stale_after_ms()) {
+            } else if let Some(t) = c.ecs.stale_since(now, world.stale_after_ms()) {
                 push(
                     Severity::Warning,
                     "ecs",
@@ -249,7 +249,7 @@ pub fn current(state: &State) -> Vec<Problem> {
                 }
             }
             // Quorum nodes.
-            for v in env.node_views(ci, now, &state.thresholds) {
+            for v in env.node_views(ci, now, &world.thresholds) {
                 let is_active = active.as_deref() == Some(v.name.as_str());
                 let severity = match (v.state, is_active) {
                     (NodeState::Down, _) | (NodeState::Lagging | NodeState::Stalled, true) => {
@@ -271,7 +271,7 @@ pub fn current(state: &State) -> Vec<Problem> {
                 .iter()
                 .any(|n| n.config.role == crate::model::quorum::NodeRole::Validator)
             {
-                let chain = judge_chain(c.nodes.iter().map(|n| &n.history), now, &state.thresholds);
+                let chain = judge_chain(c.nodes.iter().map(|n| &n.history), now, &world.thresholds);
                 if chain.reachable > 0 || chain.validators_configured > 0 {
                     if chain.faults_left < 0 {
                         push(
@@ -292,7 +292,7 @@ pub fn current(state: &State) -> Vec<Problem> {
                     }
                 }
             }
-            out.extend(path_problems(state, ei, ci));
+            out.extend(path_problems(world, ei, ci));
         }
     }
     out.sort_by(|a, b| {
@@ -306,11 +306,11 @@ pub fn current(state: &State) -> Vec<Problem> {
 
 /// The problems of a cluster's request path: the hop where it breaks, the load balancers
 /// with unhealthy targets further along, and a load-balancer read that failed.
-fn path_problems(state: &State, env_index: usize, cluster_index: usize) -> Vec<Problem> {
+fn path_problems(world: &World, env_index: usize, cluster_index: usize) -> Vec<Problem> {
     let mut out = Vec::new();
     let (Some(env), Some(cluster)) = (
-        state.envs.get(env_index),
-        state
+        world.envs.get(env_index),
+        world
             .envs
             .get(env_index)
             .and_then(|e| e.clusters.get(cluster_index)),
@@ -340,7 +340,7 @@ fn path_problems(state: &State, env_index: usize, cluster_index: usize) -> Vec<P
             here(None),
         ));
     }
-    let Some(path) = crate::path::for_cluster(state, env_index, cluster_index) else {
+    let Some(path) = crate::path::for_cluster(world, env_index, cluster_index) else {
         return out;
     };
     let severity_of = |hop: &Hop| match hop.health {
@@ -408,21 +408,6 @@ fn path_problems(state: &State, env_index: usize, cluster_index: usize) -> Vec<P
     out
 }
 
-/// Moves the view to where `p` is: its environment and cluster, and its service's tasks
-/// when it is a service's problem.
-pub fn jump(state: &mut State, p: &Problem) {
-    state.env = p.location.env.min(state.envs.len().saturating_sub(1));
-    if let Some(env) = state.envs.get_mut(state.env) {
-        env.selected_cluster = p.location.cluster.min(env.clusters.len().saturating_sub(1));
-    }
-    state.filter = crate::app::state::Filter::default();
-    state.screen = match &p.location.service {
-        Some(s) => Screen::Tasks { service: s.clone() },
-        None => Screen::Overview,
-    };
-    state.task_row = 0;
-    state.service_row = 0;
-}
 /// Whether ECS stopped `task` to roll a deployment out (its stop reason says so).
 fn replaced_by_deployment(task: &crate::model::ecs::Task) -> bool {
     task.stopped_reason

@@ -13,7 +13,6 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::app::State;
 use crate::cli::exit;
 use crate::clock::{EpochMs, iso_utc};
 use crate::model::Health;
@@ -21,6 +20,7 @@ use crate::model::ecs::short_task_definition;
 use crate::model::quorum::{NodeState, Probe};
 use crate::path::{Hop, first_broken_hop};
 use crate::problems::{ProblemSince, Severity};
+use crate::world::World;
 
 /// The plain-text mark of a hop's health in the table.
 fn glyph(h: Health) -> &'static str {
@@ -180,11 +180,11 @@ pub struct ErrorReport {
 }
 
 impl StatusReport {
-    /// Builds the report from a state filled by one poll.
-    pub fn from_state(state: &State, now: EpochMs) -> Self {
+    /// Builds the report from a world that saw one poll of everything.
+    pub fn from_world(world: &World, now: EpochMs) -> Self {
         let mut overall = Health::Ok;
         let mut unreadable = false;
-        let environments = state
+        let environments = world
             .envs
             .iter()
             .enumerate()
@@ -213,7 +213,7 @@ impl StatusReport {
                                 hint: e.error.hint(),
                             });
                         }
-                        let request_path = crate::path::for_cluster(state, ei, ci).map(|path| {
+                        let request_path = crate::path::for_cluster(world, ei, ci).map(|path| {
                             if path.local_health() != Health::Ok {
                                 overall = overall.worst(Health::Degraded);
                             }
@@ -278,7 +278,7 @@ impl StatusReport {
                             },
                         );
                         let quorum_nodes = env
-                            .node_views(ci, now, &state.thresholds)
+                            .node_views(ci, now, &world.thresholds)
                             .into_iter()
                             .map(|v| {
                                 let reachable = v.consecutive_failures == 0 && v.height.is_some();
@@ -328,7 +328,7 @@ impl StatusReport {
         if unreadable {
             overall = Health::Down;
         }
-        let mut problems = crate::problems::current(state);
+        let mut problems = crate::problems::current(world);
         ProblemSince::default().track(&mut problems, now);
         Self {
             at: iso_utc(now),

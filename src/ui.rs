@@ -1,4 +1,4 @@
-//! Layout and screen routing: `render(&state, &theme, frame)`, no side effects.
+//! Layout and screen routing: `render(&state, &theme, frame) -> Drawn`, no side effects.
 //!
 //! ```text
 //! ┌──────────────────────────────────────────────────────────────────────────┐
@@ -16,9 +16,13 @@
 //! │ ↑↓ move  ⏎ tasks  Tab env  / filter  ? help  q quit                        │ footer
 //! └──────────────────────────────────────────────────────────────────────────┘
 //! ```
-//! The release picker and the op dialog (or, after a release, its rollout view) draw over
-//! the screen, the help overlay over everything. Views read the state; they never change
-//! it.
+//! The modal layer draws over the screen: the release picker, the container picker, the
+//! op dialog (or, after a release, its rollout view), the help overlay.
+//!
+//! Views read the state and never change it. What a frame must tell the state (when it
+//! changes with the clock alone, how far the help can scroll at this size, the log
+//! view's rows and columns) comes back from [`render`] as a [`Drawn`], which the loop
+//! hands to `State::drawn`.
 
 pub mod confirm;
 pub mod help;
@@ -38,14 +42,36 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::state::{Focus, Screen, State};
+use crate::app::keys::{LOG_SECTIONS, OVERVIEW_SECTIONS, TASKS_SECTIONS};
+use crate::app::logview::Geometry;
+use crate::app::state::{Focus, Modal, Screen, State};
 pub use theme::Theme;
 
-/// Draws the whole screen.
-pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
+/// What a frame reports back: `changes_in` is in how many ms it comes out different with
+/// the clock alone (`None`: it does not), as the age and staleness details it drew said
+/// ([`crate::clock::watch_changes`]); `help_scroll_max` how far the help overlay can
+/// scroll at this size (when it is open); `log_geometry` the log view's rows and message
+/// columns (on the logs screen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[allow(missing_docs)]
+pub struct Drawn {
+    pub changes_in: Option<i64>,
+    pub help_scroll_max: Option<u16>,
+    pub log_geometry: Option<Geometry>,
+}
+
+/// Draws the whole screen; says what the state must know of the frame.
+pub fn render(state: &State, theme: &Theme, frame: &mut Frame) -> Drawn {
+    let (mut drawn, changes_in) = crate::clock::watch_changes(|| draw(state, theme, frame));
+    drawn.changes_in = changes_in;
+    drawn
+}
+
+fn draw(state: &State, theme: &Theme, frame: &mut Frame) -> Drawn {
+    let mut drawn = Drawn::default();
     let area = frame.area();
     let danger = state.current_env().is_some_and(|e| e.danger);
-    let strip = if state.envs.is_empty() {
+    let strip = if state.world.envs.is_empty() {
         0
     } else {
         problems::height(state, area.height)
@@ -68,32 +94,33 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     match &state.screen {
         Screen::Overview => overview::render(state, theme, frame, body),
         Screen::Tasks { service } => tasks::render(state, theme, frame, body, service),
-        Screen::Logs { view, .. } => logs::render(view, theme, frame, body),
-    }
-    render_footer(state, theme, frame, footer);
-    if let Some(p) = &state.picker {
-        release::render_picker(state, p, theme, frame, area);
-    }
-    if let Some(picker) = &state.log_picker {
-        logs::render_picker(picker, theme, frame, body);
-    }
-    if let Some(d) = &state.dialog {
-        if let Some(watch) = &d.rollout {
-            release::render_rollout(state, d, watch, theme, frame, area);
-        } else {
-            let danger = state.envs.get(d.env).is_some_and(|e| e.danger);
-            confirm::render(d, danger, theme, frame, area);
+        Screen::Logs { view, .. } => {
+            drawn.log_geometry = Some(logs::render(view, theme, frame, body));
         }
     }
-    if state.help {
-        let sections = match state.screen {
-            Screen::Overview => help::OVERVIEW_SECTIONS,
-            Screen::Tasks { .. } => help::TASKS_SECTIONS,
-            Screen::Logs { .. } => help::LOG_SECTIONS,
-        };
-        let max = help::render(theme, frame, area, sections, state.help_scroll);
-        state.help_scroll_max.set(max);
+    render_footer(state, theme, frame, footer);
+    match &state.modal {
+        None => {}
+        Some(Modal::Revisions(p)) => release::render_picker(state, p, theme, frame, area),
+        Some(Modal::Containers(picker)) => logs::render_picker(picker, theme, frame, body),
+        Some(Modal::Dialog(d)) => {
+            if let Some(watch) = &d.rollout {
+                release::render_rollout(state, d, watch, theme, frame, area);
+            } else {
+                let danger = state.world.envs.get(d.env).is_some_and(|e| e.danger);
+                confirm::render(d, danger, theme, frame, area);
+            }
+        }
+        Some(Modal::Help { scroll }) => {
+            let sections = match state.screen {
+                Screen::Overview => OVERVIEW_SECTIONS,
+                Screen::Tasks { .. } => TASKS_SECTIONS,
+                Screen::Logs { .. } => LOG_SECTIONS,
+            };
+            drawn.help_scroll_max = Some(help::render(theme, frame, area, sections, *scroll));
+        }
     }
+    drawn
 }
 
 fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -102,7 +129,7 @@ fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         " ibet-console ",
         base.add_modifier(Modifier::BOLD),
     )];
-    for (i, env) in state.envs.iter().enumerate() {
+    for (i, env) in state.world.envs.iter().enumerate() {
         let label = format!(" {} {} ", i + 1, env.name);
         let style = if i == state.env {
             if env.danger {
@@ -181,7 +208,10 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         return;
     }
     // A popup takes the keys: the screen's hints would not work until it closes.
-    if state.dialog.is_some() || state.picker.is_some() || state.log_picker.is_some() {
+    if matches!(
+        state.modal,
+        Some(Modal::Dialog(_) | Modal::Revisions(_) | Modal::Containers(_))
+    ) {
         frame.render_widget(
             Paragraph::new(Line::from(Span::styled(
                 " the open dialog takes the keys (listed at its bottom)",

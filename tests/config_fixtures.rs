@@ -206,6 +206,6 @@ fn quorum_thresholds_come_from_the_quorum_table() {
         defaults.head_age_warn_secs
     );
     // The console judges with them (the Quorum panel, problems and `status`).
-    let state = ibet_console::app::state::State::new(&config, 0);
-    assert_eq!(state.thresholds, config.quorum);
+    let world = ibet_console::world::World::new(&config, 0);
+    assert_eq!(world.thresholds, config.quorum);
 }

@@ -25,8 +25,6 @@ use std::time::Duration;
 use aws_sdk_ecs::types::{LaunchType, LoadBalancer};
 use aws_sdk_elasticloadbalancingv2::Client as ElbClient;
 use aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum;
-use ibet_console::app::msg::ClusterAddr;
-use ibet_console::app::{Msg, State, update};
 use ibet_console::backend::aws::ecs::AwsEcs;
 use ibet_console::backend::aws::elb::AwsElb;
 use ibet_console::backend::{EcsApi, ElbApi};
@@ -34,6 +32,7 @@ use ibet_console::clock::{ManualClock, SharedClock};
 use ibet_console::config::Config;
 use ibet_console::model::Health;
 use ibet_console::path::{RequestPath, first_broken_hop, for_cluster, target_groups_to_discover};
+use ibet_console::world::{ClusterAddr, Observation, World};
 
 use ecs_fixture::{EcsFixture, ServiceSpec};
 use elb_fixture::{Network, create_alb, create_listener, create_target_group, description};
@@ -211,7 +210,7 @@ async fn bench() -> Bench {
 }
 
 impl Bench {
-    /// One poll of ECS, the path and the switch, as the pollers do it, into a state.
+    /// One poll of ECS, the path and the switch, as the pollers do it, into a world.
     async fn path(&self) -> RequestPath {
         let cluster = &self.config.environments[0].clusters[0];
         let switch = cluster.alb_switch.as_ref().expect("switch");
@@ -220,27 +219,27 @@ impl Bench {
         let groups = target_groups_to_discover(snapshot.as_ref().ok(), Some(switch));
         let topology = self.aws_elb.discover_paths(&groups).await;
         let view = self.aws_elb.read_switch(switch).await;
-        let mut state = State::new(&self.config, T0);
-        for msg in [
-            Msg::Ecs {
+        let mut world = World::new(&self.config, T0);
+        for seen in [
+            Observation::Ecs {
                 at,
                 result: snapshot,
                 when: T0,
             },
-            Msg::Paths {
+            Observation::Paths {
                 at,
                 result: topology,
                 when: T0,
             },
-            Msg::Switch {
+            Observation::Switch {
                 at,
                 result: view,
                 when: T0,
             },
         ] {
-            update(&mut state, msg);
+            world.apply(seen);
         }
-        for_cluster(&state, 0, 0).expect("the cluster has a request path")
+        for_cluster(&world, 0, 0).expect("the cluster has a request path")
     }
 
     async fn deregister(&self, group: &str, target: &str) {

@@ -64,7 +64,7 @@ impl Console {
             &self.session.clock,
         ));
         for m in msgs {
-            update(&mut self.state, m);
+            update(&mut self.state, Msg::Observed(m));
         }
         update(&mut self.state, Msg::Tick(self.clock.now_ms()));
     }
@@ -72,11 +72,12 @@ impl Console {
     fn cluster_index(&self, env: &str, cluster: &str) -> (usize, usize) {
         let e = self
             .state
+            .world
             .envs
             .iter()
             .position(|e| e.name == env)
             .expect("env");
-        let c = self.state.envs[e]
+        let c = self.state.world.envs[e]
             .clusters
             .iter()
             .position(|c| c.name == cluster)
@@ -87,7 +88,7 @@ impl Console {
     /// The first broken hop of a cluster's path, spelled out.
     fn broken(&self, env: &str, cluster: &str) -> Option<(String, Health, String)> {
         let (e, c) = self.cluster_index(env, cluster);
-        let path = for_cluster(&self.state, e, c).expect("a wallet cluster has a path");
+        let path = for_cluster(&self.state.world, e, c).expect("a wallet cluster has a path");
         first_broken_hop(&path).map(|h: &Hop| (h.name.clone(), h.health, h.spelled_out()))
     }
 
@@ -120,7 +121,7 @@ impl Console {
 
     /// The problems list has the path problem of this cluster naming `hop`.
     fn assert_problem(&self, env: &str, cluster: &str, hop: &str, severity: Severity) {
-        let problems = problems::current(&self.state);
+        let problems = problems::current(&self.state.world);
         let found = problems.iter().find(|p| {
             p.environment == env
                 && p.cluster == cluster
@@ -148,7 +149,7 @@ fn healthy(seed: u64, env: &str, cluster: &str, warmup: u32) -> Console {
     let console = Console::new(seed, warmup);
     if env == "staging" && cluster == "node-api" {
         // A quiet world has no problems, and `status` says so.
-        let table = StatusReport::from_state(&console.state, console.state.now).to_table();
+        let table = StatusReport::from_world(&console.state.world, console.state.now()).to_table();
         assert!(table.contains("\nno problems\n"), "{table}");
     }
     assert_eq!(
@@ -180,7 +181,7 @@ fn health_checks_failing_on_nginx_break_the_external_alb() {
     c.assert_problem("production", "node-api", "external ALB", Severity::Critical);
     // On the screen, at the smallest size: the summary marks the hop, the reason is
     // spelled out.
-    let shown = screen::screen(&c.state, 80, 24);
+    let shown = screen::screen(&mut c.state, 80, 24);
     assert!(
         shown.contains("Request path · broken at external ALB"),
         "{shown}"
@@ -233,7 +234,7 @@ fn the_api_failing_health_checks_breaks_the_internal_route_to_it() {
     );
 
     // `status` carries the same: the problems worst first, the cluster's path.
-    let report = StatusReport::from_state(&c.state, c.state.now);
+    let report = StatusReport::from_world(&c.state.world, c.state.now());
     let json = serde_json::to_value(&report).expect("json");
     let first = &json["problems"][0];
     assert_eq!(first["severity"], "critical");
@@ -315,7 +316,7 @@ fn the_standby_nodes_target_failing_breaks_nothing() {
     c.poll();
     assert_eq!(c.broken("production", "node-api"), None);
     let (e, i) = c.cluster_index("production", "node-api");
-    let path = for_cluster(&c.state, e, i).expect("path");
+    let path = for_cluster(&c.state.world, e, i).expect("path");
     assert!(
         path.hops[3].detail.contains("standby general-2 unhealthy"),
         "{}",

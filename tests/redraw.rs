@@ -13,11 +13,10 @@
 mod screen;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ibet_console::app::state::LONGEST_STILL_MS;
 use ibet_console::app::{Msg, State, update};
-use ibet_console::clock::watch_changes;
 use ibet_console::problems::current as current_problems;
-use ibet_console::ui::{Theme, render};
+use ibet_console::ui::{Drawn, Theme, render};
+use ibet_console::world::LONGEST_STILL_MS;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -27,14 +26,15 @@ fn key(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
-/// One frame of `state` with every cell's symbol and style, and when it changes.
-fn frame(state: &State, width: u16, height: u16) -> (Buffer, Option<i64>) {
+/// One frame of `state` with every cell's symbol and style, and what it reported.
+fn frame(state: &State, width: u16, height: u16) -> (Buffer, Drawn) {
     let theme = Theme::default_theme();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    let ((), changes_in) = watch_changes(|| {
-        terminal.draw(|f| render(state, &theme, f)).expect("draw");
-    });
-    (terminal.backend().buffer().clone(), changes_in)
+    let mut drawn = Drawn::default();
+    terminal
+        .draw(|f| drawn = render(state, &theme, f))
+        .expect("draw");
+    (terminal.backend().buffer().clone(), drawn)
 }
 
 fn text(buffer: &Buffer) -> String {
@@ -62,7 +62,7 @@ struct Run {
 /// Moves the clock of `state` by `step_ms` at a time for `minutes`, its data held still,
 /// ticking as the event loop does; checks every frame against the one on screen.
 fn run_clock(state: &mut State, width: u16, height: u16, minutes: i64, step_ms: i64) -> Run {
-    let start = state.now;
+    let start = state.now();
     let end = start + minutes * 60_000;
     let late = end - 5 * 60_000;
     let (mut shown, changes_in) = frame(state, width, height);
@@ -75,11 +75,12 @@ fn run_clock(state: &mut State, width: u16, height: u16, minutes: i64, step_ms: 
         let at = (now - start) as f64 / 1000.0;
         // The problems list is recomputed only when due: it must be what it would be.
         let listed: Vec<(String, String)> = state
+            .world
             .problems
             .iter()
             .map(|p| (p.key(), p.summary.clone()))
             .collect();
-        let current: Vec<(String, String)> = current_problems(state)
+        let current: Vec<(String, String)> = current_problems(&state.world)
             .iter()
             .map(|p| (p.key(), p.summary.clone()))
             .collect();
@@ -87,7 +88,7 @@ fn run_clock(state: &mut State, width: u16, height: u16, minutes: i64, step_ms: 
             listed,
             current,
             "{width}x{height}: at +{at:.1} s the problems list is out of date (due at +{:.1} s)",
-            (state.problems_due_at.unwrap_or(0) - start) as f64 / 1000.0,
+            (state.world.problems_due_at.unwrap_or(0) - start) as f64 / 1000.0,
         );
         let (next, changes_in) = frame(state, width, height);
         if state.dirty {
@@ -163,7 +164,7 @@ fn the_quorum_sparkline_and_the_path_move_with_the_clock_as_they_said() {
             &session.backends,
             &session.clock,
         )) {
-            update(&mut state, msg);
+            update(&mut state, Msg::Observed(msg));
         }
     }
     update(&mut state, key(KeyCode::Tab));

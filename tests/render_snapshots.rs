@@ -6,9 +6,11 @@ mod screen;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ibet_console::app::logview::LogsMsg;
+use ibet_console::app::state::Modal;
 use ibet_console::app::{Msg, State, update};
 use ibet_console::backend::sim::Fault;
 use ibet_console::logs::{LogLine, TailEvent};
+use ibet_console::world::Observation;
 use screen::{demo_session, polled_state, run_log_effects, screen};
 
 fn key(c: KeyCode) -> Msg {
@@ -20,9 +22,12 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 #[test]
 fn overview_production() {
     let (session, _clock) = demo_session(7, 120);
-    let state = polled_state(&session);
+    let mut state = polled_state(&session);
     for (w, h) in SIZES {
-        insta::assert_snapshot!(format!("overview_production_{w}x{h}"), screen(&state, w, h));
+        insta::assert_snapshot!(
+            format!("overview_production_{w}x{h}"),
+            screen(&mut state, w, h)
+        );
     }
 }
 
@@ -35,7 +40,7 @@ fn overview_staging_satoshi() {
     for (w, h) in SIZES {
         insta::assert_snapshot!(
             format!("overview_staging_satoshi_{w}x{h}"),
-            screen(&state, w, h)
+            screen(&mut state, w, h)
         );
     }
 }
@@ -45,25 +50,35 @@ fn the_header_says_when_polls_are_slowed() {
     use ibet_console::app::msg::{ClusterAddr, Poller};
     let (session, _clock) = demo_session(7, 120);
     let mut state = polled_state(&session);
-    let pace = |env, slowed_ms| Msg::Pace {
-        at: ClusterAddr { env, cluster: 1 },
-        poller: Poller::Node(0),
-        slowed_ms,
+    let pace = |env, slowed_ms| {
+        Msg::Observed(Observation::Pace {
+            at: ClusterAddr { env, cluster: 1 },
+            poller: Poller::Node(0),
+            slowed_ms,
+        })
     };
     // A poller of the other environment: not this one's header.
     update(&mut state, pace(1, 4_000));
-    let header = |state: &State, w| screen(state, w, 24).lines().next().map(str::to_owned);
-    assert!(!header(&state, 80).expect("header").contains("polls slowed"));
+    let header = |state: &mut State, w| screen(state, w, 24).lines().next().map(str::to_owned);
+    assert!(
+        !header(&mut state, 80)
+            .expect("header")
+            .contains("polls slowed")
+    );
     update(&mut state, pace(0, 4_000));
     for w in [80, 160] {
-        let line = header(&state, w).expect("header");
+        let line = header(&mut state, w).expect("header");
         assert!(
             line.contains("polls slowed · demo world · read-only"),
             "{w} columns: {line}"
         );
     }
     update(&mut state, pace(0, 0));
-    assert!(!header(&state, 80).expect("header").contains("polls slowed"));
+    assert!(
+        !header(&mut state, 80)
+            .expect("header")
+            .contains("polls slowed")
+    );
 }
 
 /// The demo world polled, on the tasks screen of staging's `api` service.
@@ -85,9 +100,9 @@ fn staging_api_tasks() -> State {
 
 #[test]
 fn tasks_of_api() {
-    let state = staging_api_tasks();
+    let mut state = staging_api_tasks();
     for (w, h) in SIZES {
-        insta::assert_snapshot!(format!("tasks_api_{w}x{h}"), screen(&state, w, h));
+        insta::assert_snapshot!(format!("tasks_api_{w}x{h}"), screen(&mut state, w, h));
     }
 }
 
@@ -97,14 +112,14 @@ fn help_overlay() {
     let mut state = polled_state(&session);
     update(&mut state, key(KeyCode::Char('?')));
     for (w, h) in SIZES {
-        insta::assert_snapshot!(format!("help_{w}x{h}"), screen(&state, w, h));
+        insta::assert_snapshot!(format!("help_{w}x{h}"), screen(&mut state, w, h));
     }
     // At 80x24 the overview's keys are taller than the screen: the last ones are a
     // scroll away (the draw above at 160x48 fitted; draw at 80x24 first, as the
     // terminal would have).
-    screen(&state, 80, 24);
+    screen(&mut state, 80, 24);
     update(&mut state, key(KeyCode::End));
-    let end = screen(&state, 80, 24);
+    let end = screen(&mut state, 80, 24);
     assert!(end.contains("cancel") && end.contains("of "), "{end}");
     insta::assert_snapshot!("help_80x24_scrolled_to_the_end", end);
 }
@@ -116,14 +131,14 @@ fn container_picker_over_the_tasks() {
     // The demo's tasks run one container each: give the selected one three, as the AP
     // tasks have (Web API, Notification, and one more).
     let task = state.visible_tasks()[0].id.clone();
-    state.log_picker = Some(ContainerPicker {
+    state.modal = Some(Modal::Containers(ContainerPicker {
         task_label: format!("api/{}", &task[..8]),
         task,
         containers: vec!["api".into(), "notification".into(), "batch".into()],
         row: 2,
-    });
+    }));
     for (w, h) in SIZES {
-        let s = screen(&state, w, h);
+        let s = screen(&mut state, w, h);
         assert!(
             s.contains("all containers") && s.contains("notification"),
             "{s}"
@@ -134,9 +149,9 @@ fn container_picker_over_the_tasks() {
 
 #[test]
 fn same_seed_same_screen() {
-    let a = polled_state(&demo_session(11, 300).0);
-    let b = polled_state(&demo_session(11, 300).0);
-    assert_eq!(screen(&a, 160, 48), screen(&b, 160, 48));
+    let mut a = polled_state(&demo_session(11, 300).0);
+    let mut b = polled_state(&demo_session(11, 300).0);
+    assert_eq!(screen(&mut a, 160, 48), screen(&mut b, 160, 48));
 }
 
 /// production/node-api with its API failing health checks: the path breaks at the
@@ -160,11 +175,11 @@ fn broken_api_state() -> State {
 
 #[test]
 fn overview_with_a_broken_path() {
-    let state = broken_api_state();
+    let mut state = broken_api_state();
     for (w, h) in SIZES {
         insta::assert_snapshot!(
             format!("overview_broken_path_{w}x{h}"),
-            screen(&state, w, h)
+            screen(&mut state, w, h)
         );
     }
 }
@@ -174,7 +189,7 @@ fn path_panel_focused_on_the_broken_hop() {
     let mut state = broken_api_state();
     update(&mut state, key(KeyCode::Char('p')));
     for (w, h) in SIZES {
-        insta::assert_snapshot!(format!("path_focused_{w}x{h}"), screen(&state, w, h));
+        insta::assert_snapshot!(format!("path_focused_{w}x{h}"), screen(&mut state, w, h));
     }
     // Enter jumps to the tasks of the broken hop's service.
     update(&mut state, key(KeyCode::Enter));
@@ -198,9 +213,9 @@ fn logs_of_api() -> State {
 
 #[test]
 fn logs_of_api_following() {
-    let state = logs_of_api();
+    let mut state = logs_of_api();
     for (w, h) in SIZES {
-        let s = screen(&state, w, h);
+        let s = screen(&mut state, w, h);
         assert!(s.contains("Logs · production/node-api/api · 2 streams · following"));
         insta::assert_snapshot!(format!("logs_api_{w}x{h}"), s);
     }
@@ -210,20 +225,20 @@ fn logs_of_api_following() {
 fn logs_of_api_searched_wrapped_and_a_json_line_opened() {
     let mut state = logs_of_api();
     // Draw once so the view knows its page size, as the terminal would have.
-    screen(&state, 160, 48);
+    screen(&mut state, 160, 48);
     update(&mut state, key(KeyCode::Char('/')));
     for c in "error".chars() {
         update(&mut state, key(KeyCode::Char(c)));
     }
     update(&mut state, key(KeyCode::Enter));
-    let searched = screen(&state, 160, 48);
+    let searched = screen(&mut state, 160, 48);
     assert!(searched.contains("paused (G to follow)"), "{searched}");
     assert!(searched.contains("/error line "), "{searched}");
     insta::assert_snapshot!("logs_api_search_160x48", searched);
     update(&mut state, key(KeyCode::Char('w')));
-    insta::assert_snapshot!("logs_api_search_wrap_80x24", screen(&state, 80, 24));
+    insta::assert_snapshot!("logs_api_search_wrap_80x24", screen(&mut state, 80, 24));
     update(&mut state, key(KeyCode::Enter));
-    let popup = screen(&state, 80, 24);
+    let popup = screen(&mut state, 80, 24);
     assert!(popup.contains("JSON · line"), "{popup}");
     insta::assert_snapshot!("logs_api_json_80x24", popup);
 }
@@ -232,7 +247,7 @@ fn logs_of_api_searched_wrapped_and_a_json_line_opened() {
 fn help_on_the_log_view_shows_its_keys() {
     let mut state = logs_of_api();
     update(&mut state, key(KeyCode::Char('?')));
-    let s = screen(&state, 80, 24);
+    let s = screen(&mut state, 80, 24);
     assert!(s.contains("server-side filter pattern"), "{s}");
     assert!(!s.contains("environment by number"), "{s}");
     insta::assert_snapshot!("logs_help_80x24", s);
@@ -255,7 +270,7 @@ fn a_hostile_log_line_renders_inert() {
         }),
     );
     for (w, h) in SIZES {
-        let s = screen(&state, w, h);
+        let s = screen(&mut state, w, h);
         for bad in ['\x1b', '\x07', '\r', '\u{9b}', '\u{9d}'] {
             assert!(!s.contains(bad), "{bad:?} reached the screen:\n{s}");
         }
@@ -265,7 +280,7 @@ fn a_hostile_log_line_renders_inert() {
     // Also in the JSON popup and with wrapping on.
     update(&mut state, key(KeyCode::Char('w')));
     update(&mut state, key(KeyCode::Enter));
-    let s = screen(&state, 80, 24);
+    let s = screen(&mut state, 80, 24);
     assert!(!s.contains('\x1b') && !s.contains('\r'), "{s}");
 }
 
@@ -343,9 +358,9 @@ fn run_release_effects(
 
 #[test]
 fn release_picker_with_the_diff() {
-    let (_session, _clock, state, _dir) = release_picker();
+    let (_session, _clock, mut state, _dir) = release_picker();
     for (w, h) in SIZES {
-        let s = screen(&state, w, h);
+        let s = screen(&mut state, w, h);
         assert!(s.contains("SENTRY_DSN=****"), "{s}");
         insta::assert_snapshot!(format!("release_picker_{w}x{h}"), s);
     }
@@ -369,14 +384,14 @@ fn release_rollout_gauge() {
     update(&mut state, Msg::Tick(when));
     update(
         &mut state,
-        Msg::Ecs {
+        Msg::Observed(Observation::Ecs {
             at: ibet_console::app::ClusterAddr { env: 1, cluster: 0 },
             result,
             when,
-        },
+        }),
     );
     for (w, h) in SIZES {
-        let s = screen(&state, w, h);
+        let s = screen(&mut state, w, h);
         assert!(s.contains("IN PROGRESS"), "{s}");
         insta::assert_snapshot!(format!("release_rollout_{w}x{h}"), s);
     }
@@ -413,22 +428,21 @@ fn release_rollout_failed_offers_the_rollback() {
         update(&mut state, Msg::Tick(when));
         update(
             &mut state,
-            Msg::Ecs {
+            Msg::Observed(Observation::Ecs {
                 at: ibet_console::app::ClusterAddr { env: 1, cluster: 0 },
                 result,
                 when,
-            },
+            }),
         );
         let failed = state
-            .dialog
-            .as_ref()
+            .dialog()
             .and_then(|d| d.rollout.as_ref())
             .is_some_and(|w| w.phase == ibet_console::ops::release::RolloutPhase::Failed);
         if failed {
             break;
         }
     }
-    let s = screen(&state, 80, 24);
+    let s = screen(&mut state, 80, 24);
     assert!(s.contains("FAILED"), "{s}");
     assert!(s.contains("b roll back"), "{s}");
     insta::assert_snapshot!("release_rollout_failed_80x24", s);

@@ -81,8 +81,7 @@ fn drive(
         ));
         update(state, Msg::GatePoll(Box::new(poll)));
         if state
-            .dialog
-            .as_ref()
+            .dialog()
             .and_then(|d| d.plan.as_ref())
             .is_some_and(|p| p.readiness == Readiness::Ready)
         {
@@ -114,29 +113,25 @@ fn setup() -> (
 fn switch_in_staging_after_the_gate_opens() {
     let (rt, session, clock, mut state, executor, dir) = setup();
     update(&mut state, key(KeyCode::Tab));
-    assert!(!state.wants_full_rhythm(&Msg::Tick(state.now)));
+    assert!(!state.wants_full_rhythm(&Msg::Tick(state.now())));
     let fx = update(&mut state, key(KeyCode::Char('s')));
     drive(&rt, &mut state, &session, &clock, &executor, false, fx);
-    let plan = state
-        .dialog
-        .as_ref()
-        .and_then(|d| d.plan.as_ref())
-        .expect("plan");
+    let plan = state.dialog().and_then(|d| d.plan.as_ref()).expect("plan");
     assert_eq!(plan.readiness, Readiness::Ready, "{:?}", plan.checks);
     // While the dialog is open, every tick keeps the pollers at their full rhythm.
-    assert!(state.wants_full_rhythm(&Msg::Tick(state.now)));
-    let shown = screen(&state, 120, 40);
+    assert!(state.wants_full_rhythm(&Msg::Tick(state.now())));
+    let shown = screen(&mut state, 120, 40);
     assert!(shown.contains("sync gate: open"), "{shown}");
     let fx = update(&mut state, key(KeyCode::Char('y')));
     drive(&rt, &mut state, &session, &clock, &executor, false, fx);
-    let Some(Stage::Done(report)) = state.dialog.as_ref().map(|d| d.stage.clone()) else {
-        panic!("not done: {:?}", state.dialog.map(|d| d.stage));
+    let Some(Stage::Done(report)) = state.dialog().map(|d| d.stage.clone()) else {
+        panic!("not done: {:?}", state.dialog().map(|d| d.stage.clone()));
     };
     assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit");
     assert_eq!(audit.lines().count(), 2, "before and after");
     update(&mut state, key(KeyCode::Enter));
-    assert!(state.dialog.is_none());
+    assert!(state.dialog().is_none());
 }
 
 #[test]
@@ -147,7 +142,7 @@ fn no_path_changes_nothing() {
     drive(&rt, &mut state, &session, &clock, &executor, false, fx);
     let fx = update(&mut state, key(KeyCode::Char('n')));
     assert!(fx.contains(&Effect::GatePolling(None)));
-    assert!(state.dialog.is_none());
+    assert!(state.dialog().is_none());
     assert!(
         !dir.path().join("audit.jsonl").exists(),
         "nothing audited, nothing run"
@@ -159,13 +154,9 @@ fn production_is_read_only_without_write() {
     let (rt, session, clock, mut state, executor, dir) = setup();
     let fx = update(&mut state, key(KeyCode::Char('s')));
     drive(&rt, &mut state, &session, &clock, &executor, false, fx);
-    let plan = state
-        .dialog
-        .as_ref()
-        .and_then(|d| d.plan.as_ref())
-        .expect("plan");
+    let plan = state.dialog().and_then(|d| d.plan.as_ref()).expect("plan");
     assert_eq!(plan.readiness, Readiness::Blocked);
-    let shown = screen(&state, 120, 40);
+    let shown = screen(&mut state, 120, 40);
     assert!(shown.contains("Cannot run"), "{shown}");
     assert!(
         update(&mut state, key(KeyCode::Char('y')))
@@ -180,11 +171,7 @@ fn production_with_write_needs_the_typed_name() {
     let (rt, session, clock, mut state, executor, _dir) = setup();
     let fx = update(&mut state, key(KeyCode::Char('s')));
     drive(&rt, &mut state, &session, &clock, &executor, true, fx);
-    let plan = state
-        .dialog
-        .as_ref()
-        .and_then(|d| d.plan.as_ref())
-        .expect("plan");
+    let plan = state.dialog().and_then(|d| d.plan.as_ref()).expect("plan");
     assert_eq!(plan.typed_confirmation.as_deref(), Some("production"));
     assert!(
         update(&mut state, key(KeyCode::Char('y')))
@@ -196,7 +183,7 @@ fn production_with_write_needs_the_typed_name() {
     }
     let fx = update(&mut state, key(KeyCode::Enter));
     drive(&rt, &mut state, &session, &clock, &executor, true, fx);
-    let Some(Stage::Done(report)) = state.dialog.as_ref().map(|d| d.stage.clone()) else {
+    let Some(Stage::Done(report)) = state.dialog().map(|d| d.stage.clone()) else {
         panic!("not done");
     };
     assert_eq!(
@@ -217,6 +204,7 @@ use ibet_console::backend::{BackendResult, EcsApi, ServiceUpdate};
 use ibet_console::model::ecs::{ClusterSnapshot, TaskDefinition};
 use ibet_console::ops::Op;
 use ibet_console::ops::release::RolloutPhase;
+use ibet_console::world::Observation;
 
 /// The demo world's ECS, counting the `UpdateService` calls that go through it.
 struct CountingEcs {
@@ -365,13 +353,15 @@ impl Release {
             .block_on(self.session.backends[1].ecs.snapshot("ibet-stg-node-api"));
         let when = self.session.clock.now_ms();
         update(&mut self.state, Msg::Tick(when));
-        update(&mut self.state, Msg::Ecs { at, result, when });
+        update(
+            &mut self.state,
+            Msg::Observed(Observation::Ecs { at, result, when }),
+        );
     }
 
     fn phase(&self) -> Option<RolloutPhase> {
         self.state
-            .dialog
-            .as_ref()
+            .dialog()
             .and_then(|d| d.rollout.as_ref())
             .map(|w| w.phase)
     }
@@ -398,7 +388,7 @@ fn release_picker_diff_confirm_once_and_rollout_completes() {
     let mut r = Release::new(false);
     r.select(1, "api");
     r.press(KeyCode::Char('u'));
-    let picker = r.state.picker.as_ref().expect("picker open");
+    let picker = r.state.picker().expect("picker open");
     let chosen = picker.chosen().expect("revisions read");
     assert!(
         chosen.containers[0].image.ends_with(":v24.9.0"),
@@ -414,37 +404,36 @@ fn release_picker_diff_confirm_once_and_rollout_completes() {
     let running = picker.current.clone();
     let target = chosen.arn.clone();
     for (w, h) in [(80, 24), (160, 48)] {
-        let shown = screen(&r.state, w, h);
+        let shown = screen(&mut r.state, w, h);
         assert!(shown.contains("+ api env SENTRY_DSN=****"), "{shown}");
         assert!(shown.contains("● running"), "{shown}");
         assert!(!shown.contains(&dsn[8..20]), "the DSN leaked:\n{shown}");
     }
     // ↑↓ move the diff to another revision; the running one has nothing to change.
     r.press(KeyCode::Down);
-    assert!(screen(&r.state, 160, 48).contains("This is the running revision"));
+    assert!(screen(&mut r.state, 160, 48).contains("This is the running revision"));
     r.press(KeyCode::Enter);
     assert!(
-        r.state.dialog.is_none(),
+        r.state.dialog().is_none(),
         "the running revision is no release"
     );
     r.press(KeyCode::Up);
 
     r.press(KeyCode::Enter);
-    assert!(r.state.picker.is_none());
+    assert!(r.state.picker().is_none());
     let plan = r
         .state
-        .dialog
-        .as_ref()
+        .dialog()
         .and_then(|d| d.plan.as_ref())
         .expect("plan");
     assert!(matches!(plan.op, Op::Release { .. }), "{:?}", plan.op);
     assert_eq!(plan.readiness, Readiness::Ready, "{:?}", plan.checks);
-    assert!(screen(&r.state, 160, 48).contains("Diff (secret values masked)"));
+    assert!(screen(&mut r.state, 160, 48).contains("Diff (secret values masked)"));
     assert_eq!(r.updates(), 0, "nothing runs before the confirmation");
 
     r.press(KeyCode::Char('y'));
     assert_eq!(r.updates(), 1, "one UpdateService");
-    let Some(Stage::Done(report)) = r.state.dialog.as_ref().map(|d| d.stage.clone()) else {
+    let Some(Stage::Done(report)) = r.state.dialog().map(|d| d.stage.clone()) else {
         panic!("not done");
     };
     assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
@@ -453,14 +442,14 @@ fn release_picker_diff_confirm_once_and_rollout_completes() {
     r.press(KeyCode::Char('y'));
     r.press(KeyCode::Char('b'));
     assert_eq!(r.updates(), 1);
-    assert!(r.state.dialog.as_ref().is_some_and(|d| d.rollout.is_some()));
+    assert!(r.state.dialog().is_some_and(|d| d.rollout.is_some()));
 
     r.tick_and_poll();
-    let rolling = screen(&r.state, 80, 24);
+    let rolling = screen(&mut r.state, 80, 24);
     assert!(rolling.contains("IN PROGRESS"), "{rolling}");
     assert!(rolling.contains("PRIMARY"), "{rolling}");
     assert_eq!(r.watch(60), Some(RolloutPhase::Completed));
-    let done = screen(&r.state, 160, 48);
+    let done = screen(&mut r.state, 160, 48);
     assert!(done.contains("COMPLETED"), "{done}");
     assert!(!done.contains("roll back to"), "{done}");
     let now_running = &r.state.selected_service().expect("api").task_definition;
@@ -468,7 +457,7 @@ fn release_picker_diff_confirm_once_and_rollout_completes() {
     assert_ne!(now_running, &running);
     // Esc closes the view; nothing else runs.
     r.press(KeyCode::Esc);
-    assert!(r.state.dialog.is_none());
+    assert!(r.state.dialog().is_none());
     assert_eq!(r.updates(), 1);
     assert_eq!(r.audit_lines(), 2);
 }
@@ -501,12 +490,12 @@ fn a_failed_rollout_offers_the_one_step_rollback() {
     r.press(KeyCode::Char('y'));
     assert_eq!(r.updates(), 1);
     assert_eq!(r.watch(90), Some(RolloutPhase::Failed));
-    let failed = screen(&r.state, 80, 24);
+    let failed = screen(&mut r.state, 80, 24);
     assert!(failed.contains("FAILED"), "{failed}");
     assert!(failed.contains("roll back to"), "{failed}");
 
     r.press(KeyCode::Char('b'));
-    let dialog = r.state.dialog.as_ref().expect("rollback dialog");
+    let dialog = r.state.dialog().expect("rollback dialog");
     assert_eq!(
         dialog.op,
         Op::Rollback {
@@ -539,8 +528,8 @@ fn b_goes_straight_to_the_rollback_confirmation() {
         .task_definition
         .clone();
     r.press(KeyCode::Char('b'));
-    assert!(r.state.picker.is_none());
-    let dialog = r.state.dialog.as_ref().expect("dialog");
+    assert!(r.state.picker().is_none());
+    let dialog = r.state.dialog().expect("dialog");
     let Op::Rollback {
         to_task_definition, ..
     } = &dialog.op
@@ -555,7 +544,7 @@ fn b_goes_straight_to_the_rollback_confirmation() {
     };
     assert_eq!(revision(to_task_definition) + 1, revision(&running));
     r.press(KeyCode::Esc);
-    assert!(r.state.dialog.is_none());
+    assert!(r.state.dialog().is_none());
     assert_eq!(r.updates(), 0);
 }
 
@@ -564,27 +553,23 @@ fn a_release_in_read_only_production_is_refused_with_the_reason() {
     let mut r = Release::new(false);
     r.select(0, "api");
     r.press(KeyCode::Char('u'));
-    let shown = screen(&r.state, 80, 24);
+    let shown = screen(&mut r.state, 80, 24);
     assert!(shown.contains("production is read-only"), "{shown}");
     r.press(KeyCode::Enter);
     let plan = r
         .state
-        .dialog
-        .as_ref()
+        .dialog()
         .and_then(|d| d.plan.as_ref())
         .expect("plan");
     assert_eq!(plan.readiness, Readiness::Blocked);
-    let shown = screen(&r.state, 120, 40);
+    let shown = screen(&mut r.state, 120, 40);
     assert!(
         shown.contains("Cannot run: write_access: read-only"),
         "{shown}"
     );
     r.press(KeyCode::Char('y'));
     assert!(
-        r.state
-            .dialog
-            .as_ref()
-            .is_some_and(|d| d.stage == Stage::Review),
+        r.state.dialog().is_some_and(|d| d.stage == Stage::Review),
         "y does nothing on a blocked plan"
     );
     assert_eq!(r.audit_lines(), 0);

@@ -14,6 +14,7 @@ use ibet_console::model::ecs::{
     ClusterSnapshot, Container, Deployment, Rollout, Service, ServiceEvent, Task,
 };
 use ibet_console::model::quorum::{NodeSample, Probe, SyncProgress, TxPool};
+use ibet_console::world::Observation;
 
 /// The benchmark's clock at the last poll: 2026-11-28 03:00:00 UTC.
 pub const T0: EpochMs = 1_795_748_400_000;
@@ -242,7 +243,7 @@ pub fn poll_messages(config: &Config, now: EpochMs, generation: u64) -> Vec<Msg>
             } else {
                 (SMALL_SERVICES, SMALL_TASKS)
             };
-            msgs.push(Msg::Ecs {
+            msgs.push(Msg::Observed(Observation::Ecs {
                 at,
                 result: Ok(snapshot(
                     &cluster.ecs_cluster,
@@ -252,7 +253,7 @@ pub fn poll_messages(config: &Config, now: EpochMs, generation: u64) -> Vec<Msg>
                     generation,
                 )),
                 when: now,
-            });
+            }));
             msgs.extend(node_messages(config, ei, ci, now));
         }
     }
@@ -267,13 +268,15 @@ pub fn node_messages(config: &Config, ei: usize, ci: usize, now: EpochMs) -> Vec
         .iter()
         .any(|n| n.role == ibet_console::model::quorum::NodeRole::Validator);
     (0..cluster.quorum_nodes.len())
-        .map(|ni| Msg::Node {
-            at: ClusterAddr {
-                env: ei,
-                cluster: ci,
-            },
-            node: ni,
-            sample: Box::new(sample(now, ni, validators)),
+        .map(|ni| {
+            Msg::Observed(Observation::Node {
+                at: ClusterAddr {
+                    env: ei,
+                    cluster: ci,
+                },
+                node: ni,
+                sample: Box::new(sample(now, ni, validators)),
+            })
         })
         .collect()
 }

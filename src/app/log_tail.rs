@@ -22,6 +22,7 @@ use crate::backend::EnvBackends;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::logs::{LogSource, LogTarget, RequestBudget, Tail, TailConfig, discover, merge_sources};
+use crate::world::World;
 
 /// How many tail events may wait for the event loop before the tail waits.
 const EVENT_QUEUE: usize = 16;
@@ -89,7 +90,7 @@ impl LogTails {
     /// the [`LogsMsg::Started`] to apply: the number of streams, or why there are none.
     pub fn open(
         &mut self,
-        state: &State,
+        world: &World,
         at: ClusterAddr,
         target: LogTarget,
         filter: Option<String>,
@@ -98,7 +99,7 @@ impl LogTails {
         self.next_id += 1;
         let id = self.next_id;
         let since = TailConfig::default().since;
-        let found = sources_for(state, &self.config, at, &target, self.clock.now_ms(), since);
+        let found = sources_for(world, &self.config, at, &target, self.clock.now_ms(), since);
         let result = match (found, self.backends.get(at.env)) {
             (Ok(sources), Some(backend)) => {
                 let count = sources.len();
@@ -127,17 +128,17 @@ impl LogTails {
     }
 
     /// Restarts the running tail's target with a new filter pattern.
-    pub fn restart(&mut self, state: &State, filter: Option<String>) -> Option<Msg> {
+    pub fn restart(&mut self, world: &World, filter: Option<String>) -> Option<Msg> {
         let running = self.running.take()?;
         let (at, target) = (running.at, running.target.clone());
         drop(running);
-        Some(self.open(state, at, target, filter))
+        Some(self.open(world, at, target, filter))
     }
 
     /// After a new ECS snapshot of cluster `at`: follows the streams of tasks that came
     /// and keeps those that went (their last lines stay readable), and returns the new
     /// stream count when it changed. Streams already followed keep their position.
-    pub fn on_snapshot(&mut self, state: &State, at: ClusterAddr) -> Option<Msg> {
+    pub fn on_snapshot(&mut self, world: &World, at: ClusterAddr) -> Option<Msg> {
         let running = self.running.as_mut()?;
         if running.at != at
             || !matches!(
@@ -149,7 +150,7 @@ impl LogTails {
         }
         let since = TailConfig::default().since;
         let found = sources_for(
-            state,
+            world,
             &self.config,
             at,
             &running.target,
@@ -193,21 +194,19 @@ async fn forward(
     tokio::join!(engine, forwarder);
 }
 
-/// The log sources of `target` in cluster `at`, from the state's last ECS snapshot of it
+/// The log sources of `target` in cluster `at`, from the world's last ECS snapshot of it
 /// and the cluster's `log_groups` overrides; stopped tasks count when they stopped within
 /// `since` of `now`. The error is a sentence for the operator.
 pub fn sources_for(
-    state: &State,
+    world: &World,
     config: &Config,
     at: ClusterAddr,
     target: &LogTarget,
     now: crate::clock::EpochMs,
     since: std::time::Duration,
 ) -> Result<Vec<LogSource>, String> {
-    let snapshot = state
-        .envs
-        .get(at.env)
-        .and_then(|e| e.clusters.get(at.cluster))
+    let snapshot = world
+        .cluster(at)
         .and_then(|c| c.ecs.data.as_ref())
         .ok_or_else(|| "no ECS data for the cluster yet; try again in a moment".to_string())?;
     let overrides = config
@@ -226,11 +225,19 @@ pub fn sources_for(
     .map_err(|e| e.to_string())
 }
 
-/// Saves the open log view's buffer to `path`; the [`LogsMsg::Saved`] to apply, or
-/// `None` when no log view is open.
-pub fn save(state: &State, path: &Path) -> Option<Msg> {
-    match &state.screen {
-        Screen::Logs { view, .. } => Some(Msg::Logs(view.save_to(path))),
-        _ => None,
-    }
+/// Saves the open log view's lines to `path` off the event loop: the lines are copied
+/// here (their raw text), written by a blocking task, and the [`LogsMsg::Saved`] comes
+/// back on `tx`. Nothing happens when no log view is open.
+pub fn save(state: &State, path: &Path, tx: &mpsc::Sender<Msg>) {
+    let Screen::Logs { view, .. } = &state.screen else {
+        return;
+    };
+    let save = view.saver(path);
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let saved = tokio::task::spawn_blocking(move || save.write())
+            .await
+            .unwrap_or_else(|e| LogsMsg::Saved(Err(format!("the save stopped: {e}"))));
+        let _ = tx.send(Msg::Logs(saved)).await;
+    });
 }

@@ -12,7 +12,6 @@
 //! Positions are indexes into the [`LogBuffer`]. They stay on the same line while lines
 //! arrive: an older line inserted above, or the oldest line evicted, shifts them.
 
-use std::cell::Cell;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -140,6 +139,26 @@ pub enum LogsMsg {
     Saved(Result<(usize, PathBuf), String>),
 }
 
+/// A copy of a view's lines on their way to a file.
+#[derive(Debug)]
+pub struct LogSave {
+    path: PathBuf,
+    lines: crate::logs::buffer::RawLines,
+}
+
+impl LogSave {
+    /// Writes the lines; the [`LogsMsg::Saved`] that says how it went.
+    pub fn write(self) -> LogsMsg {
+        let path = self.path;
+        LogsMsg::Saved(
+            self.lines
+                .save(&path)
+                .map(|n| (n, path.clone()))
+                .map_err(|e| format!("cannot save to {}: {e}", path.display())),
+        )
+    }
+}
+
 /// The rows and message columns the view last drew.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
@@ -182,7 +201,7 @@ pub struct LogViewState {
     problem: Option<TailProblem>,
     source_width: usize,
     now: EpochMs,
-    drawn: Cell<Geometry>,
+    drawn: Geometry,
 }
 
 impl LogViewState {
@@ -214,7 +233,7 @@ impl LogViewState {
             problem: None,
             source_width: 0,
             now,
-            drawn: Cell::new(Geometry::default()),
+            drawn: Geometry::default(),
         }
     }
 
@@ -337,13 +356,13 @@ impl LogViewState {
 
     /// The geometry last drawn.
     pub fn drawn(&self) -> Geometry {
-        self.drawn.get()
+        self.drawn
     }
 
-    /// Records the geometry drawn (called by the view while drawing; it changes nothing
-    /// but the page size of the next paging key).
-    pub fn record_drawn(&self, geometry: Geometry) {
-        self.drawn.set(geometry);
+    /// Takes the geometry a frame drew ([`crate::ui::Drawn`]): it changes nothing but the
+    /// page size of the next paging key and where lines wrap.
+    pub fn set_drawn(&mut self, geometry: Geometry) {
+        self.drawn = geometry;
     }
 
     /// The default file to save to: `./ibet-logs-<env>-<target>-<time>.log`.
@@ -513,13 +532,16 @@ impl LogViewState {
     /// Writes every line, raw and whole, to `path` (a leading `~/` is the home folder).
     /// Returns the [`LogsMsg::Saved`] to apply.
     pub fn save_to(&self, path: &Path) -> LogsMsg {
-        let path = expand_home(path);
-        LogsMsg::Saved(
-            self.buffer
-                .save(&path)
-                .map(|n| (n, path.clone()))
-                .map_err(|e| format!("cannot save to {}: {e}", path.display())),
-        )
+        self.saver(path).write()
+    }
+
+    /// The lines to save to `path` (`~` expanded), copied so that they can be written
+    /// away from the event loop ([`LogSave::write`]).
+    pub fn saver(&self, path: &Path) -> LogSave {
+        LogSave {
+            path: expand_home(path),
+            lines: self.buffer.raw_lines(),
+        }
     }
 
     // ----- keys -----
@@ -644,7 +666,7 @@ impl LogViewState {
     }
 
     fn message_cols(&self) -> usize {
-        usize::from(self.drawn.get().cols.max(1))
+        usize::from(self.drawn.cols.max(1))
     }
 
     /// Selects line `index`, paused, with some lines of context above it.

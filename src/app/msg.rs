@@ -12,31 +12,10 @@ use super::logview::LogsMsg;
 use crate::backend::BackendError;
 use crate::clock::EpochMs;
 use crate::logs::LogTarget;
-use crate::model::alb::{PathTopology, SwitchView};
-use crate::model::ecs::{ClusterSnapshot, TaskDefinition};
-use crate::model::quorum::NodeSample;
+use crate::model::ecs::TaskDefinition;
 use crate::ops::gate::{GatePair, GatePoll};
 use crate::ops::{Approval, Op, OpReport, Plan};
-
-/// Where a poll result belongs: environment and cluster indexes into the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ClusterAddr {
-    /// Environment index.
-    pub env: usize,
-    /// Cluster index within the environment.
-    pub cluster: usize,
-}
-
-/// Which of a cluster's pollers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Poller {
-    /// ECS, and the request path after it.
-    Cluster,
-    /// The ALB switch.
-    Switch,
-    /// A Quorum node (index within the cluster's `quorum_nodes`).
-    Node(usize),
-}
+pub use crate::world::{ClusterAddr, Observation, Poller};
 
 /// A change to the state.
 #[derive(Debug)]
@@ -47,60 +26,14 @@ pub enum Msg {
     Resize,
     /// The age tick (at most once a second).
     Tick(EpochMs),
-    /// An ECS poll finished.
-    Ecs {
-        /// Which cluster.
-        at: ClusterAddr,
-        /// The snapshot or the error.
-        result: Result<ClusterSnapshot, BackendError>,
-        /// When it finished.
-        when: EpochMs,
-    },
-    /// A poller now pauses longer than its rhythm (its reads keep repeating), or no
-    /// longer does.
-    Pace {
-        /// Which cluster.
-        at: ClusterAddr,
-        /// Which of its pollers.
-        poller: Poller,
-        /// How much longer than its rhythm it pauses (ms); 0: its rhythm.
-        slowed_ms: i64,
-    },
-    /// A Quorum node poll finished.
-    Node {
-        /// Which cluster.
-        at: ClusterAddr,
-        /// Node index within the cluster's `quorum_nodes`.
-        node: usize,
-        /// What the poll saw.
-        sample: Box<NodeSample>,
-    },
+    /// Something the pollers saw, for the world.
+    Observed(Observation),
     /// A plan for the open dialog is ready.
     PlanReady(Box<Plan>),
     /// A poll of the open dialog's sync gate.
     GatePoll(Box<GatePoll>),
     /// An op finished.
     OpDone(Box<OpReport>),
-    /// The latest actions from the audit log, newest first.
-    RecentActions(Vec<crate::ops::audit::AuditEntry>),
-    /// An ALB switch poll finished.
-    Switch {
-        /// Which cluster.
-        at: ClusterAddr,
-        /// The view or the error.
-        result: Result<SwitchView, BackendError>,
-        /// When it finished.
-        when: EpochMs,
-    },
-    /// A request-path discovery (load balancers, target health) finished.
-    Paths {
-        /// Which cluster.
-        at: ClusterAddr,
-        /// The topology or the error.
-        result: Result<PathTopology, BackendError>,
-        /// When it finished.
-        when: EpochMs,
-    },
     /// Something for the open log view: its tail started, an event of the tail, a save.
     Logs(LogsMsg),
     /// The revisions of a service's task-definition family were read (release picker).

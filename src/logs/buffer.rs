@@ -10,9 +10,10 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::line::LogLine;
-use crate::clock::iso_utc;
+use crate::clock::{EpochMs, iso_utc};
 use crate::text;
 
 /// How many lines a buffer keeps by default.
@@ -138,14 +139,17 @@ impl LogBuffer {
     /// whole, which may span lines) to `path`, replacing the file. Returns the number of
     /// lines written.
     pub fn save(&self, path: &Path) -> std::io::Result<usize> {
-        let file = std::fs::File::create(path)?;
-        let mut out = std::io::BufWriter::new(file);
-        for line in &self.lines {
-            let raw = line.raw.strip_suffix('\n').unwrap_or(&line.raw);
-            writeln!(out, "{} {} {}", iso_utc(line.timestamp), line.source, raw)?;
-        }
-        out.flush()?;
-        Ok(self.lines.len())
+        self.raw_lines().save(path)
+    }
+
+    /// A copy of what [`LogBuffer::save`] writes, to write elsewhere (another thread).
+    pub fn raw_lines(&self) -> RawLines {
+        RawLines(
+            self.lines
+                .iter()
+                .map(|l| (l.timestamp, Arc::clone(&l.source), l.raw.clone()))
+                .collect(),
+        )
     }
 
     /// The first line at or after `from` whose display text contains `needle`, ignoring
@@ -304,6 +308,25 @@ fn find_unicode(hay: &str, needle: &str, from: usize) -> Option<Range<usize>> {
         }
     }
     None
+}
+
+/// The lines of a buffer as they are saved: timestamp, source, raw message.
+#[derive(Debug, Clone, Default)]
+pub struct RawLines(Vec<(EpochMs, Arc<str>, String)>);
+
+impl RawLines {
+    /// Writes every line as `TIMESTAMP SOURCE RAW` to `path`, replacing the file; the
+    /// number of lines written.
+    pub fn save(&self, path: &Path) -> std::io::Result<usize> {
+        let file = std::fs::File::create(path)?;
+        let mut out = std::io::BufWriter::new(file);
+        for (timestamp, source, raw) in &self.0 {
+            let raw = raw.strip_suffix('\n').unwrap_or(raw);
+            writeln!(out, "{} {} {}", iso_utc(*timestamp), source, raw)?;
+        }
+        out.flush()?;
+        Ok(self.0.len())
+    }
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 //! `first_broken_hop` names.
 
 use super::*;
-use crate::app::state::PanelError;
 use crate::backend::BackendError;
 use crate::model::alb::{PathListener, SwitchMember, WeightedTargetGroup};
 use crate::model::ecs::{Deployment, Task};
 use crate::model::quorum::Probe;
+use crate::world::PanelError;
 
 const NGINX: &str = "arn:aws:elasticloadbalancing:ap-northeast-1:1:targetgroup/nginx/1";
 const API: &str = "arn:aws:elasticloadbalancing:ap-northeast-1:1:targetgroup/api/2";

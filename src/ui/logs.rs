@@ -13,8 +13,9 @@
 //!
 //! Only the lines on screen are laid out: the cost of a frame depends on its size, never
 //! on the number of lines buffered. Text comes from [`LogLine::display`], already
-//! display-safe; error texts are sanitised here. The view reads the state and records
-//! only the geometry it drew ([`LogViewState::record_drawn`]).
+//! display-safe; error texts are sanitised here. The view reads the state and changes
+//! nothing: it returns the geometry it drew, which the loop hands back to the state
+//! ([`crate::ui::Drawn`]).
 //!
 //! [`LogLine::display`]: crate::logs::LogLine::display
 
@@ -41,8 +42,8 @@ use crate::text::sanitize;
 /// Width of `HH:MM:SS.mmm`.
 const TIME_WIDTH: usize = 12;
 
-/// Draws the log view into `area`.
-pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect) {
+/// Draws the log view into `area`; returns the rows and message columns of its lines.
+pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect) -> Geometry {
     // Plain arithmetic rather than a `Layout`: the split is fixed, and the frame stays
     // cheap.
     let problem_rows = u16::from(view.problem().is_some() && area.height > 4);
@@ -63,7 +64,7 @@ pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect)
     };
     frame.render_widget(pane(title(view, theme, body.width), theme, true), body);
     let lines_area = inner(body);
-    render_lines(view, theme, frame.buffer_mut(), lines_area);
+    let geometry = render_lines(view, theme, frame.buffer_mut(), lines_area);
     if problem_rows > 0 {
         render_problem(view, theme, frame, problem);
     }
@@ -71,6 +72,7 @@ pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect)
     if view.popup().is_some() {
         render_popup(view, theme, frame, lines_area);
     }
+    geometry
 }
 
 /// `Logs · production/node-api/api · 2 streams · following`. When the pane is too
@@ -118,21 +120,21 @@ fn prefix_width(view: &LogViewState) -> usize {
     w
 }
 
-fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect) {
+fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect) -> Geometry {
     if area.width == 0 || area.height == 0 {
-        return;
+        return view.drawn();
     }
     let width = usize::from(area.width);
     let prefix = prefix_width(view).min(width.saturating_sub(8));
     let cols = (width - prefix).max(1);
-    view.record_drawn(Geometry {
+    let geometry = Geometry {
         rows: area.height,
         cols: cols as u16,
-    });
+    };
     let lines = view.buffer();
     if lines.is_empty() {
         render_empty(view, theme, buf, area);
-        return;
+        return geometry;
     }
     let window = view.window(usize::from(area.height), cols);
     let matcher = crate::logs::buffer::Matcher::new(view.search());
@@ -172,6 +174,7 @@ fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect
             break;
         }
     }
+    geometry
 }
 
 fn render_empty(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect) {
@@ -670,10 +673,17 @@ mod tests {
     }
 
     fn draw(v: &LogViewState, w: u16, h: u16) -> Buffer {
+        draw_with_geometry(v, w, h).0
+    }
+
+    /// The frame and the geometry it reports.
+    fn draw_with_geometry(v: &LogViewState, w: u16, h: u16) -> (Buffer, Geometry) {
         let theme = Theme::default_theme();
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-        t.draw(|f| render(v, &theme, f, f.area())).unwrap();
-        t.backend().buffer().clone()
+        let mut geometry = Geometry::default();
+        t.draw(|f| geometry = render(v, &theme, f, f.area()))
+            .unwrap();
+        (t.backend().buffer().clone(), geometry)
     }
 
     /// The row of the screen holding `needle`, and its column.
@@ -835,10 +845,13 @@ mod tests {
             .map(|i| LogLine::new(i, Arc::from("s"), format!("line {i}")))
             .collect();
         v.ingest(TailEvent::Lines(lines));
-        let buf = draw(&v, 80, 12);
+        let (buf, geometry) = draw_with_geometry(&v, 80, 12);
         let (_, y) = find(&buf, "line 99999");
         assert_eq!(y, 9, "the newest line is at the bottom of the pane");
-        assert_eq!(v.drawn().rows, 9);
+        assert_eq!(
+            geometry.rows, 9,
+            "the frame says how many rows of lines it drew"
+        );
     }
 
     #[test]

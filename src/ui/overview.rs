@@ -12,9 +12,10 @@ use super::Theme;
 use super::widgets::{
     error_lines, fit, freshness, header_style, health_glyph, health_span, inner, pane,
 };
-use crate::app::state::{ClusterState, Focus, State};
+use crate::app::state::{Focus, State};
 use crate::model::Health;
 use crate::model::ecs::{ClusterSnapshot, task_definition_revision};
+use crate::world::ClusterState;
 
 /// Draws the overview into `area`.
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -33,7 +34,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let [left, right] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(20)]).areas(area);
     render_clusters(state, theme, frame, left);
-    let Some(cluster) = env.clusters.get(env.selected_cluster) else {
+    let Some(cluster) = env.clusters.get(state.selected_cluster()) else {
         return;
     };
     // Recent operator actions, when the screen is tall enough.
@@ -43,7 +44,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     if recent_h > 0 {
         render_recent(state, theme, frame, recent);
     }
-    let path = crate::path::current(state);
+    let path = state.current_path();
     if cluster.nodes.is_empty() && path.is_none() {
         render_services(state, cluster, theme, frame, right);
         return;
@@ -99,12 +100,12 @@ fn render_clusters(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) 
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let path = crate::path::for_cluster(state, state.env, i)
+            let path = crate::path::for_cluster(&state.world, state.env, i)
                 .map_or(Health::Ok, |p| p.local_health());
             let h = c
-                .health(&env.node_views(i, state.now, &state.thresholds))
+                .health(&env.node_views(i, state.world.now, &state.world.thresholds))
                 .worst(path);
-            let selected = i == env.selected_cluster;
+            let selected = i == state.selected_cluster();
             let name_style = if selected {
                 if focused {
                     theme.selected()
@@ -147,7 +148,12 @@ fn render_services(
             theme.dim(),
         ));
     }
-    if let Some(f) = freshness(&cluster.ecs, state.now, state.stale_after_ms(), theme) {
+    if let Some(f) = freshness(
+        &cluster.ecs,
+        state.world.now,
+        state.world.stale_after_ms(),
+        theme,
+    ) {
         title.push(f);
     }
     let block = pane(Line::from(title), theme, focused);
@@ -156,7 +162,7 @@ fn render_services(
 
     let mut table_area = inner_area;
     if let Some(err) = &cluster.ecs.error {
-        let lines = error_lines(err, state.now, theme);
+        let lines = error_lines(err, state.world.now, theme);
         let h = (lines.len() as u16).min(inner_area.height);
         let [e, rest] =
             Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(inner_area);
@@ -341,13 +347,14 @@ fn render_setup(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
 
 /// The latest operator actions from the audit log: who, what, when, outcome.
 fn render_recent(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = if state.recent_actions.is_empty() {
+    let lines: Vec<Line> = if state.world.recent_actions.is_empty() {
         vec![Line::from(Span::styled(
             "No actions recorded in the audit log yet.",
             theme.dim(),
         ))]
     } else {
         state
+            .world
             .recent_actions
             .iter()
             .take(usize::from(area.height.saturating_sub(2)))

@@ -26,9 +26,10 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Theme;
 use super::widgets::{fit, freshness, health_glyph, pane};
-use crate::app::state::{ClusterState, Focus, State};
+use crate::app::state::{Focus, State};
 use crate::model::Health;
 use crate::path::{Hop, RequestPath, first_broken_hop};
+use crate::world::ClusterState;
 
 /// Rows the full panel needs: one per hop, the reason line when something is wrong,
 /// and the borders.
@@ -99,8 +100,12 @@ pub fn render(
         }
         None => {}
     }
-    if let Some(f) = freshness(&cluster.paths, state.now, state.stale_after_ms(), theme)
-        && cluster.paths.error.is_some()
+    if let Some(f) = freshness(
+        &cluster.paths,
+        state.world.now,
+        state.world.stale_after_ms(),
+        theme,
+    ) && cluster.paths.error.is_some()
     {
         title.push(f);
     }

@@ -16,7 +16,7 @@ use crate::problems::Severity;
 /// Rows the strip needs at a screen height of `screen_height`.
 pub fn height(state: &State, screen_height: u16) -> u16 {
     let cap = if screen_height < 30 { 2 } else { 5 };
-    match state.problems.len() {
+    match state.world.problems.len() {
         0 => 1,
         n if n <= cap => n as u16,
         _ => cap as u16 + 1,
@@ -27,8 +27,8 @@ pub fn height(state: &State, screen_height: u16) -> u16 {
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let width = usize::from(area.width);
     let mut lines = Vec::new();
-    if state.problems.is_empty() {
-        let envs: Vec<&str> = state.envs.iter().map(|e| e.name.as_str()).collect();
+    if state.world.problems.is_empty() {
+        let envs: Vec<&str> = state.world.envs.iter().map(|e| e.name.as_str()).collect();
         lines.push(Line::from(vec![
             Span::styled(" ✔ ", theme.health(Health::Ok)),
             Span::styled(
@@ -37,15 +37,15 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ),
         ]));
     } else {
-        let shown = usize::from(area.height).min(state.problems.len());
-        let more = state.problems.len() > usize::from(area.height);
+        let shown = usize::from(area.height).min(state.world.problems.len());
+        let more = state.world.problems.len() > usize::from(area.height);
         let rows = if more { shown.saturating_sub(1) } else { shown };
-        for p in state.problems.iter().take(rows) {
+        for p in state.world.problems.iter().take(rows) {
             let (glyph, style) = match p.severity {
                 Severity::Critical => ("✖", theme.health(Health::Down)),
                 Severity::Warning => ("▲", theme.health(Health::Degraded)),
             };
-            let age = coarse_age(state.now - p.since);
+            let age = coarse_age(state.world.now - p.since);
             let head = format!(" {glyph} {age:>3} ");
             let place = format!("{}/{} ", p.environment, p.cluster);
             let rest = format!("{}: {}", p.subject, p.summary);
@@ -60,8 +60,9 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             lines.push(Line::from(Span::styled(
                 format!(
                     "   … {} more problems ({} critical in all) · e jumps to each in turn",
-                    state.problems.len() - rows,
+                    state.world.problems.len() - rows,
                     state
+                        .world
                         .problems
                         .iter()
                         .filter(|p| p.severity == Severity::Critical)

@@ -9,17 +9,22 @@ use ratatui::widgets::{Cell, Row, Sparkline, Table};
 
 use super::Theme;
 use super::widgets::{header_style, inner, pane};
-use crate::app::state::{ClusterState, State};
+use crate::app::state::State;
 use crate::clock::{coarse_age, short_age};
 use crate::model::quorum::{NodeRole, Probe};
 use crate::quorum::{NodeView, blocks_per_interval, judge_chain};
+use crate::world::ClusterState;
 
 /// Draws the Quorum panel of `cluster`.
 pub fn render(state: &State, cluster: &ClusterState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(env) = state.current_env() else {
         return;
     };
-    let views = env.node_views(env.selected_cluster, state.now, &state.thresholds);
+    let views = env.node_views(
+        state.selected_cluster(),
+        state.world.now,
+        &state.world.thresholds,
+    );
     let active = cluster
         .switch
         .as_ref()
@@ -49,8 +54,8 @@ pub fn render(state: &State, cluster: &ClusterState, theme: &Theme, frame: &mut 
     let chain = has_validators.then(|| {
         judge_chain(
             cluster.nodes.iter().map(|n| &n.history),
-            state.now,
-            &state.thresholds,
+            state.world.now,
+            &state.world.thresholds,
         )
     });
     if let Some(chain) = &chain {
@@ -210,7 +215,7 @@ fn render_sparkline(
         return;
     };
     let buckets = area.width.saturating_sub(1) as usize;
-    let data: Vec<u64> = blocks_per_interval(&best.history, state.now, 5_000, buckets)
+    let data: Vec<u64> = blocks_per_interval(&best.history, state.world.now, 5_000, buckets)
         .into_iter()
         .map(|b| b.unwrap_or(0))
         .collect();

@@ -92,7 +92,7 @@ pub fn render_picker(
     frame: &mut Frame,
     area: Rect,
 ) {
-    let env = state.envs.get(picker.env);
+    let env = state.world.envs.get(picker.env);
     let danger = env.is_some_and(|e| e.danger);
     let read_only = env.is_some_and(|e| e.read_only) && !state.write_enabled;
     let what = match picker.intent {
@@ -348,6 +348,7 @@ fn render_diff(picker: &RevisionPicker, theme: &Theme, frame: &mut Frame, area: 
 /// The service as the last poll of its cluster saw it.
 fn live_service<'a>(state: &'a State, env: usize, watch: &RolloutWatch) -> Option<&'a Service> {
     state
+        .world
         .envs
         .get(env)?
         .clusters
@@ -370,7 +371,7 @@ pub fn render_rollout(
     frame: &mut Frame,
     area: Rect,
 ) {
-    let danger = state.envs.get(dialog.env).is_some_and(|e| e.danger);
+    let danger = state.world.envs.get(dialog.env).is_some_and(|e| e.danger);
     let title = title_within(
         &format!(
             "Rollout · {}/{}/{} →",
@@ -382,7 +383,7 @@ pub fn render_rollout(
         area.width.saturating_sub(4).min(120),
     );
     let width = usize::from(area.width.saturating_sub(4).min(120).saturating_sub(3)).max(1);
-    let now = state.now;
+    let now = state.world.now;
     let service = live_service(state, dialog.env, watch);
 
     let mut lines: Vec<Line> = Vec::new();

@@ -64,7 +64,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, servi
             let age = t
                 .started_at
                 .or(t.created_at)
-                .map_or("-".into(), |s| short_age(state.now - s));
+                .map_or("-".into(), |s| short_age(state.world.now - s));
             let mut cells = vec![
                 Cell::from(short_id(&t.id, if wide { 32 } else { 8 })),
                 Cell::from(t.last_status.clone()).style(status_style),
@@ -210,7 +210,10 @@ fn render_events(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
     for e in svc.events.iter().take(area.height as usize) {
         lines.push(Line::from(vec![
-            Span::styled(format!("{} ", short_age(state.now - e.at)), theme.dim()),
+            Span::styled(
+                format!("{} ", short_age(state.world.now - e.at)),
+                theme.dim(),
+            ),
             Span::styled(fit(&e.message, 200), theme.text()),
         ]));
     }

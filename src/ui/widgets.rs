@@ -6,9 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::Theme;
-use crate::app::state::{Panel, PanelError};
 use crate::clock::{EpochMs, coarse_age};
 use crate::model::Health;
+use crate::world::{Panel, PanelError};
 
 /// A bordered pane with a title; the focused one is highlighted.
 pub fn pane<'a>(title: Line<'a>, theme: &Theme, focused: bool) -> Block<'a> {

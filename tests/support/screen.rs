@@ -41,7 +41,7 @@ pub fn polled_state(session: &Session) -> State {
     let mut state = State::new(&session.config, session.clock.now_ms());
     state.demo = session.is_demo();
     for m in msgs {
-        update(&mut state, m);
+        update(&mut state, Msg::Observed(m));
     }
     state
 }
@@ -66,7 +66,7 @@ pub fn run_log_effects(state: &mut State, session: &Session, effects: Vec<Effect
         };
         let at = ClusterAddr { env, cluster };
         let found = sources_for(
-            state,
+            &state.world,
             &session.config,
             at,
             &target,
@@ -117,10 +117,17 @@ pub fn run_log_effects(state: &mut State, session: &Session, effects: Vec<Effect
 }
 
 /// The screen as text, one line per row, trailing spaces trimmed.
-pub fn screen(state: &State, width: u16, height: u16) -> String {
+pub fn screen(state: &mut State, width: u16, height: u16) -> String {
     let theme = Theme::default_theme();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    terminal.draw(|f| render(state, &theme, f)).expect("draw");
+    let mut drawn = None;
+    terminal
+        .draw(|f| drawn = Some(render(state, &theme, f)))
+        .expect("draw");
+    // What the frame reports goes back to the state, as the event loop does.
+    if let Some(drawn) = drawn {
+        state.drawn(drawn);
+    }
     let buf = terminal.backend().buffer();
     let mut out = String::new();
     for y in 0..height {

@@ -1,0 +1,510 @@
+//! The observed world: everything the pollers saw and what the console judges of it, per
+//! environment and cluster, free of any screen.
+//!
+//! A [`World`] holds each cluster's ECS snapshot, request path topology and ALB switch
+//! view as [`Panel`]s (the last good data, its age, the last error), each Quorum node's
+//! samples, the operators' recent actions, and the problems list with how long each
+//! problem has lasted. It changes only through [`World::apply`] of an [`Observation`]
+//! (a poll's result, a poller's pace, the clock moving on), which says what it changed
+//! ([`Change`]): the TUI draws when something shown changed, `status` applies one poll of
+//! everything and reports.
+//!
+//! It must not know of keys, screens, selections or dialogs: those are the TUI's
+//! (`app::State` holds a `World` beside them). Judgements that read it ([`crate::problems`],
+//! [`crate::path`], [`crate::quorum`]) are functions of it.
+
+use crate::backend::BackendError;
+use crate::clock::EpochMs;
+use crate::config::{Config, QuorumNode};
+use crate::model::Health;
+use crate::model::alb::{PathTopology, SwitchView};
+use crate::model::ecs::ClusterSnapshot;
+use crate::model::quorum::NodeSample;
+use crate::ops::audit::AuditEntry;
+use crate::problems::{Problem, ProblemSince};
+use crate::quorum::{NodeHistory, NodeView, QuorumThresholds, best_height, node_view};
+
+/// The longest anything computed from the clock goes without being computed again (ms),
+/// even when it says nothing in it moves with the clock: a frame on screen, the problems
+/// list.
+pub const LONGEST_STILL_MS: i64 = 10_000;
+
+/// When something computed at `now` is due again, given when it said it changes with the
+/// clock alone ([`crate::clock::watch_changes`]): then, or after [`LONGEST_STILL_MS`] at
+/// most, as a bound for a detail that fails to say so.
+pub fn due_at(now: EpochMs, changes_in: Option<i64>) -> EpochMs {
+    let until = changes_in.map_or(LONGEST_STILL_MS, |ms| ms.min(LONGEST_STILL_MS));
+    now.saturating_add(until)
+}
+
+/// Where a poll result belongs: environment and cluster indexes into the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClusterAddr {
+    /// Environment index.
+    pub env: usize,
+    /// Cluster index within the environment.
+    pub cluster: usize,
+}
+
+/// Which of a cluster's pollers: its ECS poller (the request path is read after it), its
+/// ALB switch poller, or the poller of a Quorum node (index within the cluster's
+/// `quorum_nodes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Poller {
+    Cluster,
+    Switch,
+    Node(usize),
+}
+
+/// Something seen: what a poller read, a poller's changed pace, the audit log's latest
+/// actions, or the clock having moved on. The pollers send them; [`World::apply`] is the
+/// only place they change the world.
+///
+/// `when` is when a poll finished; `slowed_ms` how much longer than its rhythm a poller
+/// now pauses, its reads repeating (0: its rhythm).
+#[derive(Debug)]
+#[allow(missing_docs)]
+pub enum Observation {
+    /// An ECS poll of a cluster.
+    Ecs {
+        at: ClusterAddr,
+        result: Result<ClusterSnapshot, BackendError>,
+        when: EpochMs,
+    },
+    /// A request-path discovery (load balancers, target health) of a cluster.
+    Paths {
+        at: ClusterAddr,
+        result: Result<PathTopology, BackendError>,
+        when: EpochMs,
+    },
+    /// An ALB switch poll of a cluster.
+    Switch {
+        at: ClusterAddr,
+        result: Result<SwitchView, BackendError>,
+        when: EpochMs,
+    },
+    /// A Quorum node poll (`node`: index within the cluster's `quorum_nodes`).
+    Node {
+        at: ClusterAddr,
+        node: usize,
+        sample: Box<NodeSample>,
+    },
+    /// A poller now pauses longer than its rhythm, or no longer does.
+    Pace {
+        at: ClusterAddr,
+        poller: Poller,
+        slowed_ms: i64,
+    },
+    /// The latest operator actions from the audit log, newest first.
+    RecentActions(Vec<AuditEntry>),
+    /// The clock reads `now`: ages move, data turns stale, problems may change.
+    Clock(EpochMs),
+}
+
+/// What applying an observation changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Change {
+    /// Something drawn from the world changed: data, an error, a panel's freshness, a
+    /// poller's pace, the problems list.
+    pub shown: bool,
+    /// Data may now turn stale sooner than a frame already drawn was told: whatever was
+    /// computed from the clock is due again now.
+    pub sooner: bool,
+}
+
+/// Data from one poller, with its freshness and last error. A failed poll keeps the last
+/// good data (shown with its age). `slowed_ms` is how much longer than its rhythm the
+/// panel's poller pauses now (quiet polling): the data may be that much older before it
+/// is stale.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct Panel<T> {
+    pub data: Option<T>,
+    pub updated_at: Option<EpochMs>,
+    pub error: Option<PanelError>,
+    pub slowed_ms: i64,
+}
+
+impl<T> Default for Panel<T> {
+    fn default() -> Self {
+        Self {
+            data: None,
+            updated_at: None,
+            error: None,
+            slowed_ms: 0,
+        }
+    }
+}
+
+impl<T: PartialEq> Panel<T> {
+    /// Applies a poll result: good data replaces the old and clears the error; an error
+    /// keeps the last good data (shown with its age).
+    ///
+    /// Returns whether the data or the error changed: a poll that brings what the panel
+    /// already shows changes nothing on screen but times, which the clock tick redraws.
+    pub fn apply(&mut self, result: Result<T, BackendError>, when: EpochMs) -> bool {
+        match result {
+            Ok(d) => {
+                let changed = self.error.is_some() || self.data.as_ref() != Some(&d);
+                self.data = Some(d);
+                self.updated_at = Some(when);
+                self.error = None;
+                changed
+            }
+            Err(e) => {
+                let since = match &self.error {
+                    Some(prev) if prev.error == e => prev.since,
+                    _ => when,
+                };
+                let changed = self.error.as_ref().is_none_or(|prev| prev.error != e);
+                self.error = Some(PanelError {
+                    error: e,
+                    since,
+                    at: when,
+                });
+                changed
+            }
+        }
+    }
+
+    /// Applies a poll to a panel whose title says when its data is stale: whether what
+    /// is shown changed (the data, the error, or the panel showed as stale).
+    fn apply_fresh(
+        &mut self,
+        result: Result<T, BackendError>,
+        when: EpochMs,
+        now: EpochMs,
+        stale_after_ms: i64,
+    ) -> bool {
+        let was_stale = self.is_stale(now, stale_after_ms);
+        self.apply(result, when) || was_stale
+    }
+}
+
+impl<T> Panel<T> {
+    /// Whether the data is older than `max_age_ms` (or missing) at `now`.
+    pub fn is_stale(&self, now: EpochMs, max_age_ms: i64) -> bool {
+        self.updated_at.is_none() || self.stale_since(now, max_age_ms).is_some()
+    }
+
+    /// When the data is older than `max_age_ms` at `now` (plus what its poller's pause is
+    /// slowed by): the time it is from. While it is fresh, tells a frame being drawn when
+    /// it turns stale ([`crate::clock::note_change_in`]).
+    pub fn stale_since(&self, now: EpochMs, max_age_ms: i64) -> Option<EpochMs> {
+        let t = self.updated_at?;
+        let age = now - t;
+        let max_age_ms = max_age_ms.saturating_add(self.slowed_ms);
+        if age > max_age_ms {
+            return Some(t);
+        }
+        crate::clock::note_change_in(max_age_ms - age + 1);
+        None
+    }
+}
+
+/// A failed poll, kept as state: `since` is when this error first appeared (in a run of
+/// identical errors), `at` when it last happened.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct PanelError {
+    pub error: BackendError,
+    pub since: EpochMs,
+    pub at: EpochMs,
+}
+
+/// One Quorum node: its configuration, its recent samples, and how much longer than its
+/// rhythm its poller pauses now, its answers repeating (ms).
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct NodeSlot {
+    pub config: QuorumNode,
+    pub history: NodeHistory,
+    pub slowed_ms: i64,
+}
+
+/// One cluster of an environment as observed: `name` is the configured display name,
+/// `ecs_cluster` the ECS cluster's; `switch` is there when an ALB switch is configured;
+/// `paths` holds the load balancers and target health of its request path.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct ClusterState {
+    pub name: String,
+    pub ecs_cluster: String,
+    pub ecs: Panel<ClusterSnapshot>,
+    pub nodes: Vec<NodeSlot>,
+    pub switch: Option<Panel<SwitchView>>,
+    pub paths: Panel<PathTopology>,
+}
+
+impl ClusterState {
+    /// Overall health of the cluster for the cluster list: the ECS services' worst, and
+    /// degraded when a Quorum node is not synced.
+    pub fn health(&self, views: &[NodeView]) -> Health {
+        let ecs = match (&self.ecs.data, &self.ecs.error) {
+            (_, Some(_)) => Health::Down,
+            (Some(s), None) => s.health(),
+            (None, None) => Health::Unknown,
+        };
+        let nodes = views
+            .iter()
+            .map(|v| match v.state {
+                crate::model::quorum::NodeState::Synced => Health::Ok,
+                crate::model::quorum::NodeState::Unknown => Health::Unknown,
+                _ => Health::Degraded,
+            })
+            .fold(Health::Ok, Health::worst);
+        if views.is_empty() {
+            ecs
+        } else {
+            ecs.worst(nodes)
+        }
+    }
+
+    /// Whether some poller of the cluster pauses longer than its rhythm.
+    fn slowed(&self) -> bool {
+        self.ecs.slowed_ms > 0
+            || self.paths.slowed_ms > 0
+            || self.switch.as_ref().is_some_and(|s| s.slowed_ms > 0)
+            || self.nodes.iter().any(|n| n.slowed_ms > 0)
+    }
+}
+
+/// One environment as observed: `danger` gives the production look and typed
+/// confirmations; `read_only` refuses mutations (unless `--write`).
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct EnvState {
+    pub name: String,
+    pub danger: bool,
+    pub read_only: bool,
+    pub clusters: Vec<ClusterState>,
+}
+
+impl EnvState {
+    /// The best block height among the environment's nodes (they share one chain).
+    pub fn best_height(&self, thresholds: &QuorumThresholds) -> Option<u64> {
+        best_height(
+            self.clusters
+                .iter()
+                .flat_map(|c| c.nodes.iter().map(|n| &n.history)),
+            thresholds,
+        )
+    }
+
+    /// The judged rows of `cluster`'s nodes at `now`.
+    pub fn node_views(
+        &self,
+        cluster: usize,
+        now: EpochMs,
+        thresholds: &QuorumThresholds,
+    ) -> Vec<NodeView> {
+        let best = self.best_height(thresholds);
+        self.clusters
+            .get(cluster)
+            .map(|c| {
+                c.nodes
+                    .iter()
+                    .map(|n| node_view(&n.history, best, now, thresholds))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether some poller of the environment pauses longer than its rhythm, what it
+    /// reads repeating (quiet polling; any key brings the rhythm back).
+    pub fn idle(&self) -> bool {
+        self.clusters.iter().any(ClusterState::slowed)
+    }
+}
+
+/// Everything observed and judged, across environments (see the module doc).
+///
+/// `now` is the clock as of the last observation; `refresh_ms` the ECS refresh interval
+/// (for staleness); `problems` every current problem, worst first, recomputed when data
+/// arrives and, on the clock, once `problems_due_at` says the list would change with
+/// time alone (a node turns stalled, data turns stale, an age in a summary ticks over).
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct World {
+    pub envs: Vec<EnvState>,
+    pub now: EpochMs,
+    pub refresh_ms: i64,
+    pub thresholds: QuorumThresholds,
+    pub problems: Vec<Problem>,
+    pub problem_since: ProblemSince,
+    pub problems_due_at: Option<EpochMs>,
+    pub recent_actions: Vec<AuditEntry>,
+}
+
+impl World {
+    /// The world of a configuration before anything is observed.
+    pub fn new(config: &Config, now: EpochMs) -> Self {
+        let envs = config
+            .environments
+            .iter()
+            .map(|e| EnvState {
+                name: e.name.clone(),
+                danger: e.danger,
+                read_only: e.is_read_only(),
+                clusters: e
+                    .clusters
+                    .iter()
+                    .map(|c| ClusterState {
+                        name: c.name.clone(),
+                        ecs_cluster: c.ecs_cluster.clone(),
+                        ecs: Panel::default(),
+                        nodes: c
+                            .quorum_nodes
+                            .iter()
+                            .map(|n| NodeSlot {
+                                config: n.clone(),
+                                history: NodeHistory::new(n.name.clone(), n.role),
+                                slowed_ms: 0,
+                            })
+                            .collect(),
+                        switch: c.alb_switch.as_ref().map(|_| Panel::default()),
+                        paths: Panel::default(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self {
+            envs,
+            now,
+            refresh_ms: (config.refresh_secs.max(1) * 1000) as i64,
+            thresholds: config.quorum,
+            problems: Vec::new(),
+            problem_since: ProblemSince::default(),
+            problems_due_at: None,
+            recent_actions: Vec::new(),
+        }
+    }
+
+    /// How old ECS and request-path data may be before it shows as stale (ms): three
+    /// refreshes (more while its poller is slowed: [`Panel::stale_since`]).
+    pub fn stale_after_ms(&self) -> i64 {
+        self.refresh_ms * 3
+    }
+
+    /// The cluster at `at`.
+    pub fn cluster(&self, at: ClusterAddr) -> Option<&ClusterState> {
+        self.envs.get(at.env)?.clusters.get(at.cluster)
+    }
+
+    fn cluster_mut(&mut self, at: ClusterAddr) -> Option<&mut ClusterState> {
+        self.envs.get_mut(at.env)?.clusters.get_mut(at.cluster)
+    }
+
+    /// Applies one observation; says what changed.
+    ///
+    /// The problems list is recomputed after a poll that changed something, and on the
+    /// clock once the list would change with time alone (`problems_due_at`). A poll that
+    /// brought what the world already held, the common case on a quiet system, costs no
+    /// recomputation and no frame.
+    pub fn apply(&mut self, observation: Observation) -> Change {
+        let mut change = Change::default();
+        let data = matches!(
+            observation,
+            Observation::Ecs { .. }
+                | Observation::Paths { .. }
+                | Observation::Switch { .. }
+                | Observation::Node { .. }
+        );
+        let clock = matches!(observation, Observation::Clock(_));
+        match observation {
+            Observation::Clock(now) => {
+                self.now = now;
+            }
+            Observation::Ecs { at, result, when } => {
+                self.now = self.now.max(when);
+                let (now, stale_after) = (self.now, self.stale_after_ms());
+                if let Some(c) = self.cluster_mut(at) {
+                    change.shown = c.ecs.apply_fresh(result, when, now, stale_after);
+                }
+            }
+            Observation::Paths { at, result, when } => {
+                let (now, stale_after) = (self.now.max(when), self.stale_after_ms());
+                if let Some(c) = self.cluster_mut(at) {
+                    change.shown = c.paths.apply_fresh(result, when, now, stale_after);
+                }
+            }
+            Observation::Switch { at, result, when } => {
+                if let Some(panel) = self.cluster_mut(at).and_then(|c| c.switch.as_mut()) {
+                    change.shown = panel.apply(result, when);
+                }
+            }
+            Observation::Node { at, node, sample } => {
+                if let Some(slot) = self.cluster_mut(at).and_then(|c| c.nodes.get_mut(node)) {
+                    // Shown again when the poll brought news: a failure (the count moves),
+                    // or an answer that differs in anything shown (height, peers, txpool).
+                    let failures = slot.history.consecutive_failures();
+                    let news = slot
+                        .history
+                        .last_answer()
+                        .is_none_or(|last| !last.same_news(&sample));
+                    slot.history.record(*sample);
+                    change.shown = news || failures != slot.history.consecutive_failures();
+                }
+            }
+            Observation::Pace {
+                at,
+                poller,
+                slowed_ms,
+            } => change = self.pace(at, poller, slowed_ms),
+            Observation::RecentActions(entries) => {
+                change.shown = entries != self.recent_actions;
+                self.recent_actions = entries;
+            }
+        }
+        let problems_due = self.problems_due_at.is_none_or(|at| self.now >= at);
+        if (clock && problems_due) || (data && change.shown) {
+            change.shown |= self.refresh_problems();
+        }
+        change
+    }
+
+    /// A poller's pause changed: its panels may be that much older before they are stale.
+    fn pace(&mut self, at: ClusterAddr, poller: Poller, slowed_ms: i64) -> Change {
+        let idle = self.envs.get(at.env).is_some_and(EnvState::idle);
+        let mut was = 0;
+        if let Some(c) = self.cluster_mut(at) {
+            let slots = match poller {
+                Poller::Cluster => vec![&mut c.ecs.slowed_ms, &mut c.paths.slowed_ms],
+                Poller::Switch => c.switch.iter_mut().map(|p| &mut p.slowed_ms).collect(),
+                Poller::Node(i) => c
+                    .nodes
+                    .get_mut(i)
+                    .map(|n| &mut n.slowed_ms)
+                    .into_iter()
+                    .collect(),
+            };
+            for slot in slots {
+                was = was.max(std::mem::replace(slot, slowed_ms));
+            }
+        }
+        let change = Change {
+            shown: idle != self.envs.get(at.env).is_some_and(EnvState::idle),
+            // Data may now turn stale sooner than the screen and the problems were told.
+            sooner: slowed_ms < was,
+        };
+        if change.sooner {
+            self.problems_due_at = Some(self.now);
+        }
+        change
+    }
+
+    /// Recomputes the problems list (after new data or as time passes); whether it
+    /// changed.
+    pub fn refresh_problems(&mut self) -> bool {
+        let (mut problems, changes_in) =
+            crate::clock::watch_changes(|| crate::problems::current(self));
+        self.problems_due_at = Some(due_at(self.now, changes_in));
+        self.problem_since.track(&mut problems, self.now);
+        if problems == self.problems {
+            return false;
+        }
+        self.problems = problems;
+        true
+    }
+}
