@@ -120,6 +120,11 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
                     pollers.refresh_now();
                     None
                 }
+                Effect::Repaint => {
+                    crate::tui::repaint(&mut written)?;
+                    state.dirty = true;
+                    None
+                }
                 Effect::OpenLogs {
                     env,
                     cluster,
@@ -159,8 +164,8 @@ pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
 /// would still send colour resets and a hide-cursor sequence. The cursor stays hidden
 /// from [`crate::tui::enter`] on.
 ///
-/// `last_frame` is what the screen shows; after a resize (ratatui clears the screen) or
-/// at the start it is a blank screen of the new size.
+/// `last_frame` is what the screen shows; after a resize (ratatui clears the screen), a
+/// repaint ([`crate::tui::repaint`]) or at the start it is a blank screen of the new size.
 fn draw_if_changed(
     terminal: &mut crate::tui::Term,
     last_frame: &mut Option<Buffer>,
@@ -257,6 +262,7 @@ impl OpRunner {
         match effect {
             Effect::Quit
             | Effect::RefreshNow
+            | Effect::Repaint
             | Effect::OpenLogs { .. }
             | Effect::RestartLogs { .. }
             | Effect::SaveLogs(_)

@@ -1,4 +1,5 @@
-//! The terminal: enter and leave full-screen mode, and restore it on every exit path.
+//! The terminal: enter and leave full-screen mode, restore it on every exit path, and
+//! clear it for a repaint.
 //!
 //! [`TerminalGuard`] restores the terminal when dropped; the panic hook installed by
 //! [`enter`] restores it before the panic message is printed, so an operator never
@@ -16,6 +17,7 @@ use crossterm::terminal::{
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use ratatui::buffer::Buffer;
 
 pub mod frame;
 
@@ -66,6 +68,15 @@ fn leave(out: &mut impl Write) -> io::Result<()> {
         LeaveAlternateScreen,
         Show
     )
+}
+
+/// Clears the terminal for a repaint (after anything else wrote to it) and drops the
+/// frame writer's model of the screen, `shown`: the next frame is written whole.
+pub fn repaint(shown: &mut Option<Buffer>) -> io::Result<()> {
+    *shown = None;
+    let mut out = io::stdout().lock();
+    out.write_all(frame::REPAINT)?;
+    out.flush()
 }
 
 #[cfg(test)]

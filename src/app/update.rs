@@ -219,6 +219,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         state.quit = true;
         return vec![Effect::Quit];
     }
+    if ctrl && key.code == KeyCode::Char('l') {
+        return vec![Effect::Repaint];
+    }
     if state.dialog.is_some() {
         return on_dialog_key(state, key);
     }

@@ -17,12 +17,22 @@
 //! following new lines, the body moving when the problem strip grows): the terminal
 //! moves them itself (a scroll region and `ESC[nL` / `ESC[nM`, as curses does), and
 //! only what is new is drawn.
+//!
+//! The writer trusts its model of the screen (the frame it wrote last): it must not be
+//! used after anything else wrote to the terminal until [`REPAINT`] is written and the
+//! model is dropped, so that the next frame is written whole on a blank screen.
 
 use std::io::Write as _;
 
 use ratatui::buffer::{Buffer, Cell};
 use ratatui::style::{Color, Modifier};
 use unicode_width::UnicodeWidthStr;
+
+/// The bytes that put the terminal back in the state frames are written in, whatever
+/// wrote to it since (an SSO prompt, `wall`): no scroll region, the default pen, the
+/// basic character set, the cursor hidden, and a blank screen. After them the writer's
+/// model of the screen is a blank buffer.
+pub const REPAINT: &[u8] = b"\x1b[r\x1b[0m\x1b(B\x0f\x1b[?25l\x1b[2J";
 
 /// The SGR codes of each attribute, in the order they are written.
 const ATTRIBUTES: [(Modifier, u8); 9] = [
@@ -730,11 +740,17 @@ mod tests {
         assert_eq!(styles(&play_on(shown, &bytes)), styles(&next));
     }
 
+    /// What else might write to the terminal (an SSO prompt, `wall`): text, colours,
+    /// the cursor shown, a narrowed scroll region, the line-drawing character set.
+    const GARBAGE: &[u8] = b"\x1b[?25h\x1b[1;35;44mMessage from root\r\n\x1b[3;6r\x1b[4;2H\
+        lines\r\nthat\r\nscroll\x1b[2Kx\x1b(0qqq\x0e";
+
     #[test]
     fn moves_found_or_not_the_screen_ends_as_the_frame() {
         // Many frames made of shifted blocks, edited rows and blank rows, each played on
         // the one before: on the project's own model of a terminal, and on an
-        // independent emulator. Seeded: the same 400 frames every run.
+        // independent emulator. Now and then something else writes to the terminal and
+        // the screen is repainted (Ctrl-l). Seeded: the same 400 frames every run.
         let area = Rect::new(0, 0, 12, 16);
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         let mut rand = move |n: u64| {
@@ -762,6 +778,7 @@ mod tests {
         let mut shown = Buffer::empty(area);
         let mut screen = Buffer::empty(area);
         let mut emulator = emulator(area);
+        let mut repaints = 0;
         for _ in 0..400 {
             let mut next = shown.clone();
             let w = usize::from(area.width);
@@ -786,6 +803,15 @@ mod tests {
                 let style = styles_of[rand(styles_of.len() as u64) as usize];
                 next.set_string(u16::try_from(rand(6)).expect("col"), y, word, style);
             }
+            if rand(25) == 0 {
+                // Garbage, then Ctrl-l: the model dropped, the terminal cleared, the
+                // frame written whole.
+                emulator.process(GARBAGE);
+                emulator.process(REPAINT);
+                shown = Buffer::empty(area);
+                screen = Buffer::empty(area);
+                repaints += 1;
+            }
             let (bytes, after) = frame_bytes(&shown, &next);
             screen = play_on(screen, &bytes);
             assert_eq!(styles(&screen), styles(&next), "{bytes:?}");
@@ -793,6 +819,36 @@ mod tests {
             assert_emulator_shows(&emulator, &next, &bytes);
             shown = after;
         }
+        assert!(repaints > 5, "{repaints} repaints");
+    }
+
+    #[test]
+    fn a_repaint_draws_the_whole_frame_over_what_else_was_written() {
+        let shown = log_view(0);
+        let next = log_view(1);
+        // Without a repaint, the next frame's changes leave the garbage on screen.
+        let (changes, _) = frame_bytes(&shown, &next);
+        let mut without = emulator_showing(&shown);
+        without.process(GARBAGE);
+        without.process(changes.as_bytes());
+        assert!(without.screen().contents().contains("Message from root"));
+        // Ctrl-l: the terminal cleared and set back, the frame written whole.
+        let mut emulator = emulator_showing(&shown);
+        emulator.process(GARBAGE);
+        emulator.process(REPAINT);
+        let screen = emulator.screen();
+        assert_eq!(screen.contents(), "", "a blank screen");
+        assert!(screen.hide_cursor(), "the cursor hidden again");
+        let (whole, _) = frame_bytes(&Buffer::empty(next.area), &next);
+        emulator.process(whole.as_bytes());
+        assert_emulator_shows(&emulator, &next, &whole);
+        // The pen and the scroll region are the writer's again: a later frame that
+        // moves rows shows right too.
+        let later = log_view(3);
+        let (more, _) = frame_bytes(&next, &later);
+        assert!(more.contains("M\x1b[r"), "{more:?}");
+        emulator.process(more.as_bytes());
+        assert_emulator_shows(&emulator, &later, &more);
     }
 
     #[test]

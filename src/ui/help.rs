@@ -30,6 +30,7 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "Ctrl-r",
         "refresh now (any key ends \"polls slowed\" for a minute)",
     ),
+    ("everywhere", "Ctrl-l", "repaint the whole screen"),
     (
         "everywhere",
         "e",
@@ -131,6 +132,7 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("logs", "c", "clear the lines shown"),
     ("logs", "Esc / q", "back (the tail stops)"),
     ("logs", "?", "this help"),
+    ("logs", "Ctrl-l", "repaint the whole screen"),
     ("logs", "Ctrl-c", "quit"),
 ];
 
