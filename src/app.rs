@@ -80,6 +80,7 @@ pub struct Console {
     rx: mpsc::Receiver<Msg>,
     observations: mpsc::Receiver<Observation>,
     clock: crate::clock::SharedClock,
+    repaint: bool,
 }
 
 impl std::fmt::Debug for Console {
@@ -114,6 +115,7 @@ impl Console {
             rx,
             observations,
             clock,
+            repaint: false,
         }
     }
 
@@ -143,6 +145,11 @@ impl Console {
         let mut stop = std::pin::pin!(stop);
         let mut written = None;
         loop {
+            if std::mem::take(&mut self.repaint) {
+                crate::tui::repaint(&mut out, &mut written)?;
+                self.state.dirty = true;
+                urgent = true;
+            }
             let state = &mut self.state;
             if state.dirty && (urgent || last_frame.elapsed() >= LOG_FRAME) {
                 let drawn = draw_if_changed(terminal, &mut out, &mut written, |f| {
@@ -191,6 +198,11 @@ impl Console {
             _ => None,
         };
         for effect in update(&mut self.state, msg) {
+            if effect == Effect::Repaint {
+                // The loop owns the terminal: it repaints before the next frame.
+                self.repaint = true;
+                continue;
+            }
             if let Some(reply) = self.effects.run(&self.state, effect) {
                 update(&mut self.state, reply);
             }
@@ -209,8 +221,8 @@ impl Console {
 /// would still send colour resets and a hide-cursor sequence. The cursor stays hidden
 /// from [`crate::tui::enter`] on.
 ///
-/// `last_frame` is what the screen shows; after a resize (ratatui clears the screen) or
-/// at the start it is a blank screen of the new size.
+/// `last_frame` is what the screen shows; after a resize (ratatui clears the screen), a
+/// repaint ([`crate::tui::repaint`]) or at the start it is a blank screen of the new size.
 fn draw_if_changed<B>(
     terminal: &mut Terminal<B>,
     out: &mut impl Write,

@@ -77,6 +77,36 @@ fn no_config_explains_how_to_start() {
     t.send(&["q"]);
 }
 
+/// Something else writes to the console's terminal (as `wall` would): text over the
+/// panes, a narrowed scroll region. Ctrl-l clears the terminal and draws the whole
+/// frame again.
+#[test]
+fn ctrl_l_repaints_after_something_else_wrote_to_the_terminal() {
+    let t = Tmux::start("repaint", 80, 24, &format!("{BIN} --demo"));
+    let before = t.wait_for_all(&["nginx-proxy", "╭ Clusters", "q quit"], WAIT);
+    let whole = |s: &str| {
+        let rows: Vec<&str> = s.lines().collect();
+        let panes = rows.iter().position(|r| r.starts_with("╭ Clusters"));
+        !s.contains("GARBAGE")
+            && rows.first().is_some_and(|r| r.starts_with(" ibet-console"))
+            && rows.get(23).is_some_and(|r| r.contains("q quit"))
+            && panes.is_some_and(|top| {
+                rows[top + 1..23]
+                    .iter()
+                    .all(|r| r.starts_with('│') || r.starts_with('╰'))
+            })
+    };
+    assert!(whole(&before), "{before}");
+    t.write_to_terminal(
+        b"\x1b[12;2HGARBAGE GARBAGE\x1b[8;3HGARBAGE\x1b[2K\r\n\x1b[5;20r\x1b[31m\r\n\n\n",
+    );
+    t.wait_for("GARBAGE", WAIT);
+    t.send(&["C-l"]);
+    t.wait_until("the whole screen again", WAIT, whole);
+    assert!(t.alive());
+    t.send(&["q"]);
+}
+
 /// The number before " lines ·" in the log view's status line.
 fn line_count(screen: &str) -> Option<u64> {
     let at = screen.find(" lines ·")?;

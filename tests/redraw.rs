@@ -7,20 +7,21 @@
 //! not ask for one is identical, cell by cell and colour by colour, to the frame on screen;
 //! and once everything has turned (stalled, stale, ages in minutes), few frames are drawn.
 //! The problems list, recomputed on a tick only when due the same way, is checked against
-//! a fresh computation at every step.
+//! a fresh computation at every step. And Ctrl-l, the repaint after something else wrote
+//! to the terminal, is asked for wherever the operator is and changes nothing else.
 
 #[path = "support/screen.rs"]
 mod screen;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ibet_console::app::{Msg, State, update};
+use ibet_console::app::{Effect, Msg, State, update};
 use ibet_console::problems::current as current_problems;
 use ibet_console::ui::{Drawn, Theme, render};
 use ibet_console::world::LONGEST_STILL_MS;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use screen::{demo_session, polled_state, run_log_effects};
+use screen::{demo_session, polled_state, run_log_effects, screen};
 
 fn key(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
@@ -189,4 +190,30 @@ fn the_tasks_and_the_log_view_are_drawn_again_only_when_they_would_change() {
     run_log_effects(&mut state, &session, effects);
     let run = run_clock(&mut state, 80, 24, 8, 1_100);
     assert_quiet_late("logs 80x24", &run);
+}
+
+#[test]
+fn ctrl_l_asks_for_a_repaint_wherever_the_operator_is_and_does_nothing_else() {
+    fn repaints(state: &mut State, where_: &str) {
+        let before = screen(state, 80, 24);
+        let ctrl_l = Msg::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL));
+        assert_eq!(update(state, ctrl_l), [Effect::Repaint], "{where_}");
+        assert!(state.dirty, "{where_}");
+        assert_eq!(screen(state, 80, 24), before, "{where_}");
+    }
+    let (session, _clock) = demo_session(7, 120);
+    let mut state = polled_state(&session);
+    // Not `l` (the service's logs) on the overview.
+    repaints(&mut state, "overview");
+    // Not an `l` typed into the filter.
+    update(&mut state, key(KeyCode::Char('/')));
+    repaints(&mut state, "filter");
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, key(KeyCode::Char('?')));
+    repaints(&mut state, "help");
+    update(&mut state, key(KeyCode::Esc));
+    let effects = update(&mut state, key(KeyCode::Char('l')));
+    run_log_effects(&mut state, &session, effects);
+    assert!(screen(&mut state, 80, 24).contains("Logs ·"));
+    repaints(&mut state, "logs");
 }

@@ -63,7 +63,7 @@ impl Effects {
     /// Carries out `effect`; the message to apply at once, if any.
     pub fn run(&mut self, state: &State, effect: Effect) -> Option<Msg> {
         match effect {
-            Effect::Quit => None,
+            Effect::Quit | Effect::Repaint => None,
             Effect::RefreshNow => {
                 self.pollers.refresh_now();
                 None
@@ -168,6 +168,7 @@ impl OpRunner {
         match effect {
             Effect::Quit
             | Effect::RefreshNow
+            | Effect::Repaint
             | Effect::OpenLogs { .. }
             | Effect::RestartLogs { .. }
             | Effect::SaveLogs(_)

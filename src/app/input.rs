@@ -24,6 +24,10 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         state.quit = true;
         return vec![Effect::Quit];
     }
+    if keys::is_repaint(&key) {
+        // Nothing of the state changes: the screen is written again whole.
+        return vec![Effect::Repaint];
+    }
     match &state.modal {
         Some(Modal::Dialog(_)) => return open::on_dialog_key(state, key),
         Some(Modal::Revisions(_)) => return open::on_picker_key(state, key),

@@ -145,6 +145,8 @@ pub enum Action {
     Dialog,
     /// Quits from anywhere, whatever is open.
     Interrupt,
+    /// Repaints the whole screen from anywhere, whatever is open.
+    Repaint,
 }
 
 /// One line of the help and the keys it stands for.
@@ -164,7 +166,10 @@ pub struct Row {
 /// Quits from anywhere.
 pub const INTERRUPT: Key = Key::Ctrl('c');
 
-use Action::{Dialog as D, Interrupt as I, Log as L, Screen as S};
+/// Repaints the whole screen from anywhere (after something else wrote to the terminal).
+pub const REPAINT: Key = Key::Ctrl('l');
+
+use Action::{Dialog as D, Interrupt as I, Log as L, Repaint as P, Screen as S};
 use Command as C;
 use KeyCode as K;
 use LogCommand as LC;
@@ -244,6 +249,12 @@ pub const TABLE: &[Row] = &[
         "Ctrl-r",
         "refresh now (any key ends \"polls slowed\" for a minute)",
         &[(Key::Ctrl('r'), S(C::Refresh))],
+    ),
+    row(
+        "everywhere",
+        "Ctrl-l",
+        "repaint the whole screen",
+        &[(REPAINT, P)],
     ),
     row(
         "everywhere",
@@ -491,6 +502,12 @@ pub const TABLE: &[Row] = &[
         ],
     ),
     row("logs", "?", "this help", &[(Key::Char('?'), L(LC::Help))]),
+    row(
+        "logs",
+        "Ctrl-l",
+        "repaint the whole screen",
+        &[(REPAINT, P)],
+    ),
     row("logs", "Ctrl-c", "quit", &[(INTERRUPT, I)]),
 ];
 
@@ -537,6 +554,11 @@ fn actions<'a>(sections: &'a [&str], key: &'a KeyEvent) -> impl Iterator<Item = 
 /// Whether `key` quits from anywhere.
 pub fn is_interrupt(key: &KeyEvent) -> bool {
     INTERRUPT.matches(key)
+}
+
+/// Whether `key` repaints the screen from anywhere.
+pub fn is_repaint(key: &KeyEvent) -> bool {
+    REPAINT.matches(key)
 }
 
 /// The command of `key` on the tasks screen (`tasks`) or the overview: the screen's own

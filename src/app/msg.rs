@@ -54,6 +54,8 @@ pub enum Effect {
     Quit,
     /// Poll everything now.
     RefreshNow,
+    /// Clear the terminal and draw the whole frame again (something else wrote to it).
+    Repaint,
     /// Plan an op (reads the state it depends on); the plan comes back as
     /// [`Msg::PlanReady`].
     PlanOp {

@@ -17,12 +17,22 @@
 //! following new lines, the body moving when the problem strip grows): the terminal
 //! moves them itself (a scroll region and `ESC[nL` / `ESC[nM`, as curses does), and
 //! only what is new is drawn.
+//!
+//! The writer trusts its model of the screen (the frame it wrote last): it must not be
+//! used after anything else wrote to the terminal until [`REPAINT`] is written and the
+//! model is dropped, so that the next frame is written whole on a blank screen.
 
 use std::io::Write as _;
 
 use ratatui::buffer::{Buffer, Cell};
 use ratatui::style::{Color, Modifier};
 use unicode_width::UnicodeWidthStr;
+
+/// The bytes that put the terminal back in the state frames are written in, whatever
+/// wrote to it since (an SSO prompt, `wall`): no scroll region, the default pen, the
+/// basic character set, the cursor hidden, and a blank screen. After them the writer's
+/// model of the screen is a blank buffer.
+pub const REPAINT: &[u8] = b"\x1b[r\x1b[0m\x1b(B\x0f\x1b[?25l\x1b[2J";
 
 /// The SGR codes of each attribute, in the order they are written.
 const ATTRIBUTES: [(Modifier, u8); 9] = [
@@ -82,8 +92,42 @@ pub fn write_frame(out: &mut Vec<u8>, shown: &mut Buffer, next: &Buffer) {
     if let Some(moved) = find_shift(shown, next) {
         scroll(out, shown, moved);
     }
-    encode(out, &shown.diff(next));
+    encode(out, &updates(shown, next));
     shown.content.clone_from_slice(&next.content);
+}
+
+/// The cells to write: those that changed ([`Buffer::diff`]), and the right halves of
+/// wide symbols that a narrower symbol overwrites. The terminal erases such a half
+/// itself, and not the same way everywhere: tmux leaves a blank in default colours,
+/// others (the vt100 crate) a blank in the colours of the symbol just written. Writing
+/// the half again makes it what the frame says.
+fn updates<'a>(shown: &Buffer, next: &'a Buffer) -> Vec<(u16, u16, &'a Cell)> {
+    let mut updates = shown.diff(next);
+    let width = |cell: &Cell| u16::try_from(cell.symbol().width()).unwrap_or(1).max(1);
+    let columns = next.area.width;
+    let mut halves = Vec::new();
+    for &(x, y, cell) in &updates {
+        let end = x.saturating_add(width(cell)).min(columns);
+        // Where the symbols shown under the new one end: past `end`, a wide one's half.
+        let covered = (x..end)
+            .map(|p| p.saturating_add(width(&shown[(p, y)])))
+            .max()
+            .unwrap_or(end)
+            .min(columns);
+        for p in end..covered {
+            // Not a column the next frame covers with a wide symbol of its own.
+            if width(&next[(p - 1, y)]) < 2 {
+                halves.push((p, y));
+            }
+        }
+    }
+    if halves.is_empty() {
+        return updates;
+    }
+    updates.extend(halves.into_iter().map(|(x, y)| (x, y, &next[(x, y)])));
+    updates.sort_by_key(|&(x, y, _)| (y, x));
+    updates.dedup_by_key(|&mut (x, y, _)| (x, y));
+    updates
 }
 
 fn row(buffer: &Buffer, y: u16) -> &[Cell] {
@@ -505,6 +549,103 @@ mod tests {
             .collect()
     }
 
+    /// An independent terminal emulator (the vt100 crate) the size of `area`, blank.
+    fn emulator(area: Rect) -> vt100::Parser {
+        let size = |n: u16| std::num::NonZeroU16::new(n).expect("not empty");
+        vt100::Parser::new(size(area.height), size(area.width), 0)
+    }
+
+    /// An emulator that shows `frame`, written on its blank screen.
+    fn emulator_showing(frame: &Buffer) -> vt100::Parser {
+        let mut parser = emulator(frame.area);
+        let (bytes, _) = frame_bytes(&Buffer::empty(frame.area), frame);
+        parser.process(bytes.as_bytes());
+        parser
+    }
+
+    fn vt100_color(color: Color) -> vt100::Color {
+        use vt100::Color::{Default, Idx, Rgb};
+        match color {
+            Color::Reset => Default,
+            Color::Black => Idx(0),
+            Color::Red => Idx(1),
+            Color::Green => Idx(2),
+            Color::Yellow => Idx(3),
+            Color::Blue => Idx(4),
+            Color::Magenta => Idx(5),
+            Color::Cyan => Idx(6),
+            Color::Gray => Idx(7),
+            Color::DarkGray => Idx(8),
+            Color::LightRed => Idx(9),
+            Color::LightGreen => Idx(10),
+            Color::LightYellow => Idx(11),
+            Color::LightBlue => Idx(12),
+            Color::LightMagenta => Idx(13),
+            Color::LightCyan => Idx(14),
+            Color::White => Idx(15),
+            Color::Indexed(i) => Idx(i),
+            Color::Rgb(r, g, b) => Rgb(r, g, b),
+        }
+    }
+
+    /// A cell as the emulator keeps it: symbol, colours, and the attributes it knows
+    /// (bold, dim, italic, underlined, reversed; blinking, hidden and crossed-out are
+    /// not kept). vt100 keeps bold and dim as one intensity: no frame here sets both.
+    type Shown = (String, vt100::Color, vt100::Color, [bool; 5]);
+
+    /// Asserts that the emulator shows `frame`, cell by cell. The right half of a wide
+    /// symbol is skipped: ratatui keeps a blank cell there, the emulator the symbol's
+    /// continuation.
+    fn assert_emulator_shows(parser: &vt100::Parser, frame: &Buffer, bytes: &str) {
+        let screen = parser.screen();
+        let mut wrong: Vec<((u16, u16), Shown, Shown)> = Vec::new();
+        for y in 0..frame.area.height {
+            for x in 0..frame.area.width {
+                let got = screen.cell(y, x).expect("inside the screen");
+                if got.is_wide_continuation() {
+                    continue;
+                }
+                let cell = &frame[(x, y)];
+                let want: Shown = (
+                    cell.symbol().to_owned(),
+                    vt100_color(cell.fg),
+                    vt100_color(cell.bg),
+                    [
+                        Modifier::BOLD,
+                        Modifier::DIM,
+                        Modifier::ITALIC,
+                        Modifier::UNDERLINED,
+                        Modifier::REVERSED,
+                    ]
+                    .map(|m| cell.modifier.contains(m)),
+                );
+                let contents = got.contents();
+                let got: Shown = (
+                    if contents.is_empty() { " " } else { contents }.to_owned(),
+                    got.fgcolor(),
+                    got.bgcolor(),
+                    [
+                        got.bold(),
+                        got.dim(),
+                        got.italic(),
+                        got.underline(),
+                        got.inverse(),
+                    ],
+                );
+                if got != want {
+                    wrong.push(((x, y), want, got));
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} cells differ; first (x, y), frame, emulator: {:?}\nscreen:\n{}\nbytes: {bytes:?}",
+            wrong.len(),
+            &wrong[..wrong.len().min(3)],
+            screen.contents(),
+        );
+    }
+
     fn frame_bytes(shown: &Buffer, next: &Buffer) -> (String, Buffer) {
         let mut out = Vec::new();
         let mut after = shown.clone();
@@ -560,6 +701,9 @@ mod tests {
             bytes.len(),
             plain.len()
         );
+        let mut emulator = emulator_showing(&shown);
+        emulator.process(bytes.as_bytes());
+        assert_emulator_shows(&emulator, &next, &bytes);
         assert_eq!(styles(&play_on(shown, &bytes)), styles(&next));
     }
 
@@ -590,13 +734,23 @@ mod tests {
         next.content[9 * 40..10 * 40].clone_from_slice(&footer);
         let (bytes, _) = frame_bytes(&shown, &next);
         assert!(bytes.contains("L\x1b[r"), "{bytes:?}");
+        let mut emulator = emulator_showing(&shown);
+        emulator.process(bytes.as_bytes());
+        assert_emulator_shows(&emulator, &next, &bytes);
         assert_eq!(styles(&play_on(shown, &bytes)), styles(&next));
     }
+
+    /// What else might write to the terminal (an SSO prompt, `wall`): text, colours,
+    /// the cursor shown, a narrowed scroll region, the line-drawing character set.
+    const GARBAGE: &[u8] = b"\x1b[?25h\x1b[1;35;44mMessage from root\r\n\x1b[3;6r\x1b[4;2H\
+        lines\r\nthat\r\nscroll\x1b[2Kx\x1b(0qqq\x0e";
 
     #[test]
     fn moves_found_or_not_the_screen_ends_as_the_frame() {
         // Many frames made of shifted blocks, edited rows and blank rows, each played on
-        // the one before.
+        // the one before: on the project's own model of a terminal, and on an
+        // independent emulator. Now and then something else writes to the terminal and
+        // the screen is repainted (Ctrl-l). Seeded: the same 400 frames every run.
         let area = Rect::new(0, 0, 12, 16);
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         let mut rand = move |n: u64| {
@@ -605,16 +759,26 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        let words = ["a", "bb", "● x", "コ", "", "line", "│ 1", "zz top"];
+        let words = ["a", "bb", "● x", "コ", "", "line", "│ 1", "zz top", "日本"];
         let styles_of = [
             Style::default(),
             Style::default().fg(Color::Yellow),
             Style::default()
                 .bg(Color::Blue)
                 .add_modifier(Modifier::BOLD),
+            Style::default()
+                .fg(Color::Indexed(208))
+                .add_modifier(Modifier::ITALIC | Modifier::UNDERLINED),
+            Style::default()
+                .fg(Color::Rgb(200, 10, 30))
+                .bg(Color::DarkGray)
+                .add_modifier(Modifier::DIM | Modifier::REVERSED),
+            Style::default().bg(Color::Rgb(0, 40, 0)),
         ];
         let mut shown = Buffer::empty(area);
         let mut screen = Buffer::empty(area);
+        let mut emulator = emulator(area);
+        let mut repaints = 0;
         for _ in 0..400 {
             let mut next = shown.clone();
             let w = usize::from(area.width);
@@ -636,12 +800,78 @@ mod tests {
                 let at = usize::from(y) * w;
                 next.content[at..at + w].iter_mut().for_each(Cell::reset);
                 let word = words[rand(words.len() as u64) as usize];
-                let style = styles_of[rand(3) as usize];
+                let style = styles_of[rand(styles_of.len() as u64) as usize];
                 next.set_string(u16::try_from(rand(6)).expect("col"), y, word, style);
+            }
+            if rand(25) == 0 {
+                // Garbage, then Ctrl-l: the model dropped, the terminal cleared, the
+                // frame written whole.
+                emulator.process(GARBAGE);
+                emulator.process(REPAINT);
+                shown = Buffer::empty(area);
+                screen = Buffer::empty(area);
+                repaints += 1;
             }
             let (bytes, after) = frame_bytes(&shown, &next);
             screen = play_on(screen, &bytes);
             assert_eq!(styles(&screen), styles(&next), "{bytes:?}");
+            emulator.process(bytes.as_bytes());
+            assert_emulator_shows(&emulator, &next, &bytes);
+            shown = after;
+        }
+        assert!(repaints > 5, "{repaints} repaints");
+    }
+
+    #[test]
+    fn a_repaint_draws_the_whole_frame_over_what_else_was_written() {
+        let shown = log_view(0);
+        let next = log_view(1);
+        // Without a repaint, the next frame's changes leave the garbage on screen.
+        let (changes, _) = frame_bytes(&shown, &next);
+        let mut without = emulator_showing(&shown);
+        without.process(GARBAGE);
+        without.process(changes.as_bytes());
+        assert!(without.screen().contents().contains("Message from root"));
+        // Ctrl-l: the terminal cleared and set back, the frame written whole.
+        let mut emulator = emulator_showing(&shown);
+        emulator.process(GARBAGE);
+        emulator.process(REPAINT);
+        let screen = emulator.screen();
+        assert_eq!(screen.contents(), "", "a blank screen");
+        assert!(screen.hide_cursor(), "the cursor hidden again");
+        let (whole, _) = frame_bytes(&Buffer::empty(next.area), &next);
+        emulator.process(whole.as_bytes());
+        assert_emulator_shows(&emulator, &next, &whole);
+        // The pen and the scroll region are the writer's again: a later frame that
+        // moves rows shows right too.
+        let later = log_view(3);
+        let (more, _) = frame_bytes(&next, &later);
+        assert!(more.contains("M\x1b[r"), "{more:?}");
+        emulator.process(more.as_bytes());
+        assert_emulator_shows(&emulator, &later, &more);
+    }
+
+    #[test]
+    fn wide_symbols_over_narrow_ones_and_back_on_an_emulator() {
+        let area = Rect::new(0, 0, 10, 2);
+        let mut first = Buffer::empty(area);
+        first.set_string(0, 0, "abcdefghij", Style::default());
+        first.set_string(0, 1, "コンニチハ", Style::default().fg(Color::Green));
+        let mut second = Buffer::empty(area);
+        second.set_string(0, 0, "aコdeコhij", Style::default().fg(Color::Cyan));
+        second.set_string(0, 1, "x●yコzz", Style::default().bg(Color::Red));
+        let mut third = Buffer::empty(area);
+        third.set_string(0, 0, "日本", Style::default().add_modifier(Modifier::BOLD));
+        third.set_string(3, 1, "ab", Style::default());
+        // A wide symbol over two, one column off: the second loses its right half.
+        let mut fourth = first.clone();
+        fourth.set_string(0, 1, "aコ", Style::default().bg(Color::Blue));
+        let mut emulator = emulator(area);
+        let mut shown = Buffer::empty(area);
+        for frame in [&first, &second, &third, &first, &fourth] {
+            let (bytes, after) = frame_bytes(&shown, frame);
+            emulator.process(bytes.as_bytes());
+            assert_emulator_shows(&emulator, frame, &bytes);
             shown = after;
         }
     }
@@ -678,5 +908,10 @@ mod tests {
         // The second frame is written over the first: play both.
         let both = format!("{}{}", bytes(&blank, &first), bytes(&first, &second));
         assert_eq!(styles(&play(area, &both)), styles(&second));
+        let mut emulator = emulator(area);
+        emulator.process(bytes(&blank, &first).as_bytes());
+        assert_emulator_shows(&emulator, &first, &both);
+        emulator.process(bytes(&first, &second).as_bytes());
+        assert_emulator_shows(&emulator, &second, &both);
     }
 }

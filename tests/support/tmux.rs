@@ -89,6 +89,19 @@ impl Tmux {
         }
     }
 
+    /// Writes `bytes` to the pane's terminal from outside the program, as `wall` or
+    /// another process sharing the terminal would.
+    pub fn write_to_terminal(&self, bytes: &[u8]) {
+        let out = self.tmux(&["display-message", "-p", "-t", "0", "#{pane_tty}"]);
+        assert!(out.status.success(), "pane_tty: {out:?}");
+        let tty = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&tty)
+            .unwrap_or_else(|e| panic!("open {tty}: {e}"));
+        std::io::Write::write_all(&mut file, bytes).expect("write to the pane's terminal");
+    }
+
     /// Whether the session (the program in it) is still running.
     pub fn alive(&self) -> bool {
         self.tmux(&["has-session", "-t", "0"]).status.success()
