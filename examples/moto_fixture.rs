@@ -15,14 +15,15 @@
 //! the two Quorum general nodes), then writes the matching TOML to stdout (progress goes
 //! to stderr). Without `MOTO_ECS_SERVICE_RUNNING`, moto reports every deployment as in
 //! progress. It only talks to the URL it is given; the fixture code is
-//! `tests/support/ecs_fixture.rs` and `tests/support/elb_fixture.rs`, shared with the
-//! tests.
+//! `tests/it/support/ecs_fixture.rs` and `tests/it/support/elb_fixture.rs`, shared with
+//! the tests.
 
-#[path = "../tests/support/ecs_fixture.rs"]
+#[path = "../tests/it/support/ecs_fixture.rs"]
 mod ecs_fixture;
-#[path = "../tests/support/elb_fixture.rs"]
+#[path = "../tests/it/support/elb_fixture.rs"]
 mod elb_fixture;
-#[path = "../tests/support/moto.rs"]
+#[path = "../tests/it/support/moto.rs"]
+#[allow(dead_code)] // only `sdk_config` is needed here
 mod moto;
 
 use std::collections::BTreeMap;
