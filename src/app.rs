@@ -1,7 +1,13 @@
-//! The event loop: terminal events, backend messages and the age tick, merged into one
-//! stream of [`Msg`]s applied by [`update`]; a frame is drawn only when the state says
-//! something visible changed. While log lines stream, frames are coalesced to at most
-//! one per [`LOG_FRAME`]; anything else (a key, a tick, a poll) draws at once.
+//! The TUI. [`Console::run`] is the event loop: terminal events, what the pollers saw,
+//! the effect runner's replies and the age tick, merged into one stream of [`Msg`]s
+//! applied by [`update`]; a frame is drawn only when the state says something visible
+//! changed. While log lines stream, frames are coalesced to at most one per
+//! [`LOG_FRAME`]; anything else (a key, a tick, a poll) draws at once.
+//!
+//! The modules: [`state`] (the world and the screen), [`msg`], [`update`] (routing),
+//! [`input`] (keys, through the table in [`keys`]), [`navigate`], `open` (dialogs,
+//! pickers, the log view), [`effects`] (the effect runner), and the dialogs' and views'
+//! own state ([`dialog`], [`release`], [`logview`], [`log_picker`], [`log_tail`]).
 
 pub mod dialog;
 pub mod effects;

@@ -15,12 +15,19 @@
 //!   unsanitised.
 //! - [`logs`]: live CloudWatch Logs: stream discovery, the tail engine, the log buffer,
 //!   and the `logs` subcommand's core.
-//! - [`app`]: the event loop, the state and `update`; [`ui`] draws the state; [`tui`] owns
-//!   the terminal.
-//! - [`poll`]: the pollers that feed the state; [`session`]: the world a run talks to.
+//! - [`world`]: everything observed and judged, per environment and cluster, changed only
+//!   by [`world::World::apply`] of an observation; no screen in it.
+//! - [`app`]: the TUI: its state (the world and the screen), `update`, the key table,
+//!   navigation, the effect runner and the event loop ([`app::Console`]); [`ui`] draws
+//!   the state; [`tui`] owns the terminal and writes frames.
+//! - [`poll`]: the pollers that send observations to the world; [`session`]: the
+//!   backends and clock a run talks to.
 //! - [`path`]: the request path of a wallet cluster, hop by hop (external ALB → nginx →
 //!   internal ALB → API and the active Quorum node → validators), and where it breaks.
 //! - [`problems`]: what is wrong now, worst first; [`status`]: the `status` subcommand.
+//!
+//! Nothing below `app`, `ui` and `tui` imports them: the world, its judgements, the
+//! pollers, the ops layer and the subcommands work without a terminal.
 //! - [`cli`]: the command line.
 //! - [`ops`]: operator actions as data (switch the ALB, stop a task, deploy), planned,
 //!   guarded, confirmed, audited, executed once and verified; shared by TUI and CLI.

@@ -508,3 +508,142 @@ impl World {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ecs::Service;
+
+    fn config() -> Config {
+        Config::parse(
+            r#"
+            [[environments]]
+            name = "staging"
+            [[environments.clusters]]
+            name = "node-api"
+            ecs_cluster = "ibet-stg-node-api"
+            [[environments.clusters]]
+            name = "issuer"
+            ecs_cluster = "ibet-stg-issuer"
+            "#,
+            std::path::Path::new("test.toml"),
+        )
+        .expect("config")
+    }
+
+    const AT: ClusterAddr = ClusterAddr { env: 0, cluster: 0 };
+
+    fn snapshot(running: u32) -> ClusterSnapshot {
+        ClusterSnapshot {
+            cluster: "ibet-stg-node-api".into(),
+            services: vec![Service {
+                name: "api".into(),
+                desired: 2,
+                running,
+                ..Service::default()
+            }],
+            ..ClusterSnapshot::default()
+        }
+    }
+
+    fn ecs(running: u32, when: EpochMs) -> Observation {
+        Observation::Ecs {
+            at: AT,
+            result: Ok(snapshot(running)),
+            when,
+        }
+    }
+
+    #[test]
+    fn a_read_that_repeats_changes_nothing_shown_and_a_new_one_does() {
+        let mut world = World::new(&config(), 0);
+        assert!(world.apply(ecs(2, 1_000)).shown, "the first read");
+        assert_eq!(
+            world.apply(ecs(2, 2_000)),
+            Change::default(),
+            "the same read"
+        );
+        assert_eq!(
+            world.cluster(AT).and_then(|c| c.ecs.updated_at),
+            Some(2_000)
+        );
+        let change = world.apply(ecs(1, 3_000));
+        assert!(change.shown, "a service lost a task");
+        assert!(
+            world.problems.iter().any(|p| p.subject == "api"),
+            "the problems follow the data at once: {:?}",
+            world.problems
+        );
+        assert!(world.apply(ecs(2, 4_000)).shown);
+        assert!(world.problems.is_empty(), "{:?}", world.problems);
+    }
+
+    #[test]
+    fn an_error_keeps_the_data_and_is_news_once() {
+        let mut world = World::new(&config(), 0);
+        world.apply(ecs(2, 1_000));
+        let failing = |when| Observation::Ecs {
+            at: AT,
+            result: Err(BackendError::Timeout { secs: 5 }),
+            when,
+        };
+        assert!(world.apply(failing(2_000)).shown);
+        assert!(!world.apply(failing(3_000)).shown, "the same error again");
+        let c = world.cluster(AT).expect("cluster");
+        assert!(c.ecs.data.is_some(), "the last good data stays");
+        assert_eq!(c.ecs.error.as_ref().map(|e| e.since), Some(2_000));
+    }
+
+    #[test]
+    fn the_clock_moves_stale_data_into_the_problems_when_due() {
+        let mut world = World::new(&config(), 0);
+        world.apply(ecs(2, 0));
+        assert!(world.problems.is_empty());
+        let due = world.problems_due_at.expect("due");
+        assert!(
+            due <= world.stale_after_ms() + 1,
+            "told when it turns stale: {due}"
+        );
+        // Before it is due, the clock recomputes nothing.
+        assert!(!world.apply(Observation::Clock(1_000)).shown);
+        let change = world.apply(Observation::Clock(world.stale_after_ms() + 1));
+        assert!(change.shown, "{:?}", world.problems);
+        assert!(world.problems.iter().any(|p| p.summary.contains("stale")));
+    }
+
+    #[test]
+    fn a_poller_slowed_then_back_says_sooner_and_the_environment_is_idle_meanwhile() {
+        let mut world = World::new(&config(), 0);
+        let pace = |slowed_ms| Observation::Pace {
+            at: ClusterAddr { env: 0, cluster: 1 },
+            poller: Poller::Cluster,
+            slowed_ms,
+        };
+        let slowed = world.apply(pace(20_000));
+        assert!(slowed.shown && !slowed.sooner);
+        assert!(world.envs[0].idle());
+        assert_eq!(world.apply(pace(20_000)), Change::default());
+        let back = world.apply(pace(0));
+        assert!(back.shown && back.sooner, "{back:?}");
+        assert!(!world.envs[0].idle());
+        assert_eq!(world.problems_due_at, Some(world.now));
+    }
+
+    #[test]
+    fn observations_of_unknown_places_change_nothing() {
+        let mut world = World::new(&config(), 0);
+        let before = world.clone();
+        let far = ClusterAddr { env: 3, cluster: 9 };
+        world.apply(Observation::Ecs {
+            at: far,
+            result: Ok(snapshot(1)),
+            when: 0,
+        });
+        world.apply(Observation::Pace {
+            at: far,
+            poller: Poller::Node(4),
+            slowed_ms: 5,
+        });
+        assert_eq!(world.envs, before.envs);
+    }
+}

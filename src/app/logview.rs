@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use unicode_width::UnicodeWidthChar;
 
+use crate::app::keys::LogCommand;
 use crate::backend::BackendError;
 use crate::clock::{EpochMs, iso_utc};
 use crate::logs::{LogBuffer, TailConfig, TailEvent};
@@ -566,51 +567,52 @@ impl LogViewState {
             return LogViewAction::Ignored;
         }
         let previous_note = self.note.take();
-        let action = match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => LogViewAction::Close,
-            KeyCode::Down | KeyCode::Char('j') => self.move_by(1, rows),
-            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1, rows),
-            KeyCode::PageDown => self.move_by(page(rows), rows),
-            KeyCode::PageUp => self.move_by(-page(rows), rows),
-            KeyCode::Home | KeyCode::Char('g') => {
+        let action = match crate::app::keys::log_command_for(&key) {
+            Some(LogCommand::Close) => LogViewAction::Close,
+            Some(LogCommand::Move(delta)) => self.move_by(delta, rows),
+            Some(LogCommand::Page(pages)) => self.move_by(pages * page(rows), rows),
+            Some(LogCommand::Oldest) => {
                 self.follow = false;
                 self.selected = 0;
                 self.top = 0;
                 LogViewAction::None
             }
-            KeyCode::End | KeyCode::Char('G') => {
+            Some(LogCommand::Newest) => {
                 self.follow = true;
                 self.selected = self.buffer.len().saturating_sub(1);
                 LogViewAction::None
             }
-            KeyCode::Char('/') => self.open_input(InputKind::Search, self.search.clone()),
-            KeyCode::Char('n') => self.next_match(true, rows),
-            KeyCode::Char('N') => self.next_match(false, rows),
-            KeyCode::Char('f') => {
+            Some(LogCommand::Search) => self.open_input(InputKind::Search, self.search.clone()),
+            Some(LogCommand::NextMatch) => self.next_match(true, rows),
+            Some(LogCommand::PrevMatch) => self.next_match(false, rows),
+            Some(LogCommand::Filter) => {
                 let current = self.filter.clone().unwrap_or_default();
                 self.open_input(InputKind::Filter, current)
             }
-            KeyCode::Char('S') => self.open_input(InputKind::SavePath, self.default_save_path()),
-            KeyCode::Char('w') => {
+            Some(LogCommand::Save) => {
+                self.open_input(InputKind::SavePath, self.default_save_path())
+            }
+            Some(LogCommand::Wrap) => {
                 self.wrap = !self.wrap;
                 self.settle(rows);
                 LogViewAction::None
             }
-            KeyCode::Char('t') => {
+            Some(LogCommand::Timestamps) => {
                 self.timestamps = !self.timestamps;
                 LogViewAction::None
             }
-            KeyCode::Char('s') => {
+            Some(LogCommand::Sources) => {
                 self.sources = !self.sources;
                 LogViewAction::None
             }
-            KeyCode::Char('c') => {
+            Some(LogCommand::Clear) => {
                 self.clear_lines();
                 self.say("cleared; new lines appear as they arrive");
                 LogViewAction::None
             }
-            KeyCode::Enter => self.open_json(),
-            _ => LogViewAction::Ignored,
+            Some(LogCommand::Json) => self.open_json(),
+            // `?` is the app's (the help overlay).
+            Some(LogCommand::Help) | None => LogViewAction::Ignored,
         };
         if action == LogViewAction::Ignored {
             self.note = previous_note;

@@ -23,3 +23,4 @@ mod path_faults;
 mod redraw;
 mod render_snapshots;
 mod tui_actions;
+mod tui_loop;

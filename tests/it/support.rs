@@ -5,6 +5,7 @@
 
 pub mod anvil;
 pub mod config_toml;
+pub mod driver;
 pub mod ecs_fixture;
 pub mod elb_fixture;
 pub mod moto;

@@ -1,209 +1,27 @@
-//! The TUI's action dialog driven through `update` against the demo world: keys open
-//! the dialog, the ops layer plans and executes, and the dialog shows the outcome.
-//! The yes path, the no path and the read-only refusal are tested separately. The release
-//! flow too: the revision picker and its masked diff, one `UpdateService` per
-//! confirmation, the rollout followed to its end, and the one-step rollback of a rollout
-//! that failed (the demo world's `ReleaseFails` fault).
+//! The TUI's actions through the real event loop against the demo world: keys open the
+//! dialog, the ops layer plans and executes, the dialog shows the outcome, and the
+//! screen is read back as an operator reads it. The yes path, the no path and the
+//! read-only refusal are tested separately (the switch's yes and no paths are in
+//! `tui_loop`). The release flow too: the revision picker and its masked diff, one
+//! `UpdateService` per confirmation, the rollout followed to its end by the pollers, and
+//! the one-step rollback of a rollout that failed (the demo world's `ReleaseFails`
+//! fault).
 
-use crate::support::screen;
+use crate::support::driver::{Operator, run_console};
+use crate::support::screen::demo_session;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ibet_console::app::dialog::Stage;
-use ibet_console::app::{Effect, Msg, State, update};
-use ibet_console::ops::audit::AuditLog;
-use ibet_console::ops::{Executor, OpContext, Outcome, Readiness};
-use ibet_console::session::Session;
-use screen::{demo_session, polled_state, screen};
-
-fn key(c: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-
-fn ctx(session: &Session, env: usize, write: bool) -> OpContext {
-    OpContext {
-        environment: session.config.environments[env].clone(),
-        backends: session.backends[env].clone(),
-        clock: Arc::clone(&session.clock),
-        write,
-    }
-}
-
-/// Runs the effects the way the event loop does, feeding results back into `update`,
-/// with the clock advanced a second between gate polls.
-fn drive(
-    rt: &tokio::runtime::Runtime,
-    state: &mut State,
-    session: &Session,
-    clock: &ibet_console::clock::ManualClock,
-    executor: &Executor,
-    write: bool,
-    effects: Vec<Effect>,
-) {
-    let mut queue: std::collections::VecDeque<Effect> = effects.into();
-    let mut gate = None;
-    let mut rounds = 0;
-    loop {
-        while let Some(e) = queue.pop_front() {
-            match e {
-                Effect::PlanOp { env, op } => {
-                    let plan = rt.block_on(ibet_console::ops::plan(&op, &ctx(session, env, write)));
-                    queue.extend(update(state, Msg::PlanReady(Box::new(plan))));
-                }
-                Effect::GatePolling(p) => gate = p,
-                Effect::ExecuteOp {
-                    env,
-                    plan,
-                    approval,
-                } => {
-                    let report =
-                        rt.block_on(executor.execute(&plan, &approval, &ctx(session, env, write)));
-                    update(state, Msg::OpDone(Box::new(report)));
-                    return;
-                }
-                _ => {}
-            }
-        }
-        rounds += 1;
-        let Some((env, pair)) = gate.clone() else {
-            return;
-        };
-        if rounds > 20 {
-            return;
-        }
-        clock.advance(1000);
-        let poll = rt.block_on(ibet_console::ops::gate::poll(
-            session.backends[env].rpc.as_ref(),
-            &pair,
-            session.clock.as_ref(),
-        ));
-        update(state, Msg::GatePoll(Box::new(poll)));
-        if state
-            .dialog()
-            .and_then(|d| d.plan.as_ref())
-            .is_some_and(|p| p.readiness == Readiness::Ready)
-        {
-            return;
-        }
-    }
-}
-
-fn setup() -> (
-    tokio::runtime::Runtime,
-    Session,
-    Arc<ibet_console::clock::ManualClock>,
-    State,
-    Executor,
-    tempfile::TempDir,
-) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let (session, clock) = demo_session(3, 60);
-    let state = polled_state(&session);
-    let dir = tempfile::tempdir().expect("tmp");
-    let executor = Executor::new(AuditLog::new(dir.path().join("audit.jsonl")), "tester");
-    (rt, session, clock, state, executor, dir)
-}
-
-#[test]
-fn switch_in_staging_after_the_gate_opens() {
-    let (rt, session, clock, mut state, executor, dir) = setup();
-    update(&mut state, key(KeyCode::Tab));
-    assert!(!state.wants_full_rhythm(&Msg::Tick(state.now())));
-    let fx = update(&mut state, key(KeyCode::Char('s')));
-    drive(&rt, &mut state, &session, &clock, &executor, false, fx);
-    let plan = state.dialog().and_then(|d| d.plan.as_ref()).expect("plan");
-    assert_eq!(plan.readiness, Readiness::Ready, "{:?}", plan.checks);
-    // While the dialog is open, every tick keeps the pollers at their full rhythm.
-    assert!(state.wants_full_rhythm(&Msg::Tick(state.now())));
-    let shown = screen(&mut state, 120, 40);
-    assert!(shown.contains("sync gate: open"), "{shown}");
-    let fx = update(&mut state, key(KeyCode::Char('y')));
-    drive(&rt, &mut state, &session, &clock, &executor, false, fx);
-    let Some(Stage::Done(report)) = state.dialog().map(|d| d.stage.clone()) else {
-        panic!("not done: {:?}", state.dialog().map(|d| d.stage.clone()));
-    };
-    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
-    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit");
-    assert_eq!(audit.lines().count(), 2, "before and after");
-    update(&mut state, key(KeyCode::Enter));
-    assert!(state.dialog().is_none());
-}
-
-#[test]
-fn no_path_changes_nothing() {
-    let (rt, session, clock, mut state, executor, dir) = setup();
-    update(&mut state, key(KeyCode::Tab));
-    let fx = update(&mut state, key(KeyCode::Char('s')));
-    drive(&rt, &mut state, &session, &clock, &executor, false, fx);
-    let fx = update(&mut state, key(KeyCode::Char('n')));
-    assert!(fx.contains(&Effect::GatePolling(None)));
-    assert!(state.dialog().is_none());
-    assert!(
-        !dir.path().join("audit.jsonl").exists(),
-        "nothing audited, nothing run"
-    );
-}
-
-#[test]
-fn production_is_read_only_without_write() {
-    let (rt, session, clock, mut state, executor, dir) = setup();
-    let fx = update(&mut state, key(KeyCode::Char('s')));
-    drive(&rt, &mut state, &session, &clock, &executor, false, fx);
-    let plan = state.dialog().and_then(|d| d.plan.as_ref()).expect("plan");
-    assert_eq!(plan.readiness, Readiness::Blocked);
-    let shown = screen(&mut state, 120, 40);
-    assert!(shown.contains("Cannot run"), "{shown}");
-    assert!(
-        update(&mut state, key(KeyCode::Char('y')))
-            .iter()
-            .all(|e| !matches!(e, Effect::ExecuteOp { .. }))
-    );
-    assert!(!dir.path().join("audit.jsonl").exists());
-}
-
-#[test]
-fn production_with_write_needs_the_typed_name() {
-    let (rt, session, clock, mut state, executor, _dir) = setup();
-    let fx = update(&mut state, key(KeyCode::Char('s')));
-    drive(&rt, &mut state, &session, &clock, &executor, true, fx);
-    let plan = state.dialog().and_then(|d| d.plan.as_ref()).expect("plan");
-    assert_eq!(plan.typed_confirmation.as_deref(), Some("production"));
-    assert!(
-        update(&mut state, key(KeyCode::Char('y')))
-            .iter()
-            .all(|e| !matches!(e, Effect::ExecuteOp { .. }))
-    );
-    for c in "staging".chars() {
-        update(&mut state, key(KeyCode::Char(c)));
-    }
-    let fx = update(&mut state, key(KeyCode::Enter));
-    drive(&rt, &mut state, &session, &clock, &executor, true, fx);
-    let Some(Stage::Done(report)) = state.dialog().map(|d| d.stage.clone()) else {
-        panic!("not done");
-    };
-    assert_eq!(
-        report.outcome,
-        Outcome::Refused,
-        "the wrong name is refused"
-    );
-}
-
-// ---- the release flow ----------------------------------------------------------------
-
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use ibet_console::app::ClusterAddr;
+use crossterm::event::KeyCode;
 use ibet_console::app::release::read_revisions;
 use ibet_console::backend::sim::Fault;
 use ibet_console::backend::{BackendResult, EcsApi, ServiceUpdate};
-use ibet_console::model::ecs::{ClusterSnapshot, TaskDefinition};
-use ibet_console::ops::Op;
-use ibet_console::ops::release::RolloutPhase;
-use ibet_console::world::Observation;
+use ibet_console::clock::ManualClock;
+use ibet_console::model::ecs::{ClusterSnapshot, TaskDefinition, task_definition_revision};
+use ibet_console::session::Session;
 
 /// The demo world's ECS, counting the `UpdateService` calls that go through it.
 struct CountingEcs {
@@ -236,235 +54,179 @@ impl EcsApi for CountingEcs {
     }
 }
 
-/// The demo world with the TUI's state, an executor, and ECS calls counted.
-struct Release {
-    rt: tokio::runtime::Runtime,
+/// The demo world with staging's ECS calls counted and the actions audited to a file of
+/// the test's own.
+struct World {
     session: Session,
-    clock: Arc<ibet_console::clock::ManualClock>,
-    state: State,
-    executor: Executor,
+    clock: Arc<ManualClock>,
     ecs: Arc<CountingEcs>,
-    write: bool,
-    dir: tempfile::TempDir,
+    audit: PathBuf,
+    _dir: tempfile::TempDir,
 }
 
-impl Release {
-    fn new(write: bool) -> Self {
-        let (rt, session, clock, state, executor, dir) = setup();
+impl World {
+    fn new() -> Self {
+        let (mut session, clock) = demo_session(3, 60);
+        let dir = tempfile::tempdir().expect("tmp");
+        let audit = dir.path().join("audit.jsonl");
+        session.config.audit_log = Some(audit.clone());
         let ecs = Arc::new(CountingEcs {
             inner: Arc::clone(&session.backends[1].ecs),
             updates: AtomicUsize::new(0),
         });
+        session.backends[1].ecs = ecs.clone();
         Self {
-            rt,
             session,
             clock,
-            state,
-            executor,
             ecs,
-            write,
-            dir,
+            audit,
+            _dir: dir,
         }
-    }
-
-    fn ctx(&self, env: usize) -> OpContext {
-        let mut c = ctx(&self.session, env, self.write);
-        if env == 1 {
-            c.backends.ecs = self.ecs.clone();
-        }
-        c
     }
 
     fn updates(&self) -> usize {
         self.ecs.updates.load(Ordering::SeqCst)
     }
 
-    /// Selects `service` on the overview of environment `env` (0 production, 1 staging).
-    fn select(&mut self, env: usize, service: &str) {
-        update(
-            &mut self.state,
-            key(KeyCode::Char(if env == 0 { '1' } else { '2' })),
-        );
-        let row = self
-            .state
-            .visible_services()
-            .iter()
-            .position(|s| s.name == service)
-            .expect("service listed");
-        for _ in 0..row {
-            update(&mut self.state, key(KeyCode::Down));
-        }
-    }
-
-    /// Presses a key and does what the event loop would do with the effects.
-    fn press(&mut self, code: KeyCode) {
-        let effects = update(&mut self.state, key(code));
-        self.run(effects);
-    }
-
-    fn run(&mut self, effects: Vec<Effect>) {
-        let mut queue: std::collections::VecDeque<Effect> = effects.into();
-        while let Some(effect) = queue.pop_front() {
-            match effect {
-                Effect::LoadRevisions {
-                    at,
-                    service,
-                    current,
-                } => {
-                    let ecs = self.ctx(at.env).backends.ecs;
-                    let result = self.rt.block_on(read_revisions(ecs.as_ref(), &current));
-                    queue.extend(update(
-                        &mut self.state,
-                        Msg::Revisions {
-                            at,
-                            service,
-                            result,
-                        },
-                    ));
-                }
-                Effect::PlanOp { env, op } => {
-                    let plan = self
-                        .rt
-                        .block_on(ibet_console::ops::plan(&op, &self.ctx(env)));
-                    queue.extend(update(&mut self.state, Msg::PlanReady(Box::new(plan))));
-                }
-                Effect::ExecuteOp {
-                    env,
-                    plan,
-                    approval,
-                } => {
-                    let report =
-                        self.rt
-                            .block_on(self.executor.execute(&plan, &approval, &self.ctx(env)));
-                    queue.extend(update(&mut self.state, Msg::OpDone(Box::new(report))));
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// Advances the clock a second and polls staging/node-api, as the poller would.
-    fn tick_and_poll(&mut self) {
-        self.clock.advance(1_000);
-        let at = ClusterAddr { env: 1, cluster: 0 };
-        let result = self
-            .rt
-            .block_on(self.session.backends[1].ecs.snapshot("ibet-stg-node-api"));
-        let when = self.session.clock.now_ms();
-        update(&mut self.state, Msg::Tick(when));
-        update(
-            &mut self.state,
-            Msg::Observed(Observation::Ecs { at, result, when }),
-        );
-    }
-
-    fn phase(&self) -> Option<RolloutPhase> {
-        self.state
-            .dialog()
-            .and_then(|d| d.rollout.as_ref())
-            .map(|w| w.phase)
-    }
-
-    /// Polls until the watched rollout leaves `in progress` (at most `secs` seconds).
-    fn watch(&mut self, secs: u32) -> Option<RolloutPhase> {
-        for _ in 0..secs {
-            self.tick_and_poll();
-            if self.phase() != Some(RolloutPhase::InProgress) {
-                break;
-            }
-        }
-        self.phase()
-    }
-
     fn audit_lines(&self) -> usize {
-        std::fs::read_to_string(self.dir.path().join("audit.jsonl"))
-            .map_or(0, |t| t.lines().count())
+        audit_lines(&self.audit)
     }
+
+    /// What staging's `api` runs now, read from the demo world.
+    fn staging_api_runs(&self) -> String {
+        block_on(self.session.backends[1].ecs.snapshot("ibet-stg-node-api"))
+            .expect("snapshot")
+            .services
+            .iter()
+            .find(|s| s.name == "api")
+            .expect("api")
+            .task_definition
+            .clone()
+    }
+
+    /// Runs the console at `size` with `script` as the operator.
+    fn run<F, Fut>(&self, write: bool, size: (u16, u16), script: F) -> String
+    where
+        F: FnOnce(Operator) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        run_console(&self.session, Arc::clone(&self.clock), write, size, script).1
+    }
+}
+
+fn audit_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+#[test]
+fn production_is_read_only_without_write() {
+    let w = World::new();
+    w.run(false, (120, 40), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Char('s')).await;
+        op.wait_for("Cannot run", 10).await;
+        op.press(KeyCode::Char('y')).await;
+        op.pass(Duration::from_secs(3)).await;
+        let shown = op.screen();
+        assert!(shown.contains("Cannot run"), "y does nothing:\n{shown}");
+    });
+    assert_eq!(w.audit_lines(), 0);
+}
+
+#[test]
+fn production_with_write_needs_the_typed_name() {
+    let w = World::new();
+    w.run(true, (120, 40), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Char('s')).await;
+        op.wait_for("confirm (then type the environment name)", 30)
+            .await;
+        op.press(KeyCode::Char('y')).await;
+        op.wait_for("Type the environment name to confirm", 2).await;
+        op.type_text("staging").await;
+        op.press(KeyCode::Enter).await;
+        let done = op.wait_for("refused:", 10).await;
+        assert!(done.contains("Enter close"), "{done}");
+    });
+    assert_eq!(w.audit_lines(), 1, "the refusal is audited");
 }
 
 #[test]
 fn release_picker_diff_confirm_once_and_rollout_completes() {
-    let mut r = Release::new(false);
-    r.select(1, "api");
-    r.press(KeyCode::Char('u'));
-    let picker = r.state.picker().expect("picker open");
-    let chosen = picker.chosen().expect("revisions read");
+    let w = World::new();
+    let running = w.staging_api_runs();
+    let revisions =
+        block_on(read_revisions(w.session.backends[1].ecs.as_ref(), &running)).expect("revisions");
+    let newest = revisions[0].clone();
     assert!(
-        chosen.containers[0].image.ends_with(":v24.9.0"),
+        newest.containers[0].image.ends_with(":v24.9.0"),
         "the newest revision is chosen first: {}",
-        chosen.arn
+        newest.arn
     );
-    let dsn = chosen.containers[0]
+    let dsn = newest.containers[0]
         .environment
         .iter()
         .find(|(k, _)| k == "SENTRY_DSN")
         .map(|(_, v)| v.clone())
         .expect("the new revision has a DSN");
-    let running = picker.current.clone();
-    let target = chosen.arn.clone();
-    for (w, h) in [(80, 24), (160, 48)] {
-        let shown = screen(&mut r.state, w, h);
-        assert!(shown.contains("+ api env SENTRY_DSN=****"), "{shown}");
+    let ecs = Arc::clone(&w.ecs);
+    let audit = w.audit.clone();
+    w.run(false, (160, 48), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Char('2')).await;
+        op.wait_for("ibet-stg-node-api", 5).await;
+        op.press(KeyCode::Char('u')).await;
+        let shown = op.wait_for("+ api env SENTRY_DSN=****", 5).await;
         assert!(shown.contains("● running"), "{shown}");
         assert!(!shown.contains(&dsn[8..20]), "the DSN leaked:\n{shown}");
-    }
-    // ↑↓ move the diff to another revision; the running one has nothing to change.
-    r.press(KeyCode::Down);
-    assert!(screen(&mut r.state, 160, 48).contains("This is the running revision"));
-    r.press(KeyCode::Enter);
-    assert!(
-        r.state.dialog().is_none(),
-        "the running revision is no release"
-    );
-    r.press(KeyCode::Up);
-
-    r.press(KeyCode::Enter);
-    assert!(r.state.picker().is_none());
-    let plan = r
-        .state
-        .dialog()
-        .and_then(|d| d.plan.as_ref())
-        .expect("plan");
-    assert!(matches!(plan.op, Op::Release { .. }), "{:?}", plan.op);
-    assert_eq!(plan.readiness, Readiness::Ready, "{:?}", plan.checks);
-    assert!(screen(&mut r.state, 160, 48).contains("Diff (secret values masked)"));
-    assert_eq!(r.updates(), 0, "nothing runs before the confirmation");
-
-    r.press(KeyCode::Char('y'));
-    assert_eq!(r.updates(), 1, "one UpdateService");
-    let Some(Stage::Done(report)) = r.state.dialog().map(|d| d.stage.clone()) else {
-        panic!("not done");
-    };
-    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
-    assert_eq!(r.audit_lines(), 2, "audited before and after");
-    // Keys on the rollout view never run the op again.
-    r.press(KeyCode::Char('y'));
-    r.press(KeyCode::Char('b'));
-    assert_eq!(r.updates(), 1);
-    assert!(r.state.dialog().is_some_and(|d| d.rollout.is_some()));
-
-    r.tick_and_poll();
-    let rolling = screen(&mut r.state, 80, 24);
-    assert!(rolling.contains("IN PROGRESS"), "{rolling}");
-    assert!(rolling.contains("PRIMARY"), "{rolling}");
-    assert_eq!(r.watch(60), Some(RolloutPhase::Completed));
-    let done = screen(&mut r.state, 160, 48);
-    assert!(done.contains("COMPLETED"), "{done}");
-    assert!(!done.contains("roll back to"), "{done}");
-    let now_running = &r.state.selected_service().expect("api").task_definition;
-    assert_eq!(now_running, &target);
-    assert_ne!(now_running, &running);
-    // Esc closes the view; nothing else runs.
-    r.press(KeyCode::Esc);
-    assert!(r.state.dialog().is_none());
-    assert_eq!(r.updates(), 1);
-    assert_eq!(r.audit_lines(), 2);
+        // ↑↓ move the diff to another revision; the running one has nothing to change.
+        op.press(KeyCode::Down).await;
+        op.wait_for("This is the running revision", 2).await;
+        op.press(KeyCode::Enter).await;
+        assert!(
+            op.screen().contains("This is the running revision"),
+            "the running revision is no release"
+        );
+        op.press(KeyCode::Up).await;
+        op.press(KeyCode::Enter).await;
+        op.wait_for("Diff (secret values masked)", 10).await;
+        assert_eq!(
+            ecs.updates.load(Ordering::SeqCst),
+            0,
+            "nothing runs before y"
+        );
+        op.press(KeyCode::Char('y')).await;
+        op.wait_for("PRIMARY", 10).await;
+        assert_eq!(ecs.updates.load(Ordering::SeqCst), 1, "one UpdateService");
+        assert_eq!(audit_lines(&audit), 2, "audited before and after");
+        // Keys on the rollout view never run the op again.
+        op.press(KeyCode::Char('y')).await;
+        op.press(KeyCode::Char('b')).await;
+        assert_eq!(ecs.updates.load(Ordering::SeqCst), 1);
+        let done = op.wait_for("COMPLETED", 120).await;
+        assert!(!done.contains("roll back to"), "{done}");
+        // Esc closes the view; nothing else runs.
+        op.press(KeyCode::Esc).await;
+        op.pass(Duration::from_secs(2)).await;
+        assert!(!op.screen().contains("COMPLETED"), "{}", op.screen());
+    });
+    assert_eq!(w.updates(), 1);
+    assert_eq!(w.audit_lines(), 2);
+    assert_eq!(w.staging_api_runs(), newest.arn);
 }
 
 #[test]
 fn a_failed_rollout_offers_the_one_step_rollback() {
-    let mut r = Release::new(false);
-    r.session
+    let w = World::new();
+    w.session
         .world
         .as_ref()
         .expect("demo world")
@@ -477,99 +239,81 @@ fn a_failed_rollout_offers_the_one_step_rollback() {
             },
         )
         .expect("inject");
-    r.select(1, "api");
-    let running = r
-        .state
-        .selected_service()
-        .expect("api")
-        .task_definition
-        .clone();
-    r.press(KeyCode::Char('u'));
-    r.press(KeyCode::Enter);
-    r.press(KeyCode::Char('y'));
-    assert_eq!(r.updates(), 1);
-    assert_eq!(r.watch(90), Some(RolloutPhase::Failed));
-    let failed = screen(&mut r.state, 80, 24);
-    assert!(failed.contains("FAILED"), "{failed}");
-    assert!(failed.contains("roll back to"), "{failed}");
-
-    r.press(KeyCode::Char('b'));
-    let dialog = r.state.dialog().expect("rollback dialog");
-    assert_eq!(
-        dialog.op,
-        Op::Rollback {
-            env: "staging".into(),
-            cluster: "node-api".into(),
-            service: "api".into(),
-            to_task_definition: running.clone(),
-        }
-    );
-    assert!(dialog.rollout.is_none(), "the rollback is confirmed first");
-    assert_eq!(r.updates(), 1, "nothing ran yet");
-    r.press(KeyCode::Char('y'));
-    assert_eq!(r.updates(), 2);
-    assert_eq!(r.audit_lines(), 4);
-    assert_eq!(r.watch(60), Some(RolloutPhase::Completed));
-    assert_eq!(
-        r.state.selected_service().expect("api").task_definition,
+    let running = w.staging_api_runs();
+    let ecs = Arc::clone(&w.ecs);
+    let back_to = format!(
+        "roll staging/node-api/api back to {}",
         running
+            .rsplit_once('/')
+            .map_or(running.as_str(), |(_, s)| s)
     );
+    w.run(false, (160, 48), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Char('2')).await;
+        op.wait_for("ibet-stg-node-api", 5).await;
+        op.press(KeyCode::Char('u')).await;
+        op.wait_for("● running", 5).await;
+        op.press(KeyCode::Enter).await;
+        op.wait_for("Diff (secret values masked)", 10).await;
+        op.press(KeyCode::Char('y')).await;
+        let failed = op.wait_for("FAILED", 180).await;
+        assert!(failed.contains("roll back to"), "{failed}");
+        assert_eq!(ecs.updates.load(Ordering::SeqCst), 1);
+        op.press(KeyCode::Char('b')).await;
+        let confirm = op.wait_for(&back_to, 5).await;
+        assert!(confirm.contains("confirm"), "confirmed first:\n{confirm}");
+        assert_eq!(ecs.updates.load(Ordering::SeqCst), 1, "nothing ran yet");
+        op.press(KeyCode::Char('y')).await;
+        op.wait_for("COMPLETED", 120).await;
+    });
+    assert_eq!(w.updates(), 2);
+    assert_eq!(w.audit_lines(), 4);
+    assert_eq!(w.staging_api_runs(), running);
 }
 
 #[test]
 fn b_goes_straight_to_the_rollback_confirmation() {
-    let mut r = Release::new(false);
-    r.select(1, "api");
-    let running = r
-        .state
-        .selected_service()
-        .expect("api")
-        .task_definition
-        .clone();
-    r.press(KeyCode::Char('b'));
-    assert!(r.state.picker().is_none());
-    let dialog = r.state.dialog().expect("dialog");
-    let Op::Rollback {
-        to_task_definition, ..
-    } = &dialog.op
-    else {
-        panic!("{:?}", dialog.op);
-    };
-    let revision = |arn: &str| -> u32 {
-        arn.rsplit(':')
-            .next()
-            .and_then(|r| r.parse().ok())
-            .expect("revision")
-    };
-    assert_eq!(revision(to_task_definition) + 1, revision(&running));
-    r.press(KeyCode::Esc);
-    assert!(r.state.dialog().is_none());
-    assert_eq!(r.updates(), 0);
+    let w = World::new();
+    let running = w.staging_api_runs();
+    let revision = task_definition_revision(&running).expect("revision");
+    let family = running
+        .rsplit_once('/')
+        .and_then(|(_, s)| s.rsplit_once(':'))
+        .map(|(f, _)| f.to_owned())
+        .expect("family");
+    let back_to = format!(
+        "roll staging/node-api/api back to {family}:{}",
+        revision - 1
+    );
+    w.run(false, (160, 48), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Char('2')).await;
+        op.wait_for("ibet-stg-node-api", 5).await;
+        op.press(KeyCode::Char('b')).await;
+        let shown = op.wait_for(&back_to, 5).await;
+        assert!(!shown.contains("● running"), "no picker:\n{shown}");
+        op.press(KeyCode::Esc).await;
+        op.pass(Duration::from_secs(1)).await;
+        assert!(!op.screen().contains(&back_to), "{}", op.screen());
+    });
+    assert_eq!(w.updates(), 0);
 }
 
 #[test]
 fn a_release_in_read_only_production_is_refused_with_the_reason() {
-    let mut r = Release::new(false);
-    r.select(0, "api");
-    r.press(KeyCode::Char('u'));
-    let shown = screen(&mut r.state, 80, 24);
-    assert!(shown.contains("production is read-only"), "{shown}");
-    r.press(KeyCode::Enter);
-    let plan = r
-        .state
-        .dialog()
-        .and_then(|d| d.plan.as_ref())
-        .expect("plan");
-    assert_eq!(plan.readiness, Readiness::Blocked);
-    let shown = screen(&mut r.state, 120, 40);
-    assert!(
-        shown.contains("Cannot run: write_access: read-only"),
-        "{shown}"
-    );
-    r.press(KeyCode::Char('y'));
-    assert!(
-        r.state.dialog().is_some_and(|d| d.stage == Stage::Review),
-        "y does nothing on a blocked plan"
-    );
-    assert_eq!(r.audit_lines(), 0);
+    let w = World::new();
+    w.run(false, (120, 40), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Char('u')).await;
+        op.wait_for("production is read-only", 5).await;
+        op.press(KeyCode::Enter).await;
+        op.wait_for("Cannot run: write_access: read-only", 10).await;
+        op.press(KeyCode::Char('y')).await;
+        op.pass(Duration::from_secs(2)).await;
+        assert!(
+            op.screen().contains("Cannot run: write_access: read-only"),
+            "y does nothing on a blocked plan"
+        );
+    });
+    assert_eq!(w.audit_lines(), 0);
 }

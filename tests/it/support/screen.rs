@@ -2,11 +2,9 @@
 
 use std::sync::Arc;
 
-use ibet_console::app::log_tail::sources_for;
-use ibet_console::app::logview::LogsMsg;
+use ibet_console::app::log_tail::LogTails;
 use ibet_console::app::{ClusterAddr, Effect, Msg, State, update};
 use ibet_console::clock::{ManualClock, SharedClock};
-use ibet_console::logs::{RequestBudget, Tail, TailConfig};
 use ibet_console::poll::poll_once;
 use ibet_console::session::Session;
 use ibet_console::ui::{Theme, render};
@@ -44,74 +42,44 @@ pub fn polled_state(session: &Session) -> State {
     state
 }
 
-/// Does what the event loop does for the log view's effects, deterministically: an
-/// `OpenLogs` runs discovery on the state's snapshot, then reads the backfill window once
-/// (no following) on a paused tokio clock and feeds every event of the tail to `update`.
-/// Other effects are ignored.
+/// Runs the log view's effects with the console's own log tails ([`LogTails`], what the
+/// event loop's effect runner uses): an `OpenLogs` runs discovery on the state's
+/// snapshot and starts the tail, which reads its backfill window and follows on a paused
+/// tokio clock for a few seconds while the demo world's clock stands still (so nothing
+/// new arrives and the lines are the same every run); every message it sends is applied
+/// to the state. Other effects are ignored.
 pub fn run_log_effects(state: &mut State, session: &Session, effects: Vec<Effect>) {
-    for effect in effects {
-        let Effect::OpenLogs {
-            env,
-            cluster,
-            target,
-        } = effect
-        else {
-            continue;
-        };
-        let config = TailConfig {
-            follow: false,
-            ..TailConfig::default()
-        };
-        let at = ClusterAddr { env, cluster };
-        let found = sources_for(
-            &state.world,
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let mut tails = LogTails::new(
             &session.config,
-            at,
-            &target,
-            session.clock.now_ms(),
-            config.since,
+            &session.backends,
+            Arc::clone(&session.clock),
+            tx,
         );
-        let sources = match found {
-            Ok(sources) => sources,
-            Err(e) => {
-                update(
-                    state,
-                    Msg::Logs(LogsMsg::Started {
-                        tail: 1,
-                        result: Err(e),
-                    }),
-                );
+        for effect in effects {
+            let Effect::OpenLogs {
+                env,
+                cluster,
+                target,
+            } = effect
+            else {
                 continue;
-            }
-        };
-        update(
-            state,
-            Msg::Logs(LogsMsg::Started {
-                tail: 1,
-                result: Ok(sources.len()),
-            }),
-        );
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .expect("runtime");
-        let logs = Arc::clone(&session.backends[env].logs);
-        let events = rt.block_on(async {
-            let tail = Tail::new(logs, Arc::clone(&session.clock))
-                .with_budget(Arc::new(RequestBudget::new(1_000.0, 1_000)))
-                .with_config(config);
-            let mut handle = tail.spawn(sources, 64);
-            let mut events = Vec::new();
-            while let Some(event) = handle.recv().await {
-                events.push(event);
-            }
-            events
-        });
-        for event in events {
-            update(state, Msg::Logs(LogsMsg::Tail { tail: 1, event }));
+            };
+            let started = tails.open(&state.world, ClusterAddr { env, cluster }, target, None);
+            update(state, started);
         }
-    }
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        tails.close();
+        while let Ok(msg) = rx.try_recv() {
+            update(state, msg);
+        }
+    });
 }
 
 /// The screen as text, one line per row, trailing spaces trimmed.

@@ -1,0 +1,165 @@
+//! The real event loop, driven as an operator would drive it: keys in, paused time, the
+//! screen read back from a terminal emulator. Pollers, the effect runner (plans, the
+//! sync gate's poller, the executor with its audit log, log tails, saving) and the frame
+//! writer are the console's own; nothing here stands in for them.
+
+use crate::support::driver::{Operator, run_console};
+use crate::support::screen::demo_session;
+
+use std::path::Path;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyModifiers};
+use ibet_console::app::dialog::Stage;
+use ibet_console::ops::Outcome;
+use ibet_console::session::Session;
+
+/// A demo session whose actions are audited to `audit`.
+fn session_audited_to(audit: &Path) -> (Session, std::sync::Arc<ibet_console::clock::ManualClock>) {
+    let (mut session, clock) = demo_session(3, 60);
+    session.config.audit_log = Some(audit.to_path_buf());
+    (session, clock)
+}
+
+fn audit_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// Staging's switch dialog, with its sync gate open.
+async fn staging_switch_ready(op: &Operator) {
+    op.wait_for("completed", 5).await;
+    op.press(KeyCode::Tab).await;
+    op.wait_for("staging", 5).await;
+    op.press(KeyCode::Char('s')).await;
+    op.wait_for("sync gate: open", 30).await;
+}
+
+#[test]
+fn a_switch_confirmed_once_runs_once_audited_before_and_after() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let audit = dir.path().join("audit.jsonl");
+    let (session, clock) = session_audited_to(&audit);
+    let (state, screen) = run_console(&session, clock, false, (120, 40), |op| async move {
+        staging_switch_ready(&op).await;
+        op.press(KeyCode::Char('y')).await;
+        let done = op.wait_for("ok:", 30).await;
+        assert!(done.contains("Enter close"), "{done}");
+        // The dialog stays until closed; the loop refreshed what changed.
+        op.pass(Duration::from_secs(2)).await;
+        op.press(KeyCode::Enter).await;
+        op.press(KeyCode::Char('q')).await;
+    });
+    assert!(state.quit, "q ended the loop");
+    assert!(state.dialog().is_none(), "{screen}");
+    assert_eq!(audit_lines(&audit), 2, "one op: before and after");
+}
+
+#[test]
+fn n_on_the_dialog_runs_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let audit = dir.path().join("audit.jsonl");
+    let (session, clock) = session_audited_to(&audit);
+    let (state, _) = run_console(&session, clock, false, (120, 40), |op| async move {
+        staging_switch_ready(&op).await;
+        op.press(KeyCode::Char('n')).await;
+        op.pass(Duration::from_secs(3)).await;
+        assert!(!op.screen().contains("sync gate"), "{}", op.screen());
+    });
+    assert!(state.dialog().is_none());
+    assert!(!audit.exists(), "nothing audited, nothing run");
+}
+
+#[test]
+fn the_op_runner_refuses_when_the_audit_log_cannot_be_written() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // A file where the audit log's folder should be: nothing can be written there.
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "").expect("file");
+    let audit = blocker.join("audit.jsonl");
+    let (session, clock) = session_audited_to(&audit);
+    let before = {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let sw = session.config.environments[1].clusters[0]
+            .alb_switch
+            .clone()
+            .expect("staging node-api has a switch");
+        let elb = session.backends[1].elb.clone();
+        move || {
+            rt.block_on(elb.read_switch(&sw))
+                .expect("switch")
+                .active()
+                .map(str::to_owned)
+        }
+    };
+    let active = before();
+    let (state, screen) = run_console(&session, clock, false, (120, 40), |op| async move {
+        staging_switch_ready(&op).await;
+        op.press(KeyCode::Char('y')).await;
+        op.wait_for("Enter close", 30).await;
+    });
+    let Some(Stage::Done(report)) = state.dialog().map(|d| d.stage.clone()) else {
+        panic!("the op did not end:\n{screen}");
+    };
+    assert_ne!(report.outcome, Outcome::Ok, "{report:?}");
+    assert!(
+        report.hint.as_deref().is_some_and(|h| h.contains("audit")),
+        "{report:?}"
+    );
+    assert_eq!(before(), active, "the ALB was not switched");
+    assert!(!audit.exists());
+}
+
+#[test]
+fn logs_follow_then_save_to_a_file_off_the_loop() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let saved = dir.path().join("api.log");
+    let (session, clock) = demo_session(7, 120);
+    let target = saved.clone();
+    let (state, _) = run_console(&session, clock, false, (160, 48), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Char('l')).await;
+        op.wait_for("following", 10).await;
+        op.pass(Duration::from_secs(5)).await;
+        op.press(KeyCode::Char('S')).await;
+        // Clear the suggested path, then type ours.
+        op.press_with(KeyCode::Char('u'), KeyModifiers::CONTROL)
+            .await;
+        op.type_text(&target.display().to_string()).await;
+        op.press(KeyCode::Enter).await;
+        let shown = op.wait_for("saved ", 10).await;
+        assert!(shown.contains("lines to"), "{shown}");
+        // Esc leaves the log view, and its tail stops.
+        op.press(KeyCode::Esc).await;
+        op.wait_for("Services", 5).await;
+    });
+    assert!(!state.quit);
+    let text = std::fs::read_to_string(&saved).expect("saved");
+    assert!(text.lines().count() > 10, "{text}");
+}
+
+#[test]
+fn ctrl_l_repaints_and_the_help_reads_the_key_table() {
+    let (session, clock) = demo_session(7, 120);
+    let (_, screen) = run_console(&session, clock, false, (80, 24), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.scribble(b"\x1b[2J\x1b[5;5HBroadcast message from root");
+        op.pass(Duration::from_secs(3)).await;
+        assert!(op.screen().contains("Broadcast"), "{}", op.screen());
+        op.press_with(KeyCode::Char('l'), KeyModifiers::CONTROL)
+            .await;
+        let shown = op.screen();
+        assert!(!shown.contains("Broadcast"), "{shown}");
+        assert!(
+            shown.contains("ibet-console") && shown.contains("completed"),
+            "{shown}"
+        );
+        assert!(shown.contains("q quit"), "{shown}");
+        op.press(KeyCode::Char('?')).await;
+        op.wait_for("repaint the whole screen", 2).await;
+        op.press(KeyCode::Esc).await;
+    });
+    assert!(!screen.contains("Keys"), "{screen}");
+}
