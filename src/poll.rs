@@ -5,8 +5,8 @@
 //!
 //! Quiet polling: a poller whose reads repeat pauses longer each time, up to the
 //! configured quiet rhythm, and tells the world so ([`Observation::Pace`]: its panels
-//! turn stale that much later, the header says "polls slowed"); a change, a failed poll, a key or a
-//! refresh asked for brings the full rhythm back.
+//! turn stale that much later, the header says "idle · refresh 60s · read 30s ago"); a
+//! change, a failed poll, a key or a refresh asked for brings the full rhythm back.
 //!
 //! The draw loop never waits on these: a hung endpoint makes its panel stale, never the
 //! screen frozen. Throttling backs off exponentially with jitter ([`Backoff`], the one the

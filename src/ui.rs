@@ -151,10 +151,6 @@ fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(" ", base));
     }
     let mut right = Vec::new();
-    if state.polls_slowed() {
-        // Quiet polling: what some pollers read keeps repeating; any key ends it.
-        right.push("polls slowed".to_string());
-    }
     if state.demo {
         right.push("demo world".to_string());
     }
@@ -165,12 +161,40 @@ fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             "writable".to_string()
         });
     }
-    let right = format!("{} ", right.join(" · "));
     let used: usize = spans.iter().map(Span::width).sum();
+    // Quiet polling: nothing changed for a while, so reads are further apart (any key
+    // brings the full rhythm back). Said as fully as the row allows.
+    if let Some(idle) = idle_words(state).into_iter().find(|words| {
+        used + words.chars().count() + 3 + right.join(" · ").chars().count() < area.width as usize
+    }) {
+        right.insert(0, idle);
+    }
+    let right = format!("{} ", right.join(" · "));
     let pad = (area.width as usize).saturating_sub(used + right.chars().count());
     spans.push(Span::styled(" ".repeat(pad), base));
     spans.push(Span::styled(right, base.fg(theme.dim)));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
+}
+
+/// What the header says while the environment's pollers are idle, longest first:
+/// `idle · refresh 60s · read 30s ago`, `idle · refresh 60s`, `idle`.
+fn idle_words(state: &State) -> Vec<String> {
+    let world = &state.world;
+    let Some(env) = state.current_env() else {
+        return Vec::new();
+    };
+    let Some(pause) = env.longest_pause_ms(world.refresh_ms, world.rpc_poll_ms) else {
+        return Vec::new();
+    };
+    let refresh = format!("idle · refresh {}", crate::clock::short_duration(pause));
+    let mut words = Vec::new();
+    if let Some(read) = env.oldest_read() {
+        let age = crate::clock::coarse_age(world.now - read);
+        words.push(format!("{refresh} · read {age} ago"));
+    }
+    words.push(refresh);
+    words.push("idle".to_string());
+    words
 }
 
 fn render_banner(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {

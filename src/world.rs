@@ -316,12 +316,42 @@ impl EnvState {
     pub fn idle(&self) -> bool {
         self.clusters.iter().any(ClusterState::slowed)
     }
+
+    /// While idle: the longest pause between two reads of any of the environment's
+    /// pollers now (ms), given the ECS refresh and node poll rhythms.
+    pub fn longest_pause_ms(&self, refresh_ms: i64, rpc_poll_ms: i64) -> Option<i64> {
+        if !self.idle() {
+            return None;
+        }
+        self.clusters
+            .iter()
+            .flat_map(|c| {
+                let aws = [Some(c.ecs.slowed_ms), Some(c.paths.slowed_ms)]
+                    .into_iter()
+                    .chain([c.switch.as_ref().map(|s| s.slowed_ms)])
+                    .flatten()
+                    .map(move |slowed| refresh_ms + slowed);
+                let nodes = c.nodes.iter().map(move |n| rpc_poll_ms + n.slowed_ms);
+                aws.chain(nodes)
+            })
+            .max()
+    }
+
+    /// When the oldest of the environment's ECS reads was made (`None` before every
+    /// cluster was read once).
+    pub fn oldest_read(&self) -> Option<EpochMs> {
+        self.clusters
+            .iter()
+            .map(|c| c.ecs.updated_at)
+            .try_fold(EpochMs::MAX, |oldest, at| at.map(|at| oldest.min(at)))
+            .filter(|_| !self.clusters.is_empty())
+    }
 }
 
 /// Everything observed and judged, across environments (see the module doc).
 ///
 /// `now` is the clock as of the last observation; `refresh_ms` the ECS refresh interval
-/// (for staleness); `problems` every current problem, worst first, recomputed when data
+/// (for staleness) and `rpc_poll_ms` the node poll interval; `problems` every current problem, worst first, recomputed when data
 /// arrives and, on the clock, once `problems_due_at` says the list would change with
 /// time alone (a node turns stalled, data turns stale, an age in a summary ticks over).
 #[derive(Debug, Clone, PartialEq)]
@@ -330,6 +360,7 @@ pub struct World {
     pub envs: Vec<EnvState>,
     pub now: EpochMs,
     pub refresh_ms: i64,
+    pub rpc_poll_ms: i64,
     pub thresholds: QuorumThresholds,
     pub problems: Vec<Problem>,
     pub problem_since: ProblemSince,
@@ -373,6 +404,7 @@ impl World {
             envs,
             now,
             refresh_ms: (config.refresh_secs.max(1) * 1000) as i64,
+            rpc_poll_ms: (config.rpc_poll_secs.max(1) * 1000) as i64,
             thresholds: config.quorum,
             problems: Vec::new(),
             problem_since: ProblemSince::default(),

@@ -247,7 +247,7 @@ pub const TABLE: &[Row] = &[
     row(
         "everywhere",
         "Ctrl-r",
-        "refresh now (any key ends \"polls slowed\" for a minute)",
+        "refresh now (any key ends \"idle\" for a minute)",
         &[(Key::Ctrl('r'), S(C::Refresh))],
     ),
     row(

@@ -282,7 +282,7 @@ mod tests {
         s.dirty = false;
         update(&mut s, pace(25_000));
         assert!(s.polls_slowed());
-        assert!(s.dirty, "the header says \"polls slowed\"");
+        assert!(s.dirty, "the header says the environment is idle");
         let c = &s.world.envs[0].clusters[0];
         assert_eq!((c.ecs.slowed_ms, c.paths.slowed_ms), (25_000, 25_000));
         // Three refreshes (15 s) plus the 25 s the poller now waits longer.

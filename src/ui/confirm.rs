@@ -38,7 +38,7 @@ pub fn render(dialog: &OpDialog, danger: bool, theme: &Theme, frame: &mut Frame,
                     GateState::Failing => ("sync gate: FAILING".to_string(), theme.error()),
                     GateState::Counting => (
                         format!(
-                            "sync gate: passing {}/{} polls in a row",
+                            "sync gate: {} of {} passing polls in a row so far",
                             gate.consecutive(),
                             gate.required()
                         ),
@@ -46,9 +46,8 @@ pub fn render(dialog: &OpDialog, danger: bool, theme: &Theme, frame: &mut Frame,
                     ),
                     GateState::Open => (
                         format!(
-                            "sync gate: open ({}/{} polls in a row)",
-                            gate.consecutive(),
-                            gate.required()
+                            "sync gate: open (every check passed the last {} polls)",
+                            gate.consecutive()
                         ),
                         theme.health(crate::model::Health::Ok),
                     ),
