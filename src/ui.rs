@@ -108,7 +108,10 @@ fn draw(state: &State, theme: &Theme, frame: &mut Frame) -> Drawn {
                 release::render_rollout(state, d, watch, theme, frame, area);
             } else {
                 let danger = state.world.envs.get(d.env).is_some_and(|e| e.danger);
-                confirm::render(d, danger, theme, frame, area);
+                let after = confirm::After {
+                    switch: switch_read_after(state, d),
+                };
+                confirm::render(d, danger, after, theme, frame, area);
             }
         }
         Some(Modal::Help { scroll }) => {
@@ -121,6 +124,30 @@ fn draw(state: &State, theme: &Theme, frame: &mut Frame) -> Drawn {
         }
     }
     drawn
+}
+
+/// The internal ALB's view of the dialog's switch, when it was read after the op ended.
+fn switch_read_after<'a>(
+    state: &'a State,
+    dialog: &crate::app::dialog::OpDialog,
+) -> Option<&'a crate::model::alb::SwitchView> {
+    let crate::ops::Op::SwitchAlb { cluster, .. } = &dialog.op else {
+        return None;
+    };
+    let done_at = dialog.done_at?;
+    let panel = state
+        .world
+        .envs
+        .get(dialog.env)?
+        .clusters
+        .iter()
+        .find(|c| &c.name == cluster)?
+        .switch
+        .as_ref()?;
+    panel
+        .updated_at
+        .filter(|at| *at >= done_at)
+        .and(panel.data.as_ref())
 }
 
 fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {

@@ -67,6 +67,8 @@ pub struct OpDialog {
     pub switched_from: Option<String>,
     /// The rollout followed after a release or rollback was done.
     pub rollout: Option<RolloutWatch>,
+    /// When the op ended (what the console reads of AWS after it is the state after).
+    pub done_at: Option<crate::clock::EpochMs>,
 }
 
 impl OpDialog {
@@ -80,6 +82,7 @@ impl OpDialog {
             confirmed: None,
             switched_from,
             rollout: None,
+            done_at: None,
         }
     }
 
@@ -101,10 +104,11 @@ impl OpDialog {
         }
     }
 
-    /// The op finished.
-    pub fn done(&mut self, report: OpReport) {
+    /// The op finished at `now`.
+    pub fn done(&mut self, report: OpReport, now: crate::clock::EpochMs) {
         if report.op == self.op {
             self.stage = Stage::Done(Box::new(report));
+            self.done_at = Some(now);
         }
     }
 

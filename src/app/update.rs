@@ -71,7 +71,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 if d.op == report.op {
                     d.rollout = RolloutWatch::after(&report, d.plan.as_deref(), now);
                 }
-                d.done(*report);
+                d.done(*report, now);
             }
             state.dirty = true;
             return vec![Effect::RefreshNow];

@@ -11,11 +11,61 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::Theme;
 use super::widgets::{centered, pane};
 use crate::app::dialog::{OpDialog, Stage};
+use crate::model::alb::SwitchView;
 use crate::ops::gate::GateState;
-use crate::ops::{Outcome, Readiness};
+use crate::ops::{Outcome, Plan, Readiness};
 
-/// Draws the dialog centred over `area`.
-pub fn render(dialog: &OpDialog, danger: bool, theme: &Theme, frame: &mut Frame, area: Rect) {
+/// The body of an ended op's dialog: the checks made before it in one line, then the
+/// state after, as read since.
+fn done_lines(plan: &Plan, after: After<'_>, theme: &Theme, lines: &mut Vec<Line<'static>>) {
+    let passed = plan.checks.iter().filter(|c| c.passed).count();
+    lines.push(Line::from(Span::styled(
+        format!(
+            "Checked before: {passed} of {} checks passed",
+            plan.checks.len()
+        ),
+        theme.dim(),
+    )));
+    if !matches!(plan.op, crate::ops::Op::SwitchAlb { .. }) {
+        return;
+    }
+    let now = match after.switch {
+        None => "Now: reading the internal ALB again…".to_string(),
+        Some(view) => {
+            let active: Vec<&str> = view
+                .members
+                .iter()
+                .filter(|m| m.active)
+                .map(|m| m.node.as_str())
+                .collect();
+            if active.is_empty() {
+                "Now: the internal ALB forwards to no general node".to_string()
+            } else {
+                format!("Now: the internal ALB forwards to {}", active.join(", "))
+            }
+        }
+    };
+    lines.push(Line::from(Span::styled(now, theme.text())));
+}
+
+/// What the console has read since an op ended: for a switch, the internal ALB's view
+/// (`None` until it was read again after the op).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct After<'a> {
+    /// The switch's view, read after the op ended.
+    pub switch: Option<&'a SwitchView>,
+}
+
+/// Draws the dialog centred over `area`. Once the op has ended, the checks made before it
+/// shrink to one line and `after` says how things stand now.
+pub fn render(
+    dialog: &OpDialog,
+    danger: bool,
+    after: After<'_>,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
     let mut lines: Vec<Line> = Vec::new();
     let mut with_diff = false;
     lines.push(Line::from(Span::styled(
@@ -23,7 +73,9 @@ pub fn render(dialog: &OpDialog, danger: bool, theme: &Theme, frame: &mut Frame,
         theme.text().add_modifier(Modifier::BOLD),
     )));
     lines.push(Line::default());
+    let done = matches!(dialog.stage, Stage::Done(_));
     match &dialog.plan {
+        Some(plan) if done => done_lines(plan, after, theme, &mut lines),
         None => lines.push(Line::from(Span::styled(
             "Reading the current state…",
             theme.dim(),

@@ -44,6 +44,21 @@ fn a_switch_confirmed_once_runs_once_audited_before_and_after() {
         op.press(KeyCode::Char('y')).await;
         let done = op.wait_for("ok:", 30).await;
         assert!(done.contains("Enter close"), "{done}");
+        // The dialog says how things stand after the switch, as read since, not the
+        // checks from before it.
+        let to = done
+            .split("switch the internal ALB of staging/node-api to ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("the title names the node")
+            .to_owned();
+        let after = op.wait_for("Now: the internal ALB forwards to", 10).await;
+        assert!(
+            after.contains(&format!("Now: the internal ALB forwards to {to}")),
+            "{after}"
+        );
+        assert!(after.contains("Checked before:"), "{after}");
+        assert!(!after.contains("sync gate: open"), "{after}");
         // The dialog stays until closed; the loop refreshed what changed.
         op.pass(Duration::from_secs(2)).await;
         op.press(KeyCode::Enter).await;
