@@ -69,6 +69,9 @@ pub struct OpDialog {
     pub rollout: Option<RolloutWatch>,
     /// When the op ended (what the console reads of AWS after it is the state after).
     pub done_at: Option<crate::clock::EpochMs>,
+    /// The operator confirmed a switch while its sync gate was not yet open: it runs as
+    /// soon as the gate holds ([`OpDialog::run_if_armed`]), without a second key.
+    armed: Option<Confirmation>,
 }
 
 impl OpDialog {
@@ -83,6 +86,7 @@ impl OpDialog {
             switched_from,
             rollout: None,
             done_at: None,
+            armed: None,
         }
     }
 
@@ -102,6 +106,34 @@ impl OpDialog {
             }
             _ => false,
         }
+    }
+
+    /// Whether the operator confirmed and the op waits for its sync gate to hold.
+    pub fn armed(&self) -> bool {
+        self.armed.is_some()
+    }
+
+    /// After a gate poll: the execution of a confirmed switch whose gate now holds.
+    pub fn run_if_armed(&mut self) -> Option<DialogAction> {
+        let ready = self
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.readiness == Readiness::Ready);
+        if self.stage != Stage::Review || !ready {
+            return None;
+        }
+        let confirmation = self.armed.take()?;
+        Some(self.finish(Some(confirmation), None))
+    }
+
+    /// Whether the plan waits only on its sync gate: a gate, and every failed check one
+    /// that passes polls can fix (an override could pass it too).
+    fn waits_for_gate(&self) -> bool {
+        self.plan.as_ref().is_some_and(|p| {
+            p.gate.is_some()
+                && p.readiness == Readiness::NeedsOverride
+                && p.failed_checks().all(|c| c.overridable)
+        })
     }
 
     /// The op finished at `now`.
@@ -205,6 +237,15 @@ impl OpDialog {
                     (KeyCode::Esc | KeyCode::Char('n' | 'q'), _, _) => DialogAction::Close,
                     (KeyCode::Char('y'), Readiness::Ready, None) => {
                         self.finish(Some(Confirmation::Yes), None)
+                    }
+                    // The gate flickers (two nodes polled a moment apart, a block each
+                    // second): a `y` that meets it counting again is kept, and the switch
+                    // runs when the gate holds. The gate is never skipped.
+                    (KeyCode::Char('y'), Readiness::NeedsOverride, None)
+                        if self.waits_for_gate() =>
+                    {
+                        self.armed = Some(Confirmation::Yes);
+                        DialogAction::None
                     }
                     (KeyCode::Char('O'), Readiness::NeedsOverride, None) => {
                         self.stage = Stage::ConfirmOverride;

@@ -5,6 +5,7 @@
 //! Pure: no I/O, no clock reads (time arrives in messages). Unknown keys do nothing,
 //! so a stray key can never act; nothing here calls a backend.
 
+use super::dialog::DialogAction;
 use super::input::on_key;
 use super::msg::{Effect, Msg, Observation};
 use super::navigate::clamp_rows;
@@ -57,10 +58,24 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::GatePoll(poll) => {
-            if let Some(d) = state.dialog_mut()
-                && d.gate_poll(*poll)
-            {
-                state.dirty = true;
+            let Some(d) = state.dialog_mut() else {
+                return Vec::new();
+            };
+            if !d.gate_poll(*poll) {
+                return Vec::new();
+            }
+            let env = d.env;
+            let run = d.run_if_armed();
+            state.dirty = true;
+            if let Some(DialogAction::Execute(plan, approval)) = run {
+                return vec![
+                    Effect::GatePolling(None),
+                    Effect::ExecuteOp {
+                        env,
+                        plan,
+                        approval,
+                    },
+                ];
             }
         }
         Msg::OpDone(report) => {

@@ -249,6 +249,14 @@ fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
     let plan = dialog.plan.as_ref();
     match &dialog.stage {
         Stage::Planning => vec![Line::from(vec![key("Esc"), txt(" cancel")])],
+        Stage::Review if dialog.armed() => vec![Line::from(vec![
+            Span::styled(
+                "Confirmed: the switch runs as soon as the sync gate holds again…   ",
+                theme.warn(),
+            ),
+            key("Esc"),
+            txt(" cancel"),
+        ])],
         Stage::Review => {
             let typed = plan.and_then(|p| p.typed_confirmation.clone());
             match plan.map(|p| p.readiness) {

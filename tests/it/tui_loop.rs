@@ -178,3 +178,29 @@ fn ctrl_l_repaints_and_the_help_reads_the_key_table() {
     });
     assert!(!screen.contains("Keys"), "{screen}");
 }
+
+#[test]
+fn a_y_pressed_before_the_gate_holds_runs_the_switch_when_it_does_without_a_second_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let audit = dir.path().join("audit.jsonl");
+    let (session, clock) = session_audited_to(&audit);
+    let (state, _) = run_console(&session, clock, false, (120, 40), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Tab).await;
+        op.wait_for("staging", 5).await;
+        op.press(KeyCode::Char('s')).await;
+        // The gate counts its passing polls (three are needed).
+        let counting = op.wait_for("passing polls in a row so far", 5).await;
+        assert!(!counting.contains("y confirm"), "{counting}");
+        op.press_briefly(KeyCode::Char('y')).await;
+        let armed = op.screen();
+        assert!(
+            armed.contains("Confirmed: the switch runs as soon as the sync gate holds"),
+            "{armed}"
+        );
+        let done = op.wait_for("ok:", 30).await;
+        assert!(done.contains("Enter close"), "{done}");
+    });
+    assert!(state.dialog().is_some());
+    assert_eq!(audit_lines(&audit), 2, "one switch: before and after");
+}

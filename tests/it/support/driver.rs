@@ -64,6 +64,17 @@ impl Operator {
         self.pass(Duration::from_millis(100)).await;
     }
 
+    /// Presses a key and gives the loop only a moment (1 ms) to take it: for what shows
+    /// right after a key, before any poll.
+    pub async fn press_briefly(&self, code: KeyCode) {
+        let event = Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+        self.keys
+            .send(Ok(event))
+            .await
+            .expect("the loop takes keys");
+        self.pass(Duration::from_millis(1)).await;
+    }
+
     /// Presses a key.
     pub async fn press(&self, code: KeyCode) {
         self.press_with(code, KeyModifiers::NONE).await;
