@@ -12,6 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 
 use super::audit::{self, AuditEntry, AuditLog, Phase};
+use super::gate::GateTracker;
 use super::plan::plan_with_gate;
 use super::{
     Approval, Check, Mutation, OpContext, OpKey, OpReport, Outcome, Plan, PlanId, Repeat,
@@ -19,6 +20,32 @@ use super::{
 };
 use crate::backend::{BackendError, EnvBackends};
 use crate::clock::iso_utc;
+
+/// A gate that was open when the operator confirmed may fail its next poll for a moment
+/// (two nodes polled a moment apart while a block arrives): polls it again, a second
+/// apart, until it holds again (the required polls in a row) or a few more polls than
+/// that have passed. Only gate checks may be failing; anything else refuses at once.
+/// The gate is never skipped: the plan's checks are what the polls say.
+async fn hold_gate_again(plan: &mut Plan, ctx: &OpContext) {
+    let Some(pair) = plan.gate_pair() else {
+        return;
+    };
+    let Some(required) = plan.gate.as_ref().map(GateTracker::required) else {
+        return;
+    };
+    for _ in 0..required.saturating_add(2) {
+        let open = plan.gate.as_ref().is_some_and(GateTracker::is_open);
+        if open || !plan.failed_checks().all(|c| c.overridable) {
+            return;
+        }
+        tokio::time::sleep(GATE_REPOLL).await;
+        let poll = super::gate::poll(ctx.backends.rpc.as_ref(), &pair, ctx.clock.as_ref()).await;
+        plan.record_gate(poll);
+    }
+}
+
+/// The pause between two polls of a gate held again at execution.
+const GATE_REPOLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Runs confirmed plans: guard, audit, execute once, verify.
 ///
@@ -113,8 +140,10 @@ impl Executor {
     ///
     /// Refuses (exit code 3) without any backend call when the environment is read-only
     /// and the session has no `--write`, when the approval does not fit, or when another
-    /// op on the same target is running. Otherwise plans again, refuses when the changes
-    /// differ from `plan`'s or a check fails without an override, writes the "before"
+    /// op on the same target is running. Otherwise plans again (a sync gate that was open
+    /// when confirmed and fails its fresh poll is polled again until it holds, a few
+    /// seconds at most: [`hold_gate_again`]), refuses when the changes differ from
+    /// `plan`'s or a check fails without an override, writes the "before"
     /// audit line, makes the one mutating call, reads the result back, and writes the
     /// "after" line. A plan executed once answers every later confirmation with that
     /// run's report ([`Repeat::AlreadyDone`]).
@@ -162,7 +191,10 @@ impl Executor {
         }
 
         // The state as it is now, not as it was when the dialog opened.
-        let fresh = plan_with_gate(&plan.op, ctx, plan.gate.as_ref()).await;
+        let mut fresh = plan_with_gate(&plan.op, ctx, plan.gate.as_ref()).await;
+        if plan.gate.as_ref().is_some_and(GateTracker::is_open) {
+            hold_gate_again(&mut fresh, ctx).await;
+        }
         run.checks.clone_from(&fresh.checks);
         if fresh.changes != plan.changes {
             let error = format!(

@@ -735,6 +735,41 @@ async fn a_failed_gate_refuses_and_changes_nothing() {
     assert_eq!(h.phases(), [("after".into(), Some("refused".into()))]);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_gate_open_at_confirmation_that_flickers_is_held_again_not_refused() {
+    let h = Harness::new("staging", false);
+    let mut plan = h.plan(&switch_to("staging", "general-2")).await;
+    assert!(open_gate(&h, &mut plan).await);
+    // A block arrives between the two nodes' polls: general-2 is one behind for a
+    // moment, then level again.
+    h.fake.node("general-2", |n| n.block = 1199);
+    let fake = Arc::clone(&h.fake);
+    let level_again = async move {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        fake.node("general-2", |n| n.block = 1200);
+    };
+    let yes = Approval::yes();
+    let (report, ()) = tokio::join!(h.execute(&plan, &yes), level_again);
+    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    assert_eq!(h.fake.count("apply_switch"), 1, "once");
+    assert_eq!(h.fake.active(STG_LISTENER), ["general-2"]);
+    let audit = h.audit();
+    assert_eq!(audit.len(), 2, "before and after");
+    assert_eq!(audit[0]["override_gate"], false);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_gate_that_stays_failed_after_confirmation_is_refused() {
+    let h = Harness::new("staging", false);
+    let mut plan = h.plan(&switch_to("staging", "general-2")).await;
+    assert!(open_gate(&h, &mut plan).await);
+    h.fake.node("general-2", |n| n.block = 1150);
+    let report = h.execute(&plan, &Approval::yes()).await;
+    assert_eq!(report.outcome, Outcome::Refused, "{report:?}");
+    assert_eq!(h.fake.count("apply_switch"), 0);
+    assert_eq!(h.fake.active(STG_LISTENER), ["general-1"]);
+}
+
 #[tokio::test]
 async fn an_override_goes_ahead_and_is_audited_as_one() {
     let h = Harness::new("staging", false);
