@@ -56,6 +56,9 @@ pub struct Problem {
     pub summary: String,
     /// Since when (ms); filled from [`ProblemSince`].
     pub since: EpochMs,
+    /// What an experienced operator would do next, with its key when the console does
+    /// it (`s: switch the ALB to general-2 (synced)`).
+    pub next_step: Option<String>,
     /// Where to jump.
     #[serde(skip)]
     pub location: Location,
@@ -118,6 +121,7 @@ pub fn current(world: &World) -> Vec<Problem> {
                     subject: subject.to_string(),
                     summary,
                     since,
+                    next_step: None,
                     location: Location {
                         env: ei,
                         cluster: ci,
@@ -295,6 +299,9 @@ pub fn current(world: &World) -> Vec<Problem> {
             out.extend(path_problems(world, ei, ci));
         }
     }
+    for p in &mut out {
+        p.next_step = next_step(world, p);
+    }
     out.sort_by(|a, b| {
         a.severity
             .cmp(&b.severity)
@@ -324,6 +331,7 @@ fn path_problems(world: &World, env_index: usize, cluster_index: usize) -> Vec<P
         subject: subject.to_string(),
         summary,
         since,
+        next_step: None,
         location,
     };
     let here = |service: Option<String>| Location {
@@ -406,6 +414,114 @@ fn path_problems(world: &World, env_index: usize, cluster_index: usize) -> Vec<P
         ));
     }
     out
+}
+
+/// The step an experienced operator would take for `p`, with the console's key for it.
+fn next_step(world: &World, p: &Problem) -> Option<String> {
+    let env = world.envs.get(p.location.env)?;
+    let cluster = env.clusters.get(p.location.cluster)?;
+    let what = p.summary.split(':').next().unwrap_or_default();
+    if let Some(service) = p.location.service.as_deref().and_then(|name| {
+        cluster
+            .ecs
+            .data
+            .as_ref()?
+            .services
+            .iter()
+            .find(|s| s.name == name)
+    }) {
+        return match what {
+            "rollout failed" => Some(rollback_step(service)),
+            "no task running" | "below desired" | "tasks stopping repeatedly" => {
+                Some("Enter: its tasks and their stop reasons".to_string())
+            }
+            "health check failing" => Some("l: the logs of its tasks".to_string()),
+            _ => None,
+        };
+    }
+    if let Some(node) = cluster.nodes.iter().find(|n| n.config.name == p.subject) {
+        return node_step(world, env, p, node);
+    }
+    match p.subject.as_str() {
+        "ecs" if what == "data is stale" => Some("Ctrl-r: read it again now".to_string()),
+        "ecs" => cluster
+            .ecs
+            .error
+            .as_ref()
+            .and_then(|e| e.error.hint())
+            .map(|hint| format!("{hint}, then Ctrl-r")),
+        "chain" => Some(
+            "restart the validators that are down one at a time (r on its task), \
+             each back before the next"
+                .to_string(),
+        ),
+        "alb" => Some("s: point the internal ALB at one synced general node".to_string()),
+        _ => Some("p: the request path, at the hop that breaks".to_string()),
+    }
+}
+
+/// `b` and the revision it rolls back to, when the service's deployments name it.
+fn rollback_step(service: &crate::model::ecs::Service) -> String {
+    let previous = service
+        .deployments
+        .iter()
+        .filter(|d| d.task_definition != service.task_definition)
+        .filter_map(|d| crate::model::ecs::task_definition_revision(&d.task_definition))
+        .max();
+    match previous {
+        Some(revision) => format!("b: roll back to :{revision}"),
+        None => "b: roll back one step".to_string(),
+    }
+}
+
+/// The next step for a Quorum node's problem: switch away from an active general node
+/// that fell behind when the other is synced; restart a validator alone while the chain
+/// can spare it.
+fn node_step(
+    world: &World,
+    env: &crate::world::EnvState,
+    p: &Problem,
+    node: &crate::world::NodeSlot,
+) -> Option<String> {
+    let views = env.node_views(p.location.cluster, world.now, &world.thresholds);
+    match node.config.role {
+        NodeRole::General => {
+            let active = p.summary.contains("(ALB active)");
+            let synced_other = views.iter().find(|v| {
+                v.role == NodeRole::General
+                    && v.name != node.config.name
+                    && v.state == NodeState::Synced
+            });
+            match (active, synced_other) {
+                (true, Some(other)) => {
+                    Some(format!("s: switch the ALB to {} (synced)", other.name))
+                }
+                (true, None) => Some(
+                    "no synced general node to switch to: look at both nodes' logs (l)".to_string(),
+                ),
+                (false, _) => Some(
+                    "not behind the ALB, users are not affected: restart it (r) when convenient"
+                        .to_string(),
+                ),
+            }
+        }
+        NodeRole::Validator => {
+            let chain = judge_chain(
+                env.clusters
+                    .get(p.location.cluster)?
+                    .nodes
+                    .iter()
+                    .map(|n| &n.history),
+                world.now,
+                &world.thresholds,
+            );
+            let left = chain.faults_left.max(0);
+            Some(format!(
+                "restart it alone (r on its task): the chain tolerates {left} more failure{}",
+                if left == 1 { "" } else { "s" }
+            ))
+        }
+    }
 }
 
 /// Whether ECS stopped `task` to roll a deployment out (its stop reason says so).

@@ -3,7 +3,8 @@
 //! The JSON shape is a contract for scripts (keep these names; add fields freely):
 //! `{"environments":[{"name","clusters":[{"name","services":[…],"tasks":[…],
 //! "quorum_nodes":[…],"request_path":{…},"errors":[…]}]}],"health",
-//! "problems":[{"severity","environment","cluster","subject","summary","since"}]}`, the
+//! "problems":[{"severity","environment","cluster","subject","summary","since",
+//! "next_step"}]}`, the
 //! problems worst first (`critical`, then `warning`). The exit code is 0 when everything
 //! is healthy, 1 when something is degraded (a service, a task, a Quorum node that is
 //! lagging, stalled or down, a hop of a request path), 2 when something could not be
@@ -60,6 +61,8 @@ pub struct ProblemReport {
     pub summary: String,
     /// Since when it is known (ISO UTC).
     pub since: String,
+    /// What to do next (`null` when nothing more precise than the summary is known).
+    pub next_step: Option<String>,
 }
 
 /// A cluster's request path.
@@ -343,6 +346,7 @@ impl StatusReport {
                     subject: p.subject,
                     summary: p.summary,
                     since: iso_utc(p.since),
+                    next_step: p.next_step,
                 })
                 .collect(),
         }
@@ -524,6 +528,10 @@ impl StatusReport {
                     "{severity:<8} {:<env_w$} {:<cluster_w$} {:<18} {:<24} {}",
                     p.environment, p.cluster, p.subject, p.since, p.summary
                 );
+                if let Some(step) = &p.next_step {
+                    let indent = 8 + 1 + env_w + 1 + cluster_w + 1 + 18 + 1 + 24 + 1;
+                    let _ = writeln!(out, "{:indent$}→ {step}", "");
+                }
             }
         }
         let _ = writeln!(out, "\noverall: {}", self.health.as_str());

@@ -163,8 +163,13 @@ pub(super) fn jump_to_problem(state: &mut State) {
     let count = problems.len();
     go_to(state, &p.location);
     state.problem_cursor = i + 1;
+    let next = p
+        .next_step
+        .as_deref()
+        .map(|step| format!(" → {step}"))
+        .unwrap_or_default();
     state.say(format!(
-        "problem {}/{count}: {}/{} {}: {}",
+        "problem {}/{count}: {}/{} {}: {}{next}",
         i + 1,
         p.environment,
         p.cluster,

@@ -40,7 +40,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         let shown = usize::from(area.height).min(state.world.problems.len());
         let more = state.world.problems.len() > usize::from(area.height);
         let rows = if more { shown.saturating_sub(1) } else { shown };
-        for p in state.world.problems.iter().take(rows) {
+        for (i, p) in state.world.problems.iter().take(rows).enumerate() {
             let (glyph, style) = match p.severity {
                 Severity::Critical => ("✖", theme.health(Health::Down)),
                 Severity::Warning => ("▲", theme.health(Health::Degraded)),
@@ -48,7 +48,11 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             let age = coarse_age(state.world.now - p.since);
             let head = format!(" {glyph} {age:>3} ");
             let place = format!("{}/{} ", p.environment, p.cluster);
-            let rest = format!("{}: {}", p.subject, p.summary);
+            // The worst problem says what to do about it.
+            let rest = match p.next_step.as_deref().filter(|_| i == 0) {
+                Some(step) => format!("{}: {} → {step}", p.subject, p.summary),
+                None => format!("{}: {}", p.subject, p.summary),
+            };
             let room = width.saturating_sub(head.chars().count() + place.chars().count());
             lines.push(Line::from(vec![
                 Span::styled(head, style),

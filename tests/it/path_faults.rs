@@ -363,6 +363,17 @@ fn the_active_node_falling_behind_is_named_once_it_lags() {
         "quorum general-1 (active)",
         Severity::Warning,
     );
+    // The node's own problem says what to do: switch to the synced one.
+    let problems = problems::current(&c.state.world);
+    let node = problems
+        .iter()
+        .find(|p| p.environment == "production" && p.subject == "general-1")
+        .expect("general-1's problem");
+    assert_eq!(
+        node.next_step.as_deref(),
+        Some("s: switch the ALB to general-2 (synced)"),
+        "{node:?}"
+    );
 }
 
 #[test]
@@ -411,6 +422,17 @@ fn validators_going_quiet_use_up_the_fault_tolerance_then_halt_the_chain() {
         Some("validators")
     );
     c.assert_problem("production", "node-api", "validators", Severity::Warning);
+    // The validator that is down: restart it alone; the chain can spare no other.
+    let problems = problems::current(&c.state.world);
+    let down = problems
+        .iter()
+        .find(|p| p.environment == "production" && p.subject == "validator-3")
+        .expect("validator-3's problem");
+    assert_eq!(
+        down.next_step.as_deref(),
+        Some("restart it alone (r on its task): the chain tolerates 0 more failures"),
+        "{down:?}"
+    );
 
     c.inject(
         "production",
