@@ -39,6 +39,15 @@ pub struct SwitchView {
 }
 
 impl SwitchView {
+    /// Every node the ALB forwards to now, in configuration order.
+    pub fn active_nodes(&self) -> Vec<&str> {
+        self.members
+            .iter()
+            .filter(|m| m.active)
+            .map(|m| m.node.as_str())
+            .collect()
+    }
+
     /// The node the ALB forwards to, when exactly one is active.
     pub fn active(&self) -> Option<&str> {
         let mut active = self.members.iter().filter(|m| m.active);

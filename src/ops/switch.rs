@@ -54,12 +54,7 @@ pub(crate) async fn plan_switch(
             return;
         }
     };
-    let active: Vec<&str> = view
-        .members
-        .iter()
-        .filter(|m| m.active)
-        .map(|m| m.node.as_str())
-        .collect();
+    let active: Vec<&str> = view.active_nodes();
     if active == [to] {
         plan.check(
             Check::fail(CHECK_ALB, format!("forwards to {to}")).detail(format!(
@@ -225,12 +220,7 @@ pub(crate) async fn verify_active(
     match elb.read_switch(switch).await {
         Ok(view) if view.active() == Some(node) => Ok(format!("the ALB forwards to {node}")),
         Ok(view) => {
-            let active: Vec<&str> = view
-                .members
-                .iter()
-                .filter(|m| m.active)
-                .map(|m| m.node.as_str())
-                .collect();
+            let active = view.active_nodes();
             Err(format!(
                 "read back: the ALB forwards to {}, not only to {node}",
                 if active.is_empty() {

@@ -32,12 +32,7 @@ fn done_lines(plan: &Plan, after: After<'_>, theme: &Theme, lines: &mut Vec<Line
     let now = match after.switch {
         None => "Now: reading the internal ALB again…".to_string(),
         Some(view) => {
-            let active: Vec<&str> = view
-                .members
-                .iter()
-                .filter(|m| m.active)
-                .map(|m| m.node.as_str())
-                .collect();
+            let active = view.active_nodes();
             if active.is_empty() {
                 "Now: the internal ALB forwards to no general node".to_string()
             } else {
