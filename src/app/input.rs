@@ -114,8 +114,7 @@ fn toggle_path(state: &mut State) {
         state.focus = Focus::Services;
         return;
     }
-    let at = state.selected_addr();
-    match crate::path::for_cluster(&state.world, at.env, at.cluster) {
+    match state.current_path() {
         Some(path) => {
             state.path_row = crate::path::first_broken_hop(&path)
                 .and_then(|broken| path.hops.iter().position(|h| h == broken))
@@ -211,7 +210,8 @@ fn on_enter(state: &mut State) {
         }
         (Screen::Overview, Focus::Path) => {
             let at = state.selected_addr();
-            let hop = crate::path::for_cluster(&state.world, at.env, at.cluster)
+            let hop = state
+                .current_path()
                 .and_then(|p| p.hops.get(state.path_row).and_then(|h| h.jump.clone()));
             let Some(jump) = hop else {
                 return;

@@ -3,9 +3,9 @@
 //! [`LogViewState::apply`] (the tail's events, the tail starting, a save finishing).
 //!
 //! Pure data and pure transitions: no terminal, no network, no clock reads (time arrives
-//! with [`LogViewState::set_now`]). The one piece of I/O, [`LogViewState::save_to`], is
-//! called by the event loop when a key asked for [`LogViewAction::Save`]; a change of
-//! the server-side filter comes back as [`LogViewAction::Restart`] for the event loop to
+//! with [`LogViewState::set_now`]). A save ([`LogViewAction::Save`]) is written away
+//! from the event loop, from the lines [`LogViewState::saver`] copies; a change of the
+//! server-side filter comes back as [`LogViewAction::Restart`] for the event loop to
 //! restart the tail. The view (`ui::logs`) draws this state and reports the geometry it
 //! drew, which the loop hands back ([`LogViewState::set_drawn`]), so that paging keys
 //! page by what the operator sees.
@@ -49,7 +49,7 @@ pub enum LogViewAction {
         /// The CloudWatch filter pattern.
         filter: Option<String>,
     },
-    /// Save the buffer to this file ([`LogViewState::save_to`]).
+    /// Save the buffer to this file ([`LogViewState::saver`]).
     Save(PathBuf),
 }
 
@@ -478,14 +478,8 @@ impl LogViewState {
         }
     }
 
-    /// Writes every line, raw and whole, to `path` (a leading `~/` is the home folder).
-    /// Returns the [`LogsMsg::Saved`] to apply.
-    pub fn save_to(&self, path: &Path) -> LogsMsg {
-        self.saver(path).write()
-    }
-
-    /// The lines to save to `path` (`~` expanded), copied so that they can be written
-    /// away from the event loop ([`LogSave::write`]).
+    /// The lines to save to `path` (a leading `~/` is the home folder), raw and whole,
+    /// copied so that they can be written away from the event loop ([`LogSave::write`]).
     pub fn saver(&self, path: &Path) -> LogSave {
         LogSave {
             path: expand_home(path),
@@ -807,7 +801,7 @@ mod tests {
         type_text(&mut v, &path.display().to_string());
         let action = press(&mut v, KeyCode::Enter);
         assert_eq!(action, LogViewAction::Save(path.clone()));
-        let msg = v.save_to(&path);
+        let msg = v.saver(&path).write();
         v.apply(msg);
         assert!(v.note().is_some_and(|n| n.text.contains("saved 2 lines")));
         let saved = std::fs::read_to_string(&path).unwrap();
@@ -817,7 +811,7 @@ mod tests {
             "a very long line ".repeat(40).trim_end()
         );
         assert_eq!(saved, want, "raw and whole");
-        let bad = v.save_to(Path::new("/nonexistent-dir/x.log"));
+        let bad = v.saver(Path::new("/nonexistent-dir/x.log")).write();
         v.apply(bad);
         assert!(v.note().is_some_and(|n| n.kind == NoteKind::Error));
     }

@@ -37,7 +37,10 @@ pub fn go_to(state: &mut State, place: &Location) {
         state.service_row = 0;
         state.path_row = 0;
     }
-    if state.focus == Focus::Path && (moved || place.service.is_none()) && !has_path(state) {
+    if state.focus == Focus::Path
+        && (moved || place.service.is_none())
+        && state.current_path().is_none()
+    {
         state.focus = Focus::Services;
     }
 }
@@ -78,16 +81,9 @@ pub fn move_cluster(state: &mut State, delta: i64) {
     );
 }
 
-/// Whether the selected cluster has a request path.
-fn has_path(state: &State) -> bool {
-    let at = state.selected_addr();
-    crate::path::for_cluster(&state.world, at.env, at.cluster).is_some()
-}
-
 /// The number of hops of the selected cluster's request path.
-pub fn path_hops(state: &State) -> usize {
-    let at = state.selected_addr();
-    crate::path::for_cluster(&state.world, at.env, at.cluster).map_or(0, |p| p.hops.len())
+fn path_hops(state: &State) -> usize {
+    state.current_path().map_or(0, |p| p.hops.len())
 }
 
 /// Moves the selection of the focused list by `delta` rows.

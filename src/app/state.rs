@@ -184,9 +184,9 @@ impl State {
         }
     }
 
-    /// Whether some poller of the current environment pauses longer than its rhythm,
-    /// what it reads repeating (quiet polling; any key brings the rhythm back).
-    pub fn polls_slowed(&self) -> bool {
+    /// Whether the current environment is idle: some poller pauses longer than its
+    /// rhythm, what it reads repeating (quiet polling; any key brings the rhythm back).
+    pub fn idle(&self) -> bool {
         self.current_env().is_some_and(EnvState::idle)
     }
 

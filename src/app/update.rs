@@ -296,7 +296,7 @@ mod tests {
         };
         s.dirty = false;
         update(&mut s, pace(25_000));
-        assert!(s.polls_slowed());
+        assert!(s.idle());
         assert!(s.dirty, "the header says the environment is idle");
         let c = &s.world.envs[0].clusters[0];
         assert_eq!((c.ecs.slowed_ms, c.paths.slowed_ms), (25_000, 25_000));
@@ -309,7 +309,7 @@ mod tests {
         assert!(!s.dirty);
         // Another environment's slowed poller is not this one's header.
         update(&mut s, key(KeyCode::Tab));
-        assert!(!s.polls_slowed());
+        assert!(!s.idle());
         update(&mut s, key(KeyCode::BackTab));
         // Back to the rhythm: stale after three refreshes again, looked at on the next
         // tick (the frame on screen was told it turns stale later).
@@ -318,7 +318,7 @@ mod tests {
             ..crate::ui::Drawn::default()
         });
         update(&mut s, pace(0));
-        assert!(!s.polls_slowed());
+        assert!(!s.idle());
         assert_eq!(s.redraw_at, Some(s.world.now));
         assert_eq!(s.world.problems_due_at, Some(s.world.now));
         let c = &s.world.envs[0].clusters[0];
@@ -336,7 +336,7 @@ mod tests {
             slowed_ms: 4_000,
         });
         update(&mut s, switch);
-        assert!(!s.polls_slowed());
+        assert!(!s.idle());
         // A key or a resize brings the full rhythm back; data and ticks do not (no
         // dialog is open).
         assert!(s.wants_full_rhythm(&key(KeyCode::Char('j'))));
