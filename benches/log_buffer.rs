@@ -83,19 +83,19 @@ fn search(c: &mut Criterion) {
     group.throughput(Throughput::Elements(LINES as u64));
     group.sample_size(10);
     group.bench_function("find_next, no match (full scan)", |b| {
-        b.iter(|| black_box(buffer.find_next(0, black_box("no-such-needle"))));
+        b.iter(|| black_box(buffer.find_next(0, black_box("no-such-needle"), false)));
     });
     group.bench_function("find_prev, no match (full scan)", |b| {
-        b.iter(|| black_box(buffer.find_prev(LINES, black_box("No-Such-Needle"))));
+        b.iter(|| black_box(buffer.find_prev(LINES, black_box("No-Such-Needle"), false)));
     });
     group.bench_function("find_next, non-ASCII needle, no match", |b| {
-        b.iter(|| black_box(buffer.find_next(0, black_box("ブロック"))));
+        b.iter(|| black_box(buffer.find_next(0, black_box("ブロック"), false)));
     });
     group.bench_function("match_ranges of every line", |b| {
         b.iter(|| {
             let mut n = 0;
             for i in 0..buffer.len() {
-                n += buffer.match_ranges(i, black_box("info")).len();
+                n += buffer.match_ranges(i, black_box("info"), false).len();
             }
             black_box(n)
         });

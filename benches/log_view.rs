@@ -115,6 +115,8 @@ fn memory_of_a_full_view() {
 fn frames(c: &mut Criterion) {
     memory_of_a_full_view();
     let theme = Theme::default_theme();
+    // Times in a zone with an offset: the costlier path (a zone lookup per line drawn).
+    let zone = ibet_console::clock::Zone::named("Asia/Tokyo").expect("the tz database");
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
     let mut group = c.benchmark_group("log view frame 160x48, 100k lines, search active");
 
@@ -136,7 +138,7 @@ fn frames(c: &mut Criterion) {
         b.iter(|| {
             terminal
                 .draw(|f| {
-                    ibet_console::ui::logs::render(&view, &theme, f, f.area());
+                    ibet_console::ui::logs::render(&view, &zone, &theme, f, f.area());
                 })
                 .expect("draw");
             black_box(terminal.backend().buffer().area);
@@ -150,7 +152,7 @@ fn frames(c: &mut Criterion) {
     let mut draw = |view: &LogViewState| {
         terminal
             .draw(|f| {
-                ibet_console::ui::logs::render(view, &theme, f, f.area());
+                ibet_console::ui::logs::render(view, &zone, &theme, f, f.area());
             })
             .expect("draw")
             .buffer
@@ -199,7 +201,7 @@ fn frames(c: &mut Criterion) {
             up = !up;
             terminal
                 .draw(|f| {
-                    ibet_console::ui::logs::render(&view, &theme, f, f.area());
+                    ibet_console::ui::logs::render(&view, &zone, &theme, f, f.area());
                 })
                 .expect("draw");
             black_box(terminal.backend().buffer().area);
@@ -220,7 +222,7 @@ fn frames(c: &mut Criterion) {
             up = !up;
             terminal
                 .draw(|f| {
-                    ibet_console::ui::logs::render(&view, &theme, f, f.area());
+                    ibet_console::ui::logs::render(&view, &zone, &theme, f, f.area());
                 })
                 .expect("draw");
             black_box(terminal.backend().buffer().area);

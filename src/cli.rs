@@ -39,6 +39,10 @@ pub struct GlobalOpts {
     /// Allow actions in read-only environments.
     #[arg(long, global = true)]
     pub write: bool,
+    /// Show times in this zone: UTC, local or an IANA name such as Asia/Tokyo (default:
+    /// `timezone` in the config, then local). JSON output stays in UTC.
+    #[arg(long, global = true, value_name = "ZONE")]
+    pub timezone: Option<String>,
     /// Audit log file for switch, restart, release and rollback (default: `audit_log` in
     /// the config, then ~/.local/share/ibet-console/audit.jsonl).
     #[arg(long, global = true, value_name = "PATH")]
@@ -111,6 +115,10 @@ pub struct LogsArgs {
     /// meanwhile join (looked up every refresh_secs).
     #[arg(long)]
     pub follow: bool,
+    /// JSON and logfmt lines in their compact form (level, message, then the fields as
+    /// key=value) instead of as written.
+    #[arg(long)]
+    pub compact: bool,
 }
 
 /// How the operator confirms an action, and how the result is printed.

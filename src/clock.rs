@@ -156,6 +156,139 @@ pub fn watch_changes<R>(draw: impl FnOnce() -> R) -> (R, Option<i64>) {
     (result, soonest)
 }
 
+/// The time zone times are shown in (`timezone` in the config): UTC, the host's local
+/// zone, or an IANA zone such as `Asia/Tokyo`. Machine output (JSON, the audit log,
+/// saved logs) stays in UTC whatever the zone; people read times in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zone {
+    tz: Option<jiff::tz::TimeZone>,
+    name: String,
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Self::utc()
+    }
+}
+
+impl Zone {
+    /// UTC.
+    pub fn utc() -> Self {
+        Self {
+            tz: None,
+            name: "UTC".into(),
+        }
+    }
+
+    /// The zone a config names: `UTC`, `local` (the host's zone: `TZ`, else
+    /// `/etc/localtime`) or an IANA name. The error says what was not understood.
+    pub fn named(name: &str) -> Result<Self, String> {
+        let trimmed = name.trim();
+        if trimmed.eq_ignore_ascii_case("utc") || trimmed.eq_ignore_ascii_case("z") {
+            return Ok(Self::utc());
+        }
+        if trimmed.eq_ignore_ascii_case("local") {
+            let tz = jiff::tz::TimeZone::try_system().map_err(|e| {
+                format!("the host's local time zone could not be read ({e}); name one, e.g. \"Asia/Tokyo\"")
+            })?;
+            let name = tz.iana_name().unwrap_or("local").to_string();
+            return Ok(Self::from_tz(tz, name));
+        }
+        let tz = jiff::tz::TimeZone::get(trimmed).map_err(|_| {
+            format!(
+                "unknown time zone `{trimmed}`: use \"UTC\", \"local\" or an IANA name such as \"Asia/Tokyo\""
+            )
+        })?;
+        Ok(Self::from_tz(tz, trimmed.to_string()))
+    }
+
+    fn from_tz(tz: jiff::tz::TimeZone, name: String) -> Self {
+        if tz == jiff::tz::TimeZone::UTC || name == "Etc/UTC" || name == "UTC" {
+            return Self::utc();
+        }
+        Self { tz: Some(tz), name }
+    }
+
+    /// The zone's name: `UTC`, or the IANA name (`Asia/Tokyo`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether times are shown in UTC.
+    pub fn is_utc(&self) -> bool {
+        self.tz.is_none()
+    }
+
+    /// The offset from UTC at `at`, in seconds.
+    fn offset_secs(&self, at: EpochMs) -> i64 {
+        let Some(tz) = &self.tz else {
+            return 0;
+        };
+        jiff::Timestamp::from_millisecond(at).map_or(0, |ts| i64::from(tz.to_offset(ts).seconds()))
+    }
+
+    /// The zone's abbreviation at `at` as people write it (`JST`, `UTC`, `CET`), else
+    /// its offset (`+09:00`).
+    pub fn label(&self, at: EpochMs) -> String {
+        let Some(tz) = &self.tz else {
+            return "UTC".into();
+        };
+        let Ok(ts) = jiff::Timestamp::from_millisecond(at) else {
+            return "UTC".into();
+        };
+        let info = tz.to_offset_info(ts);
+        let abbr = info.abbreviation();
+        if abbr.chars().all(|c| c.is_ascii_alphabetic()) && !abbr.is_empty() {
+            abbr.to_string()
+        } else {
+            offset_text(i64::from(info.offset().seconds()))
+        }
+    }
+
+    /// `HH:MM:SS` in this zone.
+    pub fn hms(&self, at: EpochMs) -> String {
+        split(at, self.offset_secs(at)).1
+    }
+
+    /// `HH:MM:SS.mmm` in this zone.
+    pub fn hms_ms(&self, at: EpochMs) -> String {
+        let (_, hms, ms) = split(at, self.offset_secs(at));
+        format!("{hms}.{ms:03}")
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS` in this zone.
+    pub fn date_time(&self, at: EpochMs) -> String {
+        let (date, hms, _) = split(at, self.offset_secs(at));
+        format!("{date} {hms}")
+    }
+
+    /// RFC 3339 with milliseconds in this zone: `…Z` in UTC, else with the offset
+    /// (`2026-12-02T17:11:34.603+09:00`).
+    pub fn iso(&self, at: EpochMs) -> String {
+        let offset = self.offset_secs(at);
+        if self.is_utc() {
+            return iso_utc(at);
+        }
+        let (date, hms, ms) = split(at, offset);
+        format!("{date}T{hms}.{ms:03}{}", offset_text(offset))
+    }
+}
+
+/// The epoch time of an RFC 3339 timestamp (`2026-11-18T11:06:40.123Z`, or with an
+/// offset); `None` when it is not one.
+pub fn parse_iso(text: &str) -> Option<EpochMs> {
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(jiff::Timestamp::as_millisecond)
+}
+
+/// `+09:00`, `-03:30`.
+fn offset_text(secs: i64) -> String {
+    let sign = if secs < 0 { '-' } else { '+' };
+    let m = secs.abs() / 60;
+    format!("{sign}{:02}:{:02}", m / 60, m % 60)
+}
+
 /// Formats an epoch time as UTC `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn iso_utc(at: EpochMs) -> String {
     let (date, hms, ms) = split_utc(at);
@@ -168,8 +301,13 @@ pub fn hms_utc(at: EpochMs) -> String {
 }
 
 fn split_utc(at: EpochMs) -> (String, String, i64) {
+    split(at, 0)
+}
+
+/// The date, time of day and milliseconds of `at` shifted by `offset` seconds.
+fn split(at: EpochMs, offset: i64) -> (String, String, i64) {
     let ms = at.rem_euclid(1000);
-    let secs = at.div_euclid(1000);
+    let secs = at.div_euclid(1000) + offset;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
@@ -203,6 +341,34 @@ mod tests {
         assert_eq!(iso_utc(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso_utc(1_795_000_000_123), "2026-11-18T11:06:40.123Z");
         assert_eq!(hms_utc(1_795_000_000_123), "11:06:40");
+    }
+
+    #[test]
+    fn zones_format_local_times_and_name_themselves() {
+        let at = 1_795_000_000_123; // 2026-11-18T11:06:40.123Z
+        let tokyo = Zone::named("Asia/Tokyo").unwrap();
+        assert_eq!(tokyo.hms(at), "20:06:40");
+        assert_eq!(tokyo.hms_ms(at), "20:06:40.123");
+        assert_eq!(tokyo.date_time(at), "2026-11-18 20:06:40");
+        assert_eq!(tokyo.iso(at), "2026-11-18T20:06:40.123+09:00");
+        assert_eq!(tokyo.label(at), "JST");
+        assert_eq!(tokyo.name(), "Asia/Tokyo");
+        let utc = Zone::named("utc").unwrap();
+        assert!(utc.is_utc());
+        assert_eq!(utc.iso(at), "2026-11-18T11:06:40.123Z");
+        assert_eq!(utc.label(at), "UTC");
+        assert_eq!(Zone::default(), utc);
+        let kolkata = Zone::named("Asia/Kolkata").unwrap();
+        assert_eq!(kolkata.hms(at), "16:36:40");
+        assert!(
+            Zone::named("Mars/Olympus")
+                .unwrap_err()
+                .contains("unknown time zone")
+        );
+        assert!(Zone::named("local").is_ok());
+        assert_eq!(parse_iso("2026-11-18T11:06:40.123Z"), Some(at));
+        assert_eq!(parse_iso("2026-11-18T20:06:40.123+09:00"), Some(at));
+        assert_eq!(parse_iso("yesterday"), None);
     }
 
     #[test]

@@ -741,6 +741,7 @@ mod tests {
             env: Some("staging".into()),
             theme: None,
             write: false,
+            timezone: None,
             audit_log: None,
             seed: 7,
         }

@@ -53,6 +53,10 @@ pub struct Config {
     /// Lines kept in the log view.
     #[serde(default = "default_log_buffer_lines")]
     pub log_buffer_lines: usize,
+    /// The zone times are shown in: `UTC`, `local` (the host's zone, `TZ` first) or an
+    /// IANA name such as `Asia/Tokyo`. JSON output and the audit log stay in UTC.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
     /// Where the audit log is written (default: the XDG data folder).
     #[serde(default)]
     pub audit_log: Option<PathBuf>,
@@ -179,6 +183,9 @@ fn default_quiet_rpc_poll_secs() -> u64 {
 fn default_theme() -> String {
     "default".into()
 }
+fn default_timezone() -> String {
+    "local".into()
+}
 fn default_log_buffer_lines() -> usize {
     100_000
 }
@@ -251,6 +258,12 @@ impl ConfigError {
 }
 
 impl Config {
+    /// The zone of [`Config::timezone`]; UTC when the host's local zone cannot be read
+    /// (a host without one keeps UTC). A name that is not a zone was refused at load.
+    pub fn zone(&self) -> crate::clock::Zone {
+        crate::clock::Zone::named(&self.timezone).unwrap_or_default()
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -423,7 +436,7 @@ general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgrou
             [
                 "test.toml:1:1: unknown key `colour`; valid keys are `refresh_secs`, \
               `rpc_poll_secs`, `quiet_refresh_secs`, `quiet_rpc_poll_secs`, `theme`, \
-              `log_buffer_lines`, `audit_log`, `quorum`, `environments`"
+              `log_buffer_lines`, `timezone`, `audit_log`, `quorum`, `environments`"
             ]
         );
     }

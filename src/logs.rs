@@ -23,6 +23,7 @@ pub mod cursor;
 pub mod discovery;
 pub mod level;
 pub mod line;
+pub mod structured;
 pub mod tail;
 
 #[cfg(test)]
@@ -30,7 +31,7 @@ mod fake;
 
 pub use budget::RequestBudget;
 pub use buffer::LogBuffer;
-pub use command::{PrintError, PrintSummary, parse_since, print_logs, print_logs_of};
+pub use command::{LineFormat, PrintError, PrintSummary, parse_since, print_logs, print_logs_of};
 pub use discovery::{DiscoveryError, LogSource, LogTarget, discover, merge_sources};
 pub use level::Level;
 pub use line::LogLine;

@@ -117,7 +117,20 @@ async fn open_session(global: &GlobalOpts) -> Result<Session, i32> {
         eprintln!("ibet-console: {e}");
         return Err(exit::INVALID);
     }
+    apply_timezone(global, &mut session)?;
     Ok(session)
+}
+
+/// `--timezone` over the config's `timezone`; a name that is no zone is refused.
+fn apply_timezone(global: &GlobalOpts, session: &mut Session) -> Result<(), i32> {
+    if let Some(zone) = &global.timezone {
+        if let Err(e) = ibet_console::clock::Zone::named(zone) {
+            eprintln!("ibet-console: --timezone: {e}");
+            return Err(exit::INVALID);
+        }
+        session.config.timezone.clone_from(zone);
+    }
+    Ok(())
 }
 
 async fn status(global: &GlobalOpts, json: bool) -> i32 {
@@ -136,14 +149,15 @@ async fn status(global: &GlobalOpts, json: bool) -> i32 {
             }
         }
     } else {
-        print!("{}", report.to_table());
+        print!("{}", report.to_table(&session.config.zone()));
     }
     report.exit_code()
 }
 
 async fn logs(global: &GlobalOpts, args: &LogsArgs) -> i32 {
     use ibet_console::logs::{
-        LogTarget, Tail, TailConfig, discover, merge_sources, parse_since, print_logs_of,
+        LineFormat, LogTarget, Tail, TailConfig, discover, merge_sources, parse_since,
+        print_logs_of,
     };
     let since = match parse_since(&args.since) {
         Ok(d) => d,
@@ -248,10 +262,14 @@ async fn logs(global: &GlobalOpts, args: &LogsArgs) -> i32 {
             }
         }
     };
+    let format = LineFormat {
+        zone: session.config.zone(),
+        compact: args.compact,
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut err = std::io::stderr();
     let result = tokio::select! {
-        r = print_logs_of(tail, sources_rx, &mut out, &mut err) => r,
+        r = print_logs_of(tail, sources_rx, &format, &mut out, &mut err) => r,
         () = rediscover => return exit::OK,
         _ = tokio::signal::ctrl_c() => {
             let _ = std::io::Write::flush(&mut out);
@@ -300,6 +318,9 @@ async fn run_tui(global: &GlobalOpts) -> i32 {
     let mut session = session;
     if let Some(path) = &global.audit_log {
         session.config.audit_log = Some(path.clone());
+    }
+    if let Err(code) = apply_timezone(global, &mut session) {
+        return code;
     }
     let theme_name = global
         .theme

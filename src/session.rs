@@ -94,6 +94,7 @@ impl Session {
                 quiet_rpc_poll_secs: 5,
                 theme: "default".into(),
                 log_buffer_lines: 100_000,
+                timezone: "UTC".into(),
                 audit_log: None,
                 quorum: crate::quorum::QuorumThresholds::default(),
                 environments: Vec::new(),

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::cli::exit;
-use crate::clock::{EpochMs, iso_utc};
+use crate::clock::{EpochMs, Zone, iso_utc, parse_iso};
 use crate::model::Health;
 use crate::model::ecs::short_task_definition;
 use crate::model::quorum::{NodeState, Probe};
@@ -372,8 +372,9 @@ impl StatusReport {
         }
     }
 
-    /// The report as an aligned text table (columns as wide as their longest value).
-    pub fn to_table(&self) -> String {
+    /// The report as an aligned text table (columns as wide as their longest value),
+    /// times in `zone` (the SINCE column names it).
+    pub fn to_table(&self, zone: &Zone) -> String {
         let mut out = String::new();
         let services: Vec<_> = self
             .environments
@@ -513,23 +514,27 @@ impl StatusReport {
         if self.problems.is_empty() {
             let _ = writeln!(out, "\nno problems");
         } else {
+            let since_header = format!("SINCE ({})", zone.label(parse_iso(&self.at).unwrap_or(0)));
+            let since_w = since_header.len().max(19);
             let _ = writeln!(
                 out,
-                "\n{:<8} {:<env_w$} {:<cluster_w$} {:<18} {:<24} SUMMARY",
-                "SEVERITY", "ENVIRONMENT", "CLUSTER", "SUBJECT", "SINCE"
+                "\n{:<8} {:<env_w$} {:<cluster_w$} {:<18} {since_header:<since_w$} SUMMARY",
+                "SEVERITY", "ENVIRONMENT", "CLUSTER", "SUBJECT"
             );
             for p in &self.problems {
                 let severity = match p.severity {
                     Severity::Critical => "critical",
                     Severity::Warning => "warning",
                 };
+                let since =
+                    parse_iso(&p.since).map_or_else(|| p.since.clone(), |at| zone.date_time(at));
                 let _ = writeln!(
                     out,
-                    "{severity:<8} {:<env_w$} {:<cluster_w$} {:<18} {:<24} {}",
-                    p.environment, p.cluster, p.subject, p.since, p.summary
+                    "{severity:<8} {:<env_w$} {:<cluster_w$} {:<18} {since:<since_w$} {}",
+                    p.environment, p.cluster, p.subject, p.summary
                 );
                 if let Some(step) = &p.next_step {
-                    let indent = 8 + 1 + env_w + 1 + cluster_w + 1 + 18 + 1 + 24 + 1;
+                    let indent = 8 + 1 + env_w + 1 + cluster_w + 1 + 18 + 1 + since_w + 1;
                     let _ = writeln!(out, "{:indent$}→ {step}", "");
                 }
             }

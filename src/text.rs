@@ -47,6 +47,16 @@ pub fn sanitize(text: &str) -> String {
     out
 }
 
+/// [`sanitize`] without a copy when `text` is display-safe already (most log lines).
+pub fn sanitize_cow(text: &str) -> std::borrow::Cow<'_, str> {
+    let stripped = strip_line_ending(text);
+    if is_plain(stripped) {
+        std::borrow::Cow::Borrowed(stripped)
+    } else {
+        std::borrow::Cow::Owned(sanitize(text))
+    }
+}
+
 /// Decodes `bytes` as UTF-8 (invalid sequences become `�`) and makes it display-safe.
 pub fn sanitize_bytes(bytes: &[u8]) -> String {
     sanitize(&String::from_utf8_lossy(bytes))

@@ -95,7 +95,7 @@ fn draw(state: &State, theme: &Theme, frame: &mut Frame) -> Drawn {
         Screen::Overview => overview::render(state, theme, frame, body),
         Screen::Tasks { service } => tasks::render(state, theme, frame, body, service),
         Screen::Logs { view, .. } => {
-            drawn.log_geometry = Some(logs::render(view, theme, frame, body));
+            drawn.log_geometry = Some(logs::render(view, &state.zone, theme, frame, body));
         }
     }
     render_footer(state, theme, frame, footer);
@@ -330,6 +330,7 @@ fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ("n N", "next/prev"),
             ("f", "filter"),
             ("⏎", "JSON"),
+            ("r", "raw"),
             ("S", "save"),
             ("w t s", "wrap/time/source"),
             ("c", "clear"),

@@ -107,6 +107,8 @@ pub enum LogCommand {
     Filter,
     /// Wrap long lines or not.
     Wrap,
+    /// Structured lines as written, or compact.
+    Raw,
     /// Show timestamps or not.
     Timestamps,
     /// Show sources or not.
@@ -479,6 +481,12 @@ pub const TABLE: &[Row] = &[
             (Key::Char('t'), L(LC::Timestamps)),
             (Key::Char('s'), L(LC::Sources)),
         ],
+    ),
+    row(
+        "logs",
+        "r",
+        "raw lines: JSON and logfmt as written, or compact",
+        &[(Key::Char('r'), L(LC::Raw))],
     ),
     row(
         "logs",

@@ -196,6 +196,7 @@ pub struct LogViewState {
     selected: usize,
     top: usize,
     wrap: bool,
+    raw: bool,
     timestamps: bool,
     sources: bool,
     search: String,
@@ -228,6 +229,7 @@ impl LogViewState {
             selected: 0,
             top: 0,
             wrap: false,
+            raw: false,
             timestamps: true,
             sources: true,
             search: String::new(),
@@ -293,6 +295,11 @@ impl LogViewState {
     /// Long lines wrap (else they are cut with an ellipsis).
     pub fn wrap(&self) -> bool {
         self.wrap
+    }
+
+    /// Structured lines show as written (else in their compact form).
+    pub fn raw(&self) -> bool {
+        self.raw
     }
 
     /// Timestamps shown.
@@ -814,6 +821,37 @@ mod tests {
         let bad = v.saver(Path::new("/nonexistent-dir/x.log")).write();
         v.apply(bad);
         assert!(v.note().is_some_and(|n| n.kind == NoteKind::Error));
+    }
+
+    #[test]
+    fn structured_lines_are_compact_until_r_and_search_finds_what_is_shown() {
+        let mut v = view_with(0);
+        let raw = r#"{"time":"2026-12-02T08:11:34.603Z","level":"INFO","msg":"block imported","number":42}"#;
+        v.apply(LogsMsg::Tail {
+            tail: 1,
+            event: TailEvent::Lines(vec![line(1, raw), line(2, "plain line")]),
+        });
+        assert_eq!(shown(&v)[0], "INFO  block imported number=42");
+        press(&mut v, KeyCode::Char('/'));
+        type_text(&mut v, "\"msg\"");
+        press(&mut v, KeyCode::Enter);
+        assert_eq!(v.current_match(), None, "the JSON keys are not shown");
+        press(&mut v, KeyCode::Char('r'));
+        assert!(v.raw());
+        assert!(v.note().is_some_and(|n| n.text.starts_with("raw lines")));
+        press(&mut v, KeyCode::Char('n'));
+        assert_eq!(
+            v.current_match(),
+            Some(0),
+            "raw lines are searched as written"
+        );
+        assert_eq!(v.buffer().get(0).map(|l| l.text(v.raw())).unwrap(), raw);
+        press(&mut v, KeyCode::Char('r'));
+        assert_eq!(
+            v.current_match(),
+            None,
+            "the match is gone from the compact line"
+        );
     }
 
     #[test]

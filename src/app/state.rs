@@ -102,6 +102,8 @@ pub struct State {
     pub problem_cursor: usize,
     /// Lines a log view keeps.
     pub log_capacity: usize,
+    /// The zone clock times are shown in.
+    pub zone: crate::clock::Zone,
 }
 
 impl State {
@@ -129,6 +131,7 @@ impl State {
             setup: None,
             problem_cursor: 0,
             log_capacity: config.log_buffer_lines,
+            zone: config.zone(),
         }
     }
 

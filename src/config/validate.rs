@@ -102,6 +102,7 @@ const ROOT_KEYS: &[Key] = &[
     optional("quiet_rpc_poll_secs", POSITIVE_U64),
     optional("theme", Kind::String),
     optional("log_buffer_lines", POSITIVE_U64),
+    optional("timezone", Kind::String),
     optional("audit_log", Kind::String),
     optional("quorum", Kind::Table),
     optional("environments", Kind::ArrayOfTables),
@@ -236,6 +237,12 @@ impl Checker<'_> {
         self.keys(root, &(0..0), "", ROOT_KEYS);
         for key in ["theme", "audit_log"] {
             self.non_empty(root, "", key);
+        }
+        if let Some((zone, span)) = string(root, "timezone")
+            && let Err(e) = crate::clock::Zone::named(zone)
+            && !zone.trim().eq_ignore_ascii_case("local")
+        {
+            self.report(span, format!("`timezone`: {e}"));
         }
         if let Some((quorum, span)) = table(root, "quorum") {
             self.keys(quorum, &span, "quorum", QUORUM_KEYS);

@@ -152,31 +152,31 @@ impl LogBuffer {
         )
     }
 
-    /// The first line at or after `from` whose display text contains `needle`, ignoring
-    /// case. An empty needle matches nothing.
-    pub fn find_next(&self, from: usize, needle: &str) -> Option<usize> {
+    /// The first line at or after `from` whose text as shown ([`LogLine::text`], raw or
+    /// not) contains `needle`, ignoring case. An empty needle matches nothing.
+    pub fn find_next(&self, from: usize, needle: &str, raw: bool) -> Option<usize> {
         let matcher = Matcher::new(needle)?;
         self.lines
             .range(from.min(self.lines.len())..)
-            .position(|l| matcher.is_match(&l.display))
+            .position(|l| matcher.is_match(&l.text(raw)))
             .map(|i| i + from)
     }
 
-    /// The last line at or before `from` whose display text contains `needle`, ignoring
+    /// The last line at or before `from` whose text as shown contains `needle`, ignoring
     /// case (`from` past the end means from the last line).
-    pub fn find_prev(&self, from: usize, needle: &str) -> Option<usize> {
+    pub fn find_prev(&self, from: usize, needle: &str, raw: bool) -> Option<usize> {
         let matcher = Matcher::new(needle)?;
         let end = from.saturating_add(1).min(self.lines.len());
         self.lines
             .range(..end)
-            .rposition(|l| matcher.is_match(&l.display))
+            .rposition(|l| matcher.is_match(&l.text(raw)))
     }
 
-    /// Byte ranges of `needle` (ignoring case) in the display text of line `index`, for
+    /// Byte ranges of `needle` (ignoring case) in the text as shown of line `index`, for
     /// highlighting; empty when there is no such line or no match.
-    pub fn match_ranges(&self, index: usize, needle: &str) -> Vec<Range<usize>> {
+    pub fn match_ranges(&self, index: usize, needle: &str, raw: bool) -> Vec<Range<usize>> {
         match (self.lines.get(index), Matcher::new(needle)) {
-            (Some(line), Some(matcher)) => matcher.ranges(&line.display),
+            (Some(line), Some(matcher)) => matcher.ranges(&line.text(raw)),
             _ => Vec::new(),
         }
     }
@@ -401,16 +401,16 @@ mod tests {
             line(3, "connection RESET"),
             line(4, "Ünïcode ÉRROR"),
         ]);
-        assert_eq!(buf.find_next(0, "CONNECTION"), Some(0));
-        assert_eq!(buf.find_next(1, "connection"), Some(2));
-        assert_eq!(buf.find_next(3, "connection"), None);
-        assert_eq!(buf.find_prev(3, "connection"), Some(2));
-        assert_eq!(buf.find_prev(1, "connection"), Some(0));
-        assert_eq!(buf.find_prev(99, "good"), Some(1));
-        assert_eq!(buf.find_next(99, "good"), None);
-        assert_eq!(buf.find_next(0, ""), None);
-        assert_eq!(buf.find_next(0, "érror"), Some(3));
-        assert_eq!(buf.find_next(0, "ünï"), Some(3));
+        assert_eq!(buf.find_next(0, "CONNECTION", false), Some(0));
+        assert_eq!(buf.find_next(1, "connection", false), Some(2));
+        assert_eq!(buf.find_next(3, "connection", false), None);
+        assert_eq!(buf.find_prev(3, "connection", false), Some(2));
+        assert_eq!(buf.find_prev(1, "connection", false), Some(0));
+        assert_eq!(buf.find_prev(99, "good", false), Some(1));
+        assert_eq!(buf.find_next(99, "good", false), None);
+        assert_eq!(buf.find_next(0, "", false), None);
+        assert_eq!(buf.find_next(0, "érror", false), Some(3));
+        assert_eq!(buf.find_next(0, "ünï", false), Some(3));
     }
 
     #[test]
@@ -418,14 +418,14 @@ mod tests {
         let mut buf = LogBuffer::new(10);
         buf.push(line(1, "Error: error ERROR"));
         buf.push(line(2, "日本 Ärger ärger"));
-        assert_eq!(buf.match_ranges(0, "error"), [0..5, 7..12, 13..18]);
-        assert_eq!(buf.match_ranges(0, "rr"), [1..3, 8..10, 14..16]);
-        assert_eq!(buf.match_ranges(1, "ärger"), [7..13, 14..20]);
-        assert_eq!(buf.match_ranges(1, "本"), vec![3..6]);
-        assert!(buf.match_ranges(5, "x").is_empty());
-        assert!(buf.match_ranges(0, "").is_empty());
+        assert_eq!(buf.match_ranges(0, "error", false), [0..5, 7..12, 13..18]);
+        assert_eq!(buf.match_ranges(0, "rr", false), [1..3, 8..10, 14..16]);
+        assert_eq!(buf.match_ranges(1, "ärger", false), [7..13, 14..20]);
+        assert_eq!(buf.match_ranges(1, "本", false), vec![3..6]);
+        assert!(buf.match_ranges(5, "x", false).is_empty());
+        assert!(buf.match_ranges(0, "", false).is_empty());
         let shown = &buf.get(1).map(|l| l.display.clone()).unwrap_or_default();
-        for r in buf.match_ranges(1, "ärger") {
+        for r in buf.match_ranges(1, "ärger", false) {
             assert!(shown.is_char_boundary(r.start) && shown.is_char_boundary(r.end));
         }
     }

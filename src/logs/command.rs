@@ -15,7 +15,16 @@ use super::discovery::LogSource;
 use super::line::LogLine;
 use super::tail::{Tail, TailEvent};
 use crate::backend::BackendError;
-use crate::clock::iso_utc;
+use crate::clock::Zone;
+
+/// How [`print_logs`] writes a line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LineFormat {
+    /// The zone of the timestamps (RFC 3339: `Z` in UTC, else the zone's offset).
+    pub zone: Zone,
+    /// Structured lines (JSON, logfmt) in their compact form instead of as written.
+    pub compact: bool,
+}
 
 /// What [`print_logs`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,12 +61,13 @@ pub enum PrintError {
 pub async fn print_logs(
     tail: Tail,
     sources: Vec<LogSource>,
+    format: &LineFormat,
     out: &mut impl Write,
     errors: &mut impl Write,
 ) -> Result<PrintSummary, PrintError> {
     // The sender stays alive for as long as printing goes on: the sources never change.
     let (_sources_tx, sources_rx) = watch::channel(sources);
-    print_logs_of(tail, sources_rx, out, errors).await
+    print_logs_of(tail, sources_rx, format, out, errors).await
 }
 
 /// [`print_logs`] of sources that may change while it follows (tasks that come during a
@@ -66,6 +76,7 @@ pub async fn print_logs(
 pub async fn print_logs_of(
     tail: Tail,
     sources: watch::Receiver<Vec<LogSource>>,
+    format: &LineFormat,
     out: &mut impl Write,
     errors: &mut impl Write,
 ) -> Result<PrintSummary, PrintError> {
@@ -79,7 +90,7 @@ pub async fn print_logs_of(
             match event {
                 TailEvent::Lines(lines) => {
                     for line in &lines {
-                        match write_line(out, line) {
+                        match write_line(out, line, format) {
                             Ok(()) => summary.lines += 1,
                             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                                 return Ok(summary);
@@ -114,14 +125,15 @@ pub async fn print_logs_of(
     result
 }
 
-/// Prints one line: `TIMESTAMP SOURCE MESSAGE`.
-fn write_line(out: &mut impl Write, line: &LogLine) -> std::io::Result<()> {
+/// Prints one line: `TIMESTAMP SOURCE MESSAGE`, the message as written (display-safe) or
+/// compact.
+fn write_line(out: &mut impl Write, line: &LogLine, format: &LineFormat) -> std::io::Result<()> {
     writeln!(
         out,
         "{} {} {}",
-        iso_utc(line.timestamp),
+        format.zone.iso(line.timestamp),
         line.source,
-        line.display
+        line.text(!format.compact)
     )
 }
 
@@ -217,9 +229,15 @@ mod tests {
             "\x1b[2J\x1b]0;pwned\x07ERROR\tboom\rfake",
         );
         let (mut out, mut errors) = (Vec::new(), Vec::new());
-        let summary = print_logs(tail(&fake, false), sources(), &mut out, &mut errors)
-            .await
-            .unwrap();
+        let summary = print_logs(
+            tail(&fake, false),
+            sources(),
+            &LineFormat::default(),
+            &mut out,
+            &mut errors,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             summary,
             PrintSummary {
@@ -242,7 +260,14 @@ mod tests {
             profile: Some("ibet-stg".into()),
         }]);
         let (mut out, mut errors) = (Vec::new(), Vec::new());
-        let result = print_logs(tail(&fake, false), sources(), &mut out, &mut errors).await;
+        let result = print_logs(
+            tail(&fake, false),
+            sources(),
+            &LineFormat::default(),
+            &mut out,
+            &mut errors,
+        )
+        .await;
         assert!(matches!(
             result,
             Err(PrintError::Incomplete { ref group, error: BackendError::SsoExpired { .. } })
@@ -288,9 +313,15 @@ mod tests {
             room: 2,
             written: Vec::new(),
         };
-        let summary = print_logs(tail(&fake, true), sources(), &mut out, &mut Vec::new())
-            .await
-            .unwrap();
+        let summary = print_logs(
+            tail(&fake, true),
+            sources(),
+            &LineFormat::default(),
+            &mut out,
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
         assert_eq!(summary.lines, 2);
         assert_eq!(String::from_utf8_lossy(&out.written).lines().count(), 2);
     }
@@ -306,7 +337,8 @@ mod tests {
         // Nothing to print: the printer waits, the engine polls quietly. Dropping the
         // future (as Ctrl-C does) ends both.
         let mut errors = Vec::new();
-        let printing = print_logs(tail(&fake, true), sources(), &mut out, &mut errors);
+        let format = LineFormat::default();
+        let printing = print_logs(tail(&fake, true), sources(), &format, &mut out, &mut errors);
         let waited = tokio::time::timeout(std::time::Duration::from_secs(60), printing).await;
         assert!(waited.is_err(), "still following after a quiet minute");
         assert!(fake.queries().len() > 10);
@@ -338,10 +370,33 @@ mod tests {
     fn printed_lines() {
         let line = LogLine::new(1_000, "api/1a2b3c4d".into(), "\x1b]0;x\x07hi\tthere".into());
         let mut out = Vec::new();
-        write_line(&mut out, &line).unwrap();
+        write_line(&mut out, &line, &LineFormat::default()).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "1970-01-01T00:00:01.000Z api/1a2b3c4d hi      there\n"
+        );
+    }
+
+    #[test]
+    fn printed_as_written_or_compact_in_a_zone() {
+        let raw = r#"{"time":"1970-01-01T00:00:01Z","level":"error","msg":"boom","code":7}"#;
+        let line = LogLine::new(1_000, "api/1".into(), raw.into());
+        let mut out = Vec::new();
+        write_line(&mut out, &line, &LineFormat::default()).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("1970-01-01T00:00:01.000Z api/1 {raw}\n"),
+            "as written by default: scripts and jq read it"
+        );
+        let compact = LineFormat {
+            zone: Zone::named("Asia/Tokyo").unwrap(),
+            compact: true,
+        };
+        let mut out = Vec::new();
+        write_line(&mut out, &line, &compact).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1970-01-01T09:00:01.000+09:00 api/1 ERROR boom code=7\n"
         );
     }
 }

@@ -35,7 +35,7 @@ use crate::app::log_picker::ContainerPicker;
 use crate::app::logview::{
     Geometry, InputKind, LogViewState, MAX_SOURCE_WIDTH, NoteKind, count, row_end,
 };
-use crate::clock::{EpochMs, short_age, short_duration};
+use crate::clock::{Zone, short_age, short_duration};
 use crate::logs::{Level, LogLine};
 use crate::text::sanitize;
 
@@ -43,7 +43,13 @@ use crate::text::sanitize;
 const TIME_WIDTH: usize = 12;
 
 /// Draws the log view into `area`; returns the rows and message columns of its lines.
-pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect) -> Geometry {
+pub fn render(
+    view: &LogViewState,
+    zone: &Zone,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) -> Geometry {
     // Plain arithmetic rather than a `Layout`: the split is fixed, and the frame stays
     // cheap.
     let problem_rows = u16::from(view.problem().is_some() && area.height > 4);
@@ -64,11 +70,11 @@ pub fn render(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect)
     };
     frame.render_widget(pane(title(view, theme, body.width), theme, true), body);
     let lines_area = inner(body);
-    let geometry = render_lines(view, theme, frame.buffer_mut(), lines_area);
+    let geometry = render_lines(view, zone, theme, frame.buffer_mut(), lines_area);
     if problem_rows > 0 {
         render_problem(view, theme, frame, problem);
     }
-    render_status(view, theme, frame, status);
+    render_status(view, zone, theme, frame, status);
     if view.popup().is_some() {
         render_popup(view, theme, frame, lines_area);
     }
@@ -120,7 +126,13 @@ fn prefix_width(view: &LogViewState) -> usize {
     w
 }
 
-fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect) -> Geometry {
+fn render_lines(
+    view: &LogViewState,
+    zone: &Zone,
+    theme: &Theme,
+    buf: &mut Buffer,
+    area: Rect,
+) -> Geometry {
     if area.width == 0 || area.height == 0 {
         return view.drawn();
     }
@@ -145,12 +157,18 @@ fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect
         let Some(line) = lines.get(index) else {
             break;
         };
+        let text = line.text(view.raw());
         let ranges = matcher
             .as_ref()
-            .map(|m| m.ranges(&line.display))
+            .map(|m| m.ranges(&text))
             .unwrap_or_default();
         let current = view.current_match() == Some(index);
-        let rows = message_rows(line, &ranges, current, theme, cols, view.wrap());
+        let shown = Shown {
+            text: &text,
+            level: line.level,
+            tag_len: line.tag_len(view.raw()),
+        };
+        let rows = message_rows(&shown, &ranges, current, theme, cols, view.wrap());
         if !view.following() && index == view.selected() {
             // The selection's background goes under the text, so matches stay visible.
             let height = (rows.len() as u16).min(bottom - y);
@@ -163,7 +181,13 @@ fn render_lines(view: &LogViewState, theme: &Theme, buf: &mut Buffer, area: Rect
             }
             let mut x = area.x;
             if i == 0 {
-                x = put_spans(buf, x, y, right, &prefix_spans(view, line, theme, prefix));
+                x = put_spans(
+                    buf,
+                    x,
+                    y,
+                    right,
+                    &prefix_spans(view, zone, line, theme, prefix),
+                );
             } else {
                 x += prefix as u16;
             }
@@ -246,6 +270,7 @@ fn put_spans(buf: &mut Buffer, mut x: u16, y: u16, right: u16, spans: &[Span<'_>
 /// The timestamp and source columns of a line's first row.
 fn prefix_spans<'a>(
     view: &LogViewState,
+    zone: &Zone,
     line: &'a LogLine,
     theme: &Theme,
     width: usize,
@@ -254,7 +279,7 @@ fn prefix_spans<'a>(
     let mut used = 0;
     if view.timestamps() && width > 0 {
         spans.push(Span::styled(
-            format!("{} ", clock_time(line.timestamp)),
+            format!("{} ", zone.hms_ms(line.timestamp)),
             theme.dim(),
         ));
         used += TIME_WIDTH + 1;
@@ -284,18 +309,6 @@ fn fit_end(label: &str, width: usize) -> String {
     out
 }
 
-/// `HH:MM:SS.mmm` (UTC) of an epoch time.
-fn clock_time(at: EpochMs) -> String {
-    let ms = at.rem_euclid(86_400_000);
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        ms / 3_600_000,
-        ms / 60_000 % 60,
-        ms / 1000 % 60,
-        ms % 1000
-    )
-}
-
 /// The style of a message by its level.
 fn level_style(level: Level, theme: &Theme) -> Style {
     match level {
@@ -315,28 +328,41 @@ fn selection_style(theme: &Theme) -> Style {
     }
 }
 
+/// A line's text as the view shows it (compact or raw), its level and the bytes of its
+/// level tag.
+struct Shown<'a> {
+    text: &'a str,
+    level: Level,
+    tag_len: usize,
+}
+
 /// The rows of a line's message: wrapped at `cols`, or one row cut with an ellipsis;
-/// search matches (`ranges`) highlighted, the current match underlined too.
+/// search matches (`ranges`) highlighted, the current match underlined too; a structured
+/// line's level tag in bold.
 fn message_rows<'a>(
-    line: &'a LogLine,
+    line: &Shown<'a>,
     ranges: &[Range<usize>],
     current: bool,
     theme: &Theme,
     cols: usize,
     wrap: bool,
 ) -> Vec<Vec<Span<'a>>> {
-    let text = line.display.as_str();
+    let text = line.text;
     let base = level_style(line.level, theme);
     let mut highlight = theme.highlight();
     if current {
         highlight = highlight.add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
     }
+    let tag = Tag {
+        end: line.tag_len,
+        style: base.add_modifier(Modifier::BOLD),
+    };
     if wrap {
         let mut rows = Vec::new();
         let mut start = 0;
         while start < text.len() {
             let end = row_end(text, start, cols);
-            rows.push(styled(text, start..end, ranges, base, highlight));
+            rows.push(styled(text, start..end, ranges, base, highlight, tag));
             start = end;
         }
         if rows.is_empty() {
@@ -358,9 +384,9 @@ fn message_rows<'a>(
     let room = cols.saturating_sub(usize::from(from > 0));
     let rest = &text[from..];
     match cut_point(rest, room) {
-        None => row.extend(styled(text, from..text.len(), ranges, base, highlight)),
+        None => row.extend(styled(text, from..text.len(), ranges, base, highlight, tag)),
         Some(cut) => {
-            row.extend(styled(text, from..from + cut, ranges, base, highlight));
+            row.extend(styled(text, from..from + cut, ranges, base, highlight, tag));
             row.push(Span::styled("…", theme.dim()));
         }
     }
@@ -397,29 +423,47 @@ fn cut_point(text: &str, cols: usize) -> Option<usize> {
     None
 }
 
-/// Spans of `text[part]`, the parts inside `ranges` in `highlight`, the rest in `base`.
+/// The level tag at the start of a structured line: its end (bytes) and style.
+#[derive(Clone, Copy)]
+struct Tag {
+    end: usize,
+    style: Style,
+}
+
+/// Spans of `text[part]`, the parts inside `ranges` in `highlight`, the level tag in its
+/// style, the rest in `base`.
 fn styled<'a>(
     text: &'a str,
     part: Range<usize>,
     ranges: &[Range<usize>],
     base: Style,
     highlight: Style,
+    tag: Tag,
 ) -> Vec<Span<'a>> {
     let mut spans = Vec::new();
     let mut at = part.start;
+    let plain = |spans: &mut Vec<Span<'a>>, from: usize, to: usize| {
+        let split = tag.end.clamp(from, to);
+        if from < split {
+            spans.push(Span::styled(&text[from..split], tag.style));
+        }
+        if split < to {
+            spans.push(Span::styled(&text[split..to], base));
+        }
+    };
     for r in ranges {
         let (start, end) = (r.start.max(at), r.end.min(part.end));
         if start >= end {
             continue;
         }
         if at < start {
-            spans.push(Span::styled(&text[at..start], base));
+            plain(&mut spans, at, start);
         }
         spans.push(Span::styled(&text[start..end], highlight));
         at = end;
     }
     if at < part.end {
-        spans.push(Span::styled(&text[at..part.end], base));
+        plain(&mut spans, at, part.end);
     }
     spans
 }
@@ -454,7 +498,7 @@ fn render_problem(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: R
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn render_status(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rect) {
+fn render_status(view: &LogViewState, zone: &Zone, theme: &Theme, frame: &mut Frame, area: Rect) {
     if let Some(input) = view.input() {
         let (label, done) = match input.kind {
             InputKind::Search => ("/", "search"),
@@ -492,10 +536,16 @@ fn render_status(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Re
         theme.dim(),
     ));
     if view.timestamps() {
-        spans.push(Span::styled(" · UTC", theme.dim()));
+        spans.push(Span::styled(
+            format!(" · {}", zone.label(view.now())),
+            theme.dim(),
+        ));
     }
     if view.wrap() {
         spans.push(Span::styled(" · wrap", theme.dim()));
+    }
+    if view.raw() {
+        spans.push(Span::styled(" · raw", theme.dim()));
     }
     if let Some(f) = view.filter() {
         spans.push(Span::styled(" · filter ", theme.dim()));
@@ -681,7 +731,7 @@ mod tests {
         let theme = Theme::default_theme();
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
         let mut geometry = Geometry::default();
-        t.draw(|f| geometry = render(v, &theme, f, f.area()))
+        t.draw(|f| geometry = render(v, &Zone::utc(), &theme, f, f.area()))
             .unwrap();
         (t.backend().buffer().clone(), geometry)
     }
@@ -855,9 +905,24 @@ mod tests {
     }
 
     #[test]
-    fn times_of_day() {
-        assert_eq!(clock_time(0), "00:00:00.000");
-        assert_eq!(clock_time(1_795_748_400_123 + 3_723_004), "04:02:03.127");
+    fn times_of_day_in_the_zone_named_beside_them() {
+        let mut v = view(&["hello"]);
+        v.set_now(1_795_748_400_123);
+        let tokyo = Zone::named("Asia/Tokyo").unwrap();
+        let backend = TestBackend::new(60, 6);
+        let mut terminal = Terminal::new(backend).unwrap();
+        terminal
+            .draw(|f| {
+                render(&v, &tokyo, &Theme::default_theme(), f, f.area());
+            })
+            .unwrap();
+        let text = screen_text(terminal.backend().buffer());
+        assert!(text.contains("09:00:00.000 api/1 hello"), "{text}");
+        assert!(text.contains("· JST"), "{text}");
+        assert_eq!(
+            Zone::utc().hms_ms(1_795_748_400_123 + 3_723_004),
+            "04:02:03.127"
+        );
     }
 
     #[test]
@@ -873,6 +938,11 @@ mod tests {
         assert_eq!(cut_point("", 0), None);
     }
 
+    const NO_TAG: Tag = Tag {
+        end: 0,
+        style: Style::new(),
+    };
+
     #[test]
     fn highlighted_parts() {
         let text = "one two one";
@@ -882,12 +952,42 @@ mod tests {
             &[0..3, 8..11],
             Style::new(),
             Style::new().add_modifier(Modifier::BOLD),
+            NO_TAG,
         );
         let parts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
         assert_eq!(parts, ["one", " two ", "one"]);
-        let spans = styled(text, 2..9, &[0..3, 8..11], Style::new(), Style::new());
+        let spans = styled(
+            text,
+            2..9,
+            &[0..3, 8..11],
+            Style::new(),
+            Style::new(),
+            NO_TAG,
+        );
         let parts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
         assert_eq!(parts, ["e", " two ", "o"]);
+        let tag = Tag {
+            end: 4,
+            style: Style::new().add_modifier(Modifier::BOLD),
+        };
+        let spans = styled(
+            text,
+            0..text.len(),
+            &[8..11, 20..20],
+            Style::new(),
+            Style::new(),
+            tag,
+        );
+        let parts: Vec<(&str, bool)> = spans
+            .iter()
+            .map(|s| {
+                (
+                    s.content.as_ref(),
+                    s.style.add_modifier.contains(Modifier::BOLD),
+                )
+            })
+            .collect();
+        assert_eq!(parts, [("one ", true), ("two ", false), ("one", false)]);
     }
 
     #[test]

@@ -365,7 +365,10 @@ fn render_recent(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                     Some(crate::ops::Outcome::Refused) | None => theme.warn(),
                     Some(_) => theme.error(),
                 };
-                let when = a.time.get(..19).unwrap_or(&a.time).replace('T', " ");
+                let when = crate::clock::parse_iso(&a.time).map_or_else(
+                    || a.time.get(..19).unwrap_or(&a.time).replace('T', " "),
+                    |at| state.zone.date_time(at),
+                );
                 Line::from(vec![
                     Span::styled(format!("{when} "), theme.dim()),
                     Span::styled(format!("{:<10} ", a.os_user), theme.text()),
@@ -377,7 +380,10 @@ fn render_recent(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     };
     frame.render_widget(
         Paragraph::new(lines).block(pane(
-            Line::from(" Recent actions (audit log, UTC) "),
+            Line::from(format!(
+                " Recent actions (audit log, {}) ",
+                state.zone.label(state.world.now)
+            )),
             theme,
             false,
         )),

@@ -10,7 +10,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use super::Theme;
 use super::widgets::{fit, header_style, health_span, inner, pane};
 use crate::app::state::State;
-use crate::clock::{hms_utc, short_age};
+use crate::clock::short_age;
 use crate::model::ecs::{Task, task_definition_revision};
 
 /// Draws the tasks screen of `service` into `area`.
@@ -76,10 +76,9 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, servi
                 Cell::from(age),
             ];
             if wide {
-                cells.push(Cell::from(
-                    t.started_at
-                        .map_or("-".into(), |s| format!("{} UTC", hms_utc(s))),
-                ));
+                cells.push(Cell::from(t.started_at.map_or("-".into(), |s| {
+                    format!("{} {}", state.zone.hms(s), state.zone.label(s))
+                })));
             }
             cells.push(Cell::from(t.stopped_reason.clone().unwrap_or_default()).style(theme.dim()));
             Row::new(cells)

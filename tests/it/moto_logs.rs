@@ -708,6 +708,7 @@ async fn escape_sequences_arrive_inert() {
     let summary = print_logs(
         tail(world.counting(), fast_config(false)),
         vec![source],
+        &ibet_console::logs::LineFormat::default(),
         &mut out,
         &mut errors,
     )

@@ -148,7 +148,8 @@ fn healthy(seed: u64, env: &str, cluster: &str, warmup: u32) -> Console {
     let console = Console::new(seed, warmup);
     if env == "staging" && cluster == "node-api" {
         // A quiet world has no problems, and `status` says so.
-        let table = StatusReport::from_world(&console.state.world, console.state.now()).to_table();
+        let table = StatusReport::from_world(&console.state.world, console.state.now())
+            .to_table(&ibet_console::clock::Zone::utc());
         assert!(table.contains("\nno problems\n"), "{table}");
     }
     assert_eq!(
@@ -256,10 +257,19 @@ fn the_api_failing_health_checks_breaks_the_internal_route_to_it() {
         bank["request_path"]["first_broken"],
         "internal ALB → api: 0/2 targets healthy (Target.FailedHealthChecks)"
     );
-    let table = report.to_table();
+    let table = report.to_table(&ibet_console::clock::Zone::utc());
     assert!(table.contains(want), "{table}");
     assert!(!table.contains("no problems"));
+    assert!(table.contains("SINCE (UTC)"), "{table}");
     assert_ne!(report.exit_code(), 0);
+    // In the team's zone the table says so; the JSON stays in UTC.
+    let tokyo = ibet_console::clock::Zone::named("Asia/Tokyo").expect("zone");
+    let in_tokyo = report.to_table(&tokyo);
+    assert!(in_tokyo.contains("SINCE (JST)"), "{in_tokyo}");
+    let since = report.problems[0].since.clone();
+    assert!(since.ends_with('Z'), "{since}");
+    let at = ibet_console::clock::parse_iso(&since).expect("an RFC 3339 time");
+    assert!(in_tokyo.contains(&tokyo.date_time(at)), "{in_tokyo}");
 }
 
 #[test]

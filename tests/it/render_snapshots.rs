@@ -240,6 +240,34 @@ fn logs_of_api_searched_wrapped_and_a_json_line_opened() {
 }
 
 #[test]
+fn logs_of_api_in_the_teams_zone() {
+    let mut state = logs_of_api();
+    let utc = screen(&mut state, 80, 24);
+    state.zone = ibet_console::clock::Zone::named("Asia/Tokyo").expect("zone");
+    let jst = screen(&mut state, 80, 24);
+    assert!(utc.contains("│03:01:59.647 api/464a1ff7"), "{utc}");
+    assert!(jst.contains("│12:01:59.647 api/464a1ff7"), "{jst}");
+    assert!(jst.contains(" · JST"), "{jst}");
+    insta::assert_snapshot!("logs_api_jst_80x24", jst);
+}
+
+#[test]
+fn logs_of_api_compact_then_raw() {
+    let mut state = logs_of_api();
+    let compact = screen(&mut state, 80, 24);
+    assert!(compact.contains("api/464a1ff7 INFO  GET /v3/"), "{compact}");
+    assert!(!compact.contains("{\"time\""), "{compact}");
+    update(&mut state, key(KeyCode::Char('r')));
+    let raw = screen(&mut state, 80, 24);
+    assert!(raw.contains("{\"time\":\"2026-"), "{raw}");
+    assert!(
+        raw.contains("raw lines: JSON and logfmt as written"),
+        "{raw}"
+    );
+    insta::assert_snapshot!("logs_api_raw_80x24", raw);
+}
+
+#[test]
 fn help_on_the_log_view_shows_its_keys() {
     let mut state = logs_of_api();
     update(&mut state, key(KeyCode::Char('?')));

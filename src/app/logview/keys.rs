@@ -64,6 +64,24 @@ impl LogViewState {
                 self.settle(rows);
                 LogViewAction::None
             }
+            Some(LogCommand::Raw) => {
+                self.raw = !self.raw;
+                if let Some(i) = self.current_match
+                    && self
+                        .buffer
+                        .match_ranges(i, &self.search, self.raw)
+                        .is_empty()
+                {
+                    self.current_match = None;
+                }
+                self.settle(rows);
+                self.say(if self.raw {
+                    "raw lines: JSON and logfmt as written (r: compact)"
+                } else {
+                    "compact lines: level, message, then the fields (r: raw)"
+                });
+                LogViewAction::None
+            }
             Some(LogCommand::Timestamps) => {
                 self.timestamps = !self.timestamps;
                 LogViewAction::None
@@ -155,16 +173,20 @@ impl LogViewState {
         let from = self.selected.min(len.saturating_sub(1));
         let found = if forward {
             self.buffer
-                .find_next(from + 1, &self.search)
-                .map(|i| (i, false))
-                .or_else(|| self.buffer.find_next(0, &self.search).map(|i| (i, true)))
-        } else {
-            from.checked_sub(1)
-                .and_then(|f| self.buffer.find_prev(f, &self.search))
+                .find_next(from + 1, &self.search, self.raw)
                 .map(|i| (i, false))
                 .or_else(|| {
                     self.buffer
-                        .find_prev(usize::MAX, &self.search)
+                        .find_next(0, &self.search, self.raw)
+                        .map(|i| (i, true))
+                })
+        } else {
+            from.checked_sub(1)
+                .and_then(|f| self.buffer.find_prev(f, &self.search, self.raw))
+                .map(|i| (i, false))
+                .or_else(|| {
+                    self.buffer
+                        .find_prev(usize::MAX, &self.search, self.raw)
                         .map(|i| (i, true))
                 })
         };
@@ -197,8 +219,8 @@ impl LogViewState {
         let from = self.selected;
         let found = self
             .buffer
-            .find_prev(from, &self.search)
-            .or_else(|| self.buffer.find_next(from, &self.search));
+            .find_prev(from, &self.search, self.raw)
+            .or_else(|| self.buffer.find_next(from, &self.search, self.raw));
         if let Some(i) = found {
             self.current_match = Some(i);
             self.jump_to(i, rows);

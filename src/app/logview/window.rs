@@ -63,7 +63,7 @@ impl LogViewState {
         }
         self.buffer
             .get(index)
-            .map_or(1, |l| wrapped_rows(&l.display, cols))
+            .map_or(1, |l| wrapped_rows(&l.text(self.raw), cols))
     }
 }
 

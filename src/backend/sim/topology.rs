@@ -666,6 +666,7 @@ pub fn demo_config() -> Config {
         quiet_rpc_poll_secs: 5,
         theme: "default".into(),
         log_buffer_lines: 100_000,
+        timezone: "UTC".into(),
         audit_log: None,
         quorum: crate::quorum::QuorumThresholds::default(),
         environments: ENVS.iter().map(environment_config).collect(),
