@@ -138,7 +138,7 @@ fn frames(c: &mut Criterion) {
         b.iter(|| {
             terminal
                 .draw(|f| {
-                    ibet_console::ui::logs::render(&view, &zone, &theme, f, f.area());
+                    ibet_console::ui::logs::render(&view, &zone, false, &theme, f, f.area());
                 })
                 .expect("draw");
             black_box(terminal.backend().buffer().area);
@@ -152,7 +152,7 @@ fn frames(c: &mut Criterion) {
     let mut draw = |view: &LogViewState| {
         terminal
             .draw(|f| {
-                ibet_console::ui::logs::render(view, &zone, &theme, f, f.area());
+                ibet_console::ui::logs::render(view, &zone, false, &theme, f, f.area());
             })
             .expect("draw")
             .buffer
@@ -201,7 +201,7 @@ fn frames(c: &mut Criterion) {
             up = !up;
             terminal
                 .draw(|f| {
-                    ibet_console::ui::logs::render(&view, &zone, &theme, f, f.area());
+                    ibet_console::ui::logs::render(&view, &zone, false, &theme, f, f.area());
                 })
                 .expect("draw");
             black_box(terminal.backend().buffer().area);
@@ -222,7 +222,7 @@ fn frames(c: &mut Criterion) {
             up = !up;
             terminal
                 .draw(|f| {
-                    ibet_console::ui::logs::render(&view, &zone, &theme, f, f.area());
+                    ibet_console::ui::logs::render(&view, &zone, false, &theme, f, f.area());
                 })
                 .expect("draw");
             black_box(terminal.backend().buffer().area);

@@ -39,6 +39,10 @@ pub struct GlobalOpts {
     /// Allow actions in read-only environments.
     #[arg(long, global = true)]
     pub write: bool,
+    /// Mask AWS account IDs and IP addresses in every view, log line and output (screen
+    /// sharing, demos); `redact = true` on an environment does the same.
+    #[arg(long, global = true)]
+    pub redact: bool,
     /// Show times in this zone: UTC, local or an IANA name such as Asia/Tokyo (default:
     /// `timezone` in the config, then local). JSON output stays in UTC.
     #[arg(long, global = true, value_name = "ZONE")]

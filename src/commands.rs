@@ -125,6 +125,8 @@ pub struct Console {
     prompter: Box<dyn Prompter>,
     json: bool,
     document: serde_json::Map<String, serde_json::Value>,
+    /// Account IDs and IP addresses masked in what is printed ([`crate::redact`]).
+    redact: bool,
 }
 
 impl std::fmt::Debug for Console {
@@ -159,6 +161,7 @@ impl Console {
             prompter,
             json,
             document: serde_json::Map::new(),
+            redact: false,
         }
     }
 
@@ -169,7 +172,13 @@ impl Console {
         } else {
             &mut self.out
         };
-        let _ = writeln!(stream, "{}", line.as_ref());
+        let line = line.as_ref();
+        let line = if self.redact {
+            crate::redact::text(line)
+        } else {
+            line.into()
+        };
+        let _ = writeln!(stream, "{line}");
         let _ = stream.flush();
     }
 
@@ -187,7 +196,10 @@ impl Console {
         if !self.json {
             return;
         }
-        let document = serde_json::Value::Object(std::mem::take(&mut self.document));
+        let mut document = serde_json::Value::Object(std::mem::take(&mut self.document));
+        if self.redact {
+            crate::redact::json(&mut document);
+        }
         match serde_json::to_string_pretty(&document) {
             Ok(text) => {
                 let _ = writeln!(self.out, "{text}");
@@ -229,6 +241,7 @@ pub async fn run_on(
     command: &Command,
     console: &mut Console,
 ) -> i32 {
+    console.redact = session.config.redacted();
     let code = match command {
         Command::Switch(args) => switch::run(&session, global, args, console).await,
         Command::Restart(args) => restart::run(&session, global, args, console).await,
@@ -742,6 +755,7 @@ mod tests {
             theme: None,
             write: false,
             timezone: None,
+            redact: false,
             audit_log: None,
             seed: 7,
         }

@@ -89,6 +89,10 @@ pub struct Environment {
     /// Refuse mutations unless started with `--write`. Defaults to `danger`.
     #[serde(default)]
     pub read_only: Option<bool>,
+    /// Mask account IDs and IP addresses on screen and in `status` and `logs` (screen
+    /// sharing, demos): the whole console is masked while this environment is loaded.
+    #[serde(default)]
+    pub redact: bool,
     /// Clusters, in display order.
     #[serde(default)]
     pub clusters: Vec<Cluster>,
@@ -262,6 +266,12 @@ impl Config {
     /// (a host without one keeps UTC). A name that is not a zone was refused at load.
     pub fn zone(&self) -> crate::clock::Zone {
         crate::clock::Zone::named(&self.timezone).unwrap_or_default()
+    }
+
+    /// Whether output is masked ([`crate::redact`]): an environment loaded has
+    /// `redact = true` (`--redact` sets it on every one).
+    pub fn redacted(&self) -> bool {
+        self.environments.iter().any(|e| e.redact)
     }
 
     /// Reads and validates a config file.

@@ -47,6 +47,7 @@ pub mod path;
 pub mod poll;
 pub mod problems;
 pub mod quorum;
+pub mod redact;
 pub mod session;
 pub mod status;
 pub mod text;

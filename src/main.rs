@@ -121,8 +121,14 @@ async fn open_session(global: &GlobalOpts) -> Result<Session, i32> {
     Ok(session)
 }
 
-/// `--timezone` over the config's `timezone`; a name that is no zone is refused.
+/// `--timezone` over the config's `timezone` (a name that is no zone is refused), and
+/// `--redact` on every environment.
 fn apply_timezone(global: &GlobalOpts, session: &mut Session) -> Result<(), i32> {
+    if global.redact {
+        for env in &mut session.config.environments {
+            env.redact = true;
+        }
+    }
     if let Some(zone) = &global.timezone {
         if let Err(e) = ibet_console::clock::Zone::named(zone) {
             eprintln!("ibet-console: --timezone: {e}");
@@ -140,16 +146,12 @@ async fn status(global: &GlobalOpts, json: bool) -> i32 {
     };
     let world = observe_once(&session.config, &session.backends, &session.clock).await;
     let report = StatusReport::from_world(&world, world.now);
-    if json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("ibet-console: {e}");
-                return exit::INVALID;
-            }
+    match report.output(json, &session.config.zone(), session.config.redacted()) {
+        Ok(text) => print!("{text}"),
+        Err(e) => {
+            eprintln!("ibet-console: {e}");
+            return exit::INVALID;
         }
-    } else {
-        print!("{}", report.to_table(&session.config.zone()));
     }
     report.exit_code()
 }
@@ -265,6 +267,7 @@ async fn logs(global: &GlobalOpts, args: &LogsArgs) -> i32 {
     let format = LineFormat {
         zone: session.config.zone(),
         compact: args.compact,
+        redact: session.config.redacted(),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut err = std::io::stderr();

@@ -372,6 +372,25 @@ impl StatusReport {
         }
     }
 
+    /// What `status` prints: the JSON document (`json`) or the table in `zone`, with
+    /// account IDs and IP addresses masked when `redact` ([`crate::redact`]; in JSON
+    /// only its strings, so it stays valid).
+    pub fn output(&self, json: bool, zone: &Zone, redact: bool) -> serde_json::Result<String> {
+        if json {
+            let mut value = serde_json::to_value(self)?;
+            if redact {
+                crate::redact::json(&mut value);
+            }
+            return Ok(serde_json::to_string_pretty(&value)? + "\n");
+        }
+        let table = self.to_table(zone);
+        Ok(if redact {
+            crate::redact::text(&table).into_owned()
+        } else {
+            table
+        })
+    }
+
     /// The report as an aligned text table (columns as wide as their longest value),
     /// times in `zone` (the SINCE column names it).
     pub fn to_table(&self, zone: &Zone) -> String {

@@ -95,7 +95,14 @@ fn draw(state: &State, theme: &Theme, frame: &mut Frame) -> Drawn {
         Screen::Overview => overview::render(state, theme, frame, body),
         Screen::Tasks { service } => tasks::render(state, theme, frame, body, service),
         Screen::Logs { view, .. } => {
-            drawn.log_geometry = Some(logs::render(view, &state.zone, theme, frame, body));
+            drawn.log_geometry = Some(logs::render(
+                view,
+                &state.zone,
+                state.redact,
+                theme,
+                frame,
+                body,
+            ));
         }
     }
     render_footer(state, theme, frame, footer);
@@ -122,6 +129,9 @@ fn draw(state: &State, theme: &Theme, frame: &mut Frame) -> Drawn {
             };
             drawn.help_scroll_max = Some(help::render(theme, frame, area, sections, *scroll));
         }
+    }
+    if state.redact {
+        crate::redact::buffer(frame.buffer_mut());
     }
     drawn
 }

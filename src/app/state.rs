@@ -104,6 +104,8 @@ pub struct State {
     pub log_capacity: usize,
     /// The zone clock times are shown in.
     pub zone: crate::clock::Zone,
+    /// Account IDs and IP addresses are masked on every frame ([`crate::redact`]).
+    pub redact: bool,
 }
 
 impl State {
@@ -132,6 +134,7 @@ impl State {
             problem_cursor: 0,
             log_capacity: config.log_buffer_lines,
             zone: config.zone(),
+            redact: config.redacted(),
         }
     }
 

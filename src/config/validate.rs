@@ -131,6 +131,7 @@ const ENVIRONMENT_KEYS: &[Key] = &[
     optional("endpoint_url", Kind::String),
     optional("danger", Kind::Boolean),
     optional("read_only", Kind::Boolean),
+    optional("redact", Kind::Boolean),
     optional("clusters", Kind::ArrayOfTables),
 ];
 

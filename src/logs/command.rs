@@ -24,6 +24,8 @@ pub struct LineFormat {
     pub zone: Zone,
     /// Structured lines (JSON, logfmt) in their compact form instead of as written.
     pub compact: bool,
+    /// Account IDs and IP addresses masked ([`crate::redact`]).
+    pub redact: bool,
 }
 
 /// What [`print_logs`] did.
@@ -128,12 +130,18 @@ pub async fn print_logs_of(
 /// Prints one line: `TIMESTAMP SOURCE MESSAGE`, the message as written (display-safe) or
 /// compact.
 fn write_line(out: &mut impl Write, line: &LogLine, format: &LineFormat) -> std::io::Result<()> {
+    let text = line.text(!format.compact);
+    let text = if format.redact {
+        crate::redact::text(&text)
+    } else {
+        text
+    };
     writeln!(
         out,
         "{} {} {}",
         format.zone.iso(line.timestamp),
         line.source,
-        line.text(!format.compact)
+        text
     )
 }
 
@@ -379,7 +387,8 @@ mod tests {
 
     #[test]
     fn printed_as_written_or_compact_in_a_zone() {
-        let raw = r#"{"time":"1970-01-01T00:00:01Z","level":"error","msg":"boom","code":7}"#;
+        let raw =
+            r#"{"time":"1970-01-01T00:00:01Z","level":"error","msg":"boom","peer":"10.0.0.9"}"#;
         let line = LogLine::new(1_000, "api/1".into(), raw.into());
         let mut out = Vec::new();
         write_line(&mut out, &line, &LineFormat::default()).unwrap();
@@ -391,12 +400,13 @@ mod tests {
         let compact = LineFormat {
             zone: Zone::named("Asia/Tokyo").unwrap(),
             compact: true,
+            redact: true,
         };
         let mut out = Vec::new();
         write_line(&mut out, &line, &compact).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "1970-01-01T09:00:01.000+09:00 api/1 ERROR boom code=7\n"
+            "1970-01-01T09:00:01.000+09:00 api/1 ERROR boom peer=**.*.*.*\n"
         );
     }
 }

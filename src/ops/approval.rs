@@ -82,6 +82,7 @@ mod tests {
             endpoint_url: None,
             danger,
             read_only: None,
+            redact: false,
             clusters: Vec::new(),
         }
     }

@@ -227,6 +227,7 @@ mod tests {
             endpoint_url: None,
             danger,
             read_only,
+            redact: false,
             clusters: Vec::new(),
         }
     }

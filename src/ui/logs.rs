@@ -19,6 +19,7 @@
 //!
 //! [`LogLine::display`]: crate::logs::LogLine::display
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use ratatui::Frame;
@@ -46,6 +47,7 @@ const TIME_WIDTH: usize = 12;
 pub fn render(
     view: &LogViewState,
     zone: &Zone,
+    redact: bool,
     theme: &Theme,
     frame: &mut Frame,
     area: Rect,
@@ -70,7 +72,7 @@ pub fn render(
     };
     frame.render_widget(pane(title(view, theme, body.width), theme, true), body);
     let lines_area = inner(body);
-    let geometry = render_lines(view, zone, theme, frame.buffer_mut(), lines_area);
+    let geometry = render_lines(view, zone, redact, theme, frame.buffer_mut(), lines_area);
     if problem_rows > 0 {
         render_problem(view, theme, frame, problem);
     }
@@ -129,6 +131,7 @@ fn prefix_width(view: &LogViewState) -> usize {
 fn render_lines(
     view: &LogViewState,
     zone: &Zone,
+    redact: bool,
     theme: &Theme,
     buf: &mut Buffer,
     area: Rect,
@@ -157,7 +160,11 @@ fn render_lines(
         let Some(line) = lines.get(index) else {
             break;
         };
-        let text = line.text(view.raw());
+        let mut text = line.text(view.raw());
+        // Masked before it wraps: an address cut over two rows is masked whole too.
+        if redact && let Cow::Owned(masked) = crate::redact::text(&text) {
+            text = Cow::Owned(masked);
+        }
         let ranges = matcher
             .as_ref()
             .map(|m| m.ranges(&text))
@@ -731,7 +738,7 @@ mod tests {
         let theme = Theme::default_theme();
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
         let mut geometry = Geometry::default();
-        t.draw(|f| geometry = render(v, &Zone::utc(), &theme, f, f.area()))
+        t.draw(|f| geometry = render(v, &Zone::utc(), false, &theme, f, f.area()))
             .unwrap();
         (t.backend().buffer().clone(), geometry)
     }
@@ -913,7 +920,7 @@ mod tests {
         let mut terminal = Terminal::new(backend).unwrap();
         terminal
             .draw(|f| {
-                render(&v, &tokyo, &Theme::default_theme(), f, f.area());
+                render(&v, &tokyo, false, &Theme::default_theme(), f, f.area());
             })
             .unwrap();
         let text = screen_text(terminal.backend().buffer());

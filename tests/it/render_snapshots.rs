@@ -391,6 +391,22 @@ fn release_picker_with_the_diff() {
 }
 
 #[test]
+fn redacted_for_an_audience() {
+    let (_session, _clock, mut state, _dir) = release_picker();
+    let plain = screen(&mut state, 80, 24);
+    assert!(plain.contains("123456789012.dkr.ecr"), "{plain}");
+    state.redact = true;
+    let masked = screen(&mut state, 80, 24);
+    assert!(masked.contains("************.dkr.ecr"), "{masked}");
+    assert!(!masked.contains("123456789012"), "{masked}");
+    insta::assert_snapshot!("release_picker_redacted_80x24", masked);
+    let mut logs = logs_of_api();
+    logs.redact = true;
+    let s = screen(&mut logs, 160, 48);
+    assert!(!s.contains("123456789012"), "{s}");
+}
+
+#[test]
 fn release_rollout_gauge() {
     let (session, clock, mut state, dir) = release_picker();
     let effects = update(&mut state, key(KeyCode::Enter));

@@ -680,6 +680,7 @@ fn environment_config(env: &EnvSpec) -> Environment {
         aws_profile: Some(format!("ibet-{}", env.short)),
         endpoint_url: None,
         danger: env.danger,
+        redact: false,
         read_only: None,
         clusters: CLUSTERS
             .iter()
