@@ -14,5 +14,6 @@ pub mod elb;
 pub mod identity;
 pub mod logs;
 pub mod metrics;
+pub mod sources;
 
 pub use crate::backend::BackendError;
