@@ -192,38 +192,44 @@ fn service_error(
     }
 }
 
-/// AccessDenied, with who, what and on what read from AWS's usual message: `User: ARN is
-/// not authorized to perform: ACTION on resource: RESOURCE because …`. A message of
-/// another shape is kept whole, with the action that was called.
+/// AccessDenied, with who, what and on what read from AWS's message ([`read_denial`]).
+/// A message of another shape is kept whole, with the action that was called.
 fn denial(action: &str, message: &str) -> BackendError {
-    let parsed = (|| {
-        let rest = message.trim().strip_prefix("User: ")?;
-        let (principal, rest) = rest.split_once(" is not authorized to perform: ")?;
-        let (denied, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-        let rest = rest.trim();
-        let (resource, rest) = match rest.strip_prefix("on resource: ") {
-            Some(r) => {
-                let (resource, rest) = r.split_once(' ').unwrap_or((r, ""));
-                (Some(resource.to_string()), rest.trim())
-            }
-            None => (None, rest),
-        };
-        let reason = rest
-            .strip_prefix("because ")
-            .unwrap_or(rest)
-            .trim_end_matches('.');
-        Some(BackendError::AccessDenied {
-            action: denied.trim_end_matches('.').to_string(),
-            principal: Some(principal.to_string()),
-            resource,
-            reason: (!reason.is_empty()).then(|| short(reason)),
-        })
-    })();
-    parsed.unwrap_or_else(|| BackendError::AccessDenied {
+    read_denial(message).unwrap_or_else(|| BackendError::AccessDenied {
         action: action.to_string(),
         principal: None,
         resource: None,
         reason: (!message.is_empty()).then(|| short(message)),
+    })
+}
+
+/// AWS's usual AccessDenied message, read: `User: ARN is not authorized to perform:
+/// ACTION on resource: RESOURCE because …` (the resource and the reason may be missing;
+/// the reason may be `with an explicit deny in …`).
+fn read_denial(message: &str) -> Option<BackendError> {
+    let rest = message.trim().strip_prefix("User: ")?;
+    let (principal, rest) = rest.split_once(" is not authorized to perform: ")?;
+    let (denied, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let rest = rest.trim();
+    let (resource, rest) = match rest.strip_prefix("on resource: ") {
+        Some(r) => {
+            let (resource, rest) = r.split_once(' ').unwrap_or((r, ""));
+            (
+                Some(resource.trim_end_matches('.').to_string()),
+                rest.trim(),
+            )
+        }
+        None => (None, rest),
+    };
+    let reason = rest
+        .strip_prefix("because ")
+        .unwrap_or(rest)
+        .trim_end_matches('.');
+    Some(BackendError::AccessDenied {
+        action: denied.trim_end_matches('.').to_string(),
+        principal: Some(principal.to_string()),
+        resource,
+        reason: (!reason.is_empty()).then(|| short(reason)),
     })
 }
 
