@@ -76,8 +76,9 @@ pub enum BackendError {
         key: KeyProblem,
         /// The error code AWS sent, e.g. `InvalidClientTokenId`.
         code: String,
-        /// The profile they came from, when one was chosen.
-        profile: Option<String>,
+        /// Where the keys are, as the hint names them (environment variables, or a
+        /// profile and its file).
+        keys: String,
     },
     /// The caller is not allowed to do this. `principal`, `resource` and `reason` are
     /// read from AWS's message when it has the usual shape; else `reason` is the message.
@@ -203,24 +204,17 @@ impl BackendError {
                 Some(p) => format!("run `aws sso login --profile {p}`"),
                 None => "run `aws sso login`".into(),
             }),
-            Self::KeyRejected { key, profile, .. } => {
-                let place = profile.as_ref().map_or_else(
-                    || "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_string(),
-                    |p| format!("the keys of profile `{p}` (or AWS_ACCESS_KEY_ID)"),
-                );
-                Some(match key {
-                    KeyProblem::Expired => {
-                        format!("get fresh credentials: a new AWS_SESSION_TOKEN, or renew {place}")
-                    }
-                    KeyProblem::Unknown => format!(
-                        "the key is mistyped, deleted or inactive: check {place}, or make \
-                         a new key"
-                    ),
-                    KeyProblem::BadSignature => {
-                        format!("check the secret key in {place}, and the clock (NTP)")
-                    }
-                })
-            }
+            Self::KeyRejected { key, keys, .. } => Some(match key {
+                KeyProblem::Expired => {
+                    format!("get fresh credentials: a new AWS_SESSION_TOKEN, or renew {keys}")
+                }
+                KeyProblem::Unknown => format!(
+                    "the key is mistyped, deleted or inactive: check {keys}, or make a new key"
+                ),
+                KeyProblem::BadSignature => {
+                    format!("check the secret key in {keys}, and the clock (NTP)")
+                }
+            }),
             Self::AccessDenied {
                 action,
                 principal,
@@ -229,7 +223,9 @@ impl BackendError {
             } => Some(format!(
                 "the IAM policy of {} must allow `{action}`{}, or use a profile whose \
                  role has it",
-                principal.as_deref().unwrap_or("these credentials"),
+                principal
+                    .as_deref()
+                    .unwrap_or("the role or user behind these credentials"),
                 resource
                     .as_deref()
                     .map(|r| format!(" on `{r}`"))

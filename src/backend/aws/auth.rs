@@ -180,15 +180,16 @@ fn service_error(
         }
     };
     let sources = sources();
-    let profile = sources.named_profile().map(str::to_string);
     // Keys an SSO profile signs with that AWS no longer takes: the session is over.
-    if sources.sso && key != KeyProblem::BadSignature {
-        return BackendError::SsoExpired { profile };
+    if sources.sso && !sources.env_keys && key != KeyProblem::BadSignature {
+        return BackendError::SsoExpired {
+            profile: sources.named_profile().map(str::to_string),
+        };
     }
     BackendError::KeyRejected {
         key,
         code: code.to_string(),
-        profile,
+        keys: sources.keys(),
     }
 }
 
@@ -355,6 +356,7 @@ mod tests {
             credentials_file: PathBuf::from("/nowhere/.aws/credentials"),
             profile_found: found,
             sso,
+            env_keys: false,
         }
     }
 
@@ -485,6 +487,16 @@ mod tests {
         let (text, hint) = plain(&e);
         assert!(text.contains("secret key does not match"), "{text}");
         assert!(hint.contains("AWS_SECRET_ACCESS_KEY"), "{hint}");
+        // Keys of a profile in the shared credentials file are named there.
+        let e = classify(
+            &service("InvalidClientTokenId", "invalid"),
+            sources("ops", ChosenBy::EnvVar, true, false),
+        );
+        assert_eq!(
+            plain(&e).1,
+            "the key is mistyped, deleted or inactive: check the keys of profile `ops` \
+             (/nowhere/.aws/credentials), or make a new key"
+        );
         // From an SSO profile, an expired token means the session is over.
         let e = classify(
             &service("ExpiredTokenException", "expired"),

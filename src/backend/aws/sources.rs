@@ -36,6 +36,9 @@ pub struct CredentialSources {
     pub profile_found: bool,
     /// Whether the profile's section in the config file signs in with SSO.
     pub sso: bool,
+    /// Whether `AWS_ACCESS_KEY_ID` is set: the SDK then signs with the environment's
+    /// keys, whatever the profile.
+    pub env_keys: bool,
 }
 
 impl CredentialSources {
@@ -92,12 +95,27 @@ impl CredentialSources {
             config_file,
             credentials_file,
             sso,
+            env_keys: var("AWS_ACCESS_KEY_ID").is_some(),
         }
     }
 
     /// The profile's name as a hint names it: `None` for an unchosen `default`.
     pub fn named_profile(&self) -> Option<&str> {
         (self.chosen_by != ChosenBy::Default).then_some(self.profile.as_str())
+    }
+
+    /// Where the keys the SDK signed with are, as a hint names them: the environment's,
+    /// else the profile's when the files have it.
+    pub fn keys(&self) -> String {
+        if self.profile_found && !self.env_keys {
+            format!(
+                "the keys of profile `{}` ({})",
+                self.profile,
+                self.credentials_file.display()
+            )
+        } else {
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_string()
+        }
     }
 }
 
@@ -172,6 +190,7 @@ mod tests {
         );
         let s = sources(None, &[], &[]);
         assert_eq!(s.named_profile(), None);
+        assert_eq!(s.keys(), "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
         assert_eq!(s.config_file, Path::new("/home/op/.aws/config"));
         assert_eq!(s.credentials_file, Path::new("/home/op/.aws/credentials"));
     }
@@ -190,6 +209,7 @@ mod tests {
         assert_eq!(s.config_file, Path::new("/home/op/cfg/aws"));
         assert!(s.profile_found);
         assert!(!s.sso);
+        assert_eq!(s.keys(), "the keys of profile `ops` (/etc/aws-keys)");
     }
 
     #[test]
