@@ -19,25 +19,82 @@ use crate::model::ecs::{ClusterSnapshot, TaskDefinition};
 use crate::model::logs::{LogPage, LogQuery};
 use crate::model::quorum::NodeSample;
 
-/// A failed backend call, classified for the operator.
+/// A failed backend call, classified for the operator: the message says what is wrong
+/// in one line, [`BackendError::hint`] what to do about it in another. Neither carries
+/// the SDK's debug output; the AWS ones come from one classifier
+/// (`backend::aws::auth::classify_within`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
-    /// No credentials could be found.
-    #[error("no AWS credentials: {0}")]
-    NoCredentials(String),
+    /// No credentials anywhere the SDK looks.
+    #[error(
+        "no AWS credentials found: looked in the environment (AWS_ACCESS_KEY_ID), \
+         {config_file} and {credentials_file} (profile `{profile}`), SSO, \
+         and the container and instance metadata"
+    )]
+    NoCredentials {
+        /// The profile the SDK read.
+        profile: String,
+        /// The shared config file, as the SDK found it.
+        config_file: String,
+        /// The shared credentials file.
+        credentials_file: String,
+    },
+    /// The chosen profile is in neither shared file.
+    #[error(
+        "the AWS profile `{profile}` ({chosen_by}) is not in {config_file}{}",
+        if *.file_exists { "" } else { " (no such file)" }
+    )]
+    ProfileMissing {
+        /// Its name.
+        profile: String,
+        /// Who chose it: `AWS_PROFILE`, or `aws_profile in the console config`.
+        chosen_by: &'static str,
+        /// The shared config file.
+        config_file: String,
+        /// Whether that file exists.
+        file_exists: bool,
+    },
+    /// Credentials were found but could not be loaded (an invalid profile, a failing
+    /// `credential_process`, a role that cannot be assumed), in the SDK's words.
+    #[error("cannot load AWS credentials: {detail}")]
+    CredentialsFailed {
+        /// What the SDK said, its chain of causes in one line.
+        detail: String,
+        /// The profile, when it signs in with SSO (logging in again may mend it).
+        sso_profile: Option<String>,
+    },
     /// The SSO session has expired.
-    #[error("the AWS SSO session has expired")]
+    #[error("{}", sso_expired(.profile.as_deref()))]
     SsoExpired {
         /// The profile to log in with.
         profile: Option<String>,
     },
-    /// The caller is not allowed to do this.
-    #[error("access denied for {action}: {message}")]
+    /// AWS refused the credentials themselves.
+    #[error("{}", .key.describe(.code))]
+    KeyRejected {
+        /// What is wrong with them.
+        key: KeyProblem,
+        /// The error code AWS sent, e.g. `InvalidClientTokenId`.
+        code: String,
+        /// Where the keys are, as the hint names them (environment variables, or a
+        /// profile and its file).
+        keys: String,
+    },
+    /// The caller is not allowed to do this. `principal`, `resource` and `reason` are
+    /// read from AWS's message when it has the usual shape; else `reason` is the message.
+    #[error(
+        "{}",
+        access_denied(.principal.as_deref(), .action, .resource.as_deref(), .reason.as_deref())
+    )]
     AccessDenied {
         /// The API action that was denied, e.g. `ecs:ListServices`.
         action: String,
-        /// What AWS said.
-        message: String,
+        /// Who asked (an ARN).
+        principal: Option<String>,
+        /// What it was asked on (an ARN or `*`).
+        resource: Option<String>,
+        /// Why, as AWS put it.
+        reason: Option<String>,
     },
     /// The endpoint could not be reached.
     #[error("cannot reach {endpoint}: {detail}")]
@@ -67,19 +124,112 @@ pub enum BackendError {
     Other(String),
 }
 
+/// What AWS found wrong with an access key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyProblem {
+    /// The session token has expired (`ExpiredToken`).
+    Expired,
+    /// AWS does not know the key or its token (`InvalidClientTokenId`,
+    /// `UnrecognizedClientException`).
+    Unknown,
+    /// The signature does not match: a wrong secret key, or a clock far off
+    /// (`SignatureDoesNotMatch`, `InvalidSignatureException`).
+    BadSignature,
+}
+
+impl KeyProblem {
+    fn describe(self, code: &str) -> String {
+        match self {
+            Self::Expired => format!("the AWS session token has expired ({code})"),
+            Self::Unknown => format!("AWS does not recognise the access key or its token ({code})"),
+            Self::BadSignature => format!(
+                "AWS rejected the request's signature ({code}): the secret key does not \
+                 match the access key, or this machine's clock is off"
+            ),
+        }
+    }
+}
+
+fn sso_expired(profile: Option<&str>) -> String {
+    match profile {
+        Some(p) => format!("the AWS SSO session of profile `{p}` has expired"),
+        None => "the AWS SSO session has expired".to_string(),
+    }
+}
+
+fn access_denied(
+    principal: Option<&str>,
+    action: &str,
+    resource: Option<&str>,
+    reason: Option<&str>,
+) -> String {
+    let mut text = match principal {
+        Some(who) => format!("access denied: {who} may not {action}"),
+        None => format!("access denied for {action}"),
+    };
+    if let Some(resource) = resource {
+        text.push_str(" on ");
+        text.push_str(resource);
+    }
+    if let Some(reason) = reason {
+        text.push_str(" (");
+        text.push_str(reason);
+        text.push(')');
+    }
+    text
+}
+
 impl BackendError {
     /// A short hint that tells the operator what to do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::NoCredentials(_) => {
-                Some("set AWS_PROFILE or aws_profile in the config, or run `aws configure`".into())
-            }
+            Self::NoCredentials { .. } => Some(
+                "run `aws configure` (a key) or `aws configure sso`, or set AWS_PROFILE or \
+                 aws_profile in the console config to a profile that has credentials"
+                    .into(),
+            ),
+            Self::ProfileMissing {
+                profile,
+                config_file,
+                ..
+            } => Some(format!(
+                "add `[profile {profile}]` to {config_file} (`aws configure --profile \
+                 {profile}`), or name a profile that is there"
+            )),
+            Self::CredentialsFailed { sso_profile, .. } => Some(match sso_profile {
+                Some(p) => format!("run `aws sso login --profile {p}`"),
+                None => "check the profile in the shared config file, and its source".into(),
+            }),
             Self::SsoExpired { profile } => Some(match profile {
                 Some(p) => format!("run `aws sso login --profile {p}`"),
                 None => "run `aws sso login`".into(),
             }),
-            Self::AccessDenied { action, .. } => Some(format!(
-                "the role needs `{action}`; check the IAM policy of the profile"
+            Self::KeyRejected { key, keys, .. } => Some(match key {
+                KeyProblem::Expired => {
+                    format!("get fresh credentials: a new AWS_SESSION_TOKEN, or renew {keys}")
+                }
+                KeyProblem::Unknown => format!(
+                    "the key is mistyped, deleted or inactive: check {keys}, or make a new key"
+                ),
+                KeyProblem::BadSignature => {
+                    format!("check the secret key in {keys}, and the clock (NTP)")
+                }
+            }),
+            Self::AccessDenied {
+                action,
+                principal,
+                resource,
+                ..
+            } => Some(format!(
+                "the IAM policy of {} must allow `{action}`{}, or use a profile whose \
+                 role has it",
+                principal
+                    .as_deref()
+                    .unwrap_or("the role or user behind these credentials"),
+                resource
+                    .as_deref()
+                    .map(|r| format!(" on `{r}`"))
+                    .unwrap_or_default()
             )),
             Self::Unreachable { .. } => {
                 Some("check the endpoint, the VPN or bastion, and security groups".into())

@@ -2,12 +2,15 @@
 //!
 //! `--config`, `--demo`, `--env`, `--theme` and `--write` are global: they are accepted
 //! before or after a subcommand. Every subcommand shares the model and the ops layer
-//! with the TUI; its JSON output is a contract for scripts.
+//! with the TUI; its JSON output is a contract for scripts. The shell completions and
+//! the manual page are generated from these definitions ([`generated`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
+
+pub mod generated;
 
 /// A full-screen terminal console for the ibet blockchain infrastructure on AWS.
 #[derive(Debug, Parser)]
@@ -92,6 +95,19 @@ pub enum Command {
     /// Print a service's (or a task's, or a container's) CloudWatch Logs as
     /// `TIMESTAMP SOURCE MESSAGE` lines, sanitised; with --follow, keep printing new ones.
     Logs(LogsArgs),
+    /// Print the completion script of a shell (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff); with --dir, write it and a page per subcommand into
+    /// DIR.
+    Man {
+        /// Write every page (ibet-console.1, ibet-console-NAME.1) into this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Options of `logs`.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use ibet_console::app::{self, RunOptions};
-use ibet_console::cli::{Cli, Command, GlobalOpts, LogsArgs, exit};
+use ibet_console::cli::{Cli, Command, GlobalOpts, LogsArgs, exit, generated};
 use ibet_console::clock::{SharedClock, SystemClock};
 use ibet_console::config::{self, Config, ConfigError};
 use ibet_console::poll::observe_once;
@@ -38,6 +38,29 @@ fn main() -> ExitCode {
             Some(Command::CheckConfig) => check_config(&cli.global),
             Some(Command::Status { json }) => status(&cli.global, json).await,
             Some(Command::Logs(args)) => logs(&cli.global, &args).await,
+            Some(Command::Completions { shell }) => print_bytes(&generated::completions(shell)),
+            Some(Command::Man { dir: None }) => match generated::man_page() {
+                Ok(page) => print_bytes(&page),
+                Err(e) => {
+                    eprintln!("ibet-console: cannot write the manual page: {e}");
+                    exit::DEGRADED
+                }
+            },
+            Some(Command::Man { dir: Some(dir) }) => match generated::write_man_pages(&dir) {
+                Ok(files) => {
+                    for file in files {
+                        println!("{}", file.display());
+                    }
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!(
+                        "ibet-console: cannot write the manual pages to {}: {e}",
+                        dir.display()
+                    );
+                    exit::DEGRADED
+                }
+            },
             Some(
                 action @ (Command::Switch(_)
                 | Command::Restart(_)
@@ -50,6 +73,20 @@ fn main() -> ExitCode {
         }
     });
     ExitCode::from(code as u8)
+}
+
+/// Writes generated text to stdout; a reader that stops early (`| head`) is no error.
+fn print_bytes(bytes: &[u8]) -> i32 {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => exit::OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => {
+            eprintln!("ibet-console: cannot write to stdout: {e}");
+            exit::DEGRADED
+        }
+    }
 }
 
 fn clock() -> SharedClock {

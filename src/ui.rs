@@ -13,11 +13,12 @@
 //! ││           │┌ Quorum · ALB → general-1 ────────────────────────────────┐ │
 //! ││● bank     ││ NODE  ROLE  HEIGHT  LAG  HEAD  PEERS  TXPOOL  STATE       │ │
 //! │└───────────┘└──────────────────────────────────────────────────────────┘ │
-//! │ ↑↓ move  ⏎ tasks  Tab env  / filter  ? help  q quit                        │ footer
+//! │ ⏎ tasks  l logs  s switch ALB  e problem  Tab env  ? help  q quit          │ footer
 //! └──────────────────────────────────────────────────────────────────────────┘
 //! ```
 //! The modal layer draws over the screen: the release picker, the container picker, the
-//! op dialog (or, after a release, its rollout view), the help overlay.
+//! op dialog (or, after a release, its rollout view), the help overlay. The footer
+//! ([`footer`]) keeps the reminders an operator reaches for most as the width allows.
 //!
 //! Views read the state and never change it. What a frame must tell the state (when it
 //! changes with the clock alone, how far the help can scroll at this size, the log
@@ -25,6 +26,7 @@
 //! hands to `State::drawn`.
 
 pub mod confirm;
+pub mod footer;
 pub mod help;
 pub mod logs;
 pub mod overview;
@@ -44,7 +46,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::app::keys::{LOG_SECTIONS, OVERVIEW_SECTIONS, TASKS_SECTIONS};
 use crate::app::logview::Geometry;
-use crate::app::state::{Focus, Modal, Screen, State};
+use crate::app::state::{Modal, Screen, State};
 pub use theme::Theme;
 
 /// What a frame reports back: `changes_in` is in how many ms it comes out different with
@@ -105,7 +107,7 @@ fn draw(state: &State, theme: &Theme, frame: &mut Frame) -> Drawn {
             ));
         }
     }
-    render_footer(state, theme, frame, footer);
+    footer::render(state, theme, frame, footer);
     match &state.modal {
         None => {}
         Some(Modal::Revisions(p)) => release::render_picker(state, p, theme, frame, area),
@@ -248,130 +250,4 @@ fn render_banner(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         env.name.to_uppercase()
     );
     frame.render_widget(Paragraph::new(text).style(theme.danger()), area);
-}
-
-fn render_footer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    if state.filter.editing {
-        let line = Line::from(vec![
-            Span::styled(" filter ", theme.accent()),
-            Span::styled(format!("/{}", state.filter.text), theme.text()),
-            Span::styled("█", theme.accent()),
-            Span::styled("   ⏎ keep  Esc clear", theme.dim()),
-        ]);
-        frame.render_widget(Paragraph::new(line), area);
-        return;
-    }
-    if let Some((notice, _)) = &state.notice {
-        frame.render_widget(
-            Paragraph::new(Line::from(Span::styled(format!(" {notice}"), theme.warn()))),
-            area,
-        );
-        return;
-    }
-    // A popup takes the keys: the screen's hints would not work until it closes.
-    if matches!(
-        state.modal,
-        Some(Modal::Dialog(_) | Modal::Revisions(_) | Modal::Containers(_))
-    ) {
-        frame.render_widget(
-            Paragraph::new(Line::from(Span::styled(
-                " the open dialog takes the keys (listed at its bottom)",
-                theme.dim(),
-            ))),
-            area,
-        );
-        return;
-    }
-    let keys: &[(&str, &str)] = match state.screen {
-        Screen::Overview if state.focus == Focus::Path => &[
-            ("↑↓", "hop"),
-            ("⏎", "jump"),
-            ("p/Esc", "back"),
-            ("[ ]", "cluster"),
-            ("Tab", "env"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        // Narrow terminals leave out the pane keys (← → work all the same); at 80
-        // columns the cluster keys give way to the logs.
-        Screen::Overview if area.width < 84 => &[
-            ("↑↓", "move"),
-            ("⏎", "tasks"),
-            ("l", "logs"),
-            ("/", "filter"),
-            ("p", "path"),
-            ("Tab", "env"),
-            ("[ ]", "cluster"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        Screen::Overview => &[
-            ("↑↓", "move"),
-            ("⏎", "tasks"),
-            ("l", "logs"),
-            ("s", "switch ALB"),
-            ("r", "restart"),
-            ("u", "release"),
-            ("e", "next problem"),
-            ("←→", "pane"),
-            ("p", "path"),
-            ("[ ]", "cluster"),
-            ("Tab", "env"),
-            ("/", "filter"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        Screen::Tasks { .. } => &[
-            ("↑↓", "move"),
-            ("r", "restart task"),
-            ("u", "release"),
-            ("l", "logs"),
-            ("Esc", "back"),
-            ("Tab", "env"),
-            ("/", "filter"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        // The last two always show (see below): the way back and the help.
-        Screen::Logs { .. } => &[
-            ("↑↓", "scroll"),
-            ("G", "follow"),
-            ("/", "search"),
-            ("n N", "next/prev"),
-            ("f", "filter"),
-            ("⏎", "JSON"),
-            ("r", "raw"),
-            ("S", "save"),
-            ("w t s", "wrap/time/source"),
-            ("c", "clear"),
-            ("?", "help"),
-            ("Esc", "back"),
-        ],
-    };
-    let mut spans = vec![Span::raw(" ")];
-    if !state.filter.text.is_empty() && !matches!(state.screen, Screen::Logs { .. }) {
-        spans.push(Span::styled(
-            format!("/{} ", state.filter.text),
-            theme.accent(),
-        ));
-        spans.push(Span::styled("(Esc clears)  ", theme.dim()));
-    }
-    // The last two hints (help, quit) always show; the others as far as they fit.
-    let width = |k: &str, w: &str| k.chars().count() + w.chars().count() + 3;
-    let tail: usize = keys.iter().rev().take(2).map(|(k, w)| width(k, w)).sum();
-    let mut used: usize = spans.iter().map(Span::width).sum::<usize>() + tail;
-    let (head, last) = keys.split_at(keys.len().saturating_sub(2));
-    for (k, what) in head {
-        used += width(k, what);
-        if used > usize::from(area.width) {
-            break;
-        }
-        spans.push(Span::styled(*k, theme.accent()));
-        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
-    }
-    for (k, what) in last {
-        spans.push(Span::styled(*k, theme.accent()));
-        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

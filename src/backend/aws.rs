@@ -3,7 +3,8 @@
 //! One SDK configuration per environment ([`auth::sdk_config`]): its profile, region and
 //! optional endpoint URL, with the standard credential chain (SSO and assume-role
 //! profiles included). SDK errors are classified into [`BackendError`]s with hints by
-//! [`auth::classify`]. [`ecs::AwsEcs`] reads and changes ECS, [`elb::AwsElb`] reads and
+//! [`auth::classify`]; [`sources::CredentialSources`] says which profile and files the
+//! SDK looked in, for the messages about credentials. [`ecs::AwsEcs`] reads and changes ECS, [`elb::AwsElb`] reads and
 //! switches the internal ALB and discovers request paths, [`identity::AwsIdentity`]
 //! answers who we are, [`logs::AwsLogs`] reads CloudWatch Logs, and [`metrics::RequestCounter`] counts the requests any client
 //! sends. Nothing here knows about the terminal.
@@ -14,5 +15,6 @@ pub mod elb;
 pub mod identity;
 pub mod logs;
 pub mod metrics;
+pub mod sources;
 
 pub use crate::backend::BackendError;

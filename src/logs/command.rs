@@ -283,7 +283,7 @@ mod tests {
         ));
         assert_eq!(
             String::from_utf8(errors).unwrap(),
-            "error: /ecs/api: the AWS SSO session has expired \
+            "error: /ecs/api: the AWS SSO session of profile `ibet-stg` has expired \
              (hint: run `aws sso login --profile ibet-stg`)\n"
         );
     }

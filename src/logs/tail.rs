@@ -969,7 +969,9 @@ mod tests {
         fake.put(G, s, NOW - 2, "before");
         fake.fail_with([BackendError::AccessDenied {
             action: "logs:FilterLogEvents".into(),
-            message: "no".into(),
+            principal: None,
+            resource: None,
+            reason: Some("no".into()),
         }]);
         let (tail, _) = tail(&fake, TailConfig::default());
         let mut h = tail.spawn(vec![source(G, s, "api/t1")], 8);

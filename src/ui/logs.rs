@@ -828,10 +828,13 @@ mod tests {
             retrying: false,
         });
         v.set_now(20_000);
-        let text = screen_text(&draw(&v, 160, 8));
+        let text = screen_text(&draw(&v, 180, 8));
         assert!(text.contains("INFO before"), "{text}");
         assert!(
-            text.contains("✖ /ecs/ibet-prd/node-api/api: the AWS SSO session has expired"),
+            text.contains(
+                "✖ /ecs/ibet-prd/node-api/api: the AWS SSO session of profile `ibet-prd` has \
+                 expired"
+            ),
             "{text}"
         );
         assert!(text.contains("8s ago"), "{text}");

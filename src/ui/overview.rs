@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::Theme;
 use super::widgets::{
@@ -163,6 +163,12 @@ fn render_services(
     let mut table_area = inner_area;
     if let Some(err) = &cluster.ecs.error {
         let lines = error_lines(err, state.world.now, theme);
+        if cluster.ecs.data.is_none() {
+            // Nothing read yet: the panel is the error's, whole and wrapped (missing
+            // credentials name the places looked in, longer than a row).
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner_area);
+            return;
+        }
         let h = (lines.len() as u16).min(inner_area.height);
         let [e, rest] =
             Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(inner_area);

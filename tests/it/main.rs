@@ -10,6 +10,8 @@
 mod support;
 
 mod anvil_rpc;
+mod cli_errors;
+mod cli_generated;
 mod cli_ops;
 mod cli_status;
 mod config_fixtures;

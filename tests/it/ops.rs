@@ -298,7 +298,9 @@ impl Fake {
         if self.fail_mutations.load(Ordering::SeqCst) {
             return Err(BackendError::AccessDenied {
                 action: "elasticloadbalancing:ModifyListener".into(),
-                message: "not allowed".into(),
+                principal: None,
+                resource: None,
+                reason: Some("not allowed".into()),
             });
         }
         Ok(!self.ignore_mutations.load(Ordering::SeqCst))

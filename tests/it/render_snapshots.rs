@@ -487,3 +487,26 @@ fn release_rollout_failed_offers_the_rollback() {
     assert!(s.contains("b roll back"), "{s}");
     insta::assert_snapshot!("release_rollout_failed_80x24", s);
 }
+
+#[test]
+fn a_cluster_that_cannot_be_read_says_why_and_what_to_do() {
+    use ibet_console::app::msg::ClusterAddr;
+    use ibet_console::backend::BackendError;
+    let (session, _clock) = demo_session(7, 120);
+    let now = session.clock.now_ms();
+    let mut state = State::new(&session.config, now);
+    state.demo = session.is_demo();
+    update(
+        &mut state,
+        Msg::Observed(Observation::Ecs {
+            at: ClusterAddr { env: 0, cluster: 0 },
+            result: Err(BackendError::NoCredentials {
+                profile: "default".into(),
+                config_file: "/home/op/.aws/config".into(),
+                credentials_file: "/home/op/.aws/credentials".into(),
+            }),
+            when: now,
+        }),
+    );
+    insta::assert_snapshot!("no_credentials_80x24", screen(&mut state, 80, 24));
+}
