@@ -263,8 +263,14 @@ pub struct ServiceUpdate {
 #[async_trait]
 pub trait EcsApi: Send + Sync {
     /// Services, running tasks, tasks stopped in the last hour, and their task
-    /// definitions, of one ECS cluster.
+    /// definitions, of one ECS cluster, all read now (what verifies an action, and what a
+    /// command acts on).
     async fn snapshot(&self, cluster: &str) -> BackendResult<ClusterSnapshot>;
+    /// The same for a poller that reads the cluster again and again: a backend may use
+    /// again what the snapshot before read and that the services say has not moved.
+    async fn poll_snapshot(&self, cluster: &str) -> BackendResult<ClusterSnapshot> {
+        self.snapshot(cluster).await
+    }
     /// One task definition by ARN or `family:revision`.
     async fn task_definition(&self, arn: &str) -> BackendResult<TaskDefinition>;
     /// ARNs of the active revisions of a family, newest first.

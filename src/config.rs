@@ -179,7 +179,7 @@ fn default_rpc_poll_secs() -> u64 {
     1
 }
 fn default_quiet_refresh_secs() -> u64 {
-    60
+    9
 }
 fn default_quiet_rpc_poll_secs() -> u64 {
     5
@@ -387,7 +387,7 @@ general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgrou
         let config = parse("").expect("valid config");
         assert_eq!(config.refresh_secs, 5);
         assert_eq!(config.rpc_poll_secs, 1);
-        assert_eq!(config.quiet_refresh_secs, 60);
+        assert_eq!(config.quiet_refresh_secs, 9);
         assert_eq!(config.quiet_rpc_poll_secs, 5);
         assert_eq!(config.theme, "default");
         assert_eq!(config.log_buffer_lines, 100_000);

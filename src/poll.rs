@@ -274,7 +274,7 @@ pub fn spawn(
                     let mut last = None;
                     let mut told = Duration::ZERO;
                     loop {
-                        let result = ecs.snapshot(&name).await;
+                        let result = ecs.poll_snapshot(&name).await;
                         let floor = floor_after(&result, &mut backoff);
                         if let Ok(snapshot) = &result {
                             groups = target_groups_to_discover(Some(snapshot), switch.as_ref());
@@ -574,7 +574,11 @@ mod tests {
             }
         };
         watch_until(120, &mut ecs, &mut node).await;
-        assert_eq!(ecs, [0, 5, 15, 35, 75], "ECS: 5 s, doubling up to 60 s");
+        assert_eq!(
+            ecs,
+            [0, 5, 14, 23, 32, 41, 50, 59, 68, 77, 86, 95, 104, 113],
+            "ECS: 5 s, doubling up to 9 s: a change is never more than 9 s from a poll"
+        );
         // (The first answer also carries the client version, asked once: the second
         // differs from it.)
         let quiet: Vec<u64> = (13..120).step_by(5).collect();
@@ -591,6 +595,6 @@ mod tests {
             paces.contains(&(120, Poller::Cluster, 0)),
             "told back to the rhythm: {paces:?}"
         );
-        assert!(paces.contains(&(35, Poller::Cluster, 35_000)), "{paces:?}");
+        assert!(paces.contains(&(5, Poller::Cluster, 4_000)), "{paces:?}");
     }
 }

@@ -191,13 +191,13 @@ async fn a_stopped_task_shows_why_it_stopped() {
 }
 
 #[tokio::test]
-async fn a_refresh_costs_the_minimum_requests_and_caches_task_definitions() {
+async fn a_still_cluster_costs_one_request_and_moving_services_bring_the_tasks_back() {
     let (b, built) = node_api_bench().await;
     let cluster = built.ecs_cluster.as_str();
     let definitions = built.task_definitions_referenced() as u64;
     assert_eq!(definitions, 7, "six services, plus api's older revision");
 
-    b.ecs.snapshot(cluster).await.expect("first");
+    let first = b.ecs.poll_snapshot(cluster).await.expect("first");
     assert_eq!(
         b.requests.snapshot(),
         counts(&[
@@ -208,8 +208,96 @@ async fn a_refresh_costs_the_minimum_requests_and_caches_task_definitions() {
             ("ListTasks", 2),
         ])
     );
+    // Nothing moved: the services are described, the rest is what the first read.
     b.requests.reset();
-    b.ecs.snapshot(cluster).await.expect("second");
+    let second = b.ecs.poll_snapshot(cluster).await.expect("second");
+    assert_eq!(b.requests.snapshot(), counts(&[("DescribeServices", 1)]));
+    assert_eq!(second.services, first.services);
+    assert_eq!(second.tasks.len(), first.tasks.len());
+
+    // A deployment starts (someone else's UpdateService): the services say so, and the
+    // same snapshot reads the tasks again.
+    let revision = b.api_revision(&built, "ibet-wallet-api:v9").await;
+    b.fixture
+        .client()
+        .update_service()
+        .cluster(cluster)
+        .service("api")
+        .task_definition(&revision)
+        .send()
+        .await
+        .expect("someone else's update");
+    b.requests.reset();
+    let third = b.ecs.poll_snapshot(cluster).await.expect("third");
+    assert_eq!(b.requests.count("DescribeServices"), 1);
+    assert_eq!(
+        b.requests.count("ListTasks"),
+        2,
+        "{:?}",
+        b.requests.snapshot()
+    );
+    assert_eq!(b.requests.count("ListServices"), 0);
+    let moved = third
+        .services
+        .iter()
+        .find(|s| s.name == "api")
+        .expect("api");
+    assert_eq!(moved.task_definition, revision);
+
+    // A task this console stops: its tasks are read at the next snapshot.
+    b.requests.reset();
+    b.ecs.poll_snapshot(cluster).await.expect("settled");
+    assert_eq!(b.requests.snapshot(), counts(&[("DescribeServices", 1)]));
+    let victim = &built.service("nginx-proxy").expect("nginx").tasks[0];
+    b.ecs
+        .stop_task(cluster, victim, "restart")
+        .await
+        .expect("stop");
+    b.requests.reset();
+    let after = b.ecs.poll_snapshot(cluster).await.expect("after the stop");
+    assert_eq!(
+        b.requests.count("ListTasks"),
+        2,
+        "{:?}",
+        b.requests.snapshot()
+    );
+    assert!(
+        after
+            .tasks
+            .iter()
+            .any(|t| &t.arn == victim && t.is_stopped()),
+        "the stopped task shows"
+    );
+
+    // Tasks kept no longer than asked: read again though the services stand still.
+    let ecs = b
+        .ecs
+        .with_kept_for(Duration::from_secs(300), Duration::ZERO);
+    b.requests.reset();
+    ecs.poll_snapshot(cluster).await.expect("tasks too old");
+    assert_eq!(
+        b.requests.count("ListTasks"),
+        2,
+        "{:?}",
+        b.requests.snapshot()
+    );
+    assert_eq!(b.requests.count("ListServices"), 0);
+    // A snapshot for an action reads everything now.
+    b.requests.reset();
+    ecs.snapshot(cluster).await.expect("fresh");
+    assert_eq!(b.requests.count("ListServices"), 1);
+    assert_eq!(b.requests.count("ListTasks"), 2);
+}
+
+#[tokio::test]
+async fn fresh_snapshots_describe_stopped_tasks_once_and_definitions_once() {
+    let (b, built) = node_api_bench().await;
+    // Everything read now, at every snapshot: what stays cached cannot change.
+    let ecs = &b.ecs;
+    let cluster = built.ecs_cluster.as_str();
+    ecs.snapshot(cluster).await.expect("first");
+    b.requests.reset();
+    ecs.snapshot(cluster).await.expect("second");
     assert_eq!(
         b.requests.snapshot(),
         counts(&[
@@ -230,12 +318,12 @@ async fn a_refresh_costs_the_minimum_requests_and_caches_task_definitions() {
         }
     }
     b.requests.reset();
-    let snap = b.ecs.snapshot(cluster).await.expect("third");
+    let snap = ecs.snapshot(cluster).await.expect("third");
     assert_eq!(b.requests.count("DescribeTasks"), 1);
     assert_eq!(snap.tasks.len(), built.running_tasks() + 1);
     assert!(snap.tasks.iter().all(Task::is_stopped));
     b.requests.reset();
-    let again = b.ecs.snapshot(cluster).await.expect("fourth");
+    let again = ecs.snapshot(cluster).await.expect("fourth");
     assert_eq!(
         b.requests.snapshot(),
         counts(&[

@@ -583,6 +583,58 @@ async fn the_request_path_is_discovered_in_the_fewest_requests() {
 }
 
 #[tokio::test]
+async fn a_still_path_costs_its_target_health_until_a_switch_moves_it() {
+    let (b, world) = switch_bench().await;
+    let switch = world.listener_switch();
+    let asked = [world.quorum_a.clone(), world.quorum_b.clone()];
+    let forwards = |t: &ibet_console::model::alb::PathTopology| {
+        t.load_balancers[0]
+            .listeners
+            .iter()
+            .find(|l| l.arn == world.listener)
+            .expect("the switch's listener")
+            .forwards_to
+            .iter()
+            .map(|f| f.weight)
+            .collect::<Vec<_>>()
+    };
+    let first = b.elb.discover_paths(&asked).await.expect("first");
+    assert_eq!(b.take_requests().get("DescribeTargetGroups"), Some(&1));
+    // Nothing said the topology changed: only what moves is read.
+    let second = b.elb.discover_paths(&asked).await.expect("second");
+    assert_eq!(b.take_requests(), counts(&[("DescribeTargetHealth", 2)]));
+    assert_eq!(second, first);
+    // Switched here: the next discovery reads the listeners again.
+    b.apply(&switch, "general-2").await;
+    b.take_requests();
+    let after = b
+        .elb
+        .discover_paths(&asked)
+        .await
+        .expect("after the switch");
+    assert_eq!(b.take_requests().get("DescribeListeners"), Some(&1));
+    assert_eq!(forwards(&after), vec![Some(0), Some(1)]);
+    // Switched by someone else: a read of the switch finds it forwarding elsewhere.
+    b.read(&switch).await;
+    b.elb.discover_paths(&asked).await.expect("settled");
+    b.take_requests();
+    // Another console's backend: this one learns of it only by reading the switch.
+    AwsElb::from_client(b.client.clone(), None)
+        .apply_switch(&switch, "general-1")
+        .await
+        .expect("someone else's switch");
+    assert_eq!(b.active(&switch).await.as_deref(), Some("general-1"));
+    b.take_requests();
+    let back = b
+        .elb
+        .discover_paths(&asked)
+        .await
+        .expect("after their switch");
+    assert_eq!(b.take_requests().get("DescribeListeners"), Some(&1));
+    assert_eq!(forwards(&back), vec![Some(1), Some(0)]);
+}
+
+#[tokio::test]
 async fn more_than_twenty_groups_and_load_balancers_are_described_in_batches() {
     let b = bench();
     let network = elb_fixture::Network::create(&b.url).await;

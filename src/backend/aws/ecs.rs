@@ -1,14 +1,24 @@
 //! ECS on the AWS SDK: cluster snapshots, task definitions, and the two ECS mutations
 //! the console performs (stop a task, update a service).
 //!
-//! A snapshot costs the fewest requests the data allows: one ListServices page per 100
-//! services and one DescribeServices per 10; one ListTasks page per 100 running tasks
-//! plus one per 100 stopped ones, and one DescribeTasks per 100 tasks not yet seen
-//! stopped; one DescribeTaskDefinition per task definition never seen before. What
-//! cannot change is kept for the life of the backend: task-definition revisions, and
-//! tasks once STOPPED (until they leave ECS's list). The services and the tasks are
-//! read side by side, and each run of Describe calls keeps at most [`CONCURRENT_CALLS`]
-//! in flight. Every call is bounded by a timeout and retried by the SDK's standard retry
+//! A snapshot reads at every poll only what moves, the services: one DescribeServices
+//! per 10. The rest is read again only when something says it changed:
+//!
+//! - the list of services (one ListServices page per 100) every [`SERVICES_KEPT_FOR`],
+//!   or sooner when a service it named is gone;
+//! - the tasks (one ListTasks page per 100 running tasks plus one per 100 stopped ones,
+//!   and one DescribeTasks per 100 tasks not yet seen stopped) when any service differs
+//!   from the poll before (counts, deployments, events: a task that stops or starts
+//!   shows there first), after this backend stopped a task or updated a service, and at
+//!   least every [`TASKS_KEPT_FOR`] (a container's health can turn without the service
+//!   saying so);
+//! - one DescribeTaskDefinition per task definition never seen before.
+//!
+//! What cannot change is kept for the life of the backend: task-definition revisions,
+//! and tasks once STOPPED (until they leave ECS's list). A first snapshot reads the
+//! services and the tasks side by side, and each run of Describe calls keeps at most
+//! [`CONCURRENT_CALLS`] in flight. A still cluster costs one request a poll (two with
+//! more than ten services). Every call is bounded by a timeout and retried by the SDK's standard retry
 //! mode; every failure is classified by [`auth::classify_within`]. This module maps SDK
 //! shapes to [`crate::model::ecs`] and nothing else: it knows no terminal, no poller and
 //! no audit.
@@ -45,6 +55,24 @@ pub const STOPPED_TASK_WINDOW_MS: EpochMs = 60 * 60 * 1000;
 pub const EVENTS_KEPT: usize = 20;
 /// Requests of one snapshot in flight at once.
 pub const CONCURRENT_CALLS: usize = 4;
+/// How long a cluster's list of services is used before it is listed again.
+pub const SERVICES_KEPT_FOR: Duration = Duration::from_secs(300);
+/// How long a cluster's tasks are used, while its services stay the same, before they
+/// are read again.
+pub const TASKS_KEPT_FOR: Duration = Duration::from_secs(60);
+
+/// What a cluster's last snapshot read that the next one may use again.
+#[derive(Debug, Clone)]
+struct Kept {
+    /// The service ARNs listed, and when.
+    service_arns: Vec<String>,
+    listed_at: tokio::time::Instant,
+    /// The services as last described: when they differ, the tasks are read again.
+    services: Vec<Service>,
+    /// The tasks as last read (running and recently stopped), and when; `None` when
+    /// they must be read at the next snapshot.
+    tasks: Option<(Vec<Task>, tokio::time::Instant)>,
+}
 
 /// The ECS backend of one environment.
 pub struct AwsEcs {
@@ -57,6 +85,12 @@ pub struct AwsEcs {
     definitions: Mutex<HashMap<String, TaskDefinition>>,
     /// Tasks seen STOPPED, by cluster and task ARN: a stopped task never changes again.
     stopped: Mutex<HashMap<String, HashMap<String, Task>>>,
+    /// What each cluster's last snapshot read that the next may use again.
+    kept: Mutex<HashMap<String, Kept>>,
+    /// How long the service list and the tasks are used again ([`SERVICES_KEPT_FOR`],
+    /// [`TASKS_KEPT_FOR`]).
+    services_kept_for: Duration,
+    tasks_kept_for: Duration,
 }
 
 impl std::fmt::Debug for AwsEcs {
@@ -81,6 +115,9 @@ impl AwsEcs {
             limit,
             definitions: Mutex::new(HashMap::new()),
             stopped: Mutex::new(HashMap::new()),
+            kept: Mutex::new(HashMap::new()),
+            services_kept_for: SERVICES_KEPT_FOR,
+            tasks_kept_for: TASKS_KEPT_FOR,
         }
     }
 
@@ -95,6 +132,15 @@ impl AwsEcs {
             .build();
         self.client = Client::from_conf(config);
         self.limit = limit;
+        self
+    }
+
+    /// The same backend, using a service list and tasks read before for at most these
+    /// long (zero: read them at every snapshot).
+    #[must_use]
+    pub fn with_kept_for(mut self, services: Duration, tasks: Duration) -> Self {
+        self.services_kept_for = services;
+        self.tasks_kept_for = tasks;
         self
     }
 
@@ -124,6 +170,90 @@ impl AwsEcs {
         auth::classify_within(err, action, self.profile.as_deref(), self.limit)
     }
 
+    /// What the last snapshot of `cluster` kept.
+    fn kept(&self, cluster: &str) -> Option<Kept> {
+        self.kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(cluster)
+            .cloned()
+    }
+
+    /// Keeps what a snapshot read: the service list (with when it was listed, if `listed`),
+    /// the services, and the tasks (with when they were read, if `tasks_read`).
+    fn keep(
+        &self,
+        cluster: &str,
+        arns: Vec<String>,
+        listed: bool,
+        services: &[Service],
+        tasks: &[Task],
+        tasks_read: bool,
+    ) {
+        let now = tokio::time::Instant::now();
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = kept.remove(cluster);
+        let listed_at = match &before {
+            Some(b) if !listed => b.listed_at,
+            _ => now,
+        };
+        let tasks_at = match &before {
+            Some(Kept {
+                tasks: Some((_, at)),
+                ..
+            }) if !tasks_read => *at,
+            _ => now,
+        };
+        kept.insert(
+            cluster.to_string(),
+            Kept {
+                service_arns: arns,
+                listed_at,
+                services: services.to_vec(),
+                tasks: Some((tasks.to_vec(), tasks_at)),
+            },
+        );
+    }
+
+    /// Makes the next snapshot of `cluster` read its tasks (after this backend changed
+    /// them).
+    fn forget_tasks(&self, cluster: &str) {
+        if let Some(kept) = self
+            .kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(cluster)
+        {
+            kept.tasks = None;
+        }
+    }
+
+    /// A snapshot of `services` and `tasks` with the task definitions they name.
+    async fn with_definitions(
+        &self,
+        cluster: &str,
+        services: Vec<Service>,
+        tasks: Vec<Task>,
+    ) -> BackendResult<ClusterSnapshot> {
+        let references: BTreeSet<String> = services
+            .iter()
+            .flat_map(|s| {
+                std::iter::once(&s.task_definition)
+                    .chain(s.deployments.iter().map(|d| &d.task_definition))
+            })
+            .chain(tasks.iter().map(|t| &t.task_definition))
+            .filter(|r| !r.is_empty())
+            .cloned()
+            .collect();
+        let task_definitions = self.task_definitions(&references).await?;
+        Ok(ClusterSnapshot {
+            cluster: cluster.to_string(),
+            services,
+            tasks,
+            task_definitions,
+        })
+    }
+
     fn cached(&self, reference: &str) -> Option<TaskDefinition> {
         self.definitions
             .lock()
@@ -141,10 +271,28 @@ impl AwsEcs {
         cache.insert(reference.to_string(), definition.clone());
     }
 
-    /// Every service of `cluster`, sorted by name.
-    async fn services(&self, cluster: &str) -> BackendResult<Vec<Service>> {
-        let arns: Vec<String> = self
-            .client
+    /// Every service of `cluster`, sorted by name, listed again when the list kept is
+    /// older than [`SERVICES_KEPT_FOR`] or named a service that is gone; with the ARNs
+    /// listed and whether they were listed now.
+    async fn services(&self, cluster: &str) -> BackendResult<(Vec<Service>, Vec<String>, bool)> {
+        let now = tokio::time::Instant::now();
+        let kept = self
+            .kept(cluster)
+            .filter(|k| now.duration_since(k.listed_at) < self.services_kept_for)
+            .map(|k| k.service_arns);
+        if let Some(arns) = kept {
+            let services = self.describe_all_services(cluster, &arns).await?;
+            if services.len() == arns.len() {
+                return Ok((services, arns, false));
+            }
+        }
+        let arns = self.list_services(cluster).await?;
+        let services = self.describe_all_services(cluster, &arns).await?;
+        Ok((services, arns, true))
+    }
+
+    async fn list_services(&self, cluster: &str) -> BackendResult<Vec<String>> {
+        self.client
             .list_services()
             .cluster(cluster)
             .max_results(LIST_PAGE_SIZE)
@@ -153,8 +301,15 @@ impl AwsEcs {
             .send()
             .try_collect()
             .await
-            .map_err(|e| self.classify(&e, "ecs:ListServices"))?;
-        let batches: Vec<Vec<Service>> = stream::iter(batches_of(&arns, DESCRIBE_SERVICES_BATCH))
+            .map_err(|e| self.classify(&e, "ecs:ListServices"))
+    }
+
+    async fn describe_all_services(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> BackendResult<Vec<Service>> {
+        let batches: Vec<Vec<Service>> = stream::iter(batches_of(arns, DESCRIBE_SERVICES_BATCH))
             .map(|batch| self.describe_services(cluster, batch))
             .buffered(CONCURRENT_CALLS)
             .try_collect()
@@ -313,25 +468,49 @@ impl AwsEcs {
 #[async_trait]
 impl EcsApi for AwsEcs {
     async fn snapshot(&self, cluster: &str) -> BackendResult<ClusterSnapshot> {
-        let (services, tasks) =
-            futures_util::future::try_join(self.services(cluster), self.tasks(cluster)).await?;
-        let references: BTreeSet<String> = services
-            .iter()
-            .flat_map(|s| {
-                std::iter::once(&s.task_definition)
-                    .chain(s.deployments.iter().map(|d| &d.task_definition))
-            })
-            .chain(tasks.iter().map(|t| &t.task_definition))
-            .filter(|r| !r.is_empty())
-            .cloned()
-            .collect();
-        let task_definitions = self.task_definitions(&references).await?;
-        Ok(ClusterSnapshot {
-            cluster: cluster.to_string(),
-            services,
-            tasks,
-            task_definitions,
-        })
+        let ((services, arns), tasks) = futures_util::future::try_join(
+            async {
+                let arns = self.list_services(cluster).await?;
+                let services = self.describe_all_services(cluster, &arns).await?;
+                Ok((services, arns))
+            },
+            self.tasks(cluster),
+        )
+        .await?;
+        self.keep(cluster, arns, true, &services, &tasks, true);
+        self.with_definitions(cluster, services, tasks).await
+    }
+
+    async fn poll_snapshot(&self, cluster: &str) -> BackendResult<ClusterSnapshot> {
+        let (services, arns, listed, tasks, tasks_read) = match self.kept(cluster) {
+            // A first look: the services and the tasks side by side.
+            None => {
+                let ((services, arns, listed), tasks) =
+                    futures_util::future::try_join(self.services(cluster), self.tasks(cluster))
+                        .await?;
+                (services, arns, listed, tasks, true)
+            }
+            Some(kept) => {
+                let (services, arns, listed) = self.services(cluster).await?;
+                let now = tokio::time::Instant::now();
+                match kept.tasks {
+                    Some((tasks, at))
+                        if kept.services == services
+                            && now.duration_since(at) < self.tasks_kept_for =>
+                    {
+                        let now_ms = self.clock.now_ms();
+                        let tasks = tasks.into_iter().filter(|t| is_recent(t, now_ms));
+                        (services, arns, listed, tasks.collect(), false)
+                    }
+                    _ => {
+                        let tasks = self.tasks(cluster).await?;
+                        (services, arns, listed, tasks, true)
+                    }
+                }
+            }
+        };
+        self.keep(cluster, arns, listed, &services, &tasks, tasks_read);
+        self.with_definitions(cluster, services, tasks).await
     }
 
     async fn task_definition(&self, arn: &str) -> BackendResult<TaskDefinition> {
@@ -359,6 +538,7 @@ impl EcsApi for AwsEcs {
     }
 
     async fn stop_task(&self, cluster: &str, task: &str, reason: &str) -> BackendResult<()> {
+        self.forget_tasks(cluster);
         self.client
             .stop_task()
             .cluster(cluster)
@@ -367,6 +547,7 @@ impl EcsApi for AwsEcs {
             .send()
             .await
             .map_err(|e| self.classify(&e, "ecs:StopTask"))?;
+        self.forget_tasks(cluster);
         Ok(())
     }
 
@@ -380,6 +561,7 @@ impl EcsApi for AwsEcs {
         if update.task_definition.is_none() && !update.force_new_deployment {
             return Ok(());
         }
+        self.forget_tasks(cluster);
         self.client
             .update_service()
             .cluster(cluster)
@@ -389,6 +571,7 @@ impl EcsApi for AwsEcs {
             .send()
             .await
             .map_err(|e| self.classify(&e, "ecs:UpdateService"))?;
+        self.forget_tasks(cluster);
         Ok(())
     }
 }

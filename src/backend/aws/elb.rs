@@ -14,13 +14,22 @@
 //! [`ElbApi::discover_paths`] reads, for a set of target groups, their load balancers,
 //! listeners and target health in two rounds: `DescribeTargetGroups` (20 ARNs a call),
 //! then together `DescribeLoadBalancers` (20 a call), `DescribeListeners` (one per load
-//! balancer) and `DescribeTargetHealth` (one per target group).
+//! balancer) and `DescribeTargetHealth` (one per target group). Only target health moves
+//! from one poll to the next: the rest (the topology) is kept and read again after
+//! [`TOPOLOGY_KEPT_FOR`], when the set of target groups asked about changes, and when a
+//! switch is applied here or a read of the switch finds it forwarding elsewhere (a
+//! listener's forward is part of the topology). A still request path costs one
+//! `DescribeTargetHealth` per target group a poll.
 //!
 //! This module decides nothing about whether a switch is wise (the sync gate does), and
 //! knows nothing of the terminal.
 
 mod paths;
 mod switch;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::Client;
@@ -37,12 +46,26 @@ use crate::model::alb::{PathTopology, SwitchView, TargetHealth, WeightedTargetGr
 pub use paths::ARNS_PER_DESCRIBE;
 pub use switch::HealthWait;
 
+/// How long a request path's topology (target groups, load balancers, listeners) is used
+/// before it is read again, when nothing said it changed sooner.
+pub const TOPOLOGY_KEPT_FOR: Duration = Duration::from_secs(300);
+
 /// ELBv2 for one environment.
 #[derive(Clone)]
 pub struct AwsElb {
     client: Client,
     profile: Option<String>,
     health_wait: HealthWait,
+    kept: Arc<Mutex<Kept>>,
+}
+
+/// What the reads of this environment keep between polls.
+#[derive(Debug, Default)]
+struct Kept {
+    /// Topologies by the target groups asked about.
+    topologies: HashMap<Vec<String>, paths::KeptTopology>,
+    /// The nodes each switch forwarded to at its last read, by its configuration.
+    forwards: HashMap<String, Vec<String>>,
 }
 
 impl std::fmt::Debug for AwsElb {
@@ -67,7 +90,17 @@ impl AwsElb {
             client,
             profile,
             health_wait: HealthWait::default(),
+            kept: Arc::default(),
         }
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Drops every topology kept: the next discovery reads them whole.
+    fn forget_topologies(&self) {
+        self.kept().topologies.clear();
     }
 
     /// Changes how long a targets-mode switch waits for the new target's health.
@@ -113,11 +146,32 @@ impl AwsElb {
 #[async_trait]
 impl ElbApi for AwsElb {
     async fn read_switch(&self, switch: &AlbSwitch) -> BackendResult<SwitchView> {
-        self.switch_view(switch).await
+        let view = self.switch_view(switch).await?;
+        let key = format!(
+            "{:?}|{:?}|{:?}",
+            switch.listener_arn, switch.rule_arn, switch.target_group_arn
+        );
+        let forwards: Vec<String> = view
+            .active_nodes()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let mut kept = self.kept();
+        if kept
+            .forwards
+            .insert(key, forwards.clone())
+            .is_some_and(|before| before != forwards)
+        {
+            // Switched by someone else: the listeners kept forward elsewhere now.
+            kept.topologies.clear();
+        }
+        Ok(view)
     }
 
     async fn apply_switch(&self, switch: &AlbSwitch, node: &str) -> BackendResult<()> {
-        self.switch_to(switch, node).await
+        let result = self.switch_to(switch, node).await;
+        self.forget_topologies();
+        result
     }
 
     async fn discover_paths(&self, target_group_arns: &[String]) -> BackendResult<PathTopology> {

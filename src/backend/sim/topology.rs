@@ -662,7 +662,7 @@ pub fn demo_config() -> Config {
     Config {
         refresh_secs: 5,
         rpc_poll_secs: 1,
-        quiet_refresh_secs: 60,
+        quiet_refresh_secs: 9,
         quiet_rpc_poll_secs: 5,
         theme: "default".into(),
         log_buffer_lines: 100_000,

@@ -33,6 +33,23 @@ impl AwsElb {
         if asked.is_empty() {
             return Ok(PathTopology::default());
         }
+        let key: Vec<String> = asked.iter().map(ToString::to_string).collect();
+        let kept = self.kept().topologies.get(&key).cloned();
+        if let Some(kept) = kept.filter(|k| k.read_at.elapsed() < super::TOPOLOGY_KEPT_FOR) {
+            let health = try_join_all(kept.groups.iter().map(|tg| {
+                self.target_health(tg.target_group_arn.as_deref().unwrap_or_default(), None)
+            }))
+            .await?;
+            return Ok(PathTopology {
+                load_balancers: kept.load_balancers,
+                target_groups: kept
+                    .groups
+                    .iter()
+                    .zip(health)
+                    .map(|(tg, health)| path_target_group(tg, &health))
+                    .collect(),
+            });
+        }
         let batches = try_join_all(
             asked
                 .chunks(ARNS_PER_DESCRIBE)
@@ -69,7 +86,7 @@ impl AwsElb {
             .flatten()
             .filter_map(|lb| Some((lb.load_balancer_arn.clone()?, lb)))
             .collect();
-        let load_balancers = lb_arns
+        let load_balancers: Vec<PathLoadBalancer> = lb_arns
             .iter()
             .zip(listeners)
             .filter_map(|(arn, listeners)| {
@@ -82,6 +99,14 @@ impl AwsElb {
             .zip(health)
             .map(|(tg, health)| path_target_group(tg, &health))
             .collect();
+        self.kept().topologies.insert(
+            key,
+            KeptTopology {
+                read_at: tokio::time::Instant::now(),
+                groups,
+                load_balancers: load_balancers.clone(),
+            },
+        );
         Ok(PathTopology {
             load_balancers,
             target_groups,
@@ -129,6 +154,14 @@ impl AwsElb {
             }
         }
     }
+}
+
+/// The topology of the target groups once asked about: what a poll uses again.
+#[derive(Debug, Clone)]
+pub(super) struct KeptTopology {
+    read_at: tokio::time::Instant,
+    groups: Vec<TargetGroup>,
+    load_balancers: Vec<PathLoadBalancer>,
 }
 
 /// The distinct strings, in the order first met.
