@@ -228,6 +228,21 @@ impl AwsEcs {
         }
     }
 
+    /// Fetches the task definitions `services` name while their tasks are still being
+    /// read (the first snapshot's longest wait otherwise comes after both).
+    async fn prefetch_definitions(&self, services: &[Service]) -> BackendResult<()> {
+        let references: BTreeSet<String> = services
+            .iter()
+            .flat_map(|s| {
+                std::iter::once(&s.task_definition)
+                    .chain(s.deployments.iter().map(|d| &d.task_definition))
+            })
+            .filter(|r| !r.is_empty())
+            .cloned()
+            .collect();
+        self.task_definitions(&references).await.map(drop)
+    }
+
     /// A snapshot of `services` and `tasks` with the task definitions they name.
     async fn with_definitions(
         &self,
@@ -472,6 +487,7 @@ impl EcsApi for AwsEcs {
             async {
                 let arns = self.list_services(cluster).await?;
                 let services = self.describe_all_services(cluster, &arns).await?;
+                self.prefetch_definitions(&services).await?;
                 Ok((services, arns))
             },
             self.tasks(cluster),
@@ -485,9 +501,15 @@ impl EcsApi for AwsEcs {
         let (services, arns, listed, tasks, tasks_read) = match self.kept(cluster) {
             // A first look: the services and the tasks side by side.
             None => {
-                let ((services, arns, listed), tasks) =
-                    futures_util::future::try_join(self.services(cluster), self.tasks(cluster))
-                        .await?;
+                let ((services, arns, listed), tasks) = futures_util::future::try_join(
+                    async {
+                        let read = self.services(cluster).await?;
+                        self.prefetch_definitions(&read.0).await?;
+                        Ok(read)
+                    },
+                    self.tasks(cluster),
+                )
+                .await?;
                 (services, arns, listed, tasks, true)
             }
             Some(kept) => {
