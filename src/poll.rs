@@ -1,7 +1,10 @@
 //! Pollers: one tokio task per environment × cluster (ECS, ALB switch) and per Quorum
 //! node, each calling its backend at its [`Pace`] and sending what it read as an
-//! [`Observation`] for the world ([`crate::world`]). The ECS poller also discovers the cluster's request path: after each snapshot it asks
-//! ELBv2 once about the target groups of the services and of the ALB switch.
+//! [`Observation`] for the world ([`crate::world`]). The ECS poller also discovers the
+//! cluster's request path: after a snapshot it asks ELBv2 about the target groups of the
+//! services and of the ALB switch when the snapshot differs from the one before, when a
+//! refresh was asked for, and otherwise at the quiet rhythm (`quiet_refresh_secs`), so
+//! a target's health is never older than the services are.
 //!
 //! Quiet polling: a poller whose reads repeat pauses longer each time, up to the
 //! configured quiet rhythm, and tells the world so ([`Observation::Pace`]: its panels
@@ -227,6 +230,18 @@ async fn tell_pace(
     .is_ok()
 }
 
+/// The request path as a cluster's poller last read it: what decides whether the next
+/// poll reads it again.
+struct PathRead {
+    at: tokio::time::Instant,
+    /// The snapshot it was read after.
+    seen: Option<u64>,
+    groups: Vec<String>,
+    /// Refreshes asked for by then.
+    asked: u64,
+    digest: u64,
+}
+
 /// Starts every poller for `config`, one backend bundle per environment.
 pub fn spawn(
     config: &Config,
@@ -250,6 +265,7 @@ pub fn spawn(
         Duration::from_secs(config.quiet_rpc_poll_secs),
     );
     let ecs_interval = ecs_pace.every();
+    let path_every = Duration::from_secs(config.quiet_refresh_secs.max(config.refresh_secs));
     for (ei, (env, be)) in config.environments.iter().zip(backends).enumerate() {
         for (ci, cluster) in env.clusters.iter().enumerate() {
             let at = ClusterAddr {
@@ -272,6 +288,7 @@ pub fn spawn(
                         Backoff::new(ecs_interval, Duration::from_secs(120), seed ^ 0xEC5);
                     let mut groups = target_groups_to_discover(None, switch.as_ref());
                     let mut last = None;
+                    let mut last_path: Option<PathRead> = None;
                     let mut told = Duration::ZERO;
                     loop {
                         let result = ecs.poll_snapshot(&name).await;
@@ -293,9 +310,31 @@ pub fn spawn(
                             return;
                         }
                         let mut path = None;
-                        if !groups.is_empty() {
+                        // The request path is read when the cluster moved, when asked
+                        // to refresh, and at least at the quiet rhythm: its target
+                        // health never waits longer than the services would.
+                        let now = tokio::time::Instant::now();
+                        let asked = *wakes.refresh.borrow();
+                        let due = match &last_path {
+                            None => true,
+                            Some(p) => {
+                                p.seen != seen
+                                    || p.groups != groups
+                                    || p.asked != asked
+                                    || now.duration_since(p.at) >= path_every
+                            }
+                        };
+                        if !groups.is_empty() && due {
                             let result = elb.discover_paths(&groups).await;
-                            path = Some(result.as_ref().ok().and_then(digest));
+                            let read = result.as_ref().ok().and_then(digest);
+                            path = Some(read);
+                            last_path = read.map(|digest| PathRead {
+                                at: now,
+                                seen,
+                                groups: groups.clone(),
+                                asked,
+                                digest,
+                            });
                             let msg = Observation::Paths {
                                 at,
                                 result,
@@ -304,6 +343,8 @@ pub fn spawn(
                             if tx.send(msg).await.is_err() {
                                 return;
                             }
+                        } else if !groups.is_empty() {
+                            path = Some(last_path.as_ref().map(|p| p.digest));
                         }
                         // What the poll read, when all of it was read: the snapshot
                         // and, when it was asked, the path.
