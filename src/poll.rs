@@ -3,8 +3,9 @@
 //! [`Observation`] for the world ([`crate::world`]). The ECS poller also discovers the
 //! cluster's request path: after a snapshot it asks ELBv2 about the target groups of the
 //! services and of the ALB switch when the snapshot differs from the one before, when a
-//! refresh was asked for, and otherwise at the quiet rhythm (`quiet_refresh_secs`), so
-//! a target's health is never older than the services are.
+//! refresh was asked for, and when the next poll would leave the target health older
+//! than the quiet rhythm or two refreshes (10 s by default): every poll of a still
+//! cluster, every other one while someone looks.
 //!
 //! Quiet polling: a poller whose reads repeat pauses longer each time, up to the
 //! configured quiet rhythm, and tells the world so ([`Observation::Pace`]: its panels
@@ -265,7 +266,13 @@ pub fn spawn(
         Duration::from_secs(config.quiet_rpc_poll_secs),
     );
     let ecs_interval = ecs_pace.every();
-    let path_every = Duration::from_secs(config.quiet_refresh_secs.max(config.refresh_secs));
+    // The oldest a request path's target health may get: the quiet rhythm, or two
+    // refreshes (every other poll while someone looks).
+    let path_within = Duration::from_secs(
+        config
+            .quiet_refresh_secs
+            .max(2 * config.refresh_secs.max(1)),
+    );
     for (ei, (env, be)) in config.environments.iter().zip(backends).enumerate() {
         for (ci, cluster) in env.clusters.iter().enumerate() {
             let at = ClusterAddr {
@@ -311,17 +318,21 @@ pub fn spawn(
                         }
                         let mut path = None;
                         // The request path is read when the cluster moved, when asked
-                        // to refresh, and at least at the quiet rhythm: its target
-                        // health never waits longer than the services would.
+                        // to refresh, and when the next poll would leave its target
+                        // health older than `path_within`.
                         let now = tokio::time::Instant::now();
                         let asked = *wakes.refresh.borrow();
+                        let kept = last_path.as_ref().map(|p| p.digest);
+                        let so_far = seen.map(|s| (s, kept.filter(|_| !groups.is_empty())));
+                        let mut probe = pace;
+                        probe.polled(so_far.is_some() && so_far == last, now);
                         let due = match &last_path {
                             None => true,
                             Some(p) => {
                                 p.seen != seen
                                     || p.groups != groups
                                     || p.asked != asked
-                                    || now.duration_since(p.at) >= path_every
+                                    || now.duration_since(p.at) + probe.delay() > path_within
                             }
                         };
                         if !groups.is_empty() && due {
@@ -637,5 +648,56 @@ mod tests {
             "told back to the rhythm: {paces:?}"
         );
         assert!(paces.contains(&(5, Poller::Cluster, 4_000)), "{paces:?}");
+    }
+
+    /// An hour of stillness: no read of a cluster or a node is ever further apart than
+    /// its quiet rhythm, so a change of any kind (service counts, a task stopping, a
+    /// target turning unhealthy, a deployment starting: the ECS and path reads; a node
+    /// stopping: its polls) shows within 9 s of happening, 10 s with the poll itself.
+    #[tokio::test(start_paused = true)]
+    async fn after_an_hour_of_stillness_no_read_is_further_apart_than_the_quiet_rhythm() {
+        use crate::backend::sim::{SimWorld, demo_config};
+        use crate::clock::ManualClock;
+
+        let clock: SharedClock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let world = SimWorld::new(7, Arc::clone(&clock));
+        let config = demo_config();
+        let backends: Vec<EnvBackends> = config
+            .environments
+            .iter()
+            .map(|e| world.backends(&e.name).expect("a demo environment"))
+            .collect();
+        let (tx, mut rx) = mpsc::channel(4096);
+        let _pollers = spawn(&config, &backends, &clock, &tx);
+        let start = tokio::time::Instant::now();
+        let end = start + Duration::from_secs(3600);
+        let first = ClusterAddr { env: 0, cluster: 0 };
+        let (mut ecs, mut paths, mut node) = (Vec::new(), Vec::new(), Vec::new());
+        while let Ok(Some(msg)) = tokio::time::timeout_at(end, rx.recv()).await {
+            let t = start.elapsed();
+            match msg {
+                Observation::Ecs { at, .. } if at == first => ecs.push(t),
+                Observation::Paths { at, .. } if at == first => paths.push(t),
+                Observation::Node { at, node: 0, .. } if at == first => node.push(t),
+                _ => {}
+            }
+        }
+        let widest = |reads: &[Duration]| {
+            reads
+                .windows(2)
+                .map(|w| w[1].saturating_sub(w[0]))
+                .max()
+                .unwrap_or(Duration::MAX)
+        };
+        assert!(ecs.len() > 390, "{} ECS reads in an hour", ecs.len());
+        assert_eq!(widest(&ecs), Duration::from_secs(config.quiet_refresh_secs));
+        assert!(
+            widest(&paths) <= Duration::from_secs(10),
+            "{:?} {:?}",
+            widest(&paths),
+            &paths[..paths.len().min(12)]
+        );
+        assert!(widest(&node) <= Duration::from_secs(config.quiet_rpc_poll_secs));
+        assert!(!paths.is_empty() && !node.is_empty());
     }
 }
