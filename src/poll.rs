@@ -9,7 +9,7 @@
 //!
 //! Quiet polling: a poller whose reads repeat pauses longer each time, up to the
 //! configured quiet rhythm, and tells the world so ([`Observation::Pace`]: its panels
-//! turn stale that much later, the header says "idle · refresh 60s · read 30s ago"); a
+//! turn stale that much later, the header says "idle · refresh 9s"); a
 //! change, a failed poll, a key or a refresh asked for brings the full rhythm back.
 //!
 //! The draw loop never waits on these: a hung endpoint makes its panel stale, never the

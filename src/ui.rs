@@ -216,7 +216,9 @@ fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 /// What the header says while the environment's pollers are idle, longest first:
-/// `idle · refresh 60s · read 30s ago`, `idle · refresh 60s`, `idle`.
+/// `idle · refresh 9s`, `idle`; and when the oldest read is older than the pause and a
+/// refresh more (reads are late: slow or failing), `idle · refresh 9s · read 20s ago`
+/// first. An age that is on time would tick every second and say nothing.
 fn idle_words(state: &State) -> Vec<String> {
     let world = &state.world;
     let Some(env) = state.current_env() else {
@@ -228,8 +230,14 @@ fn idle_words(state: &State) -> Vec<String> {
     let refresh = format!("idle · refresh {}", crate::clock::short_duration(pause));
     let mut words = Vec::new();
     if let Some(read) = env.oldest_read() {
-        let age = crate::clock::coarse_age(world.now - read);
-        words.push(format!("{refresh} · read {age} ago"));
+        let late_after = pause + world.refresh_ms;
+        let age_ms = world.now - read;
+        if age_ms > late_after {
+            let age = crate::clock::coarse_age(age_ms);
+            words.push(format!("{refresh} · read {age} ago"));
+        } else {
+            crate::clock::note_change_in(late_after + 1 - age_ms);
+        }
     }
     words.push(refresh);
     words.push("idle".to_string());

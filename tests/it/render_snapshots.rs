@@ -62,11 +62,18 @@ fn the_header_says_when_the_environment_is_idle() {
     assert!(!header(&mut state, 80).expect("header").contains("idle"));
     update(&mut state, pace(0, 4_000));
     // As fully as the row allows: the longest pause now (a node's 1 s + 4 s, the ECS
-    // refresh 5 s) and how old the oldest ECS read is.
+    // refresh 5 s); the age of the oldest ECS read only once it is late.
     let wide = header(&mut state, 160).expect("header");
     assert!(
-        wide.ends_with("idle · refresh 5s · read 0s ago · demo world · read-only"),
+        wide.ends_with("idle · refresh 5s · demo world · read-only"),
         "{wide}"
+    );
+    let now = state.world.now;
+    update(&mut state, Msg::Tick(now + 12_000));
+    let late = header(&mut state, 160).expect("header");
+    assert!(
+        late.ends_with("idle · refresh 5s · read 10s ago · demo world · read-only"),
+        "{late}"
     );
     let narrow = header(&mut state, 80).expect("header");
     assert!(
