@@ -582,9 +582,9 @@ mod tests {
         assert_eq!(long.delay(), secs(5));
     }
 
-    /// The demo world with its clock standing still reads the same on every poll.
-    #[tokio::test(start_paused = true)]
-    async fn a_still_world_is_polled_less_and_a_key_brings_the_rhythm_back() {
+    /// Pollers on the demo world, its clock standing still (every poll reads the same),
+    /// and what they send.
+    fn still_demo() -> (Config, Pollers, mpsc::Receiver<Observation>) {
         use crate::backend::sim::{SimWorld, demo_config};
         use crate::clock::ManualClock;
 
@@ -596,8 +596,15 @@ mod tests {
             .iter()
             .map(|e| world.backends(&e.name).expect("a demo environment"))
             .collect();
-        let (tx, mut rx) = mpsc::channel(4096);
+        let (tx, rx) = mpsc::channel(4096);
         let pollers = spawn(&config, &backends, &clock, &tx);
+        (config, pollers, rx)
+    }
+
+    /// The demo world with its clock standing still reads the same on every poll.
+    #[tokio::test(start_paused = true)]
+    async fn a_still_world_is_polled_less_and_a_key_brings_the_rhythm_back() {
+        let (_config, pollers, mut rx) = still_demo();
         let start = tokio::time::Instant::now();
         let first = ClusterAddr { env: 0, cluster: 0 };
         // Seconds after the start of each ECS and node-0 poll of the first cluster, and
@@ -656,19 +663,7 @@ mod tests {
     /// stopping: its polls) shows within 9 s of happening, 10 s with the poll itself.
     #[tokio::test(start_paused = true)]
     async fn after_an_hour_of_stillness_no_read_is_further_apart_than_the_quiet_rhythm() {
-        use crate::backend::sim::{SimWorld, demo_config};
-        use crate::clock::ManualClock;
-
-        let clock: SharedClock = Arc::new(ManualClock::new(1_800_000_000_000));
-        let world = SimWorld::new(7, Arc::clone(&clock));
-        let config = demo_config();
-        let backends: Vec<EnvBackends> = config
-            .environments
-            .iter()
-            .map(|e| world.backends(&e.name).expect("a demo environment"))
-            .collect();
-        let (tx, mut rx) = mpsc::channel(4096);
-        let _pollers = spawn(&config, &backends, &clock, &tx);
+        let (config, _pollers, mut rx) = still_demo();
         let start = tokio::time::Instant::now();
         let end = start + Duration::from_secs(3600);
         let first = ClusterAddr { env: 0, cluster: 0 };

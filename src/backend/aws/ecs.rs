@@ -231,16 +231,9 @@ impl AwsEcs {
     /// Fetches the task definitions `services` name while their tasks are still being
     /// read (the first snapshot's longest wait otherwise comes after both).
     async fn prefetch_definitions(&self, services: &[Service]) -> BackendResult<()> {
-        let references: BTreeSet<String> = services
-            .iter()
-            .flat_map(|s| {
-                std::iter::once(&s.task_definition)
-                    .chain(s.deployments.iter().map(|d| &d.task_definition))
-            })
-            .filter(|r| !r.is_empty())
-            .cloned()
-            .collect();
-        self.task_definitions(&references).await.map(drop)
+        self.task_definitions(&references(services, &[]))
+            .await
+            .map(drop)
     }
 
     /// A snapshot of `services` and `tasks` with the task definitions they name.
@@ -250,16 +243,7 @@ impl AwsEcs {
         services: Vec<Service>,
         tasks: Vec<Task>,
     ) -> BackendResult<ClusterSnapshot> {
-        let references: BTreeSet<String> = services
-            .iter()
-            .flat_map(|s| {
-                std::iter::once(&s.task_definition)
-                    .chain(s.deployments.iter().map(|d| &d.task_definition))
-            })
-            .chain(tasks.iter().map(|t| &t.task_definition))
-            .filter(|r| !r.is_empty())
-            .cloned()
-            .collect();
+        let references = references(&services, &tasks);
         let task_definitions = self.task_definitions(&references).await?;
         Ok(ClusterSnapshot {
             cluster: cluster.to_string(),
@@ -596,6 +580,20 @@ impl EcsApi for AwsEcs {
         self.forget_tasks(cluster);
         Ok(())
     }
+}
+
+/// The task definitions `services` (and their deployments) and `tasks` run.
+fn references(services: &[Service], tasks: &[Task]) -> BTreeSet<String> {
+    services
+        .iter()
+        .flat_map(|s| {
+            std::iter::once(&s.task_definition)
+                .chain(s.deployments.iter().map(|d| &d.task_definition))
+        })
+        .chain(tasks.iter().map(|t| &t.task_definition))
+        .filter(|r| !r.is_empty())
+        .cloned()
+        .collect()
 }
 
 /// `items` cut into owned batches of at most `size`.
