@@ -7,8 +7,14 @@
 //! "next_step"}]}`, the
 //! problems worst first (`critical`, then `warning`). The exit code is 0 when everything
 //! is healthy, 1 when something is degraded (a service, a task, a Quorum node that is
-//! lagging, stalled or down, a hop of a request path), 2 when something could not be
-//! read.
+//! lagging, stalled or down, a hop of a request path, any problem in the list), 2 when
+//! something could not be read.
+//!
+//! The report reaches a judgement: a node that does not answer is polled again until it
+//! is judged, within a bounded wait ([`crate::poll::NodeWait`]), and every read that
+//! failed (ECS, ELB, the internal ALB, a node's RPC) is also a problem in the list, so
+//! "no problems" never stands beside an error and "overall: ok" never beside a
+//! problem.
 
 use std::fmt::Write as _;
 
@@ -333,6 +339,10 @@ impl StatusReport {
         }
         let mut problems = crate::problems::current(world);
         ProblemSince::default().track(&mut problems, now);
+        // Never "ok" beside a problem: the list and the verdict say the same thing.
+        if !problems.is_empty() {
+            overall = overall.worst(Health::Degraded);
+        }
         Self {
             at: iso_utc(now),
             health: overall,
