@@ -8,7 +8,7 @@ use ibet_console::app::{self, RunOptions};
 use ibet_console::cli::{Cli, Command, GlobalOpts, LogsArgs, exit, generated};
 use ibet_console::clock::{SharedClock, SystemClock};
 use ibet_console::config::{self, Config, ConfigError};
-use ibet_console::poll::observe_once;
+use ibet_console::poll::{NodeWait, observe_once_within};
 use ibet_console::session::Session;
 use ibet_console::status::StatusReport;
 use ibet_console::ui::Theme;
@@ -177,11 +177,14 @@ fn apply_timezone(global: &GlobalOpts, session: &mut Session) -> Result<(), i32>
 }
 
 async fn status(global: &GlobalOpts, json: bool) -> i32 {
-    let session = match open_session(global).await {
+    let mut session = match open_session(global).await {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let world = observe_once(&session.config, &session.backends, &session.clock).await;
+    // A node is judged within the wait: a slow answer inside it still counts.
+    let wait = NodeWait::default();
+    session.use_rpc_timeout(wait.bound);
+    let world = observe_once_within(&session.config, &session.backends, &session.clock, wait).await;
     let report = StatusReport::from_world(&world, world.now);
     match report.output(json, &session.config.zone(), session.config.redacted()) {
         Ok(text) => print!("{text}"),

@@ -13,7 +13,12 @@
 //! change, a failed poll, a key or a refresh asked for brings the full rhythm back.
 //!
 //! The draw loop never waits on these: a hung endpoint makes its panel stale, never the
-//! screen frozen. Throttling backs off exponentially with jitter ([`Backoff`], the one the
+//! screen frozen.
+//!
+//! `status` polls once ([`observe_once`]) and must reach a judgement: a node that does not
+//! answer is polled again at a short interval until it answers or has failed
+//! `down_after_failures` polls in a row, all within a bounded wait ([`NodeWait`]), so a
+//! refused port or a hung listener is reported `down`, not `unknown`. Throttling backs off exponentially with jitter ([`Backoff`], the one the
 //! log tail uses); other errors are retried at the full rhythm so recovery shows within
 //! one or two polls.
 
@@ -23,9 +28,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::backend::{BackendError, EnvBackends};
+use crate::backend::{BackendError, EnvBackends, RpcApi};
 use crate::clock::SharedClock;
-use crate::config::Config;
+use crate::config::{Config, QuorumNode};
 use crate::logs::budget::Backoff;
 use crate::model::quorum::NodeSample;
 use crate::path::target_groups_to_discover;
@@ -444,11 +449,100 @@ pub fn spawn(
 
 /// Polls everything once, concurrently, and returns the results as messages in a fixed
 /// order (environment, cluster, then ECS and the request path, switch, nodes). Used by
-/// `status` and by tests.
+/// tests; `status` uses [`observe_once`], which also waits for silent nodes.
 pub async fn poll_once(
     config: &Config,
     backends: &[EnvBackends],
     clock: &SharedClock,
+) -> Vec<Observation> {
+    poll_all(config, backends, clock, None).await
+}
+
+/// How `status` waits for a Quorum node that does not answer: it asks again
+/// [`NodeWait::retry_after`] after a failed poll, and while a poll hangs it starts
+/// another every `bound / down_after_failures`, so that a node silent for the whole
+/// [`NodeWait::bound`] has failed `down_after_failures` polls and is judged down when the
+/// wait ends. A node that answers within the bound is judged on its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeWait {
+    /// The longest wait for a node, from its first poll.
+    pub bound: Duration,
+    /// The pause after a failed poll before the next.
+    pub retry_after: Duration,
+}
+
+impl Default for NodeWait {
+    fn default() -> Self {
+        Self {
+            bound: Duration::from_secs(3),
+            retry_after: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Polls `node` until it answers or has failed `needed` polls in a row, within
+/// `wait.bound` (see [`NodeWait`]). Returns the samples in the order their polls ended;
+/// polls still under way once the node is judged are dropped.
+async fn sample_until_judged(
+    rpc: &dyn RpcApi,
+    node: &QuorumNode,
+    wait: NodeWait,
+    needed: u32,
+    clock: &SharedClock,
+) -> Vec<NodeSample> {
+    use futures_util::StreamExt as _;
+    use futures_util::stream::FuturesUnordered;
+
+    let needed = needed.max(1);
+    let start = tokio::time::Instant::now();
+    let deadline = start + wait.bound;
+    let spacing = wait.bound / needed;
+    let mut polls = FuturesUnordered::new();
+    let mut samples = Vec::new();
+    let mut failures = 0_u32;
+    let mut next_poll = start;
+    while failures < needed {
+        let under_way = u32::try_from(polls.len()).unwrap_or(u32::MAX);
+        let may_poll = failures.saturating_add(under_way) < needed && next_poll < deadline;
+        if !may_poll && polls.is_empty() {
+            break;
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(next_poll), if may_poll => {
+                polls.push(tokio::time::timeout_at(deadline, rpc.sample(node, true)));
+                next_poll = tokio::time::Instant::now() + spacing;
+            }
+            Some(ended) = polls.next(), if !polls.is_empty() => {
+                let sample = ended.unwrap_or_else(|_| NodeSample {
+                    at: clock.now_ms(),
+                    reachable: false,
+                    error: Some(format!(
+                        "no answer within {} s",
+                        wait.bound.as_secs_f64()
+                    )),
+                    latency_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    ..NodeSample::default()
+                });
+                let answered = sample.reachable && sample.block.is_some();
+                samples.push(sample);
+                if answered {
+                    break;
+                }
+                failures += 1;
+                next_poll = next_poll.min(tokio::time::Instant::now() + wait.retry_after);
+            }
+        }
+    }
+    samples
+}
+
+/// [`poll_once`], and with `judge` each node that does not answer is polled again until
+/// judged ([`sample_until_judged`]: the wait, and the failures that make it down).
+async fn poll_all(
+    config: &Config,
+    backends: &[EnvBackends],
+    clock: &SharedClock,
+    judge: Option<NodeWait>,
 ) -> Vec<Observation> {
     type Job<'a> =
         std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Observation>> + Send + 'a>>;
@@ -489,12 +583,22 @@ pub async fn poll_once(
                 }));
             }
             for (ni, node) in cluster.quorum_nodes.iter().enumerate() {
+                let needed = config.quorum.down_after_failures;
                 jobs.push(Box::pin(async move {
-                    vec![Observation::Node {
-                        at,
-                        node: ni,
-                        sample: Box::new(be.rpc.sample(node, true).await),
-                    }]
+                    let samples = match judge {
+                        Some(wait) => {
+                            sample_until_judged(be.rpc.as_ref(), node, wait, needed, clock).await
+                        }
+                        None => vec![be.rpc.sample(node, true).await],
+                    };
+                    samples
+                        .into_iter()
+                        .map(|sample| Observation::Node {
+                            at,
+                            node: ni,
+                            sample: Box::new(sample),
+                        })
+                        .collect()
                 }));
             }
         }
@@ -506,10 +610,21 @@ pub async fn poll_once(
         .collect()
 }
 
-/// A world that saw one poll of everything ([`poll_once`]), as of the clock's time after
-/// it: what `status` reports.
+/// A world that saw one poll of everything ([`poll_once`]), each silent node polled
+/// again until judged within the default [`NodeWait`], as of the clock's time after it:
+/// what `status` reports.
 pub async fn observe_once(config: &Config, backends: &[EnvBackends], clock: &SharedClock) -> World {
-    let observations = poll_once(config, backends, clock).await;
+    observe_once_within(config, backends, clock, NodeWait::default()).await
+}
+
+/// [`observe_once`] with this wait for silent nodes.
+pub async fn observe_once_within(
+    config: &Config,
+    backends: &[EnvBackends],
+    clock: &SharedClock,
+    wait: NodeWait,
+) -> World {
+    let observations = poll_all(config, backends, clock, Some(wait)).await;
     let mut world = World::new(config, clock.now_ms());
     for observation in observations {
         world.apply(observation);
@@ -580,6 +695,87 @@ mod tests {
             long.polled(true, t0);
         }
         assert_eq!(long.delay(), secs(5));
+    }
+
+    /// A node that refuses at once, never answers, or answers after a delay.
+    enum SlowNode {
+        Refuses,
+        Hangs,
+        AnswersAfter(Duration),
+    }
+
+    #[async_trait::async_trait]
+    impl RpcApi for SlowNode {
+        async fn sample(&self, _: &QuorumNode, _: bool) -> NodeSample {
+            match self {
+                Self::Refuses => NodeSample {
+                    error: Some("connection refused".into()),
+                    ..NodeSample::default()
+                },
+                Self::Hangs => std::future::pending().await,
+                Self::AnswersAfter(after) => {
+                    tokio::time::sleep(*after).await;
+                    NodeSample {
+                        reachable: true,
+                        block: Some(7),
+                        ..NodeSample::default()
+                    }
+                }
+            }
+        }
+
+        async fn block_hash_at(
+            &self,
+            _: &QuorumNode,
+            _: u64,
+        ) -> crate::backend::BackendResult<Option<String>> {
+            Ok(None)
+        }
+    }
+
+    /// Judges `node` with the default wait and three failures to be down: whether each
+    /// sample answered, and when the judgement was reached.
+    async fn judge(node: SlowNode) -> (Vec<bool>, Duration) {
+        use crate::clock::ManualClock;
+        let clock: SharedClock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let config = QuorumNode {
+            name: "general-1".into(),
+            rpc_url: "http://127.0.0.1:1".into(),
+            role: crate::model::quorum::NodeRole::General,
+            service: None,
+        };
+        let t0 = tokio::time::Instant::now();
+        let samples = sample_until_judged(&node, &config, NodeWait::default(), 3, &clock).await;
+        let outcomes = samples.iter().map(|s| s.reachable).collect();
+        (outcomes, t0.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_node_fails_three_polls_a_quarter_second_apart() {
+        let (outcomes, took) = judge(SlowNode::Refuses).await;
+        assert_eq!(outcomes, [false, false, false]);
+        assert_eq!(took, Duration::from_millis(500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_node_that_never_answers_is_down_when_the_wait_ends() {
+        let (outcomes, took) = judge(SlowNode::Hangs).await;
+        assert_eq!(outcomes, [false, false, false], "three polls, overlapping");
+        assert_eq!(took, NodeWait::default().bound);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_answer_within_the_wait_counts() {
+        let slow = SlowNode::AnswersAfter(Duration::from_secs(2));
+        let (outcomes, took) = judge(slow).await;
+        assert_eq!(outcomes, [true]);
+        assert_eq!(took, Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_node_that_answers_at_once_is_polled_once() {
+        let fast = SlowNode::AnswersAfter(Duration::ZERO);
+        assert_eq!(judge(fast).await, (vec![true], Duration::ZERO));
     }
 
     /// Pollers on the demo world, its clock standing still (every poll reads the same),

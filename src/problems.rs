@@ -260,6 +260,8 @@ pub fn current(world: &World) -> Vec<Problem> {
                         Severity::Critical
                     }
                     (NodeState::Lagging | NodeState::Stalled, false) => Severity::Warning,
+                    // A failed read is a problem before it is a verdict.
+                    (NodeState::Unknown, _) if v.consecutive_failures > 0 => Severity::Warning,
                     _ => continue,
                 };
                 let who = if is_active { " (ALB active)" } else { "" };

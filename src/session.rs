@@ -105,6 +105,21 @@ impl Session {
         }
     }
 
+    /// Gives every environment a Quorum RPC client whose polls may last `timeout` (for
+    /// `status`, which waits that long for a slow node rather than judging it by the
+    /// live console's shorter rhythm). The demo world keeps its own nodes.
+    pub fn use_rpc_timeout(&mut self, timeout: std::time::Duration) {
+        if self.is_demo() {
+            return;
+        }
+        let rpc: Arc<dyn crate::backend::RpcApi> = Arc::new(
+            crate::backend::rpc::QuorumRpc::new(Arc::clone(&self.clock)).with_timeout(timeout),
+        );
+        for backends in &mut self.backends {
+            backends.rpc = Arc::clone(&rpc);
+        }
+    }
+
     /// Whether this is the demo world.
     pub fn is_demo(&self) -> bool {
         self.world.is_some()

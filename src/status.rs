@@ -7,8 +7,14 @@
 //! "next_step"}]}`, the
 //! problems worst first (`critical`, then `warning`). The exit code is 0 when everything
 //! is healthy, 1 when something is degraded (a service, a task, a Quorum node that is
-//! lagging, stalled or down, a hop of a request path), 2 when something could not be
-//! read.
+//! lagging, stalled or down, a hop of a request path, any problem in the list), 2 when
+//! something could not be read.
+//!
+//! The report reaches a judgement: a node that does not answer is polled again until it
+//! is judged, within a bounded wait ([`crate::poll::NodeWait`]), and every read that
+//! failed (ECS, ELB, the internal ALB, a node's RPC) is also a problem in the list, so
+//! "no problems" never stands beside an error and "overall: ok" never beside a
+//! problem.
 
 use std::fmt::Write as _;
 
@@ -333,6 +339,10 @@ impl StatusReport {
         }
         let mut problems = crate::problems::current(world);
         ProblemSince::default().track(&mut problems, now);
+        // Never "ok" beside a problem: the list and the verdict say the same thing.
+        if !problems.is_empty() {
+            overall = overall.worst(Health::Degraded);
+        }
         Self {
             at: iso_utc(now),
             health: overall,
@@ -570,4 +580,123 @@ fn column_width<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> usiz
         .chain(std::iter::once(header.len()))
         .max()
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::BackendError;
+    use crate::config::Config;
+    use crate::model::ecs::ClusterSnapshot;
+    use crate::model::quorum::NodeSample;
+    use crate::world::{ClusterAddr, Observation};
+
+    const NOW: EpochMs = 1_800_000_000_000;
+    const AT: ClusterAddr = ClusterAddr { env: 0, cluster: 0 };
+
+    /// A world of one cluster with a general node and a validator, its ECS read, then
+    /// `observations`.
+    fn world(observations: Vec<Observation>) -> World {
+        let text = r#"
+[[environments]]
+name = "staging"
+region = "ap-northeast-1"
+
+[[environments.clusters]]
+name = "node-api"
+ecs_cluster = "ibet-stg-node-api"
+
+[[environments.clusters.quorum_nodes]]
+name = "general-1"
+rpc_url = "http://127.0.0.1:1"
+
+[[environments.clusters.quorum_nodes]]
+name = "validator-1"
+rpc_url = "http://127.0.0.1:2"
+role = "validator"
+"#;
+        let config = Config::parse(text, std::path::Path::new("test.toml")).unwrap();
+        let mut world = World::new(&config, NOW);
+        world.apply(Observation::Ecs {
+            at: AT,
+            result: Ok(ClusterSnapshot::default()),
+            when: NOW,
+        });
+        for o in observations {
+            world.apply(o);
+        }
+        world
+    }
+
+    fn answer(node: usize, block: u64) -> Observation {
+        Observation::Node {
+            at: AT,
+            node,
+            sample: Box::new(NodeSample {
+                at: NOW,
+                reachable: true,
+                block: Some(block),
+                block_time: Some(NOW - 1_000),
+                ..NodeSample::default()
+            }),
+        }
+    }
+
+    fn refused(node: usize) -> Observation {
+        Observation::Node {
+            at: AT,
+            node,
+            sample: Box::new(NodeSample {
+                at: NOW,
+                error: Some("connection refused".into()),
+                ..NodeSample::default()
+            }),
+        }
+    }
+
+    fn subjects(report: &StatusReport) -> Vec<(String, Severity)> {
+        report
+            .problems
+            .iter()
+            .map(|p| (p.subject.clone(), p.severity))
+            .collect()
+    }
+
+    #[test]
+    fn a_node_whose_polls_failed_is_down_a_critical_problem_and_the_chain_feels_it() {
+        let w = world(vec![answer(0, 10), refused(1), refused(1), refused(1)]);
+        let report = StatusReport::from_world(&w, NOW);
+        let node = &report.environments[0].clusters[0].quorum_nodes[1];
+        assert_eq!(node.state, NodeState::Down);
+        let problems = subjects(&report);
+        assert!(problems.contains(&("validator-1".into(), Severity::Critical)));
+        assert!(problems.iter().any(|(s, _)| s == "chain"), "{problems:?}");
+        assert_eq!(report.exit_code(), exit::DEGRADED);
+        let table = report.to_table(&Zone::utc());
+        assert!(!table.contains("no problems"), "{table}");
+    }
+
+    #[test]
+    fn a_read_that_failed_is_always_a_problem_and_never_ok() {
+        // One failed poll of a node (not yet judged), and a load-balancer read that
+        // failed: each is in the list, and the verdict is not ok.
+        let w = world(vec![
+            answer(0, 10),
+            refused(1),
+            Observation::Paths {
+                at: AT,
+                result: Err(BackendError::Timeout { secs: 5 }),
+                when: NOW,
+            },
+        ]);
+        let report = StatusReport::from_world(&w, NOW);
+        let problems = subjects(&report);
+        assert!(problems.contains(&("validator-1".into(), Severity::Warning)));
+        assert!(problems.contains(&("elb".into(), Severity::Warning)));
+        let errors = &report.environments[0].clusters[0].errors;
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        let table = report.to_table(&Zone::utc());
+        assert!(!table.contains("no problems"), "{table}");
+        assert!(!table.contains("overall: ok"), "{table}");
+    }
 }

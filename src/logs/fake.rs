@@ -24,6 +24,8 @@ struct State {
     /// Errors to answer with, before answering normally.
     failures: VecDeque<BackendError>,
     queries: Vec<LogQuery>,
+    /// Events returned over all answers.
+    returned: usize,
     page_size: usize,
 }
 
@@ -77,6 +79,11 @@ impl FakeLogs {
     /// Every query asked so far.
     pub fn queries(&self) -> Vec<LogQuery> {
         self.lock().queries.clone()
+    }
+
+    /// How many events all answers so far held (an event returned twice counts twice).
+    pub fn returned(&self) -> usize {
+        self.lock().returned
     }
 }
 
@@ -133,8 +140,10 @@ impl LogsApi for FakeLogs {
             .map(|e| (*e).clone())
             .collect();
         let next = skip + page.len();
+        let more = next < events.len();
+        state.returned += page.len();
         Ok(LogPage {
-            next_token: (next < events.len()).then(|| next.to_string()),
+            next_token: more.then(|| next.to_string()),
             events: page,
         })
     }

@@ -15,11 +15,22 @@
 //!    stream that joins a group already followed (a task discovered late) is first read
 //!    once from the window's start up to where the group's polls begin for it, so its
 //!    lines older than the look-back are not lost.
-//! 3. **Pacing.** Rounds repeat every [`TailConfig::fast_poll`] while lines flow, and back
-//!    off by doubling to [`TailConfig::slow_poll`] when quiet. Every request first takes a
-//!    token from the [`RequestBudget`] shared by all tails. A throttled request is retried
-//!    after an exponential back-off with jitter.
-//! 4. **Errors are messages.** A failed request becomes a [`TailEvent::Error`]; the tail
+//! 3. **Late events without re-reading.** A group's poll restarts at the newest event of
+//!    each stream that flows, not a whole look-back before it; the group's quiet streams
+//!    (not seen yet, or silent longer than the look-back), whose batch may land late, are
+//!    read by a sweep: one request naming only them, every [`TailConfig::sweep_every`]
+//!    while there are any (see [`TailCursor`]). A busy stream's events are downloaded
+//!    about once however many quiet tasks share its group: one request per group per
+//!    round, and one sweep every few seconds while a group has quiet streams.
+//! 4. **Pacing.** A round starts [`TailConfig::fast_poll`] after the one before started
+//!    while lines flowed within [`TailConfig::quiet_after`] (or the tail started within
+//!    it), so a line waits at most about one interval and a request; after that the
+//!    interval doubles up to
+//!    [`TailConfig::slow_poll`]. A short lull (a writer that pauses, a slow answer) does
+//!    not slow the tail down. Every request first takes a token from the
+//!    [`RequestBudget`] shared by all tails. A throttled request is retried after an
+//!    exponential back-off with jitter.
+//! 5. **Errors are messages.** A failed request becomes a [`TailEvent::Error`]; the tail
 //!    goes on, and the next round re-reads what the failed one missed.
 //!
 //! Time: the window and cursor floors use the injected [`SharedClock`]; sleeps use tokio's
@@ -50,10 +61,15 @@ pub struct TailConfig {
     pub filter_pattern: Option<String>,
     /// Keep polling after the backfill (false: stop after it).
     pub follow: bool,
-    /// Poll interval while lines flow. Default 500 ms.
+    /// Poll interval while lines flow, from the start of one round to the next.
+    /// Default 500 ms.
     pub fast_poll: Duration,
     /// Poll interval when quiet (reached by doubling). Default 4 s.
     pub slow_poll: Duration,
+    /// How long after the last line the tail keeps polling at `fast_poll`. Default 10 s.
+    pub quiet_after: Duration,
+    /// How often a group's quiet streams are swept for late events. Default 5 s.
+    pub sweep_every: Duration,
     /// Look-back applied to groups that merge several streams (see [`TailCursor`]).
     /// Default 10 s: the `awslogs` driver sends every 5 s, so one task's lines can land
     /// after a newer line of another task.
@@ -85,6 +101,8 @@ impl Default for TailConfig {
             follow: true,
             fast_poll: Duration::from_millis(500),
             slow_poll: Duration::from_secs(4),
+            quiet_after: Duration::from_secs(10),
+            sweep_every: Duration::from_secs(5),
             lookback: Duration::from_secs(10),
             ingest_slack: Duration::from_secs(60),
             page_limit: None,
@@ -244,14 +262,20 @@ impl Tail {
         let mut sources_open = true;
         let mut delay = engine.tail.config.fast_poll;
         let mut first = true;
+        // A tail just opened is looked at: it polls fast as if lines had just flowed.
+        let mut last_lines = Some(tokio::time::Instant::now());
         loop {
             if sources.has_changed().unwrap_or(false) {
                 let changed = sources.borrow_and_update().clone();
                 engine.set_sources(&changed);
             }
+            let began = tokio::time::Instant::now();
             let Ok(outcome) = engine.round().await else {
                 return;
             };
+            if outcome == RoundOutcome::Lines {
+                last_lines = Some(began);
+            }
             if first {
                 first = false;
                 if engine.events.send(TailEvent::Backfilled).await.is_err() {
@@ -261,10 +285,12 @@ impl Tail {
             if !engine.tail.config.follow {
                 return;
             }
-            delay = next_delay(delay, outcome, &engine.tail.config);
-            // Wait for the next round; a change of sources starts it at once, and a
-            // closed receiver ends the tail even when there is nothing to send.
-            let sleep = tokio::time::sleep(delay);
+            let since_lines = last_lines.map(|at| at.elapsed());
+            delay = next_delay(delay, outcome, since_lines, &engine.tail.config);
+            // Wait for the next round, counted from this one's start; a change of sources
+            // starts it at once, and a closed receiver ends the tail even when there is
+            // nothing to send.
+            let sleep = tokio::time::sleep_until(began + delay);
             tokio::pin!(sleep);
             loop {
                 tokio::select! {
@@ -296,12 +322,20 @@ pub enum RoundOutcome {
     Failed,
 }
 
-/// The wait before the next round: fast while lines flow, doubling up to slow when
-/// quiet, slow after a failure.
-pub fn next_delay(previous: Duration, outcome: RoundOutcome, config: &TailConfig) -> Duration {
+/// The interval before the next round (from the start of this one): fast while lines
+/// flowed within `quiet_after` (`since_lines`: how long ago the last round with lines
+/// began), doubling up to slow when quiet longer, slow after a failure.
+pub fn next_delay(
+    previous: Duration,
+    outcome: RoundOutcome,
+    since_lines: Option<Duration>,
+    config: &TailConfig,
+) -> Duration {
     let slow = config.slow_poll.max(config.fast_poll);
+    let lately = since_lines.is_some_and(|d| d < config.quiet_after);
     match outcome {
         RoundOutcome::Lines => config.fast_poll,
+        RoundOutcome::Quiet if lately => config.fast_poll,
         RoundOutcome::Quiet => previous.saturating_mul(2).clamp(config.fast_poll, slow),
         RoundOutcome::Failed => slow,
     }
@@ -333,11 +367,13 @@ struct GroupTail {
     /// Streams that joined after the group was first read, still to be read from the
     /// window's start up to where the group's polls began for them.
     catch_ups: Vec<CatchUp>,
+    /// When the quiet streams are next swept (`None`: at the first round with any).
+    next_sweep: Option<tokio::time::Instant>,
 }
 
 /// The history of one stream that joined a group already followed (a task discovered
-/// late): read over `[start, end]` before the group's own polls, which read it from
-/// `end + 1` on. The two ranges are disjoint, so nothing is delivered twice; its own
+/// late): read over `[start, end]` before the group's own polls and sweeps, which read
+/// it from `end + 1` on. The ranges are disjoint, so nothing is delivered twice; its own
 /// cursor keeps a page read again from delivering anything twice. It is read every
 /// round until the look-back has passed `end` (`settled_at`): a batch of the stream
 /// that lands late, or a stream that does not exist yet when it joins, is not lost.
@@ -354,6 +390,8 @@ struct CatchUp {
 enum Reader {
     /// The group's polls.
     Group,
+    /// The sweep of the group's quiet streams (the group's cursor too).
+    Sweep,
     /// The catch-up at this index.
     CatchUp(usize),
 }
@@ -456,16 +494,17 @@ impl Engine {
                     .collect(),
                 _ => Vec::new(),
             };
-            let (cursor, by_prefix, mut catch_ups) = match previous {
+            let (cursor, by_prefix, mut catch_ups, next_sweep) = match previous {
                 Some(previous) => {
                     let same = previous.streams == streams;
                     (
                         previous.cursor,
                         previous.by_prefix && same,
                         previous.catch_ups,
+                        previous.next_sweep,
                     )
                 }
-                None => (TailCursor::new(window_start, 0), false, Vec::new()),
+                None => (TailCursor::new(window_start, 0), false, Vec::new(), None),
             };
             catch_ups.retain(|c| streams.contains(&c.stream));
             let mut tail = GroupTail {
@@ -476,6 +515,7 @@ impl Engine {
                 by_prefix,
                 cursor,
                 catch_ups,
+                next_sweep,
             };
             let lookback = if tail.merges_streams() {
                 duration_ms(config.lookback)
@@ -483,14 +523,26 @@ impl Engine {
                 0
             };
             tail.cursor.set_lookback(lookback);
-            let exact = tail
-                .whole_group
-                .is_none()
-                .then_some(tail.streams.as_slice());
+            // By prefix (a named stream is missing) the names do not make the request,
+            // so there is no sweep: the look-back covers the quiet streams.
+            let exact =
+                (tail.whole_group.is_none() && !tail.by_prefix).then_some(tail.streams.as_slice());
             tail.cursor.follow_streams(exact);
-            // The group's polls read a joining stream from their start on; its history
-            // in the window before that start is read once by a catch-up.
-            let end = tail.cursor.start() - 1;
+            // The group's polls (and sweeps, the stream being quiet until seen) read a
+            // joining stream from their start on; its history in the window before that
+            // start is read once by a catch-up.
+            let polled_from = if tail.cursor.sweeps() {
+                if !joined.is_empty() {
+                    // A late batch of the joining stream, newer than its catch-up, is
+                    // the sweep's.
+                    let start = tail.cursor.start();
+                    tail.cursor.sweep_no_later_than(start);
+                }
+                tail.cursor.start().min(tail.cursor.sweep_start())
+            } else {
+                tail.cursor.start()
+            };
+            let end = polled_from - 1;
             if end >= window_start {
                 let settled_at = end.saturating_add(duration_ms(config.lookback));
                 tail.catch_ups
@@ -511,14 +563,13 @@ impl Engine {
         let mut lines = Vec::new();
         let mut failed = false;
         for index in 0..self.groups.len() {
-            let complete = self.poll_group(index, &mut lines).await?;
-            let group = &mut self.groups[index];
-            if complete {
-                group
-                    .cursor
-                    .complete_round(began_at, duration_ms(self.tail.config.ingest_slack));
-            } else {
-                failed = true;
+            match self.poll_group(index, &mut lines).await? {
+                Some(covered_quiet) => self.groups[index].cursor.complete_round(
+                    began_at,
+                    duration_ms(self.tail.config.ingest_slack),
+                    covered_quiet,
+                ),
+                None => failed = true,
             }
         }
         let delivered = !lines.is_empty();
@@ -539,12 +590,18 @@ impl Engine {
         })
     }
 
-    /// Reads one group's requests to their last page. Returns whether every request
-    /// completed.
-    async fn poll_group(&mut self, index: usize, lines: &mut Vec<LogLine>) -> Result<bool, Closed> {
+    /// Reads one group's requests to their last page, and sweeps its quiet streams when
+    /// that is due. Returns `None` when a request failed, else whether the quiet streams
+    /// were read too (swept, or there were none).
+    async fn poll_group(
+        &mut self,
+        index: usize,
+        lines: &mut Vec<LogLine>,
+    ) -> Result<Option<bool>, Closed> {
         if !self.catch_up(index, lines).await? {
-            return Ok(false);
+            return Ok(None);
         }
+        let quiet = self.groups[index].cursor.quiet_streams();
         let start = self.groups[index].cursor.start();
         let mut queries = self.groups[index].queries(start, &self.tail.config);
         let mut q = 0;
@@ -554,16 +611,58 @@ impl Engine {
                 .await?
             {
                 QueryEnd::Done => q += 1,
-                QueryEnd::Failed => return Ok(false),
+                QueryEnd::Failed => return Ok(None),
                 QueryEnd::StreamMissing => {
                     // Re-plan this group by prefix; what was read is remembered.
-                    self.groups[index].by_prefix = true;
+                    self.fall_back_to_prefix(index);
                     queries = self.groups[index].queries(start, &self.tail.config);
                     q = 0;
                 }
             }
         }
-        Ok(true)
+        if quiet.is_empty() || self.groups[index].by_prefix {
+            return Ok(Some(quiet.is_empty()));
+        }
+        let now = tokio::time::Instant::now();
+        let due = self.groups[index].next_sweep.get_or_insert(now);
+        if now < *due {
+            return Ok(Some(false));
+        }
+        *due = now + self.tail.config.sweep_every;
+        let base = LogQuery {
+            group: self.groups[index].group.clone(),
+            start: self.groups[index].cursor.sweep_start(),
+            filter_pattern: self.tail.config.filter_pattern.clone(),
+            limit: self.tail.config.page_limit,
+            ..LogQuery::default()
+        };
+        for chunk in quiet.chunks(self.tail.config.streams_per_request.clamp(1, 100)) {
+            let mut query = LogQuery {
+                streams: chunk.to_vec(),
+                ..base.clone()
+            };
+            match self
+                .read_query(index, Reader::Sweep, &mut query, lines)
+                .await?
+            {
+                QueryEnd::Done => {}
+                QueryEnd::Failed => return Ok(None),
+                QueryEnd::StreamMissing => {
+                    // The next round reads the group by prefix, with the look-back.
+                    self.fall_back_to_prefix(index);
+                    return Ok(Some(false));
+                }
+            }
+        }
+        Ok(Some(true))
+    }
+
+    /// Reads the group by its streams' common prefix from now on (a named stream does
+    /// not exist): the names no longer make the request, so the cursor looks back.
+    fn fall_back_to_prefix(&mut self, index: usize) {
+        let group = &mut self.groups[index];
+        group.by_prefix = true;
+        group.cursor.follow_streams(None);
     }
 
     /// Reads the group's catch-ups (streams that joined late) to their ends; those read
@@ -624,7 +723,7 @@ impl Engine {
                         .filter(|e| group.label_of(&e.stream).is_some())
                         .collect();
                     let cursor = match reader {
-                        Reader::Group => &mut group.cursor,
+                        Reader::Group | Reader::Sweep => &mut group.cursor,
                         Reader::CatchUp(c) => &mut group.catch_ups[c].cursor,
                     };
                     let admitted = cursor.admit(followed);
@@ -698,7 +797,7 @@ fn duration_ms(d: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::clock::{Clock as _, ManualClock};
     use crate::logs::fake::FakeLogs;
 
     const NOW: EpochMs = 1_700_000_000_000;
@@ -889,13 +988,14 @@ mod tests {
         let mut h = tail.spawn(vec![source(G, s, "api/t1")], 8);
         until_backfilled(&mut h).await;
         let t0 = tokio::time::Instant::now();
-        // Quiet from now on: polls at +0.5, +1.5, +3.5, +7.5, +11.5, +15.5 s.
+        // Quiet from now on: every 0.5 s for the 10 s after the last line, then the
+        // interval doubles: +11, +13, +17 s.
         tokio::time::sleep(Duration::from_millis(15_600)).await;
-        assert_eq!(fake.queries().len(), 1 + 6);
+        assert_eq!(fake.queries().len(), 1 + 20 + 2);
         fake.put(G, s, NOW, "y");
         let lines = next_lines(&mut h).await;
         assert_eq!(texts(&lines), ["api/t1 y"]);
-        assert_eq!(t0.elapsed(), Duration::from_millis(19_500));
+        assert_eq!(t0.elapsed(), Duration::from_secs(17));
         // Lines flowed: the next poll comes after the fast interval again.
         fake.put(G, s, NOW + 1, "z");
         let t1 = tokio::time::Instant::now();
@@ -907,11 +1007,29 @@ mod tests {
     fn delays() {
         let c = TailConfig::default();
         let ms = Duration::from_millis;
-        assert_eq!(next_delay(ms(4_000), RoundOutcome::Lines, &c), ms(500));
-        assert_eq!(next_delay(ms(500), RoundOutcome::Quiet, &c), ms(1_000));
-        assert_eq!(next_delay(ms(3_000), RoundOutcome::Quiet, &c), ms(4_000));
-        assert_eq!(next_delay(ms(0), RoundOutcome::Quiet, &c), ms(500));
-        assert_eq!(next_delay(ms(500), RoundOutcome::Failed, &c), ms(4_000));
+        let long_ago = Some(ms(60_000));
+        assert_eq!(
+            next_delay(ms(4_000), RoundOutcome::Lines, None, &c),
+            ms(500)
+        );
+        assert_eq!(
+            next_delay(ms(500), RoundOutcome::Quiet, long_ago, &c),
+            ms(1_000)
+        );
+        assert_eq!(
+            next_delay(ms(3_000), RoundOutcome::Quiet, None, &c),
+            ms(4_000)
+        );
+        assert_eq!(next_delay(ms(0), RoundOutcome::Quiet, None, &c), ms(500));
+        assert_eq!(
+            next_delay(ms(500), RoundOutcome::Failed, None, &c),
+            ms(4_000)
+        );
+        // A lull shorter than `quiet_after` keeps the fast interval.
+        assert_eq!(
+            next_delay(ms(500), RoundOutcome::Quiet, Some(ms(9_000)), &c),
+            ms(500)
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -1134,6 +1252,47 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_stream_joining_beside_flowing_ones_is_read_once_by_catch_up_and_sweep() {
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.put(G, "ecs/api/t1", NOW - 9_000, "t1 a");
+        fake.put(G, "ecs/api/t2", NOW - 9_000, "t2 a");
+        let (tail, clock) = tail(&fake, TailConfig::default());
+        let both = vec![source(G, "ecs/api/t1", "t1"), source(G, "ecs/api/t2", "t2")];
+        let mut h = tail.spawn(both.clone(), 8);
+        until_backfilled(&mut h).await;
+        clock.advance(3_000);
+        fake.put(G, "ecs/api/t1", NOW + 2_000, "t1 b");
+        fake.put(G, "ecs/api/t2", NOW + 2_000, "t2 b");
+        next_lines(&mut h).await;
+        // t3 joins: its lines lie before the group's start, some of them inside the
+        // range the sweep reads.
+        for (at, text) in [
+            (-120_000, "early"),
+            (-8_000, "in the sweep's range"),
+            (0, "now"),
+        ] {
+            fake.put(G, "ecs/api/t3", NOW + at, &format!("t3 {text}"));
+        }
+        let mut all = both;
+        all.push(source(G, "ecs/api/t3", "t3"));
+        h.set_sources(all);
+        let mut got = Vec::new();
+        for _ in 0..30 {
+            fake.put(G, "ecs/api/t1", clock.now_ms(), "t1 tick");
+            got.extend(next_lines(&mut h).await);
+            clock.advance(500);
+        }
+        let t3: Vec<String> = texts(&got)
+            .into_iter()
+            .filter(|t| t.starts_with("t3"))
+            .collect();
+        assert_eq!(
+            t3,
+            ["t3 t3 early", "t3 t3 in the sweep's range", "t3 t3 now"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_second_stream_joining_redelivers_nothing() {
         let fake = Arc::new(FakeLogs::new(10_000));
         for i in 0..4 {
@@ -1168,6 +1327,95 @@ mod tests {
         let mut h = tail.spawn(vec![source(G, "s", "s")], 8);
         let (lines, _) = until_backfilled(&mut h).await;
         assert_eq!(texts(&lines), ["s POST /tx 500"]);
+    }
+
+    /// A task writing ten events a second, one per call, for 60 s beside a task that
+    /// stays quiet and, when asked, sends one batch 4 s late. Returns, per event, how long
+    /// after its put it was delivered (doubles fail the test), the requests and the events
+    /// the service returned meanwhile.
+    async fn ten_a_second(late_batch: bool) -> (HashMap<String, Duration>, usize, usize) {
+        const EVENTS: usize = 600;
+        let fake = Arc::new(FakeLogs::new(10_000));
+        fake.create(G, "ecs/api/busy");
+        fake.create(G, "ecs/api/quiet");
+        let (tail, clock) = tail(&fake, TailConfig::default());
+        let mut h = tail.spawn(
+            vec![
+                source(G, "ecs/api/busy", "busy"),
+                source(G, "ecs/api/quiet", "quiet"),
+            ],
+            64,
+        );
+        until_backfilled(&mut h).await;
+        let (queries_before, returned_before) = (fake.queries().len(), fake.returned());
+        let writer = {
+            let (fake, clock) = (Arc::clone(&fake), Arc::clone(&clock));
+            tokio::spawn(async move {
+                let mut put_at = HashMap::new();
+                for i in 0..EVENTS {
+                    // A lull of 3 s half-way.
+                    let pause = if i == EVENTS / 2 { 3_000 } else { 100 };
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    clock.advance(i64::try_from(pause).unwrap());
+                    fake.put(G, "ecs/api/busy", clock.now_ms(), &format!("e{i}"));
+                    put_at.insert(format!("e{i}"), tokio::time::Instant::now());
+                    if late_batch && i == EVENTS / 3 {
+                        fake.put(G, "ecs/api/quiet", clock.now_ms() - 4_000, "late");
+                        put_at.insert("late".into(), tokio::time::Instant::now());
+                    }
+                }
+                put_at
+            })
+        };
+        let want = EVENTS + usize::from(late_batch);
+        let mut seen: HashMap<String, tokio::time::Instant> = HashMap::new();
+        while seen.len() < want {
+            for line in next_lines(&mut h).await {
+                let first = seen.insert(line.display.clone(), tokio::time::Instant::now());
+                assert!(first.is_none(), "{} twice", line.display);
+            }
+        }
+        let put_at = writer.await.unwrap();
+        let latency = seen
+            .iter()
+            .map(|(name, at)| (name.clone(), at.duration_since(put_at[name])))
+            .collect();
+        (
+            latency,
+            fake.queries().len() - queries_before,
+            fake.returned() - returned_before,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ten_events_a_second_each_arrive_within_the_bound_once() {
+        let config = TailConfig::default();
+        let (latency, _, _) = ten_a_second(true).await;
+        let late = latency["late"];
+        let slow: Vec<_> = latency
+            .iter()
+            .filter(|(name, d)| *name != "late" && **d > config.fast_poll)
+            .collect();
+        // Within one poll interval, the lull included; the late batch by the next sweep.
+        assert!(slow.is_empty(), "{slow:?}");
+        assert!(late <= config.sweep_every + config.fast_poll, "{late:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_stream_beside_a_quiet_one_is_downloaded_about_once() {
+        let config = TailConfig::default();
+        let (latency, queries, returned) = ten_a_second(false).await;
+        // 63 s: a round every 0.5 s, and a sweep of the quiet stream every 5 s.
+        let secs = 63;
+        let per_sec = |every: Duration| secs * 1_000 / every.as_millis() + 1;
+        let most = per_sec(config.fast_poll) + per_sec(config.sweep_every);
+        assert!(queries as u128 <= most, "{queries} requests > {most}");
+        // Each event once, and the one at the restart timestamp again each round.
+        let events = latency.len();
+        assert!(
+            returned * 2 <= events * 3,
+            "{returned} returned for {events}"
+        );
     }
 
     #[test]

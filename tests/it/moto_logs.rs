@@ -28,11 +28,13 @@ use ibet_console::model::ecs::{
 use ibet_console::model::logs::{LogPage, LogQuery};
 use moto::{Moto, sdk_config};
 
-/// Counts FilterLogEvents calls, and polls (a call without a next token starts a query).
+/// Counts FilterLogEvents calls, polls (a call without a next token starts a query) and
+/// the events the answers held.
 struct Counting {
     inner: AwsLogs,
     calls: AtomicU64,
     queries: AtomicU64,
+    returned: AtomicU64,
 }
 
 #[async_trait]
@@ -42,7 +44,10 @@ impl LogsApi for Counting {
         if query.next_token.is_none() {
             self.queries.fetch_add(1, Ordering::Relaxed);
         }
-        self.inner.filter(query).await
+        let page = self.inner.filter(query).await?;
+        self.returned
+            .fetch_add(page.events.len() as u64, Ordering::Relaxed);
+        Ok(page)
     }
 }
 
@@ -65,6 +70,7 @@ impl World {
             inner: AwsLogs::new(&self.config, None),
             calls: AtomicU64::new(0),
             queries: AtomicU64::new(0),
+            returned: AtomicU64::new(0),
         })
     }
 
@@ -385,6 +391,59 @@ async fn ten_thousand_events_are_tailed_completely_each_once() {
         took,
         calls as f64 / polls as f64
     );
+}
+
+#[tokio::test]
+async fn a_busy_task_beside_a_quiet_one_is_downloaded_about_once_and_a_late_batch_kept() {
+    let world = World::start();
+    let group = "/ecs/ibet-api";
+    let (busy, quiet) = ("ecs/api/task-busy", "ecs/api/task-quiet");
+    world.create(group, &[busy, quiet]).await;
+    let sources: Vec<LogSource> = [busy, quiet]
+        .iter()
+        .map(|s| LogSource {
+            group: group.into(),
+            stream: Some((*s).into()),
+            label: Arc::from(*s),
+        })
+        .collect();
+    let counting = world.counting();
+    let config = TailConfig {
+        fast_poll: Duration::from_millis(200),
+        sweep_every: Duration::from_millis(500),
+        ..fast_config(true)
+    };
+    let mut handle = tail(Arc::clone(&counting), config).spawn(sources, 64);
+    collect(&mut handle, 0, Duration::from_millis(300)).await;
+    let returned_before = counting.returned.load(Ordering::Relaxed);
+    // 100 events on the busy task, one per call, while the other task stays quiet.
+    let writer = async {
+        for i in 0..100 {
+            world
+                .put(group, busy, &[(now(), format!("busy {i:03}"))])
+                .await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let (lines, ()) = tokio::join!(collect(&mut handle, 100, Duration::from_secs(30)), writer);
+    let shown: Vec<String> = lines.into_iter().map(|l| l.display).collect();
+    let want: Vec<String> = (0..100).map(|i| format!("busy {i:03}")).collect();
+    assert_eq!(shown, want, "each event once, in order");
+    let returned = counting.returned.load(Ordering::Relaxed) - returned_before;
+    assert!(
+        returned * 2 <= 100 * 3,
+        "{returned} events downloaded for 100"
+    );
+    // The quiet task's batch lands 4 s after its timestamp: the sweep reads it, once.
+    world
+        .put(group, quiet, &[(now() - 4_000, "quiet, late".to_string())])
+        .await;
+    let late: Vec<String> = collect(&mut handle, usize::MAX, Duration::from_secs(2))
+        .await
+        .into_iter()
+        .map(|l| l.display)
+        .collect();
+    assert_eq!(late, ["quiet, late"]);
 }
 
 #[tokio::test]
