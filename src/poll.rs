@@ -236,6 +236,10 @@ async fn tell_pace(
     .is_ok()
 }
 
+/// How much later than its bound the request path may be read: what a poll itself takes
+/// (every other poll at 5 s is 10 s and a little apart).
+const PATH_SLACK: Duration = Duration::from_millis(500);
+
 /// The request path as a cluster's poller last read it: what decides whether the next
 /// poll reads it again.
 struct PathRead {
@@ -337,7 +341,8 @@ pub fn spawn(
                                 p.seen != seen
                                     || p.groups != groups
                                     || p.asked != asked
-                                    || now.duration_since(p.at) + probe.delay() > path_within
+                                    || now.duration_since(p.at) + probe.delay()
+                                        > path_within + PATH_SLACK
                             }
                         };
                         if !groups.is_empty() && due {
