@@ -6,6 +6,7 @@
 //! panel owning the call draws, with [`BackendError::hint`] for the operator.
 
 pub mod aws;
+pub mod lock;
 pub mod rpc;
 pub mod sim;
 
@@ -332,6 +333,8 @@ pub struct EnvBackends {
     pub rpc: Arc<dyn RpcApi>,
     /// STS caller identity.
     pub identity: Arc<dyn IdentityApi>,
+    /// The action lock: the team's DynamoDB table, or this host's lock files.
+    pub locks: Arc<dyn lock::LockStore>,
 }
 
 impl std::fmt::Debug for EnvBackends {

@@ -20,6 +20,7 @@
 //! module and its children draw nothing and call no SDK: they talk to the backends only
 //! through the ops layer and the backend traits.
 
+pub mod locks;
 pub mod release;
 pub mod restart;
 pub mod switch;
@@ -228,6 +229,8 @@ pub async fn run(session: Session, global: &GlobalOpts, command: &Command) -> i3
         Command::Restart(args) => args.action.json,
         Command::Release(args) => args.action.json,
         Command::Rollback(args) => args.action.json,
+        Command::Unlock(args) => args.action.json,
+        Command::Locks { json } => *json,
         _ => return exit::INVALID,
     };
     let mut console = Console::terminal(json);
@@ -247,6 +250,8 @@ pub async fn run_on(
         Command::Restart(args) => restart::run(&session, global, args, console).await,
         Command::Release(args) => release::run_release(&session, global, args, console).await,
         Command::Rollback(args) => release::run_rollback(&session, global, args, console).await,
+        Command::Locks { .. } => locks::run_locks(&session, console).await,
+        Command::Unlock(args) => locks::run_unlock(&session, global, args, console).await,
         _ => exit::INVALID,
     };
     console.record("exit_code", &code);
@@ -707,6 +712,7 @@ pub fn command_line(global: &GlobalOpts, op: &Op) -> String {
                 ("--revision", revision(to_task_definition)),
             ],
         ),
+        Op::BreakLock { lock, .. } => ("unlock", vec![("--lock", lock.clone())]),
     };
     words.push(command.to_string());
     for (flag, value) in args {

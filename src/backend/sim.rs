@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 
+use crate::backend::lock::MemoryLocks;
 use crate::backend::{
     BackendError, BackendResult, EcsApi, ElbApi, EnvBackends, IdentityApi, LogsApi, RpcApi,
     ServiceUpdate,
@@ -134,6 +135,8 @@ struct Shared {
     seed: u64,
     clock: SharedClock,
     envs: Vec<(&'static EnvSpec, Mutex<EnvWorld>)>,
+    /// The demo world's lock table, one for every environment (scopes name theirs).
+    locks: Arc<MemoryLocks>,
 }
 
 impl std::fmt::Debug for SimWorld {
@@ -158,7 +161,12 @@ impl SimWorld {
             })
             .collect();
         Self {
-            shared: Arc::new(Shared { seed, clock, envs }),
+            shared: Arc::new(Shared {
+                seed,
+                clock,
+                envs,
+                locks: Arc::new(MemoryLocks::default()),
+            }),
         }
     }
 
@@ -175,7 +183,13 @@ impl SimWorld {
             logs: handle.clone(),
             rpc: handle.clone(),
             identity: handle,
+            locks: self.shared.locks.clone(),
         })
+    }
+
+    /// The lock table every environment's backends share.
+    pub fn locks(&self) -> Arc<MemoryLocks> {
+        Arc::clone(&self.shared.locks)
     }
 
     /// Injects a fault into environment `env`, now.

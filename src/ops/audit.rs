@@ -44,7 +44,8 @@ pub struct AuditEntry {
     pub phase: Phase,
     /// The OS user who ran the console.
     pub os_user: String,
-    /// The AWS caller identity (ARN); `null` when not asked (refusals) or unknown.
+    /// The AWS caller identity (ARN); `null` when unknown, or when refused before the
+    /// lock was taken (the identity is read for the lock's item).
     pub aws_caller: Option<String>,
     /// Why the caller identity is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -88,6 +88,7 @@ impl Scene {
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .env("HOME", self.dir.path())
+            .env("XDG_RUNTIME_DIR", self.dir.path())
             .env("USER", OPERATOR)
             .stdin(Stdio::null())
             .output()

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use ibet_console::backend::lock::{LockStore, MemoryLocks};
 use ibet_console::backend::{
     BackendError, BackendResult, EcsApi, ElbApi, EnvBackends, IdentityApi, LogsApi, RpcApi,
     ServiceUpdate,
@@ -151,6 +152,8 @@ struct Fake {
     /// When set, a mutating call waits here (after saying so on `entered`).
     hold: Mutex<Option<Arc<Notify>>>,
     entered: Notify,
+    /// The action lock, as another console would see it.
+    locks: Arc<dyn LockStore>,
 }
 
 impl Fake {
@@ -208,6 +211,7 @@ impl Fake {
             fail_mutations: AtomicBool::new(false),
             hold: Mutex::new(None),
             entered: Notify::new(),
+            locks: Arc::new(MemoryLocks::default()),
         })
     }
 
@@ -218,6 +222,7 @@ impl Fake {
             logs: self.clone(),
             rpc: self.clone(),
             identity: self.clone(),
+            locks: self.locks.clone(),
         }
     }
 
@@ -732,7 +737,9 @@ async fn a_failed_gate_refuses_and_changes_nothing() {
     assert_eq!(report.exit_code(), 3);
     assert!(error(&report).contains("overriding takes a second, explicit confirmation"));
     assert_eq!(h.fake.count("apply_switch"), 0);
-    assert_eq!(h.fake.count("caller"), 0);
+    // Who asks is read once, for the lock's item; the lock is given back.
+    assert_eq!(h.fake.count("caller"), 1);
+    assert!(h.fake.locks.list("").await.expect("locks").is_empty());
     assert_eq!(h.fake.active(STG_LISTENER), ["general-1"]);
     assert_eq!(h.phases(), [("after".into(), Some("refused".into()))]);
 }
@@ -969,8 +976,16 @@ async fn a_crash_during_the_call_leaves_the_before_line() {
     }
     // The execute future is dropped mid-call, as a killed process would leave it.
     assert_eq!(h.phases(), [("before".into(), None)]);
-    // Its op key is free again.
+    // Its op key is free again, but its lock stays until the lease ends, as a killed
+    // console's would: refused, naming the holder, then taken over.
     *h.fake.hold.lock().expect("hold") = None;
+    let report = h.execute(&plan, &yes).await;
+    assert_eq!(report.outcome, Outcome::Refused);
+    assert!(
+        error(&report).contains("another console holds the lock: held by"),
+        "{report:?}"
+    );
+    h.fake.clock.advance(121_000);
     h.execute_ok(&plan).await;
 }
 

@@ -681,6 +681,7 @@ fn environment_config(env: &EnvSpec) -> Environment {
         endpoint_url: None,
         danger: env.danger,
         redact: false,
+        team: crate::config::Team::default(),
         read_only: None,
         clusters: CLUSTERS
             .iter()
