@@ -596,6 +596,26 @@ pub(crate) async fn confirm_and_execute(
     opts: &ActionOpts,
     override_gate: bool,
 ) -> (i32, OpReport) {
+    let (code, mut report, lease) =
+        confirm_and_execute_holding(console, prepared, plan, opts, override_gate).await;
+    if let Some(lease) = lease {
+        crate::ops::release_into(lease, &mut report).await;
+        if let Some(hint) = report.hint.as_ref().filter(|h| h.contains("not released")) {
+            console.say(format!("  hint: {}", sanitize(hint)));
+        }
+    }
+    (code, report)
+}
+
+/// [`confirm_and_execute`] that keeps the action lock of a run that went well, for the
+/// caller to release after watching what it started.
+pub(crate) async fn confirm_and_execute_holding(
+    console: &mut Console,
+    prepared: &Prepared,
+    plan: &Plan,
+    opts: &ActionOpts,
+    override_gate: bool,
+) -> (i32, OpReport, Option<crate::ops::lock::Lease>) {
     let hint = confirmation_hint(plan, opts, override_gate);
     let approval = match approval(console, plan, opts, override_gate) {
         Ok(approval) => approval,
@@ -605,18 +625,18 @@ pub(crate) async fn confirm_and_execute(
                 .refuse_plan(plan, &prepared.ctx, reason)
                 .await;
             let code = print_report(console, prepared, &report);
-            return (code, report);
+            return (code, report, None);
         }
     };
-    let mut report = prepared
+    let (mut report, lease) = prepared
         .executor
-        .execute(plan, &approval, &prepared.ctx)
+        .execute_holding(plan, &approval, &prepared.ctx)
         .await;
     if report.outcome == Outcome::Refused && report.hint.is_none() {
         report.hint = hint;
     }
     let code = print_report(console, prepared, &report);
-    (code, report)
+    (code, report, lease)
 }
 
 /// Plans `op`, prints the plan, refuses it when blocked; `Ok(plan)` when it may go on.

@@ -52,7 +52,7 @@ pub mod restart;
 pub mod switch;
 
 pub use approval::{Approval, Confirmation};
-pub use executor::Executor;
+pub use executor::{Executor, release_into};
 pub use op::{Op, OpKey, task_id};
 pub use plan::{Check, OpContext, Plan, PlanId, Readiness, plan};
 pub(crate) use plan::{Mutation, Verification};

@@ -152,17 +152,33 @@ impl Executor {
     /// "after" line. A plan executed once answers every later confirmation with that
     /// run's report ([`Repeat::AlreadyDone`]).
     pub async fn execute(&self, plan: &Plan, approval: &Approval, ctx: &OpContext) -> OpReport {
+        let (mut result, lease) = self.execute_holding(plan, approval, ctx).await;
+        if let Some(lease) = lease {
+            release_into(lease, &mut result).await;
+        }
+        result
+    }
+
+    /// [`Self::execute`] that keeps the action lock after a successful run, for the
+    /// caller to release ([`release_into`]) once it has watched what the op started (a
+    /// rollout). The lock goes on being renewed meanwhile.
+    pub async fn execute_holding(
+        &self,
+        plan: &Plan,
+        approval: &Approval,
+        ctx: &OpContext,
+    ) -> (OpReport, Option<Lease>) {
         let mut run = Run::start(plan, ctx);
         let _slot = match self.claim(plan) {
             Claim::Fresh(slot) => slot,
-            Claim::Repeat(report) => return report,
+            Claim::Repeat(report) => return (report, None),
             Claim::Busy => {
                 let error = format!(
                     "another {} on {} is running; wait for it to finish",
                     plan.op.kind(),
                     plan.op.target()
                 );
-                return self.refuse(&run, error).await;
+                return (self.refuse(&run, error).await, None);
             }
         };
 
@@ -173,13 +189,13 @@ impl Executor {
                 plan.op.env(),
                 ctx.environment.name
             );
-            return self.refuse(&run, error).await;
+            return (self.refuse(&run, error).await, None);
         }
         let write = guard::write_access(&ctx.environment, ctx.write);
         if !write.passed {
             let error = write.detail.clone().unwrap_or_else(|| write.value.clone());
             run.checks = vec![write];
-            return self.refuse(&run, error).await;
+            return (self.refuse(&run, error).await, None);
         }
         let environment = &ctx.environment;
         if !approval.confirmation.fits(environment) {
@@ -191,7 +207,7 @@ impl Executor {
             } else {
                 "the confirmation does not match; confirm with yes".to_string()
             };
-            return self.refuse(&run, error).await;
+            return (self.refuse(&run, error).await, None);
         }
 
         // Who, then the lock shared with the other consoles: a held one refuses here,
@@ -220,7 +236,7 @@ impl Executor {
                         (Some(hint), Some(also)) => Some(format!("{hint}; {also}")),
                         (hint, also) => hint.or(also),
                     };
-                    return result;
+                    return (result, None);
                 }
             }
         };
@@ -233,20 +249,17 @@ impl Executor {
         let (mut result, remember) = self
             .execute_locked(&mut run, approval, lease.as_ref())
             .await;
-        if let Some(Err(e)) = match lease {
-            Some(lease) => Some(lease.release().await),
-            None => None,
-        } {
-            let note = format!("the lock was not released: {e}");
-            result.hint = Some(match result.hint.take() {
-                Some(hint) => format!("{hint}; {note}"),
-                None => note,
-            });
-        }
         if remember {
             self.remember(&result);
         }
-        result
+        match lease {
+            Some(lease) if result.outcome == Outcome::Ok => (result, Some(lease)),
+            Some(lease) => {
+                release_into(lease, &mut result).await;
+                (result, None)
+            }
+            None => (result, None),
+        }
     }
 
     /// Takes the action lock of `run`'s op for this run.
@@ -541,6 +554,17 @@ impl Executor {
             error,
         };
         self.audit.append_async(entry).await
+    }
+}
+
+/// Releases `lease`; a release that fails is noted in `report`'s hint.
+pub async fn release_into(lease: Lease, report: &mut OpReport) {
+    if let Err(e) = lease.release().await {
+        let note = format!("the lock was not released: {e}");
+        report.hint = Some(match report.hint.take() {
+            Some(hint) => format!("{hint}; {note}"),
+            None => note,
+        });
     }
 }
 

@@ -139,7 +139,7 @@ struct World {
 }
 
 /// Every backend of one environment, in memory, with a log of the calls made.
-struct Fake {
+pub(crate) struct Fake {
     world: Mutex<World>,
     calls: Mutex<Vec<String>>,
     clock: Arc<ManualClock>,
@@ -150,14 +150,15 @@ struct Fake {
     /// Mutating calls fail.
     fail_mutations: AtomicBool,
     /// When set, a mutating call waits here (after saying so on `entered`).
-    hold: Mutex<Option<Arc<Notify>>>,
+    pub(crate) hold: Mutex<Option<Arc<Notify>>>,
     entered: Notify,
     /// The action lock, as another console would see it.
     locks: Arc<dyn LockStore>,
 }
 
 impl Fake {
-    fn new(clock: Arc<ManualClock>) -> Arc<Self> {
+    /// A fake world whose action lock is `locks` (the team's table in moto).
+    pub(crate) fn with_locks(clock: Arc<ManualClock>, locks: Arc<dyn LockStore>) -> Arc<Self> {
         let mut world = World::default();
         for name in [
             "general-1",
@@ -211,7 +212,7 @@ impl Fake {
             fail_mutations: AtomicBool::new(false),
             hold: Mutex::new(None),
             entered: Notify::new(),
-            locks: Arc::new(MemoryLocks::default()),
+            locks,
         })
     }
 
@@ -234,7 +235,7 @@ impl Fake {
         self.calls.lock().expect("calls").clone()
     }
 
-    fn count(&self, prefix: &str) -> usize {
+    pub(crate) fn count(&self, prefix: &str) -> usize {
         self.calls()
             .iter()
             .filter(|c| c.starts_with(prefix))
@@ -542,18 +543,30 @@ impl IdentityApi for Fake {
 }
 
 /// A world, a context in one environment, and an executor writing to a temp audit log.
-struct Harness {
-    fake: Arc<Fake>,
-    ctx: OpContext,
-    executor: Executor,
+pub(crate) struct Harness {
+    pub(crate) fake: Arc<Fake>,
+    pub(crate) ctx: OpContext,
+    pub(crate) executor: Executor,
     _dir: tempfile::TempDir,
 }
 
 impl Harness {
     fn new(env: &str, write: bool) -> Self {
+        Self::with_locks(env, write, Arc::new(MemoryLocks::default()), "alice", NOW)
+    }
+
+    /// A harness in `env` whose action lock is `locks`, acting for the OS user `user`,
+    /// its clock at `now`.
+    pub(crate) fn with_locks(
+        env: &str,
+        write: bool,
+        locks: Arc<dyn LockStore>,
+        user: &str,
+        now: EpochMs,
+    ) -> Self {
         let config = Config::parse(&config_text(), Path::new("test.toml")).expect("config");
-        let clock = Arc::new(ManualClock::new(NOW));
-        let fake = Fake::new(clock.clone());
+        let clock = Arc::new(ManualClock::new(now));
+        let fake = Fake::with_locks(clock.clone(), locks);
         let shared: SharedClock = clock;
         let ctx = OpContext {
             environment: config.environment(env).expect("env").clone(),
@@ -562,7 +575,7 @@ impl Harness {
             write,
         };
         let dir = tempfile::tempdir().expect("tempdir");
-        let executor = Executor::new(AuditLog::new(dir.path().join("audit.jsonl")), "alice");
+        let executor = Executor::new(AuditLog::new(dir.path().join("audit.jsonl")), user);
         Self {
             fake,
             ctx,
@@ -583,12 +596,12 @@ impl Harness {
     }
 
     /// Plans `op` in the harness's context.
-    async fn plan(&self, op: &Op) -> Plan {
+    pub(crate) async fn plan(&self, op: &Op) -> Plan {
         plan(op, &self.ctx).await
     }
 
     /// Executes `plan` with `approval` in the harness's context.
-    async fn execute(&self, plan: &Plan, approval: &Approval) -> OpReport {
+    pub(crate) async fn execute(&self, plan: &Plan, approval: &Approval) -> OpReport {
         self.executor.execute(plan, approval, &self.ctx).await
     }
 
@@ -599,7 +612,7 @@ impl Harness {
         report
     }
 
-    fn phases(&self) -> Vec<(String, Option<String>)> {
+    pub(crate) fn phases(&self) -> Vec<(String, Option<String>)> {
         self.audit()
             .iter()
             .map(|l| {
