@@ -443,6 +443,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_store_error_names_the_table_and_the_permission() {
+        let denied = LockError::Store {
+            place: "DynamoDB table `ibet-console-locks`".into(),
+            permission: "dynamodb:PutItem",
+            source: Box::new(BackendError::AccessDenied {
+                action: "dynamodb:PutItem".into(),
+                principal: Some("arn:aws:sts::1:assumed-role/ops/alice".into()),
+                resource: None,
+                reason: None,
+            }),
+        };
+        assert!(
+            denied.to_string().starts_with(
+                "the lock store DynamoDB table `ibet-console-locks` cannot be used: access denied"
+            ),
+            "{denied}"
+        );
+        assert_eq!(
+            denied.hint().as_deref(),
+            Some(
+                "the IAM policy must allow `dynamodb:PutItem` on DynamoDB table \
+                 `ibet-console-locks` (see the README's Team section)"
+            )
+        );
+    }
+
     #[tokio::test]
     async fn memory_locks_take_free_or_expired_scopes_only() {
         let locks = MemoryLocks::default();
