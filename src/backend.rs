@@ -301,6 +301,20 @@ pub trait ElbApi: Send + Sync {
 pub trait LogsApi: Send + Sync {
     /// One FilterLogEvents page.
     async fn filter(&self, query: &LogQuery) -> BackendResult<LogPage>;
+    /// Appends `lines` (time in epoch ms, text; in time order) to `stream` of `group`,
+    /// creating the stream when it is missing (the group must exist). Backends that do
+    /// not write logs say "not supported".
+    async fn put_lines(
+        &self,
+        group: &str,
+        stream: &str,
+        lines: &[(crate::clock::EpochMs, String)],
+    ) -> BackendResult<()> {
+        let _ = (group, stream, lines);
+        Err(BackendError::Other(
+            "writing logs is not supported here".into(),
+        ))
+    }
 }
 
 /// Quorum JSON-RPC.

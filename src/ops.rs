@@ -49,6 +49,7 @@ mod plan;
 pub mod release;
 mod report;
 pub mod restart;
+pub mod shared_audit;
 pub mod switch;
 
 pub use approval::{Approval, Confirmation};

@@ -40,7 +40,7 @@ use crate::clock::SharedClock;
 use crate::config::{AlbSwitch, QuorumNode};
 use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::{ClusterSnapshot, TaskDefinition};
-use crate::model::logs::{LogPage, LogQuery};
+use crate::model::logs::{LogEvent, LogPage, LogQuery};
 use crate::model::quorum::NodeSample;
 
 pub use topology::demo_config;
@@ -137,6 +137,8 @@ struct Shared {
     envs: Vec<(&'static EnvSpec, Mutex<EnvWorld>)>,
     /// The demo world's lock table, one for every environment (scopes name theirs).
     locks: Arc<MemoryLocks>,
+    /// Log groups written to (the shared audit trail), by name: the demo's operators.
+    written: Mutex<std::collections::HashMap<String, Vec<LogEvent>>>,
 }
 
 impl std::fmt::Debug for SimWorld {
@@ -166,6 +168,7 @@ impl SimWorld {
                 clock,
                 envs,
                 locks: Arc::new(MemoryLocks::default()),
+                written: Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }
@@ -283,7 +286,55 @@ impl ElbApi for SimEnv {
 #[async_trait]
 impl LogsApi for SimEnv {
     async fn filter(&self, query: &LogQuery) -> BackendResult<LogPage> {
+        {
+            let written = self
+                .world
+                .shared
+                .written
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(events) = written.get(&query.group) {
+                let events = events
+                    .iter()
+                    .filter(|e| e.timestamp >= query.start)
+                    .filter(|e| query.end.is_none_or(|end| e.timestamp <= end))
+                    .cloned()
+                    .collect();
+                return Ok(LogPage {
+                    events,
+                    next_token: None,
+                });
+            }
+        }
         self.with(|w| w.filter_logs(query))
+    }
+
+    async fn put_lines(
+        &self,
+        group: &str,
+        stream: &str,
+        lines: &[(crate::clock::EpochMs, String)],
+    ) -> BackendResult<()> {
+        let now = self.world.shared.clock.now_ms();
+        let mut written = self
+            .world
+            .shared
+            .written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let events = written.entry(group.to_string()).or_default();
+        for (at, text) in lines {
+            let n = events.len();
+            events.push(LogEvent {
+                timestamp: *at,
+                ingestion: now,
+                event_id: format!("{group}-{n}"),
+                group: group.to_string(),
+                stream: stream.to_string(),
+                message: text.clone(),
+            });
+        }
+        Ok(())
     }
 }
 

@@ -15,6 +15,7 @@ use super::audit::{self, AuditEntry, AuditLog, Phase};
 use super::gate::GateTracker;
 use super::lock::{self, Lease, LeaseRequest};
 use super::plan::plan_with_gate;
+use super::shared_audit;
 use super::{
     Approval, Check, Mutation, Op, OpContext, OpKey, OpReport, Outcome, Plan, PlanId, Repeat,
     Verification, guard, restart, switch,
@@ -59,6 +60,8 @@ pub struct Executor {
     os_user: String,
     host: String,
     runs: Mutex<Runs>,
+    /// The last shared audit write that failed, for the next report to show.
+    not_shared: Mutex<Option<String>>,
 }
 
 /// Reports of executed plans kept to answer repeated confirmations.
@@ -132,6 +135,7 @@ impl Executor {
             os_user: os_user.into(),
             host: lock::host_name(),
             runs: Mutex::new(Runs::default()),
+            not_shared: Mutex::new(None),
         }
     }
 
@@ -163,6 +167,32 @@ impl Executor {
     /// caller to release ([`release_into`]) once it has watched what the op started (a
     /// rollout). The lock goes on being renewed meanwhile.
     pub async fn execute_holding(
+        &self,
+        plan: &Plan,
+        approval: &Approval,
+        ctx: &OpContext,
+    ) -> (OpReport, Option<Lease>) {
+        let (mut report, lease) = self.run_holding(plan, approval, ctx).await;
+        self.show_not_shared(&mut report);
+        (report, lease)
+    }
+
+    /// Adds a failed shared audit write to `report`'s hint (the lines are queued).
+    fn show_not_shared(&self, report: &mut OpReport) {
+        let note = self
+            .not_shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(note) = note {
+            report.hint = Some(match report.hint.take() {
+                Some(hint) => format!("{hint}; {note}"),
+                None => note,
+            });
+        }
+    }
+
+    async fn run_holding(
         &self,
         plan: &Plan,
         approval: &Approval,
@@ -450,7 +480,9 @@ impl Executor {
         reason: impl Into<String>,
     ) -> OpReport {
         let run = Run::start(plan, ctx);
-        self.refuse(&run, reason.into()).await
+        let mut report = self.refuse(&run, reason.into()).await;
+        self.show_not_shared(&mut report);
+        report
     }
 
     /// Claims the plan's op key, or says why not.
@@ -538,10 +570,20 @@ impl Executor {
         error: Option<String>,
     ) -> Result<(), audit::AuditError> {
         let entry = AuditEntry {
+            id: format!(
+                "{}-{}-{}",
+                self.host,
+                run.id,
+                match phase {
+                    Phase::Before => "before",
+                    Phase::After => "after",
+                }
+            ),
             time: iso_utc(run.ctx.clock.now_ms()),
             run: run.id.clone(),
             phase,
             os_user: self.os_user.clone(),
+            host: self.host.clone(),
             aws_caller: run.aws_caller.clone(),
             aws_caller_error: run.aws_caller_error.clone(),
             environment: run.plan.op.env().to_string(),
@@ -553,7 +595,26 @@ impl Executor {
             outcome,
             error,
         };
-        self.audit.append_async(entry).await
+        self.audit.append_async(entry.clone()).await?;
+        // Then the team's group; a failure is queued and shown, never fatal to the op.
+        if let Some(group) = &run.ctx.environment.team.audit_log_group {
+            let stream = shared_audit::stream_name(&self.host, &self.os_user);
+            if let Err(not) = shared_audit::share(
+                run.ctx.backends.logs.as_ref(),
+                group,
+                &stream,
+                &entry,
+                self.audit.path(),
+            )
+            .await
+            {
+                *self
+                    .not_shared
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(not.describe());
+            }
+        }
+        Ok(())
     }
 }
 

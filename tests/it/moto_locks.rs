@@ -415,3 +415,106 @@ async fn the_lock_adds_little_to_an_op() {
     );
     assert!(added < Duration::from_millis(100), "{added:?}");
 }
+
+/// Every event of `group`, as the shared audit's reader takes them.
+async fn shared_lines(url: &str, group: &str) -> Vec<ibet_console::ops::audit::AuditEntry> {
+    let page = aws_sdk_cloudwatchlogs::Client::new(&sdk_config(url))
+        .filter_log_events()
+        .log_group_name(group)
+        .start_time(0)
+        .send()
+        .await
+        .expect("filter");
+    let messages: Vec<String> = page
+        .events()
+        .iter()
+        .filter_map(|e| e.message().map(str::to_string))
+        .collect();
+    ibet_console::ops::shared_audit::read_lines(messages.iter().map(String::as_str))
+}
+
+async fn create_group(url: &str, group: &str) {
+    aws_sdk_cloudwatchlogs::Client::new(&sdk_config(url))
+        .create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .expect("create group");
+}
+
+#[tokio::test]
+async fn audit_lines_wait_for_an_unreachable_group_and_arrive_once() {
+    let mut moto = Moto::start();
+    let group = "/ibet-console/audit";
+    create_group(&moto.url(), group).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_millis() as EpochMs;
+    let mut h = Harness::with_locks(
+        "staging",
+        true,
+        Arc::new(MemoryLocks::default()),
+        "alice",
+        now,
+    );
+    h.ctx.backends.logs = Arc::new(ibet_console::backend::aws::logs::AwsLogs::new(
+        &moto::patient_sdk_config(&moto.url(), Duration::from_secs(2)),
+        None,
+    ));
+    h.ctx.environment.team.audit_log_group = Some(group.into());
+
+    // The group cannot be reached: the op runs, its lines are in the local file and
+    // queued, and the report says so.
+    moto.stop();
+    let plan = h.plan(&deploy_api()).await;
+    let report = h.execute(&plan, &Approval::yes()).await;
+    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    let hint = report.hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.contains("the shared audit group /ibet-console/audit did not take the line")
+            && hint.contains("2 lines queued"),
+        "{hint}"
+    );
+    assert_eq!(h.phases().len(), 2);
+
+    // Reachable again: the next op's lines go after the queued ones.
+    moto.restart();
+    create_group(&moto.url(), group).await;
+    let plan = h.plan(&deploy_api()).await;
+    let report = h.execute(&plan, &Approval::yes()).await;
+    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    assert!(report.hint.is_none(), "{report:?}");
+    let shared = shared_lines(&moto.url(), group).await;
+    let local = h.audit();
+    assert_eq!(shared.len(), 4, "{shared:?}");
+    let ids: Vec<&str> = local.iter().filter_map(|l| l["id"].as_str()).collect();
+    for entry in &shared {
+        assert!(
+            ids.contains(&entry.id.as_str()),
+            "{} not in {ids:?}",
+            entry.id
+        );
+    }
+
+    // A line sent twice (a console that died before emptying its queue) is read once.
+    let again = serde_json::to_string(&shared[0]).expect("json");
+    aws_sdk_cloudwatchlogs::Client::new(&sdk_config(&moto.url()))
+        .put_log_events()
+        .log_group_name(group)
+        .log_stream_name(ibet_console::ops::shared_audit::stream_name(
+            &shared[0].host,
+            &shared[0].os_user,
+        ))
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(now)
+                .message(again)
+                .build()
+                .expect("event"),
+        )
+        .send()
+        .await
+        .expect("sent again");
+    assert_eq!(shared_lines(&moto.url(), group).await.len(), 4);
+}

@@ -585,7 +585,7 @@ impl Harness {
     }
 
     /// The audit log's lines as JSON, oldest first.
-    fn audit(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn audit(&self) -> Vec<serde_json::Value> {
         match std::fs::read_to_string(self.executor.audit_log().path()) {
             Ok(text) => text
                 .lines()
