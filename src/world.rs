@@ -20,7 +20,7 @@ use crate::model::Health;
 use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::ClusterSnapshot;
 use crate::model::quorum::NodeSample;
-use crate::ops::audit::AuditEntry;
+use crate::ops::shared_audit::RecentAction;
 use crate::problems::{Problem, ProblemSince};
 use crate::quorum::{NodeHistory, NodeView, QuorumThresholds, best_height, node_view};
 
@@ -96,8 +96,9 @@ pub enum Observation {
         poller: Poller,
         slowed_ms: i64,
     },
-    /// The latest operator actions from the audit log, newest first.
-    RecentActions(Vec<AuditEntry>),
+    /// The latest operator actions from the audit log and the team's group, newest
+    /// first, another operator's marked.
+    RecentActions(Vec<RecentAction>),
     /// The clock reads `now`: ages move, data turns stale, problems may change.
     Clock(EpochMs),
 }
@@ -365,7 +366,7 @@ pub struct World {
     pub problems: Vec<Problem>,
     pub problem_since: ProblemSince,
     pub problems_due_at: Option<EpochMs>,
-    pub recent_actions: Vec<AuditEntry>,
+    pub recent_actions: Vec<RecentAction>,
 }
 
 impl World {

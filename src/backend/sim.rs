@@ -43,7 +43,7 @@ use crate::model::ecs::{ClusterSnapshot, TaskDefinition};
 use crate::model::logs::{LogEvent, LogPage, LogQuery};
 use crate::model::quorum::NodeSample;
 
-pub use topology::demo_config;
+pub use topology::{DEMO_AUDIT_GROUP, demo_config};
 
 use topology::{ENVS, EnvSpec};
 use world::EnvWorld;

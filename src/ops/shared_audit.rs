@@ -166,6 +166,49 @@ pub async fn share(
     }
 }
 
+/// One line of "Recent actions": an audit line, and whether another operator (another
+/// user, or this user on another host) wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentAction {
+    /// The line.
+    pub entry: AuditEntry,
+    /// Written by another operator's console.
+    pub theirs: bool,
+}
+
+/// The newest `n` of this console's lines (`local`, from the file) and the group's
+/// (`shared`), each line once (by `id`, else by run and phase), newest first; a line is
+/// theirs when its host or user is not `user` on `host`.
+pub fn merge_recent(
+    local: Vec<AuditEntry>,
+    shared: &[AuditEntry],
+    user: &str,
+    host: &str,
+    n: usize,
+) -> Vec<RecentAction> {
+    let key = |e: &AuditEntry| {
+        if e.id.is_empty() {
+            format!("{}-{:?}", e.run, e.phase)
+        } else {
+            e.id.clone()
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut all: Vec<AuditEntry> = local
+        .into_iter()
+        .chain(shared.iter().cloned())
+        .filter(|e| seen.insert(key(e)))
+        .collect();
+    all.sort_by(|a, b| b.time.cmp(&a.time));
+    all.truncate(n);
+    all.into_iter()
+        .map(|entry| RecentAction {
+            theirs: !entry.host.is_empty() && (entry.host != host || entry.os_user != user),
+            entry,
+        })
+        .collect()
+}
+
 /// The audit lines in a group's events, each `id` once, oldest first (a line sent twice
 /// by a run that crashed before emptying its queue is read once).
 pub fn read_lines<'a>(messages: impl IntoIterator<Item = &'a str>) -> Vec<AuditEntry> {

@@ -364,7 +364,8 @@ fn render_recent(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             .recent_actions
             .iter()
             .take(usize::from(area.height.saturating_sub(2)))
-            .map(|a| {
+            .map(|recent| {
+                let a = &recent.entry;
                 let outcome = a.outcome.map_or("started", |o| o.as_str());
                 let style = match a.outcome {
                     Some(crate::ops::Outcome::Ok) => theme.health(crate::model::Health::Ok),
@@ -375,12 +376,22 @@ fn render_recent(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                     || a.time.get(..19).unwrap_or(&a.time).replace('T', " "),
                     |at| state.zone.date_time(at),
                 );
-                Line::from(vec![
+                // Another operator's line names where it came from.
+                let who = if recent.theirs {
+                    format!("{}@{}", a.os_user, a.host)
+                } else {
+                    a.os_user.clone()
+                };
+                let mut spans = vec![
                     Span::styled(format!("{when} "), theme.dim()),
-                    Span::styled(format!("{:<10} ", a.os_user), theme.text()),
+                    Span::styled(format!("{who:<10} "), theme.text()),
                     Span::styled(format!("{outcome:<13} "), style),
                     Span::styled(a.op.title(), theme.text()),
-                ])
+                ];
+                if recent.theirs {
+                    spans.insert(2, Span::styled("theirs ", theme.warn()));
+                }
+                Line::from(spans)
             })
             .collect()
     };

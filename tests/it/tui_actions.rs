@@ -19,7 +19,7 @@ use crossterm::event::KeyCode;
 use ibet_console::app::release::read_revisions;
 use ibet_console::backend::sim::Fault;
 use ibet_console::backend::{BackendResult, EcsApi, ServiceUpdate};
-use ibet_console::clock::ManualClock;
+use ibet_console::clock::{Clock, ManualClock};
 use ibet_console::model::ecs::{ClusterSnapshot, TaskDefinition, task_definition_revision};
 use ibet_console::session::Session;
 
@@ -316,4 +316,43 @@ fn a_release_in_read_only_production_is_refused_with_the_reason() {
         );
     });
     assert_eq!(w.audit_lines(), 0);
+}
+
+#[test]
+fn another_operators_action_appears_in_recent_actions_marked_as_theirs() {
+    let w = World::new();
+    let logs = Arc::clone(&w.session.backends[1].logs);
+    let clock = Arc::clone(&w.clock);
+    let shown = w.run(true, (160, 48), |op| async move {
+        op.wait_for("completed", 5).await;
+        // Bob, on another bastion, restarts api: his console writes the line to the group.
+        let line = serde_json::json!({
+            "id": "bastion-2-1-4242-1-after",
+            "time": ibet_console::clock::iso_utc(clock.now_ms()),
+            "run": "1-4242-1",
+            "phase": "after",
+            "os_user": "bob",
+            "host": "bastion-2",
+            "aws_caller": null,
+            "environment": "staging",
+            "op": {"kind": "force_deploy", "env": "staging", "cluster": "node-api", "service": "api"},
+            "target": "api",
+            "outcome": "ok"
+        });
+        logs.put_lines(
+            ibet_console::backend::sim::DEMO_AUDIT_GROUP,
+            "bastion-2/bob",
+            &[(clock.now_ms(), line.to_string())],
+        )
+        .await
+        .expect("put");
+        // Within a quiet tail's poll, on the screen of this console.
+        op.pass(Duration::from_secs(12)).await;
+    });
+    assert!(shown.contains("bob@bastion-2"), "{shown}");
+    assert!(shown.contains("theirs"), "{shown}");
+    assert!(
+        shown.contains("force a new deployment of staging/node-api/api"),
+        "{shown}"
+    );
 }
