@@ -1,5 +1,5 @@
-//! Pollers: one tokio task per environment × cluster (ECS, ALB switch) and per Quorum
-//! node, each calling its backend at its [`Pace`] and sending what it read as an
+//! Pollers: one tokio task per environment × cluster (ECS, ALB switch), per Quorum
+//! node, and per environment for its action locks (one list a poll), each calling its backend at its [`Pace`] and sending what it read as an
 //! [`Observation`] for the world ([`crate::world`]). The ECS poller also discovers the cluster's request path: after each snapshot it asks
 //! ELBv2 once about the target groups of the services and of the ALB switch.
 //!
@@ -251,6 +251,28 @@ pub fn spawn(
     );
     let ecs_interval = ecs_pace.every();
     for (ei, (env, be)) in config.environments.iter().zip(backends).enumerate() {
+        // The environment's action locks: one list per refresh, at the ECS pace.
+        {
+            let locks = Arc::clone(&be.locks);
+            let prefix = format!("{}/", env.name);
+            let tx = tx.clone();
+            let mut wakes = pollers.wakes();
+            let mut pace = ecs_pace;
+            pollers.handles.push(tokio::spawn(async move {
+                let mut last = None;
+                loop {
+                    let result = locks.list(&prefix).await.map_err(|e| e.to_string());
+                    let read = result.as_ref().ok().and_then(digest);
+                    pace.read(read, &mut last, tokio::time::Instant::now());
+                    let msg = Observation::Locks { env: ei, result };
+                    if tx.send(msg).await.is_err()
+                        || !pause(&mut pace, Duration::ZERO, &mut wakes).await
+                    {
+                        return;
+                    }
+                }
+            }));
+        }
         for (ci, cluster) in env.clusters.iter().enumerate() {
             let at = ClusterAddr {
                 env: ei,

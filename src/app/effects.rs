@@ -152,13 +152,13 @@ impl RecentActions {
     }
 
     /// Follows `group` with the log tail: every line another console writes there
-    /// shows within a poll (a second while lines come, ten when quiet).
+    /// shows within a poll (a second while lines come, twelve when quiet).
     fn follow(&self, ctx: &crate::ops::OpContext, group: &str) {
         use crate::logs::tail::{Tail, TailConfig, TailEvent};
         let config = TailConfig {
             since: Duration::from_secs(24 * 3600),
             fast_poll: Duration::from_secs(1),
-            slow_poll: Duration::from_secs(10),
+            slow_poll: Duration::from_secs(12),
             ..TailConfig::default()
         };
         let source = crate::logs::LogSource {

@@ -347,12 +347,43 @@ fn another_operators_action_appears_in_recent_actions_marked_as_theirs() {
         .await
         .expect("put");
         // Within a quiet tail's poll, on the screen of this console.
-        op.pass(Duration::from_secs(12)).await;
+        op.pass(Duration::from_secs(13)).await;
     });
     assert!(shown.contains("bob@bastion-2"), "{shown}");
     assert!(shown.contains("theirs"), "{shown}");
     assert!(
         shown.contains("force a new deployment of staging/node-api/api"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_lock_held_by_another_console_shows_in_the_header_and_on_the_service_row() {
+    let w = World::new();
+    let now = w.clock.now_ms() / 1000;
+    w.session.world.as_ref().expect("demo world").locks().put(
+        ibet_console::backend::lock::LockRecord {
+            lock_id: "staging/node-api/api".into(),
+            owner: "carol@bastion-3".into(),
+            caller_arn: "arn:aws:sts::123456789012:assumed-role/ops/carol".into(),
+            action: "release api → ibet-api:43".into(),
+            since: now - 40,
+            expires_at: now + 80,
+            token: "carol-run".into(),
+        },
+    );
+    let shown = w.run(false, (160, 48), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Char('2')).await;
+        op.wait_for("api (locked)", 5).await;
+    });
+    // In the header, and on the row (the name, then whose in LAST EVENT).
+    assert!(
+        shown.contains(" carol@bastion-3: release api → ibet-api:43, since 40s ago"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("api (locked)") && shown.contains("locked by carol@bastion-3: release api"),
         "{shown}"
     );
 }
