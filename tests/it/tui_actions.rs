@@ -387,3 +387,107 @@ fn a_lock_held_by_another_console_shows_in_the_header_and_on_the_service_row() {
         "{shown}"
     );
 }
+
+/// Counts what an idle console asks of the team's AWS: lock lists and audit group reads.
+struct CountingTeam {
+    logs: Arc<dyn ibet_console::backend::LogsApi>,
+    locks: Arc<dyn ibet_console::backend::lock::LockStore>,
+    group_reads: AtomicUsize,
+    lock_lists: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl ibet_console::backend::LogsApi for CountingTeam {
+    async fn filter(
+        &self,
+        query: &ibet_console::model::logs::LogQuery,
+    ) -> BackendResult<ibet_console::model::logs::LogPage> {
+        if query.group == ibet_console::backend::sim::DEMO_AUDIT_GROUP {
+            self.group_reads.fetch_add(1, Ordering::SeqCst);
+        }
+        self.logs.filter(query).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ibet_console::backend::lock::LockStore for CountingTeam {
+    fn place(&self) -> String {
+        self.locks.place()
+    }
+    fn shared(&self) -> bool {
+        true
+    }
+    async fn acquire(
+        &self,
+        r: &ibet_console::backend::lock::LockRecord,
+        now: i64,
+    ) -> Result<(), ibet_console::backend::lock::LockError> {
+        self.locks.acquire(r, now).await
+    }
+    async fn renew(
+        &self,
+        r: &ibet_console::backend::lock::LockRecord,
+        at: i64,
+    ) -> Result<(), ibet_console::backend::lock::LockError> {
+        self.locks.renew(r, at).await
+    }
+    async fn release(
+        &self,
+        r: &ibet_console::backend::lock::LockRecord,
+    ) -> Result<(), ibet_console::backend::lock::LockError> {
+        self.locks.release(r).await
+    }
+    async fn list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<ibet_console::backend::lock::LockRecord>, ibet_console::backend::lock::LockError>
+    {
+        self.lock_lists.fetch_add(1, Ordering::SeqCst);
+        self.locks.list(prefix).await
+    }
+    async fn break_lock(
+        &self,
+        id: &str,
+    ) -> Result<
+        Option<ibet_console::backend::lock::LockRecord>,
+        ibet_console::backend::lock::LockError,
+    > {
+        self.locks.break_lock(id).await
+    }
+}
+
+#[test]
+fn an_idle_console_asks_the_team_at_most_six_times_a_minute_per_environment() {
+    let (mut session, clock) = demo_session(3, 60);
+    // One environment: staging, as an operator started with --env staging.
+    session.restrict_to_env("staging").expect("staging");
+    let team = Arc::new(CountingTeam {
+        logs: Arc::clone(&session.backends[0].logs),
+        locks: Arc::clone(&session.backends[0].locks),
+        group_reads: AtomicUsize::new(0),
+        lock_lists: AtomicUsize::new(0),
+    });
+    session.backends[0].logs = team.clone();
+    session.backends[0].locks = team.clone();
+    let counted = Arc::clone(&team);
+    let per_minute = Arc::new(std::sync::Mutex::new((0, 0)));
+    let seen = Arc::clone(&per_minute);
+    run_console(&session, clock, false, (120, 40), |op| async move {
+        // Settled after the first minutes; then five minutes of nothing.
+        op.pass(Duration::from_secs(180)).await;
+        let (reads, lists) = (
+            counted.group_reads.load(Ordering::SeqCst),
+            counted.lock_lists.load(Ordering::SeqCst),
+        );
+        op.pass(Duration::from_secs(300)).await;
+        let reads = counted.group_reads.load(Ordering::SeqCst) - reads;
+        let lists = counted.lock_lists.load(Ordering::SeqCst) - lists;
+        *seen.lock().expect("seen") = (reads, lists);
+    });
+    let (reads, lists) = *per_minute.lock().expect("counts");
+    eprintln!("idle, five minutes: {reads} audit group reads, {lists} lock lists");
+    assert!(
+        reads + lists <= 30,
+        "{reads} reads + {lists} lists in five minutes"
+    );
+}
