@@ -1,9 +1,11 @@
 //! The action lock in a DynamoDB table of a local moto server, over the real SDK.
 //!
-//! The ops run on the fake ECS, ELB and nodes of the `ops` tests, with the team's lock in
-//! moto: two consoles (processes: this test binary started twice) racing for one
-//! service, a dead console's lease taken over, a renewal refused under a running op, a
-//! table that is not there. Each test names its own table in the shared server.
+//! The ops run on the fake ECS, ELB and nodes of the `ops` tests, with the team's lock
+//! and audit group in moto: two consoles (processes: this test binary started twice)
+//! racing for one service, a console killed mid-op whose lease is taken over after it
+//! ends, a renewal refused under a running op, a table that is not there, audit lines
+//! that wait for an unreachable group. Each test names its own table in the shared
+//! server (the unreachable group has a server of its own).
 
 use crate::ops::Harness;
 use crate::support::moto::{self, Moto, sdk_config};
@@ -188,8 +190,8 @@ async fn two_consoles_race_for_one_service_fifty_times() {
             .env("RACE_USER", user)
             .env("RACE_ROUNDS", rounds.to_string())
             .env("RACE_START", start.to_string())
-            .env("RACE_PERIOD", "500")
-            .env("RACE_HOLD_MS", "200")
+            .env("RACE_PERIOD", "600")
+            .env("RACE_HOLD_MS", "300")
             .env("RACE_OUT", &out)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -517,4 +519,75 @@ async fn audit_lines_wait_for_an_unreachable_group_and_arrive_once() {
         .await
         .expect("sent again");
     assert_eq!(shared_lines(&moto.url(), group).await.len(), 4);
+}
+
+/// A console that takes the lock, writes its "before" line to the shared group, and
+/// hangs in its call until killed. Started by [`a_killed_console_leaves_its_lock_to_expire_and_its_before_line_shared`].
+#[tokio::test]
+#[ignore = "the console killed mid-op; started by a_killed_console_leaves_its_lock_to_expire_and_its_before_line_shared"]
+async fn console_killed_mid_op() {
+    let var = |k: &str| std::env::var(k).expect(k);
+    let (url, table, group) = (var("HELD_URL"), var("HELD_TABLE"), var("HELD_GROUP"));
+    let now: EpochMs = var("HELD_NOW").parse().expect("now");
+    let mut h = Harness::with_locks("staging", true, store(&url, &table), "dave", now);
+    h.ctx.backends.logs = Arc::new(ibet_console::backend::aws::logs::AwsLogs::new(
+        &sdk_config(&url),
+        None,
+    ));
+    h.ctx.environment.team.audit_log_group = Some(group);
+    // The call never returns: the process is killed in it.
+    *h.fake.hold.lock().expect("hold") = Some(Arc::new(Notify::new()));
+    let plan = h.plan(&deploy_api()).await;
+    let _ = h.execute(&plan, &Approval::yes()).await;
+}
+
+#[tokio::test]
+async fn a_killed_console_leaves_its_lock_to_expire_and_its_before_line_shared() {
+    let url = Moto::shared().url();
+    let table = moto::unique("killed-locks");
+    let group = format!("/ibet-console/{}", moto::unique("killed-audit"));
+    create_table(&url, &table).await;
+    create_group(&url, &group).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_millis() as EpochMs;
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "moto_locks::console_killed_mid_op", "--ignored"])
+        .env("HELD_URL", &url)
+        .env("HELD_TABLE", &table)
+        .env("HELD_GROUP", &group)
+        .env("HELD_NOW", now.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the console");
+    // Its "before" line reaches the group before the call it hangs in.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let before = loop {
+        let lines = shared_lines(&url, &group).await;
+        if let Some(line) = lines.into_iter().find(|l| l.os_user == "dave") {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "no before line in the group");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(before.phase, ibet_console::ops::audit::Phase::Before);
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+
+    // Its lock stays: another console is refused, naming dave, until the lease ends.
+    let alive = Harness::with_locks("staging", true, store(&url, &table), "erin", now + 5_000);
+    let plan = alive.plan(&deploy_api()).await;
+    assert_eq!(plan.readiness, Readiness::Blocked);
+    let lock = plan.checks.iter().find(|c| c.name == "lock").expect("lock");
+    assert!(lock.value.starts_with("held by dave@"), "{}", lock.value);
+
+    // After the lease (120 s): taken over, and the op runs.
+    let later = Harness::with_locks("staging", true, store(&url, &table), "erin", now + 121_000);
+    let plan = later.plan(&deploy_api()).await;
+    assert_eq!(plan.readiness, Readiness::Ready, "{:?}", plan.checks);
+    let report = later.execute(&plan, &Approval::yes()).await;
+    assert_eq!(report.outcome, Outcome::Ok, "{report:?}");
+    assert!(store(&url, &table).list("").await.expect("list").is_empty());
 }
