@@ -491,3 +491,30 @@ fn an_idle_console_asks_the_team_at_most_six_times_a_minute_per_environment() {
         "{reads} reads + {lists} lists in five minutes"
     );
 }
+
+#[test]
+fn a_switch_is_refused_before_confirmation_while_another_console_holds_the_lock() {
+    let w = World::new();
+    let now = w.clock.now_ms() / 1000;
+    w.session.world.as_ref().expect("demo world").locks().put(
+        ibet_console::backend::lock::LockRecord {
+            lock_id: "production/node-api".into(),
+            owner: "carol@bastion-3".into(),
+            caller_arn: "arn:aws:sts::123456789012:assumed-role/ops/carol".into(),
+            action: "switch the internal ALB of production/node-api to general-1".into(),
+            since: now - 40,
+            expires_at: now + 80,
+            token: "carol-run".into(),
+        },
+    );
+    w.run(true, (160, 48), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Char('s')).await;
+        let shown = op.wait_for("Cannot run", 10).await;
+        assert!(shown.contains("held by carol@bastion-3"), "{shown}");
+        op.press(KeyCode::Char('y')).await;
+        op.pass(Duration::from_secs(3)).await;
+        assert!(op.screen().contains("Cannot run"), "y does nothing");
+    });
+    assert_eq!(w.audit_lines(), 0, "nothing was confirmed");
+}
