@@ -301,13 +301,14 @@ fn read_record(file: &mut File) -> Option<LockRecord> {
     serde_json::from_str(text.trim()).ok()
 }
 
-fn unknown_holder(lock_id: &str) -> LockRecord {
+/// A holder that has not written its record yet (it is between its lock and its write).
+fn unknown_holder(lock_id: &str, now: i64) -> LockRecord {
     LockRecord {
         lock_id: lock_id.to_string(),
         owner: "another console on this host".into(),
         caller_arn: "unknown".into(),
         action: "unknown".into(),
-        since: 0,
+        since: now,
         expires_at: i64::MAX,
         token: String::new(),
     }
@@ -331,14 +332,14 @@ impl LockStore for HostLocks {
         false
     }
 
-    async fn acquire(&self, record: &LockRecord, _now: i64) -> Result<(), LockError> {
+    async fn acquire(&self, record: &LockRecord, now: i64) -> Result<(), LockError> {
         let path = self.path(&record.lock_id);
         let mut file = self.open(&path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let holder =
-                    read_record(&mut file).unwrap_or_else(|| unknown_holder(&record.lock_id));
+                    read_record(&mut file).unwrap_or_else(|| unknown_holder(&record.lock_id, now));
                 return Err(LockError::Held(Box::new(LockRecord {
                     // A flock never expires while its process runs.
                     expires_at: i64::MAX,
