@@ -6,6 +6,7 @@
 //! panel owning the call draws, with [`BackendError::hint`] for the operator.
 
 pub mod aws;
+pub mod lock;
 pub mod rpc;
 pub mod sim;
 
@@ -306,6 +307,20 @@ pub trait ElbApi: Send + Sync {
 pub trait LogsApi: Send + Sync {
     /// One FilterLogEvents page.
     async fn filter(&self, query: &LogQuery) -> BackendResult<LogPage>;
+    /// Appends `lines` (time in epoch ms, text; in time order) to `stream` of `group`,
+    /// creating the stream when it is missing (the group must exist). Backends that do
+    /// not write logs say "not supported".
+    async fn put_lines(
+        &self,
+        group: &str,
+        stream: &str,
+        lines: &[(crate::clock::EpochMs, String)],
+    ) -> BackendResult<()> {
+        let _ = (group, stream, lines);
+        Err(BackendError::Other(
+            "writing logs is not supported here".into(),
+        ))
+    }
 }
 
 /// Quorum JSON-RPC.
@@ -338,6 +353,8 @@ pub struct EnvBackends {
     pub rpc: Arc<dyn RpcApi>,
     /// STS caller identity.
     pub identity: Arc<dyn IdentityApi>,
+    /// The action lock: the team's DynamoDB table, or this host's lock files.
+    pub locks: Arc<dyn lock::LockStore>,
 }
 
 impl std::fmt::Debug for EnvBackends {

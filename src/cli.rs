@@ -92,6 +92,16 @@ pub enum Command {
     /// Move a service back to the task definition it ran before.
     #[command(after_help = RELEASE_HELP)]
     Rollback(RollbackArgs),
+    /// List the action locks of every environment (or --env's): who holds which scope,
+    /// doing what, since when, and whether the lease has run out.
+    Locks {
+        /// Print JSON (a stable contract) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Break an action lock another console holds (it died, or is stuck), after a
+    /// confirmation; audited as a break with the holder's details.
+    Unlock(UnlockArgs),
     /// Print a service's (or a task's, or a container's) CloudWatch Logs as
     /// `TIMESTAMP SOURCE MESSAGE` lines, sanitised; with --follow, keep printing new ones.
     Logs(LogsArgs),
@@ -156,6 +166,17 @@ pub struct ActionOpts {
     /// (progress goes to stderr).
     #[arg(long)]
     pub json: bool,
+}
+
+/// `unlock`.
+#[derive(Debug, Clone, Args)]
+pub struct UnlockArgs {
+    /// The lock's scope as `locks` lists it: ENV/CLUSTER or ENV/CLUSTER/SERVICE.
+    #[arg(long, value_name = "ID")]
+    pub lock: String,
+    /// Confirmation and output.
+    #[command(flatten)]
+    pub action: ActionOpts,
 }
 
 /// `switch`.

@@ -20,6 +20,7 @@
 //! module and its children draw nothing and call no SDK: they talk to the backends only
 //! through the ops layer and the backend traits.
 
+pub mod locks;
 pub mod release;
 pub mod restart;
 pub mod switch;
@@ -228,6 +229,8 @@ pub async fn run(session: Session, global: &GlobalOpts, command: &Command) -> i3
         Command::Restart(args) => args.action.json,
         Command::Release(args) => args.action.json,
         Command::Rollback(args) => args.action.json,
+        Command::Unlock(args) => args.action.json,
+        Command::Locks { json } => *json,
         _ => return exit::INVALID,
     };
     let mut console = Console::terminal(json);
@@ -247,6 +250,8 @@ pub async fn run_on(
         Command::Restart(args) => restart::run(&session, global, args, console).await,
         Command::Release(args) => release::run_release(&session, global, args, console).await,
         Command::Rollback(args) => release::run_rollback(&session, global, args, console).await,
+        Command::Locks { .. } => locks::run_locks(&session, console).await,
+        Command::Unlock(args) => locks::run_unlock(&session, global, args, console).await,
         _ => exit::INVALID,
     };
     console.record("exit_code", &code);
@@ -591,6 +596,26 @@ pub(crate) async fn confirm_and_execute(
     opts: &ActionOpts,
     override_gate: bool,
 ) -> (i32, OpReport) {
+    let (code, mut report, lease) =
+        confirm_and_execute_holding(console, prepared, plan, opts, override_gate).await;
+    if let Some(lease) = lease {
+        crate::ops::release_into(lease, &mut report).await;
+        if let Some(hint) = report.hint.as_ref().filter(|h| h.contains("not released")) {
+            console.say(format!("  hint: {}", sanitize(hint)));
+        }
+    }
+    (code, report)
+}
+
+/// [`confirm_and_execute`] that keeps the action lock of a run that went well, for the
+/// caller to release after watching what it started.
+pub(crate) async fn confirm_and_execute_holding(
+    console: &mut Console,
+    prepared: &Prepared,
+    plan: &Plan,
+    opts: &ActionOpts,
+    override_gate: bool,
+) -> (i32, OpReport, Option<crate::ops::lock::Lease>) {
     let hint = confirmation_hint(plan, opts, override_gate);
     let approval = match approval(console, plan, opts, override_gate) {
         Ok(approval) => approval,
@@ -600,18 +625,18 @@ pub(crate) async fn confirm_and_execute(
                 .refuse_plan(plan, &prepared.ctx, reason)
                 .await;
             let code = print_report(console, prepared, &report);
-            return (code, report);
+            return (code, report, None);
         }
     };
-    let mut report = prepared
+    let (mut report, lease) = prepared
         .executor
-        .execute(plan, &approval, &prepared.ctx)
+        .execute_holding(plan, &approval, &prepared.ctx)
         .await;
     if report.outcome == Outcome::Refused && report.hint.is_none() {
         report.hint = hint;
     }
     let code = print_report(console, prepared, &report);
-    (code, report)
+    (code, report, lease)
 }
 
 /// Plans `op`, prints the plan, refuses it when blocked; `Ok(plan)` when it may go on.
@@ -707,6 +732,7 @@ pub fn command_line(global: &GlobalOpts, op: &Op) -> String {
                 ("--revision", revision(to_task_definition)),
             ],
         ),
+        Op::BreakLock { lock, .. } => ("unlock", vec![("--lock", lock.clone())]),
     };
     words.push(command.to_string());
     for (flag, value) in args {

@@ -93,6 +93,9 @@ pub struct Environment {
     /// sharing, demos): the whole console is masked while this environment is loaded.
     #[serde(default)]
     pub redact: bool,
+    /// The team's shared action lock and audit trail; a host-local lock without it.
+    #[serde(default)]
+    pub team: Team,
     /// Clusters, in display order.
     #[serde(default)]
     pub clusters: Vec<Cluster>,
@@ -103,6 +106,37 @@ impl Environment {
     pub fn is_read_only(&self) -> bool {
         self.read_only.unwrap_or(self.danger)
     }
+}
+
+/// What the operators of an environment share through AWS (`[environments.team]`):
+/// the action lock's DynamoDB table and the audit trail's log group. Both optional.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    /// DynamoDB table with partition key `lock_id` (S); without it, lock files on this
+    /// host guard its consoles only.
+    #[serde(default)]
+    pub lock_table: Option<String>,
+    /// CloudWatch Logs group every audit line also goes to.
+    #[serde(default)]
+    pub audit_log_group: Option<String>,
+    /// How long a lock lasts unless renewed (renewed every third of it while an op runs).
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: u64,
+}
+
+impl Default for Team {
+    fn default() -> Self {
+        Self {
+            lock_table: None,
+            audit_log_group: None,
+            lease_secs: default_lease_secs(),
+        }
+    }
+}
+
+fn default_lease_secs() -> u64 {
+    120
 }
 
 /// One ECS cluster and the Quorum nodes and ALB switch that belong to it.

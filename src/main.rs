@@ -65,7 +65,9 @@ fn main() -> ExitCode {
                 action @ (Command::Switch(_)
                 | Command::Restart(_)
                 | Command::Release(_)
-                | Command::Rollback(_)),
+                | Command::Rollback(_)
+                | Command::Locks { .. }
+                | Command::Unlock(_)),
             ) => match open_session(&cli.global).await {
                 Ok(session) => ibet_console::commands::run(session, &cli.global, &action).await,
                 Err(code) => code,

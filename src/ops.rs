@@ -16,12 +16,16 @@
 //! 4. **confirm**: the operator's [`Approval`] must fit the environment (the typed name
 //!    on a danger environment), and an override takes its own second confirmation
 //!    ([`Approval::override_gate`]).
-//! 5. **audit**: the [`Executor`] claims the op's target ([`OpKey`]: one op per target at
-//!    a time, a plan runs at most once), plans again and refuses when the state moved,
-//!    then writes and flushes the "before" line of the [`audit`] log.
+//! 5. **lock and audit**: the [`Executor`] claims the op's target ([`OpKey`]: one op per
+//!    target at a time in this process, a plan runs at most once), takes the action
+//!    [`lock`] shared with the other consoles (a held one refuses, naming its holder),
+//!    plans again and refuses when the state moved, then writes and flushes the
+//!    "before" line of the [`audit`] log.
 //! 6. **execute**: exactly one mutating backend call.
 //! 7. **verify**: the result is read back from AWS ([`Outcome::VerifyFailed`] when it
-//!    does not show), the "after" line is written, and an [`OpReport`] says how it ended.
+//!    does not show), the "after" line is written, the lock released, and an
+//!    [`OpReport`] says how it ended. A lock whose renewal failed stops the op before
+//!    its next AWS call.
 //!
 //! Read-only is enforced in step 5 as well as in the plan, before any backend call: the
 //! executor trusts nothing its caller showed. [`switch`] and [`restart`] turn their ops
@@ -39,15 +43,17 @@ pub mod audit;
 mod executor;
 pub mod gate;
 pub mod guard;
+pub mod lock;
 mod op;
 mod plan;
 pub mod release;
 mod report;
 pub mod restart;
+pub mod shared_audit;
 pub mod switch;
 
 pub use approval::{Approval, Confirmation};
-pub use executor::Executor;
+pub use executor::{Executor, release_into};
 pub use op::{Op, OpKey, task_id};
 pub use plan::{Check, OpContext, Plan, PlanId, Readiness, plan};
 pub(crate) use plan::{Mutation, Verification};

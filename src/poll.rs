@@ -1,11 +1,12 @@
-//! Pollers: one tokio task per environment × cluster (ECS, ALB switch) and per Quorum
-//! node, each calling its backend at its [`Pace`] and sending what it read as an
-//! [`Observation`] for the world ([`crate::world`]). The ECS poller also discovers the
-//! cluster's request path: after a snapshot it asks ELBv2 about the target groups of the
-//! services and of the ALB switch when the snapshot differs from the one before, when a
-//! refresh was asked for, and when the next poll would leave the target health older
-//! than the quiet rhythm or two refreshes (10 s by default): every poll of a still
-//! cluster, every other one while someone looks.
+//! Pollers: one tokio task per environment × cluster (ECS, ALB switch), per Quorum
+//! node, and per environment for its action locks (one list a poll), each calling its
+//! backend at its [`Pace`] and sending what it read as an [`Observation`] for the world
+//! ([`crate::world`]). The ECS poller also discovers the cluster's request path: after a
+//! snapshot it asks ELBv2 about the target groups of the services and of the ALB switch
+//! when the snapshot differs from the one before, when a refresh was asked for, and when
+//! the next poll would leave the target health older than the quiet rhythm or two
+//! refreshes (10 s by default): every poll of a still cluster, every other one while
+//! someone looks.
 //!
 //! Quiet polling: a poller whose reads repeat pauses longer each time, up to the
 //! configured quiet rhythm, and tells the world so ([`Observation::Pace`]: its panels
@@ -236,6 +237,9 @@ async fn tell_pace(
     .is_ok()
 }
 
+/// The longest pause between two lists of an environment's locks on a still console.
+pub const LOCKS_QUIET: Duration = Duration::from_secs(60);
+
 /// How much later than its bound the request path may be read: what a poll itself takes
 /// (every other poll at 5 s is 10 s and a little apart).
 const PATH_SLACK: Duration = Duration::from_millis(500);
@@ -283,6 +287,30 @@ pub fn spawn(
             .max(2 * config.refresh_secs.max(1)),
     );
     for (ei, (env, be)) in config.environments.iter().zip(backends).enumerate() {
+        // The environment's action locks: one list per refresh while someone looks,
+        // slowing to one a minute on a still console (an action checks the lock itself
+        // before it asks for confirmation, whatever the list showed).
+        {
+            let locks = Arc::clone(&be.locks);
+            let prefix = format!("{}/", env.name);
+            let tx = tx.clone();
+            let mut wakes = pollers.wakes();
+            let mut pace = Pace::new(ecs_pace.every(), LOCKS_QUIET);
+            pollers.handles.push(tokio::spawn(async move {
+                let mut last = None;
+                loop {
+                    let result = locks.list(&prefix).await.map_err(|e| e.to_string());
+                    let read = result.as_ref().ok().and_then(digest);
+                    pace.read(read, &mut last, tokio::time::Instant::now());
+                    let msg = Observation::Locks { env: ei, result };
+                    if tx.send(msg).await.is_err()
+                        || !pause(&mut pace, Duration::ZERO, &mut wakes).await
+                    {
+                        return;
+                    }
+                }
+            }));
+        }
         for (ci, cluster) in env.clusters.iter().enumerate() {
             let at = ClusterAddr {
                 env: ei,

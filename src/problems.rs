@@ -109,6 +109,43 @@ pub fn current(world: &World) -> Vec<Problem> {
     let now = world.now;
     for (ei, env) in world.envs.iter().enumerate() {
         for (ci, c) in env.clusters.iter().enumerate() {
+            // A lock past its lease: the console that held it died, or cannot renew.
+            let prefix = format!("{}/{}", env.name, c.name);
+            for lock in env.locks.iter().filter(|l| {
+                l.lock_id == prefix
+                    || l.lock_id
+                        .strip_prefix(&prefix)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }) {
+                let expires_ms = lock.expires_at.saturating_mul(1000);
+                if expires_ms >= now {
+                    crate::clock::note_change_in(expires_ms - now + 1000);
+                    continue;
+                }
+                let service = lock.lock_id.strip_prefix(&format!("{prefix}/"));
+                out.push(Problem {
+                    severity: Severity::Warning,
+                    environment: env.name.clone(),
+                    cluster: c.name.clone(),
+                    subject: service.unwrap_or("lock").to_string(),
+                    summary: format!(
+                        "lock of {} past its lease by {}: its console may have died ({})",
+                        lock.owner,
+                        coarse_age(now - expires_ms),
+                        lock.action
+                    ),
+                    since: expires_ms,
+                    next_step: Some(format!(
+                        "look at the resource, then `ibet-console unlock --env {} --lock {}` (the next op takes it over anyway)",
+                        env.name, lock.lock_id
+                    )),
+                    location: Location {
+                        env: ei,
+                        cluster: ci,
+                        service: service.map(str::to_string),
+                    },
+                });
+            }
             let mut push = |severity,
                             subject: &str,
                             summary: String,

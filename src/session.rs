@@ -7,6 +7,8 @@
 use std::sync::Arc;
 
 use crate::backend::EnvBackends;
+use crate::backend::aws::locks::DynamoLocks;
+use crate::backend::lock::{HostLocks, LockStore};
 use crate::backend::sim::{SimWorld, demo_config};
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -29,6 +31,22 @@ impl std::fmt::Debug for Session {
             .field("environments", &self.config.environments.len())
             .field("demo", &self.world.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+/// The environment's lock store: its team's DynamoDB table, else this host's lock files
+/// (in a temporary folder when the host has no runtime, state or data folder).
+fn lock_store(
+    env: &crate::config::Environment,
+    sdk: &aws_config::SdkConfig,
+    profile: Option<String>,
+) -> Arc<dyn LockStore> {
+    match &env.team.lock_table {
+        Some(table) => Arc::new(DynamoLocks::new(sdk, table, profile)),
+        None => Arc::new(HostLocks::new(
+            HostLocks::default_dir()
+                .unwrap_or_else(|| std::env::temp_dir().join("ibet-console-locks")),
+        )),
     }
 }
 
@@ -72,8 +90,10 @@ impl Session {
                 )),
                 rpc: Arc::clone(&rpc),
                 identity: Arc::new(crate::backend::aws::identity::AwsIdentity::new(
-                    &sdk, profile,
+                    &sdk,
+                    profile.clone(),
                 )),
+                locks: lock_store(env, &sdk, profile),
             });
         }
         Self {

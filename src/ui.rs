@@ -201,6 +201,12 @@ fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         });
     }
     let used: usize = spans.iter().map(Span::width).sum();
+    // A lock held in the environment: who does what, since when, as far as the row allows.
+    if let Some(text) = held_lock_words(state).filter(|words| {
+        used + words.chars().count() + 3 + right.join(" · ").chars().count() < area.width as usize
+    }) {
+        right.insert(0, text);
+    }
     // Quiet polling: nothing changed for a while, so reads are further apart (any key
     // brings the full rhythm back). Said as fully as the row allows.
     if let Some(idle) = idle_words(state).into_iter().find(|words| {
@@ -213,6 +219,18 @@ fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     spans.push(Span::styled(" ".repeat(pad), base));
     spans.push(Span::styled(right, base.fg(theme.dim)));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
+}
+
+/// `alice@bastion-2: release api → ibet-api:43, since 40s ago`: the first live lock of the
+/// environment on screen.
+fn held_lock_words(state: &State) -> Option<String> {
+    let env = state.current_env()?;
+    let now = state.world.now;
+    let lock = env
+        .locks
+        .iter()
+        .find(|l| l.expires_at.saturating_mul(1000) >= now)?;
+    Some(lock.describe(now.div_euclid(1000)))
 }
 
 /// What the header says while the environment's pollers are idle, longest first:

@@ -14,13 +14,14 @@
 //! [`crate::path`], [`crate::quorum`]) are functions of it.
 
 use crate::backend::BackendError;
+use crate::backend::lock::LockRecord;
 use crate::clock::EpochMs;
 use crate::config::{Config, QuorumNode};
 use crate::model::Health;
 use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::ClusterSnapshot;
 use crate::model::quorum::NodeSample;
-use crate::ops::audit::AuditEntry;
+use crate::ops::shared_audit::RecentAction;
 use crate::problems::{Problem, ProblemSince};
 use crate::quorum::{NodeHistory, NodeView, QuorumThresholds, best_height, node_view};
 
@@ -96,8 +97,14 @@ pub enum Observation {
         poller: Poller,
         slowed_ms: i64,
     },
-    /// The latest operator actions from the audit log, newest first.
-    RecentActions(Vec<AuditEntry>),
+    /// The latest operator actions from the audit log and the team's group, newest
+    /// first, another operator's marked.
+    RecentActions(Vec<RecentAction>),
+    /// A read of an environment's action locks (`env`: its index); `Err`: why not.
+    Locks {
+        env: usize,
+        result: Result<Vec<LockRecord>, String>,
+    },
     /// The clock reads `now`: ages move, data turns stale, problems may change.
     Clock(EpochMs),
 }
@@ -279,9 +286,21 @@ pub struct EnvState {
     pub danger: bool,
     pub read_only: bool,
     pub clusters: Vec<ClusterState>,
+    /// The action locks held in the environment, as last read (expired ones included).
+    pub locks: Vec<LockRecord>,
 }
 
 impl EnvState {
+    /// The lock held on `cluster` (its switch) or one of its services (`service`), if
+    /// any: the scope `ENV/CLUSTER` or `ENV/CLUSTER/SERVICE`.
+    pub fn lock_on(&self, cluster: &str, service: Option<&str>) -> Option<&LockRecord> {
+        let scope = match service {
+            Some(service) => format!("{}/{cluster}/{service}", self.name),
+            None => format!("{}/{cluster}", self.name),
+        };
+        self.locks.iter().find(|l| l.lock_id == scope)
+    }
+
     /// The best block height among the environment's nodes (they share one chain).
     pub fn best_height(&self, thresholds: &QuorumThresholds) -> Option<u64> {
         best_height(
@@ -365,7 +384,7 @@ pub struct World {
     pub problems: Vec<Problem>,
     pub problem_since: ProblemSince,
     pub problems_due_at: Option<EpochMs>,
-    pub recent_actions: Vec<AuditEntry>,
+    pub recent_actions: Vec<RecentAction>,
 }
 
 impl World {
@@ -378,6 +397,7 @@ impl World {
                 name: e.name.clone(),
                 danger: e.danger,
                 read_only: e.is_read_only(),
+                locks: Vec::new(),
                 clusters: e
                     .clusters
                     .iter()
@@ -442,6 +462,7 @@ impl World {
                 | Observation::Paths { .. }
                 | Observation::Switch { .. }
                 | Observation::Node { .. }
+                | Observation::Locks { .. }
         );
         let clock = matches!(observation, Observation::Clock(_));
         match observation {
@@ -487,6 +508,13 @@ impl World {
             Observation::RecentActions(entries) => {
                 change.shown = entries != self.recent_actions;
                 self.recent_actions = entries;
+            }
+            // A read that failed keeps what was last read: the op's plan reads again.
+            Observation::Locks { env, result } => {
+                if let (Some(state), Ok(locks)) = (self.envs.get_mut(env), result) {
+                    change.shown = state.locks != locks;
+                    state.locks = locks;
+                }
             }
         }
         let problems_due = self.problems_due_at.is_none_or(|at| self.now >= at);
@@ -584,6 +612,48 @@ mod tests {
             result: Ok(snapshot(running)),
             when,
         }
+    }
+
+    #[test]
+    fn a_lock_past_its_lease_becomes_a_warning_when_the_clock_passes_it() {
+        let mut world = World::new(&config(), 1_000_000);
+        world.apply(ecs(2, 1_000_000));
+        let lock = LockRecord {
+            lock_id: "staging/node-api/api".into(),
+            owner: "carol@bastion-3".into(),
+            caller_arn: "unknown".into(),
+            action: "force a new deployment of staging/node-api/api".into(),
+            since: 900,
+            expires_at: 1_030,
+            token: "t".into(),
+        };
+        let change = world.apply(Observation::Locks {
+            env: 0,
+            result: Ok(vec![lock]),
+        });
+        assert!(change.shown, "a lock is shown");
+        assert!(world.problems.is_empty(), "{:?}", world.problems);
+        assert!(world.envs[0].lock_on("node-api", Some("api")).is_some());
+        // Its lease ends at 1,030 s: the problems are due then, not before.
+        assert!(world.problems_due_at.is_some_and(|at| at <= 1_031_000));
+        world.apply(Observation::Clock(1_045_000));
+        let problem = world.problems.first().expect("a problem");
+        assert_eq!(problem.severity, crate::problems::Severity::Warning);
+        assert_eq!(problem.subject, "api");
+        assert!(
+            problem
+                .summary
+                .starts_with("lock of carol@bastion-3 past its lease by"),
+            "{}",
+            problem.summary
+        );
+        // A failed read keeps what was read.
+        let change = world.apply(Observation::Locks {
+            env: 0,
+            result: Err("no table".into()),
+        });
+        assert!(!change.shown);
+        assert_eq!(world.envs[0].locks.len(), 1);
     }
 
     #[test]

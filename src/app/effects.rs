@@ -41,6 +41,7 @@ impl Effects {
     pub fn new(session: &Session, write: bool, pollers: Pollers, tx: mpsc::Sender<Msg>) -> Self {
         let ops = OpRunner::new(session, write, tx.clone());
         ops.load_recent_actions();
+        ops.follow_shared_audit();
         let logs = LogTails::new(
             &session.config,
             &session.backends,
@@ -104,10 +105,95 @@ impl Effects {
 pub struct OpRunner {
     contexts: Vec<crate::ops::OpContext>,
     executor: Option<Arc<crate::ops::Executor>>,
-    audit: Option<crate::ops::audit::AuditLog>,
     tx: mpsc::Sender<Msg>,
     gate_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     gate_interval: Duration,
+    recent: RecentActions,
+}
+
+/// What "Recent actions" is made of: this console's audit file and the lines the
+/// team's groups brought, merged and sent to the world.
+#[derive(Clone)]
+struct RecentActions {
+    audit: Option<crate::ops::audit::AuditLog>,
+    shared: Arc<std::sync::Mutex<Vec<crate::ops::audit::AuditEntry>>>,
+    user: String,
+    host: String,
+    tx: mpsc::Sender<Msg>,
+}
+
+/// Lines shown in "Recent actions".
+const RECENT: usize = 8;
+/// Lines of the groups kept to merge from.
+const SHARED_KEPT: usize = 64;
+
+impl RecentActions {
+    /// Reads the file (off the loop), merges the groups' lines, and sends the result.
+    async fn publish(&self) {
+        let local = match self.audit.clone() {
+            Some(audit) => {
+                tokio::task::spawn_blocking(move || audit.recent(RECENT).unwrap_or_default())
+                    .await
+                    .unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
+        let shared = self
+            .shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let merged =
+            crate::ops::shared_audit::merge_recent(local, &shared, &self.user, &self.host, RECENT);
+        let _ = self
+            .tx
+            .send(Msg::Observed(Observation::RecentActions(merged)))
+            .await;
+    }
+
+    /// Follows `group` with the log tail: every line another console writes there
+    /// shows within a poll (a second while lines come, twelve when quiet).
+    fn follow(&self, ctx: &crate::ops::OpContext, group: &str) {
+        use crate::logs::tail::{Tail, TailConfig, TailEvent};
+        let config = TailConfig {
+            since: Duration::from_secs(24 * 3600),
+            fast_poll: Duration::from_secs(1),
+            slow_poll: Duration::from_secs(12),
+            ..TailConfig::default()
+        };
+        let source = crate::logs::LogSource {
+            group: group.to_string(),
+            stream: None,
+            label: Arc::from("audit"),
+        };
+        let mut handle = Tail::new(Arc::clone(&ctx.backends.logs), Arc::clone(&ctx.clock))
+            .with_config(config)
+            .spawn(vec![source], 256);
+        let recent = self.clone();
+        tokio::spawn(async move {
+            while let Some(event) = handle.recv().await {
+                let TailEvent::Lines(lines) = event else {
+                    continue;
+                };
+                let read =
+                    crate::ops::shared_audit::read_lines(lines.iter().map(|l| l.raw.as_str()));
+                if read.is_empty() {
+                    continue;
+                }
+                {
+                    let mut shared = recent
+                        .shared
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    shared.extend(read);
+                    shared.sort_by(|a, b| a.time.cmp(&b.time));
+                    let extra = shared.len().saturating_sub(SHARED_KEPT);
+                    shared.drain(..extra);
+                }
+                recent.publish().await;
+            }
+        });
+    }
 }
 
 impl OpRunner {
@@ -134,33 +220,44 @@ impl OpRunner {
         } else {
             AuditLog::from_config(&session.config)
         };
+        let user = os_user_from_env();
         let executor = audit
             .clone()
-            .map(|a| Arc::new(crate::ops::Executor::new(a, os_user_from_env())));
+            .map(|a| Arc::new(crate::ops::Executor::new(a, user.clone())));
+        let recent = RecentActions {
+            audit: audit.clone(),
+            shared: Arc::default(),
+            user,
+            host: crate::ops::lock::host_name(),
+            tx: tx.clone(),
+        };
         Self {
             contexts,
             executor,
-            audit,
             tx,
             gate_task: std::sync::Mutex::new(None),
             gate_interval: Duration::from_secs(session.config.rpc_poll_secs.max(1)),
+            recent,
         }
     }
 
-    /// Reads the latest actions from the audit log, off the event loop.
+    /// Follows the team's audit groups (one tail per group), for "Recent actions".
+    pub fn follow_shared_audit(&self) {
+        let mut followed = std::collections::HashSet::new();
+        for ctx in &self.contexts {
+            if let Some(group) = &ctx.environment.team.audit_log_group
+                && followed.insert(group.clone())
+            {
+                self.recent.follow(ctx, group);
+            }
+        }
+    }
+
+    /// Reads the latest actions from the audit log, off the event loop, and merges the
+    /// lines the team's groups brought.
     pub fn load_recent_actions(&self) {
-        let Some(audit) = self.audit.clone() else {
-            return;
-        };
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let entries = tokio::task::spawn_blocking(move || audit.recent(8).unwrap_or_default())
-                .await
-                .unwrap_or_default();
-            let _ = tx
-                .send(Msg::Observed(Observation::RecentActions(entries)))
-                .await;
-        });
+        let recent = self.recent.clone();
+        tokio::spawn(async move { recent.publish().await });
     }
 
     /// Starts what an op effect asks for (the others are not its own).
@@ -230,20 +327,11 @@ impl OpRunner {
                     });
                     return;
                 };
-                let audit = self.audit.clone();
+                let recent = self.recent.clone();
                 tokio::spawn(async move {
                     let report = executor.execute(&plan, &approval, &ctx).await;
                     let _ = tx.send(Msg::OpDone(Box::new(report))).await;
-                    if let Some(audit) = audit {
-                        let entries = tokio::task::spawn_blocking(move || {
-                            audit.recent(8).unwrap_or_default()
-                        })
-                        .await
-                        .unwrap_or_default();
-                        let _ = tx
-                            .send(Msg::Observed(Observation::RecentActions(entries)))
-                            .await;
-                    }
+                    recent.publish().await;
                 });
             }
             Effect::GatePolling(pair) => {

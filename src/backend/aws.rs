@@ -6,13 +6,15 @@
 //! [`auth::classify`]; [`sources::CredentialSources`] says which profile and files the
 //! SDK looked in, for the messages about credentials. [`ecs::AwsEcs`] reads and changes ECS, [`elb::AwsElb`] reads and
 //! switches the internal ALB and discovers request paths, [`identity::AwsIdentity`]
-//! answers who we are, [`logs::AwsLogs`] reads CloudWatch Logs, and [`metrics::RequestCounter`] counts the requests any client
+//! answers who we are, [`logs::AwsLogs`] reads CloudWatch Logs, [`locks::DynamoLocks`] keeps the action lock in
+//! a DynamoDB table, and [`metrics::RequestCounter`] counts the requests any client
 //! sends. Nothing here knows about the terminal.
 
 pub mod auth;
 pub mod ecs;
 pub mod elb;
 pub mod identity;
+pub mod locks;
 pub mod logs;
 pub mod metrics;
 pub mod sources;

@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 
+use crate::backend::lock::MemoryLocks;
 use crate::backend::{
     BackendError, BackendResult, EcsApi, ElbApi, EnvBackends, IdentityApi, LogsApi, RpcApi,
     ServiceUpdate,
@@ -39,10 +40,10 @@ use crate::clock::SharedClock;
 use crate::config::{AlbSwitch, QuorumNode};
 use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::{ClusterSnapshot, TaskDefinition};
-use crate::model::logs::{LogPage, LogQuery};
+use crate::model::logs::{LogEvent, LogPage, LogQuery};
 use crate::model::quorum::NodeSample;
 
-pub use topology::demo_config;
+pub use topology::{DEMO_AUDIT_GROUP, demo_config};
 
 use topology::{ENVS, EnvSpec};
 use world::EnvWorld;
@@ -134,6 +135,10 @@ struct Shared {
     seed: u64,
     clock: SharedClock,
     envs: Vec<(&'static EnvSpec, Mutex<EnvWorld>)>,
+    /// The demo world's lock table, one for every environment (scopes name theirs).
+    locks: Arc<MemoryLocks>,
+    /// Log groups written to (the shared audit trail), by name: the demo's operators.
+    written: Mutex<std::collections::HashMap<String, Vec<LogEvent>>>,
 }
 
 impl std::fmt::Debug for SimWorld {
@@ -158,7 +163,13 @@ impl SimWorld {
             })
             .collect();
         Self {
-            shared: Arc::new(Shared { seed, clock, envs }),
+            shared: Arc::new(Shared {
+                seed,
+                clock,
+                envs,
+                locks: Arc::new(MemoryLocks::default()),
+                written: Mutex::new(std::collections::HashMap::new()),
+            }),
         }
     }
 
@@ -175,7 +186,13 @@ impl SimWorld {
             logs: handle.clone(),
             rpc: handle.clone(),
             identity: handle,
+            locks: self.shared.locks.clone(),
         })
+    }
+
+    /// The lock table every environment's backends share.
+    pub fn locks(&self) -> Arc<MemoryLocks> {
+        Arc::clone(&self.shared.locks)
     }
 
     /// Injects a fault into environment `env`, now.
@@ -269,7 +286,55 @@ impl ElbApi for SimEnv {
 #[async_trait]
 impl LogsApi for SimEnv {
     async fn filter(&self, query: &LogQuery) -> BackendResult<LogPage> {
+        {
+            let written = self
+                .world
+                .shared
+                .written
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(events) = written.get(&query.group) {
+                let events = events
+                    .iter()
+                    .filter(|e| e.timestamp >= query.start)
+                    .filter(|e| query.end.is_none_or(|end| e.timestamp <= end))
+                    .cloned()
+                    .collect();
+                return Ok(LogPage {
+                    events,
+                    next_token: None,
+                });
+            }
+        }
         self.with(|w| w.filter_logs(query))
+    }
+
+    async fn put_lines(
+        &self,
+        group: &str,
+        stream: &str,
+        lines: &[(crate::clock::EpochMs, String)],
+    ) -> BackendResult<()> {
+        let now = self.world.shared.clock.now_ms();
+        let mut written = self
+            .world
+            .shared
+            .written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let events = written.entry(group.to_string()).or_default();
+        for (at, text) in lines {
+            let n = events.len();
+            events.push(LogEvent {
+                timestamp: *at,
+                ingestion: now,
+                event_id: format!("{group}-{n}"),
+                group: group.to_string(),
+                stream: stream.to_string(),
+                message: text.clone(),
+            });
+        }
+        Ok(())
     }
 }
 

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Console, Prepared, command_line, confirm_and_execute, human, plan_and_print, prepare};
+use super::{
+    Console, Prepared, command_line, confirm_and_execute_holding, human, plan_and_print, prepare,
+};
 use crate::cli::{GlobalOpts, ReleaseArgs, RollbackArgs, WatchOpts, exit};
 use crate::clock::EpochMs;
 use crate::config::closest;
@@ -137,10 +139,44 @@ async fn release_and_watch(
         Ok(plan) => plan,
         Err(code) => return code,
     };
-    let (code, report) = confirm_and_execute(console, prepared, &plan, args.action(), false).await;
+    let (code, mut report, lease) =
+        confirm_and_execute_holding(console, prepared, &plan, args.action(), false).await;
+    // The lock is held through the watch: nobody else rolls this service meanwhile.
+    let (watch_lease, lease) = if watch.watch {
+        (lease, None)
+    } else {
+        (None, lease)
+    };
+    if let Some(lease) = lease {
+        crate::ops::release_into(lease, &mut report).await;
+    }
     if report.outcome != Outcome::Ok || !watch.watch {
         return code;
     }
+    let code = watch_and_say(console, prepared, global, op, before, watch, &plan, code).await;
+    if let Some(lease) = watch_lease
+        && let Err(e) = lease.release().await
+    {
+        console.say(format!(
+            "the lock was not released: {}",
+            sanitize(&e.to_string())
+        ));
+    }
+    code
+}
+
+/// Follows the rollout `op` started and says how it ended; returns the exit code.
+#[allow(clippy::too_many_arguments)]
+async fn watch_and_say(
+    console: &mut Console,
+    prepared: &Prepared,
+    global: &GlobalOpts,
+    op: &Op,
+    before: &Service,
+    watch: &WatchOpts,
+    plan: &crate::ops::Plan,
+    code: i32,
+) -> i32 {
     let (Op::Release {
         to_task_definition: target,
         ..

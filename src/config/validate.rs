@@ -132,7 +132,15 @@ const ENVIRONMENT_KEYS: &[Key] = &[
     optional("danger", Kind::Boolean),
     optional("read_only", Kind::Boolean),
     optional("redact", Kind::Boolean),
+    optional("team", Kind::Table),
     optional("clusters", Kind::ArrayOfTables),
+];
+
+/// `Team`.
+const TEAM_KEYS: &[Key] = &[
+    optional("lock_table", Kind::String),
+    optional("audit_log_group", Kind::String),
+    optional("lease_secs", Kind::Integer { min: 10, max: 3600 }),
 ];
 
 /// `Cluster`.
@@ -264,6 +272,9 @@ impl Checker<'_> {
             self.non_empty(env, ctx, key);
         }
         self.http_url(env, ctx, "endpoint_url");
+        if let Some((team, span)) = table(env, "team") {
+            self.team(team, &span, &format!("{ctx}.team"));
+        }
         let mut names = HashMap::new();
         for (i, cluster, span) in tables(env, "clusters") {
             self.cluster(cluster, &span, &format!("{ctx}.clusters[{i}]"));
@@ -271,6 +282,32 @@ impl Checker<'_> {
                 let within = format!(" in `{ctx}`");
                 self.unique(&mut names, name, name_span, "cluster name", &within);
             }
+        }
+    }
+
+    fn team(&mut self, team: &DeTable<'_>, span: &Span, ctx: &str) {
+        self.keys(team, span, ctx, TEAM_KEYS);
+        if let Some((name, span)) = string(team, "lock_table")
+            && !is_table_name(name)
+        {
+            self.report(
+                span,
+                format!(
+                    "`{}` must be a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ - .), found `{name}`",
+                    join(ctx, "lock_table")
+                ),
+            );
+        }
+        if let Some((name, span)) = string(team, "audit_log_group")
+            && !is_log_group_name(name)
+        {
+            self.report(
+                span,
+                format!(
+                    "`{}` must be a CloudWatch Logs group name (1 to 512 of A-Z a-z 0-9 _ - . / #), found `{name}`",
+                    join(ctx, "audit_log_group")
+                ),
+            );
         }
     }
 
@@ -706,6 +743,22 @@ fn is_http_url(url: &str) -> bool {
         }
     };
     !host.is_empty() && port.is_none_or(is_port)
+}
+
+/// DynamoDB's rule for table names.
+fn is_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
+/// CloudWatch Logs' rule for log group names.
+fn is_log_group_name(name: &str) -> bool {
+    (1..=512).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./#".contains(c))
 }
 
 fn is_port(text: &str) -> bool {

@@ -83,6 +83,7 @@ mod tests {
             danger,
             read_only: None,
             redact: false,
+            team: crate::config::Team::default(),
             clusters: Vec::new(),
         }
     }

@@ -36,6 +36,9 @@ pub enum Phase {
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
+    /// Unique to the line (`host-run-phase`): a reader of the shared group drops repeats.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     /// When, in UTC (`2026-11-18T11:06:40.123Z`).
     pub time: String,
     /// Pairs a run's lines: `<start ms>-<pid>-<plan id>`.
@@ -44,7 +47,11 @@ pub struct AuditEntry {
     pub phase: Phase,
     /// The OS user who ran the console.
     pub os_user: String,
-    /// The AWS caller identity (ARN); `null` when not asked (refusals) or unknown.
+    /// The host it ran on.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host: String,
+    /// The AWS caller identity (ARN); `null` when unknown, or when refused before the
+    /// lock was taken (the identity is read for the lock's item).
     pub aws_caller: Option<String>,
     /// Why the caller identity is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -299,10 +306,12 @@ mod tests {
 
     fn entry(run: &str, phase: Phase) -> AuditEntry {
         AuditEntry {
+            id: String::new(),
             time: "2026-11-18T11:06:40.123Z".into(),
             run: run.into(),
             phase,
             os_user: "alice".into(),
+            host: String::new(),
             aws_caller: Some("arn:aws:sts::123456789012:assumed-role/ops/alice".into()),
             aws_caller_error: None,
             environment: "staging".into(),

@@ -9,15 +9,18 @@
 //! changes, and draws nothing.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::audit::{self, AuditEntry, AuditLog, Phase};
 use super::gate::GateTracker;
+use super::lock::{self, Lease, LeaseRequest};
 use super::plan::plan_with_gate;
+use super::shared_audit;
 use super::{
-    Approval, Check, Mutation, OpContext, OpKey, OpReport, Outcome, Plan, PlanId, Repeat,
+    Approval, Check, Mutation, Op, OpContext, OpKey, OpReport, Outcome, Plan, PlanId, Repeat,
     Verification, guard, restart, switch,
 };
+use crate::backend::lock::LockError;
 use crate::backend::{BackendError, EnvBackends};
 use crate::clock::iso_utc;
 
@@ -55,7 +58,10 @@ const GATE_REPOLL: std::time::Duration = std::time::Duration::from_secs(1);
 pub struct Executor {
     audit: AuditLog,
     os_user: String,
+    host: String,
     runs: Mutex<Runs>,
+    /// The last shared audit write that failed, for the next report to show.
+    not_shared: Mutex<Option<String>>,
 }
 
 /// Reports of executed plans kept to answer repeated confirmations.
@@ -127,7 +133,9 @@ impl Executor {
         Self {
             audit,
             os_user: os_user.into(),
+            host: lock::host_name(),
             runs: Mutex::new(Runs::default()),
+            not_shared: Mutex::new(None),
         }
     }
 
@@ -148,17 +156,59 @@ impl Executor {
     /// "after" line. A plan executed once answers every later confirmation with that
     /// run's report ([`Repeat::AlreadyDone`]).
     pub async fn execute(&self, plan: &Plan, approval: &Approval, ctx: &OpContext) -> OpReport {
+        let (mut result, lease) = self.execute_holding(plan, approval, ctx).await;
+        if let Some(lease) = lease {
+            release_into(lease, &mut result).await;
+        }
+        result
+    }
+
+    /// [`Self::execute`] that keeps the action lock after a successful run, for the
+    /// caller to release ([`release_into`]) once it has watched what the op started (a
+    /// rollout). The lock goes on being renewed meanwhile.
+    pub async fn execute_holding(
+        &self,
+        plan: &Plan,
+        approval: &Approval,
+        ctx: &OpContext,
+    ) -> (OpReport, Option<Lease>) {
+        let (mut report, lease) = self.run_holding(plan, approval, ctx).await;
+        self.show_not_shared(&mut report);
+        (report, lease)
+    }
+
+    /// Adds a failed shared audit write to `report`'s hint (the lines are queued).
+    fn show_not_shared(&self, report: &mut OpReport) {
+        let note = self
+            .not_shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(note) = note {
+            report.hint = Some(match report.hint.take() {
+                Some(hint) => format!("{hint}; {note}"),
+                None => note,
+            });
+        }
+    }
+
+    async fn run_holding(
+        &self,
+        plan: &Plan,
+        approval: &Approval,
+        ctx: &OpContext,
+    ) -> (OpReport, Option<Lease>) {
         let mut run = Run::start(plan, ctx);
         let _slot = match self.claim(plan) {
             Claim::Fresh(slot) => slot,
-            Claim::Repeat(report) => return report,
+            Claim::Repeat(report) => return (report, None),
             Claim::Busy => {
                 let error = format!(
                     "another {} on {} is running; wait for it to finish",
                     plan.op.kind(),
                     plan.op.target()
                 );
-                return self.refuse(&run, error).await;
+                return (self.refuse(&run, error).await, None);
             }
         };
 
@@ -169,13 +219,13 @@ impl Executor {
                 plan.op.env(),
                 ctx.environment.name
             );
-            return self.refuse(&run, error).await;
+            return (self.refuse(&run, error).await, None);
         }
         let write = guard::write_access(&ctx.environment, ctx.write);
         if !write.passed {
             let error = write.detail.clone().unwrap_or_else(|| write.value.clone());
             run.checks = vec![write];
-            return self.refuse(&run, error).await;
+            return (self.refuse(&run, error).await, None);
         }
         let environment = &ctx.environment;
         if !approval.confirmation.fits(environment) {
@@ -187,15 +237,100 @@ impl Executor {
             } else {
                 "the confirmation does not match; confirm with yes".to_string()
             };
-            return self.refuse(&run, error).await;
+            return (self.refuse(&run, error).await, None);
         }
 
+        // Who, then the lock shared with the other consoles: a held one refuses here,
+        // naming its holder, and nothing is changed.
+        match ctx.backends.identity.caller().await {
+            Ok(arn) => run.aws_caller = Some(arn),
+            Err(e) => run.aws_caller_error = Some(e.to_string()),
+        }
+        // Breaking a lock is the one op that takes none.
+        let lease = if matches!(plan.op, Op::BreakLock { .. }) {
+            None
+        } else {
+            match self.take_lock(&run).await {
+                Ok(lease) => Some(lease),
+                Err(e) => {
+                    let now = ctx.clock.now_ms().div_euclid(1000);
+                    let error = match &e {
+                        LockError::Held(holder) => format!(
+                            "another console holds the lock: {}",
+                            lock::held_text(holder, now)
+                        ),
+                        other => format!("{other}; nothing was done"),
+                    };
+                    let mut result = self.refuse(&run, error).await;
+                    result.hint = match (e.hint(), result.hint.take()) {
+                        (Some(hint), Some(also)) => Some(format!("{hint}; {also}")),
+                        (hint, also) => hint.or(also),
+                    };
+                    return (result, None);
+                }
+            }
+        };
+        if let Some(lease) = &lease {
+            run.checks.push(Check::pass(
+                "lock",
+                format!("held by this run ({})", lease.record().lock_id),
+            ));
+        }
+        let (mut result, remember) = self
+            .execute_locked(&mut run, approval, lease.as_ref())
+            .await;
+        if remember {
+            self.remember(&result);
+        }
+        match lease {
+            Some(lease) if result.outcome == Outcome::Ok => (result, Some(lease)),
+            Some(lease) => {
+                release_into(lease, &mut result).await;
+                (result, None)
+            }
+            None => (result, None),
+        }
+    }
+
+    /// Takes the action lock of `run`'s op for this run.
+    async fn take_lock(&self, run: &Run<'_>) -> Result<Lease, LockError> {
+        let ctx = run.ctx;
+        let request = LeaseRequest {
+            scope: lock::scope(&run.plan.op, &ctx.environment),
+            owner: format!("{}@{}", self.os_user, self.host),
+            caller_arn: run.aws_caller.clone().unwrap_or_else(|| "unknown".into()),
+            action: run.plan.op.title(),
+            token: format!("{}@{}", run.id, self.host),
+            lease_secs: ctx.environment.team.lease_secs,
+        };
+        Lease::take(
+            Arc::clone(&ctx.backends.locks),
+            request,
+            Arc::clone(&ctx.clock),
+        )
+        .await
+    }
+
+    /// The run under the lock: plans again, writes the "before" line, renews the lock
+    /// once more, makes the one call, verifies, writes the "after" line. Returns the
+    /// report, and whether later confirmations of the plan get it back.
+    async fn execute_locked(
+        &self,
+        run: &mut Run<'_>,
+        approval: &Approval,
+        lease: Option<&Lease>,
+    ) -> (OpReport, bool) {
+        let plan = run.plan;
+        let ctx = run.ctx;
+        let environment = &ctx.environment;
         // The state as it is now, not as it was when the dialog opened.
-        let mut fresh = plan_with_gate(&plan.op, ctx, plan.gate.as_ref()).await;
+        let mut fresh = plan_with_gate(&plan.op, ctx, plan.gate.as_ref(), false).await;
         if plan.gate.as_ref().is_some_and(GateTracker::is_open) {
             hold_gate_again(&mut fresh, ctx).await;
         }
+        let lock_check = run.checks.pop();
         run.checks.clone_from(&fresh.checks);
+        run.checks.extend(lock_check);
         if fresh.changes != plan.changes {
             let error = format!(
                 "the state changed since the plan was made; review the new plan: {}",
@@ -205,7 +340,7 @@ impl Executor {
                     fresh.changes.join("; ")
                 }
             );
-            return self.refuse(&run, error).await;
+            return (self.refuse(run, error).await, false);
         }
         let failed: Vec<&Check> = fresh.failed_checks().collect();
         if failed.iter().any(|c| !c.overridable) || fresh.mutation.is_none() {
@@ -214,7 +349,7 @@ impl Executor {
             } else {
                 failed_lines(&failed)
             };
-            return self.refuse(&run, error).await;
+            return (self.refuse(run, error).await, false);
         }
         if !failed.is_empty() {
             match &approval.override_gate {
@@ -228,34 +363,53 @@ impl Executor {
                     } else {
                         "the override needs its own confirmation".to_string()
                     };
-                    return self.refuse(&run, error).await;
+                    return (self.refuse(run, error).await, false);
                 }
                 None => {
                     let error = format!(
                         "the gate failed ({}); overriding takes a second, explicit confirmation",
                         failed_lines(&failed)
                     );
-                    return self.refuse(&run, error).await;
+                    return (self.refuse(run, error).await, false);
                 }
             }
         }
         let (Some(mutation), Some(verification)) = (&fresh.mutation, &fresh.verification) else {
-            return self.refuse(&run, "nothing to do".to_string()).await;
+            return (self.refuse(run, "nothing to do".to_string()).await, false);
         };
 
-        // Who, then the "before" line; nothing is called unless it is on disk.
-        match ctx.backends.identity.caller().await {
-            Ok(arn) => run.aws_caller = Some(arn),
-            Err(e) => run.aws_caller_error = Some(e.to_string()),
-        }
-        if let Err(e) = self.write(&run, Phase::Before, None, None).await {
-            return report(
-                &run,
+        // The "before" line; nothing is called unless it is on disk.
+        if let Err(e) = self.write(run, Phase::Before, None, None).await {
+            let result = report(
+                run,
                 Outcome::Failed,
                 format!("{}: not done", plan.op.title()),
                 Some(format!("{e}; nothing was done")),
                 Some("check that the audit log's folder is writable".to_string()),
             );
+            return (result, false);
+        }
+        // The lock is still ours right before the call, or nothing is called.
+        let confirmed = match lease {
+            Some(lease) => lease.confirm().await,
+            None => Ok(()),
+        };
+        if let Err(why) = confirmed {
+            let error = format!("{why}; stopped before the call, nothing was done");
+            let hint = Some(
+                "another console took the lock over (`ibet-console locks`); look at the \
+                 resource before trying again"
+                    .to_string(),
+            );
+            let (error, hint) = self.close(run, Outcome::Refused, &error, hint).await;
+            let result = report(
+                run,
+                Outcome::Refused,
+                format!("{}: stopped", plan.op.title()),
+                Some(error),
+                hint,
+            );
+            return (result, false);
         }
 
         let reason = format!("ibet-console: {} by {}", plan.op.kind(), self.os_user);
@@ -263,11 +417,24 @@ impl Executor {
             Err(e) => {
                 let hint = e.hint();
                 let error = e.to_string();
-                let (error, hint) = self.close(&run, Outcome::Failed, &error, hint).await;
+                let (error, hint) = self.close(run, Outcome::Failed, &error, hint).await;
                 report(
-                    &run,
+                    run,
                     Outcome::Failed,
                     format!("{}: failed", plan.op.title()),
+                    Some(error),
+                    hint,
+                )
+            }
+            Ok(()) if lease.and_then(Lease::lost).is_some() => {
+                let why = lease.and_then(Lease::lost).unwrap_or_default();
+                let error = format!("{why}; the result was not read back (no further AWS call)");
+                let hint = Some("look at the resource in the console or AWS".to_string());
+                let (error, hint) = self.close(run, Outcome::VerifyFailed, &error, hint).await;
+                report(
+                    run,
+                    Outcome::VerifyFailed,
+                    format!("{}: called, but not verified", plan.op.title()),
                     Some(error),
                     hint,
                 )
@@ -275,25 +442,22 @@ impl Executor {
             Ok(()) => match verify(verification, &ctx.backends).await {
                 Ok(seen) => {
                     let mut result = report(
-                        &run,
+                        run,
                         Outcome::Ok,
                         format!("{}: done, {seen}", plan.op.title()),
                         None,
                         None,
                     );
-                    if let Err(e) = self
-                        .write(&run, Phase::After, Some(Outcome::Ok), None)
-                        .await
-                    {
+                    if let Err(e) = self.write(run, Phase::After, Some(Outcome::Ok), None).await {
                         result.error = Some(format!("done, but {e}"));
                     }
                     result
                 }
                 Err(why) => {
                     let hint = Some("look at the resource in the console or AWS".to_string());
-                    let (error, hint) = self.close(&run, Outcome::VerifyFailed, &why, hint).await;
+                    let (error, hint) = self.close(run, Outcome::VerifyFailed, &why, hint).await;
                     report(
-                        &run,
+                        run,
                         Outcome::VerifyFailed,
                         format!("{}: called, but not verified", plan.op.title()),
                         Some(error),
@@ -302,8 +466,7 @@ impl Executor {
                 }
             },
         };
-        self.remember(&result);
-        result
+        (result, true)
     }
 
     /// Refuses `plan` for a reason its caller found before asking to execute it (a plan
@@ -317,7 +480,9 @@ impl Executor {
         reason: impl Into<String>,
     ) -> OpReport {
         let run = Run::start(plan, ctx);
-        self.refuse(&run, reason.into()).await
+        let mut report = self.refuse(&run, reason.into()).await;
+        self.show_not_shared(&mut report);
+        report
     }
 
     /// Claims the plan's op key, or says why not.
@@ -405,10 +570,20 @@ impl Executor {
         error: Option<String>,
     ) -> Result<(), audit::AuditError> {
         let entry = AuditEntry {
+            id: format!(
+                "{}-{}-{}",
+                self.host,
+                run.id,
+                match phase {
+                    Phase::Before => "before",
+                    Phase::After => "after",
+                }
+            ),
             time: iso_utc(run.ctx.clock.now_ms()),
             run: run.id.clone(),
             phase,
             os_user: self.os_user.clone(),
+            host: self.host.clone(),
             aws_caller: run.aws_caller.clone(),
             aws_caller_error: run.aws_caller_error.clone(),
             environment: run.plan.op.env().to_string(),
@@ -420,7 +595,37 @@ impl Executor {
             outcome,
             error,
         };
-        self.audit.append_async(entry).await
+        self.audit.append_async(entry.clone()).await?;
+        // Then the team's group; a failure is queued and shown, never fatal to the op.
+        if let Some(group) = &run.ctx.environment.team.audit_log_group {
+            let stream = shared_audit::stream_name(&self.host, &self.os_user);
+            if let Err(not) = shared_audit::share(
+                run.ctx.backends.logs.as_ref(),
+                group,
+                &stream,
+                &entry,
+                self.audit.path(),
+            )
+            .await
+            {
+                *self
+                    .not_shared
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(not.describe());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Releases `lease`; a release that fails is noted in `report`'s hint.
+pub async fn release_into(lease: Lease, report: &mut OpReport) {
+    if let Err(e) = lease.release().await {
+        let note = format!("the lock was not released: {e}");
+        report.hint = Some(match report.hint.take() {
+            Some(hint) => format!("{hint}; {note}"),
+            None => note,
+        });
     }
 }
 
@@ -475,6 +680,11 @@ async fn apply(
                 .update_service(ecs_cluster, service, update)
                 .await
         }
+        Mutation::BreakLock { lock_id } => match backends.locks.break_lock(lock_id).await {
+            Ok(_) => Ok(()),
+            Err(LockError::Store { source, .. }) => Err(*source),
+            Err(e) => Err(BackendError::Other(e.to_string())),
+        },
     }
 }
 
@@ -518,5 +728,10 @@ async fn verify(verification: &Verification, backends: &EnvBackends) -> Result<S
             )
             .await
         }
+        Verification::LockBroken {
+            lock_id,
+            owner,
+            since,
+        } => lock::verify_broken(backends.locks.as_ref(), lock_id, owner, *since).await,
     }
 }

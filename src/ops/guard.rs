@@ -228,6 +228,7 @@ mod tests {
             danger,
             read_only,
             redact: false,
+            team: crate::config::Team::default(),
             clusters: Vec::new(),
         }
     }

@@ -66,6 +66,13 @@ pub enum Op {
         /// Task definition ARN or `family:revision`.
         to_task_definition: String,
     },
+    /// Break another console's action lock (it died, or it is stuck).
+    BreakLock {
+        /// The environment's configured name.
+        env: String,
+        /// The lock's scope: `ENV/CLUSTER` or `ENV/CLUSTER/SERVICE`.
+        lock: String,
+    },
 }
 
 impl Op {
@@ -76,7 +83,8 @@ impl Op {
             | Self::StopTask { env, .. }
             | Self::ForceDeploy { env, .. }
             | Self::Release { env, .. }
-            | Self::Rollback { env, .. } => env,
+            | Self::Rollback { env, .. }
+            | Self::BreakLock { env, .. } => env,
         }
     }
 
@@ -88,13 +96,14 @@ impl Op {
             | Self::ForceDeploy { cluster, .. }
             | Self::Release { cluster, .. }
             | Self::Rollback { cluster, .. } => cluster,
+            Self::BreakLock { lock, .. } => lock.split('/').nth(1).unwrap_or_default(),
         }
     }
 
     /// The service acted on, for the ECS ops.
     pub fn service(&self) -> Option<&str> {
         match self {
-            Self::SwitchAlb { .. } => None,
+            Self::SwitchAlb { .. } | Self::BreakLock { .. } => None,
             Self::StopTask { service, .. }
             | Self::ForceDeploy { service, .. }
             | Self::Release { service, .. }
@@ -110,6 +119,7 @@ impl Op {
             Self::ForceDeploy { .. } => "force_deploy",
             Self::Release { .. } => "release",
             Self::Rollback { .. } => "rollback",
+            Self::BreakLock { .. } => "break_lock",
         }
     }
 
@@ -129,6 +139,7 @@ impl Op {
                 to_task_definition,
                 ..
             } => format!("{service} → {}", short_task_definition(to_task_definition)),
+            Self::BreakLock { lock, .. } => format!("lock {lock}"),
         }
     }
 
@@ -167,6 +178,7 @@ impl Op {
                 "roll {env}/{cluster}/{service} back to {}",
                 short_task_definition(to_task_definition)
             ),
+            Self::BreakLock { lock, .. } => format!("break the action lock {lock}"),
         }
     }
 
@@ -176,9 +188,10 @@ impl Op {
     /// service (stopping two of its tasks at once, or stopping one mid-deployment, is
     /// exactly what the guards are there to prevent).
     pub fn key(&self) -> OpKey {
-        let target = match self.service() {
-            Some(service) => format!("service:{service}"),
-            None => "alb_switch".to_string(),
+        let target = match (self, self.service()) {
+            (Self::BreakLock { lock, .. }, _) => format!("lock:{lock}"),
+            (_, Some(service)) => format!("service:{service}"),
+            (_, None) => "alb_switch".to_string(),
         };
         OpKey {
             env: self.env().to_string(),

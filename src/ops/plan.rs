@@ -118,6 +118,8 @@ pub(crate) enum Mutation {
         service: String,
         update: ServiceUpdate,
     },
+    /// `LockStore::break_lock` of `lock_id`.
+    BreakLock { lock_id: String },
 }
 
 /// How the executor reads the result back.
@@ -147,6 +149,12 @@ pub(crate) enum Verification {
         service: String,
         task_definition: String,
         known_deployments: Vec<String>,
+    },
+    /// The lock `lock_id` is not held by `owner` (with `since`) any more.
+    LockBroken {
+        lock_id: String,
+        owner: String,
+        since: i64,
     },
 }
 
@@ -307,11 +315,17 @@ pub struct OpContext {
 /// read-only environment without `--write` is refused here too, before any backend
 /// call.
 pub async fn plan(op: &Op, ctx: &OpContext) -> Plan {
-    plan_with_gate(op, ctx, None).await
+    plan_with_gate(op, ctx, None, true).await
 }
 
-/// [`plan`] that continues counting an earlier gate (the executor's last look).
-pub(super) async fn plan_with_gate(op: &Op, ctx: &OpContext, gate: Option<&GateTracker>) -> Plan {
+/// [`plan`] that continues counting an earlier gate (the executor's last look). The
+/// executor, which holds the lock by then, does not `look_at_locks`.
+pub(super) async fn plan_with_gate(
+    op: &Op,
+    ctx: &OpContext,
+    gate: Option<&GateTracker>,
+    look_at_locks: bool,
+) -> Plan {
     let environment = &ctx.environment;
     let mut plan = Plan::new(op, environment, ctx.clock.now_ms());
     if op.env() != environment.name {
@@ -325,6 +339,24 @@ pub(super) async fn plan_with_gate(op: &Op, ctx: &OpContext, gate: Option<&GateT
     plan.check(guard::write_access(environment, ctx.write));
     if plan.is_blocked() {
         return plan;
+    }
+    if let Op::BreakLock { lock, .. } = op {
+        super::lock::plan_break(&mut plan, lock, ctx).await;
+        return plan;
+    }
+    if look_at_locks {
+        plan.check(
+            super::lock::lock_check(
+                op,
+                environment,
+                ctx.backends.locks.as_ref(),
+                ctx.clock.now_ms(),
+            )
+            .await,
+        );
+        if plan.is_blocked() {
+            return plan;
+        }
     }
     let Some(cluster) = environment.clusters.iter().find(|c| c.name == op.cluster()) else {
         plan.check(Check::fail("cluster", op.cluster()).detail(format!(
@@ -361,6 +393,8 @@ pub(super) async fn plan_with_gate(op: &Op, ctx: &OpContext, gate: Option<&GateT
             )
             .await;
         }
+        // Planned above, before the cluster is looked for.
+        Op::BreakLock { .. } => {}
     }
     plan
 }

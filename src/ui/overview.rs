@@ -115,12 +115,26 @@ fn render_clusters(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) 
             } else {
                 theme.text()
             };
+            // A lock held on the cluster or one of its services rides on the name.
+            let prefix = format!("{}/{}", env.name, c.name);
+            let locked = env.locks.iter().any(|l| {
+                l.lock_id == prefix
+                    || l.lock_id
+                        .strip_prefix(&prefix)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            });
+            let w = area.width.saturating_sub(5) as usize;
+            let (name, name_style) = match (locked, c.name.chars().count() + 9 <= w) {
+                (true, true) => (
+                    format!("{} (locked)", c.name),
+                    name_style.patch(theme.warn()),
+                ),
+                (true, false) => (c.name.clone(), name_style.patch(theme.warn())),
+                (false, _) => (c.name.clone(), name_style),
+            };
             Line::from(vec![
                 Span::styled(format!(" {} ", health_glyph(h)), theme.health(h)),
-                Span::styled(
-                    format!("{:<w$}", c.name, w = area.width.saturating_sub(5) as usize),
-                    name_style,
-                ),
+                Span::styled(format!("{name:<w$}"), name_style),
             ])
         })
         .collect();
@@ -232,7 +246,12 @@ fn render_services(
             crate::model::ecs::Rollout::InProgress => theme.warn(),
             _ => theme.dim(),
         };
-        let name = if wide || svc.status == "ACTIVE" {
+        let env = state.current_env();
+        let lock = env.and_then(|e| e.lock_on(&cluster.name, Some(&svc.name)));
+        let name = if lock.is_some() {
+            // An op holds the service: marked on the name, whose and what in LAST EVENT.
+            Cell::from(format!("{} (locked)", svc.name)).style(theme.warn())
+        } else if wide || svc.status == "ACTIVE" {
             Cell::from(svc.name.clone())
         } else {
             // Narrow screens have no STATUS column: an unusual status rides on the name.
@@ -261,18 +280,36 @@ fn render_services(
         cells.push(Cell::from(rollout.as_str().replace('_', " ")).style(rollout_style));
         cells.push(Cell::from(health_span(h, theme)));
         if wide {
-            let ev = svc
-                .events
-                .first()
-                .map(|e| fit(&e.message, 80))
-                .unwrap_or_default();
-            cells.push(Cell::from(ev).style(theme.dim()));
+            if let Some(lock) = lock {
+                let now = state.world.now;
+                let held = if lock.expires_at.saturating_mul(1000) < now {
+                    format!(
+                        "lock past its lease: {}",
+                        lock.describe(now.div_euclid(1000))
+                    )
+                } else {
+                    format!("locked by {}", lock.describe(now.div_euclid(1000)))
+                };
+                cells.push(Cell::from(fit(&held, 80)).style(theme.warn()));
+            } else {
+                let ev = svc
+                    .events
+                    .first()
+                    .map(|e| fit(&e.message, 80))
+                    .unwrap_or_default();
+                cells.push(Cell::from(ev).style(theme.dim()));
+            }
         }
         Row::new(cells)
     });
+    let locked = |name: &str| {
+        state
+            .current_env()
+            .is_some_and(|e| e.lock_on(&cluster.name, Some(name)).is_some())
+    };
     let name_w = services
         .iter()
-        .map(|s| s.name.chars().count())
+        .map(|s| s.name.chars().count() + if locked(&s.name) { 9 } else { 0 })
         .max()
         .unwrap_or(4)
         .clamp(4, 28) as u16;
@@ -364,7 +401,8 @@ fn render_recent(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             .recent_actions
             .iter()
             .take(usize::from(area.height.saturating_sub(2)))
-            .map(|a| {
+            .map(|recent| {
+                let a = &recent.entry;
                 let outcome = a.outcome.map_or("started", |o| o.as_str());
                 let style = match a.outcome {
                     Some(crate::ops::Outcome::Ok) => theme.health(crate::model::Health::Ok),
@@ -375,12 +413,22 @@ fn render_recent(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                     || a.time.get(..19).unwrap_or(&a.time).replace('T', " "),
                     |at| state.zone.date_time(at),
                 );
-                Line::from(vec![
+                // Another operator's line names where it came from.
+                let who = if recent.theirs {
+                    format!("{}@{}", a.os_user, a.host)
+                } else {
+                    a.os_user.clone()
+                };
+                let mut spans = vec![
                     Span::styled(format!("{when} "), theme.dim()),
-                    Span::styled(format!("{:<10} ", a.os_user), theme.text()),
+                    Span::styled(format!("{who:<10} "), theme.text()),
                     Span::styled(format!("{outcome:<13} "), style),
                     Span::styled(a.op.title(), theme.text()),
-                ])
+                ];
+                if recent.theirs {
+                    spans.insert(2, Span::styled("theirs ", theme.warn()));
+                }
+                Line::from(spans)
             })
             .collect()
     };

@@ -88,6 +88,7 @@ impl Scene {
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .env("HOME", self.dir.path())
+            .env("XDG_RUNTIME_DIR", self.dir.path())
             .env("USER", OPERATOR)
             .stdin(Stdio::null())
             .output()
@@ -1080,4 +1081,79 @@ async fn demo_json_output_is_one_document_with_the_gate_polls() {
     assert_eq!(json["plan"]["gate"]["state"], "open");
     assert_eq!(json["gate_polls"].as_array().map(Vec::len), Some(3));
     assert!(printed.err.contains("Waiting for the sync gate"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn demo_locks_lists_a_held_lock_and_unlock_breaks_it_audited_with_its_holder() {
+    /// A demo world where carol's console died holding a production lock.
+    fn with_carols_lock() -> Demo {
+        let demo = Demo::new();
+        let session = demo.session.as_ref().expect("session");
+        let now = session.clock.now_ms() / 1000;
+        let world = session.world.as_ref().expect("demo world");
+        world.locks().put(ibet_console::backend::lock::LockRecord {
+            lock_id: "production/node-api/api".into(),
+            owner: "carol@bastion-3".into(),
+            caller_arn: "arn:aws:sts::123456789012:assumed-role/ops/carol".into(),
+            action: "force a new deployment of production/node-api/api".into(),
+            since: now - 300,
+            expires_at: now - 60,
+            token: "carol-run".into(),
+        });
+        demo
+    }
+
+    let printed = with_carols_lock()
+        .run(
+            &["--env", "production", "locks"],
+            ScriptedPrompter::without_terminal(),
+        )
+        .await;
+    assert_eq!(printed.code, 0, "{}", printed.err);
+    assert!(
+        printed.out.contains(
+            "production/node-api/api  carol@bastion-3  force a new deployment of production/node-api/api  since 5m ago  EXPIRED 1m ago"
+        ),
+        "{}",
+        printed.out
+    );
+
+    // A danger environment: the typed name, then the break, audited with the holder.
+    let mut breaking = with_carols_lock();
+    let printed = breaking
+        .run(
+            &[
+                "--env",
+                "production",
+                "--write",
+                "unlock",
+                "--lock",
+                "production/node-api/api",
+            ],
+            ScriptedPrompter::new(["production"]),
+        )
+        .await;
+    assert_eq!(printed.code, 0, "{}\n{}", printed.out, printed.err);
+    assert!(
+        printed.asked[0].contains("Type its name"),
+        "{:?}",
+        printed.asked
+    );
+    assert!(
+        printed
+            .out
+            .contains("break the lock production/node-api/api of carol@bastion-3"),
+        "{}",
+        printed.out
+    );
+    let audit = breaking.audit();
+    assert_eq!(audit.len(), 2);
+    assert!(matches!(audit[0].op, Op::BreakLock { .. }));
+    assert!(
+        audit[0].changes[0]
+            .contains("carol@bastion-3 (caller arn:aws:sts::123456789012:assumed-role/ops/carol)"),
+        "{:?}",
+        audit[0].changes
+    );
+    assert_eq!(audit[1].outcome, Some(Outcome::Ok));
 }

@@ -18,6 +18,7 @@ mod config_fixtures;
 mod e2e_tmux;
 mod moto_ecs;
 mod moto_elb;
+mod moto_locks;
 mod moto_logs;
 mod moto_paths;
 mod ops;

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use ibet_console::backend::lock::{LockStore, MemoryLocks};
 use ibet_console::backend::{
     BackendError, BackendResult, EcsApi, ElbApi, EnvBackends, IdentityApi, LogsApi, RpcApi,
     ServiceUpdate,
@@ -138,7 +139,7 @@ struct World {
 }
 
 /// Every backend of one environment, in memory, with a log of the calls made.
-struct Fake {
+pub(crate) struct Fake {
     world: Mutex<World>,
     calls: Mutex<Vec<String>>,
     clock: Arc<ManualClock>,
@@ -149,12 +150,15 @@ struct Fake {
     /// Mutating calls fail.
     fail_mutations: AtomicBool,
     /// When set, a mutating call waits here (after saying so on `entered`).
-    hold: Mutex<Option<Arc<Notify>>>,
+    pub(crate) hold: Mutex<Option<Arc<Notify>>>,
     entered: Notify,
+    /// The action lock, as another console would see it.
+    locks: Arc<dyn LockStore>,
 }
 
 impl Fake {
-    fn new(clock: Arc<ManualClock>) -> Arc<Self> {
+    /// A fake world whose action lock is `locks` (the team's table in moto).
+    pub(crate) fn with_locks(clock: Arc<ManualClock>, locks: Arc<dyn LockStore>) -> Arc<Self> {
         let mut world = World::default();
         for name in [
             "general-1",
@@ -208,6 +212,7 @@ impl Fake {
             fail_mutations: AtomicBool::new(false),
             hold: Mutex::new(None),
             entered: Notify::new(),
+            locks,
         })
     }
 
@@ -218,6 +223,7 @@ impl Fake {
             logs: self.clone(),
             rpc: self.clone(),
             identity: self.clone(),
+            locks: self.locks.clone(),
         }
     }
 
@@ -229,7 +235,7 @@ impl Fake {
         self.calls.lock().expect("calls").clone()
     }
 
-    fn count(&self, prefix: &str) -> usize {
+    pub(crate) fn count(&self, prefix: &str) -> usize {
         self.calls()
             .iter()
             .filter(|c| c.starts_with(prefix))
@@ -537,18 +543,30 @@ impl IdentityApi for Fake {
 }
 
 /// A world, a context in one environment, and an executor writing to a temp audit log.
-struct Harness {
-    fake: Arc<Fake>,
-    ctx: OpContext,
-    executor: Executor,
+pub(crate) struct Harness {
+    pub(crate) fake: Arc<Fake>,
+    pub(crate) ctx: OpContext,
+    pub(crate) executor: Executor,
     _dir: tempfile::TempDir,
 }
 
 impl Harness {
     fn new(env: &str, write: bool) -> Self {
+        Self::with_locks(env, write, Arc::new(MemoryLocks::default()), "alice", NOW)
+    }
+
+    /// A harness in `env` whose action lock is `locks`, acting for the OS user `user`,
+    /// its clock at `now`.
+    pub(crate) fn with_locks(
+        env: &str,
+        write: bool,
+        locks: Arc<dyn LockStore>,
+        user: &str,
+        now: EpochMs,
+    ) -> Self {
         let config = Config::parse(&config_text(), Path::new("test.toml")).expect("config");
-        let clock = Arc::new(ManualClock::new(NOW));
-        let fake = Fake::new(clock.clone());
+        let clock = Arc::new(ManualClock::new(now));
+        let fake = Fake::with_locks(clock.clone(), locks);
         let shared: SharedClock = clock;
         let ctx = OpContext {
             environment: config.environment(env).expect("env").clone(),
@@ -557,7 +575,7 @@ impl Harness {
             write,
         };
         let dir = tempfile::tempdir().expect("tempdir");
-        let executor = Executor::new(AuditLog::new(dir.path().join("audit.jsonl")), "alice");
+        let executor = Executor::new(AuditLog::new(dir.path().join("audit.jsonl")), user);
         Self {
             fake,
             ctx,
@@ -567,7 +585,7 @@ impl Harness {
     }
 
     /// The audit log's lines as JSON, oldest first.
-    fn audit(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn audit(&self) -> Vec<serde_json::Value> {
         match std::fs::read_to_string(self.executor.audit_log().path()) {
             Ok(text) => text
                 .lines()
@@ -578,12 +596,12 @@ impl Harness {
     }
 
     /// Plans `op` in the harness's context.
-    async fn plan(&self, op: &Op) -> Plan {
+    pub(crate) async fn plan(&self, op: &Op) -> Plan {
         plan(op, &self.ctx).await
     }
 
     /// Executes `plan` with `approval` in the harness's context.
-    async fn execute(&self, plan: &Plan, approval: &Approval) -> OpReport {
+    pub(crate) async fn execute(&self, plan: &Plan, approval: &Approval) -> OpReport {
         self.executor.execute(plan, approval, &self.ctx).await
     }
 
@@ -594,7 +612,7 @@ impl Harness {
         report
     }
 
-    fn phases(&self) -> Vec<(String, Option<String>)> {
+    pub(crate) fn phases(&self) -> Vec<(String, Option<String>)> {
         self.audit()
             .iter()
             .map(|l| {
@@ -732,7 +750,9 @@ async fn a_failed_gate_refuses_and_changes_nothing() {
     assert_eq!(report.exit_code(), 3);
     assert!(error(&report).contains("overriding takes a second, explicit confirmation"));
     assert_eq!(h.fake.count("apply_switch"), 0);
-    assert_eq!(h.fake.count("caller"), 0);
+    // Who asks is read once, for the lock's item; the lock is given back.
+    assert_eq!(h.fake.count("caller"), 1);
+    assert!(h.fake.locks.list("").await.expect("locks").is_empty());
     assert_eq!(h.fake.active(STG_LISTENER), ["general-1"]);
     assert_eq!(h.phases(), [("after".into(), Some("refused".into()))]);
 }
@@ -969,8 +989,16 @@ async fn a_crash_during_the_call_leaves_the_before_line() {
     }
     // The execute future is dropped mid-call, as a killed process would leave it.
     assert_eq!(h.phases(), [("before".into(), None)]);
-    // Its op key is free again.
+    // Its op key is free again, but its lock stays until the lease ends, as a killed
+    // console's would: refused, naming the holder, then taken over.
     *h.fake.hold.lock().expect("hold") = None;
+    let report = h.execute(&plan, &yes).await;
+    assert_eq!(report.outcome, Outcome::Refused);
+    assert!(
+        error(&report).contains("another console holds the lock: held by"),
+        "{report:?}"
+    );
+    h.fake.clock.advance(121_000);
     h.execute_ok(&plan).await;
 }
 

@@ -19,7 +19,7 @@ use crossterm::event::KeyCode;
 use ibet_console::app::release::read_revisions;
 use ibet_console::backend::sim::Fault;
 use ibet_console::backend::{BackendResult, EcsApi, ServiceUpdate};
-use ibet_console::clock::ManualClock;
+use ibet_console::clock::{Clock, ManualClock};
 use ibet_console::model::ecs::{ClusterSnapshot, TaskDefinition, task_definition_revision};
 use ibet_console::session::Session;
 
@@ -316,4 +316,205 @@ fn a_release_in_read_only_production_is_refused_with_the_reason() {
         );
     });
     assert_eq!(w.audit_lines(), 0);
+}
+
+#[test]
+fn another_operators_action_appears_in_recent_actions_marked_as_theirs() {
+    let w = World::new();
+    let logs = Arc::clone(&w.session.backends[1].logs);
+    let clock = Arc::clone(&w.clock);
+    let shown = w.run(true, (160, 48), |op| async move {
+        op.wait_for("completed", 5).await;
+        // Bob, on another bastion, restarts api: his console writes the line to the group.
+        let line = serde_json::json!({
+            "id": "bastion-2-1-4242-1-after",
+            "time": ibet_console::clock::iso_utc(clock.now_ms()),
+            "run": "1-4242-1",
+            "phase": "after",
+            "os_user": "bob",
+            "host": "bastion-2",
+            "aws_caller": null,
+            "environment": "staging",
+            "op": {"kind": "force_deploy", "env": "staging", "cluster": "node-api", "service": "api"},
+            "target": "api",
+            "outcome": "ok"
+        });
+        logs.put_lines(
+            ibet_console::backend::sim::DEMO_AUDIT_GROUP,
+            "bastion-2/bob",
+            &[(clock.now_ms(), line.to_string())],
+        )
+        .await
+        .expect("put");
+        // Within a quiet tail's poll, on the screen of this console.
+        op.pass(Duration::from_secs(13)).await;
+    });
+    assert!(shown.contains("bob@bastion-2"), "{shown}");
+    assert!(shown.contains("theirs"), "{shown}");
+    assert!(
+        shown.contains("force a new deployment of staging/node-api/api"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_lock_held_by_another_console_shows_in_the_header_and_on_the_service_row() {
+    let w = World::new();
+    let now = w.clock.now_ms() / 1000;
+    w.session.world.as_ref().expect("demo world").locks().put(
+        ibet_console::backend::lock::LockRecord {
+            lock_id: "staging/node-api/api".into(),
+            owner: "carol@bastion-3".into(),
+            caller_arn: "arn:aws:sts::123456789012:assumed-role/ops/carol".into(),
+            action: "release api → ibet-api:43".into(),
+            since: now - 40,
+            expires_at: now + 80,
+            token: "carol-run".into(),
+        },
+    );
+    let shown = w.run(false, (160, 48), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Char('2')).await;
+        op.wait_for("api (locked)", 5).await;
+    });
+    // In the header, and on the row (the name, then whose in LAST EVENT).
+    assert!(
+        shown.contains(" carol@bastion-3: release api → ibet-api:43, since 40s ago"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("api (locked)") && shown.contains("locked by carol@bastion-3: release api"),
+        "{shown}"
+    );
+}
+
+/// Counts what an idle console asks of the team's AWS: lock lists and audit group reads.
+struct CountingTeam {
+    logs: Arc<dyn ibet_console::backend::LogsApi>,
+    locks: Arc<dyn ibet_console::backend::lock::LockStore>,
+    group_reads: AtomicUsize,
+    lock_lists: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl ibet_console::backend::LogsApi for CountingTeam {
+    async fn filter(
+        &self,
+        query: &ibet_console::model::logs::LogQuery,
+    ) -> BackendResult<ibet_console::model::logs::LogPage> {
+        if query.group == ibet_console::backend::sim::DEMO_AUDIT_GROUP {
+            self.group_reads.fetch_add(1, Ordering::SeqCst);
+        }
+        self.logs.filter(query).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ibet_console::backend::lock::LockStore for CountingTeam {
+    fn place(&self) -> String {
+        self.locks.place()
+    }
+    fn shared(&self) -> bool {
+        true
+    }
+    async fn acquire(
+        &self,
+        r: &ibet_console::backend::lock::LockRecord,
+        now: i64,
+    ) -> Result<(), ibet_console::backend::lock::LockError> {
+        self.locks.acquire(r, now).await
+    }
+    async fn renew(
+        &self,
+        r: &ibet_console::backend::lock::LockRecord,
+        at: i64,
+    ) -> Result<(), ibet_console::backend::lock::LockError> {
+        self.locks.renew(r, at).await
+    }
+    async fn release(
+        &self,
+        r: &ibet_console::backend::lock::LockRecord,
+    ) -> Result<(), ibet_console::backend::lock::LockError> {
+        self.locks.release(r).await
+    }
+    async fn list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<ibet_console::backend::lock::LockRecord>, ibet_console::backend::lock::LockError>
+    {
+        self.lock_lists.fetch_add(1, Ordering::SeqCst);
+        self.locks.list(prefix).await
+    }
+    async fn break_lock(
+        &self,
+        id: &str,
+    ) -> Result<
+        Option<ibet_console::backend::lock::LockRecord>,
+        ibet_console::backend::lock::LockError,
+    > {
+        self.locks.break_lock(id).await
+    }
+}
+
+#[test]
+fn an_idle_console_asks_the_team_at_most_six_times_a_minute_per_environment() {
+    let (mut session, clock) = demo_session(3, 60);
+    // One environment: staging, as an operator started with --env staging.
+    session.restrict_to_env("staging").expect("staging");
+    let team = Arc::new(CountingTeam {
+        logs: Arc::clone(&session.backends[0].logs),
+        locks: Arc::clone(&session.backends[0].locks),
+        group_reads: AtomicUsize::new(0),
+        lock_lists: AtomicUsize::new(0),
+    });
+    session.backends[0].logs = team.clone();
+    session.backends[0].locks = team.clone();
+    let counted = Arc::clone(&team);
+    let per_minute = Arc::new(std::sync::Mutex::new((0, 0)));
+    let seen = Arc::clone(&per_minute);
+    run_console(&session, clock, false, (120, 40), |op| async move {
+        // Settled after the first minutes; then five minutes of nothing.
+        op.pass(Duration::from_secs(180)).await;
+        let (reads, lists) = (
+            counted.group_reads.load(Ordering::SeqCst),
+            counted.lock_lists.load(Ordering::SeqCst),
+        );
+        op.pass(Duration::from_secs(300)).await;
+        let reads = counted.group_reads.load(Ordering::SeqCst) - reads;
+        let lists = counted.lock_lists.load(Ordering::SeqCst) - lists;
+        *seen.lock().expect("seen") = (reads, lists);
+    });
+    let (reads, lists) = *per_minute.lock().expect("counts");
+    eprintln!("idle, five minutes: {reads} audit group reads, {lists} lock lists");
+    assert!(
+        reads + lists <= 30,
+        "{reads} reads + {lists} lists in five minutes"
+    );
+}
+
+#[test]
+fn a_switch_is_refused_before_confirmation_while_another_console_holds_the_lock() {
+    let w = World::new();
+    let now = w.clock.now_ms() / 1000;
+    w.session.world.as_ref().expect("demo world").locks().put(
+        ibet_console::backend::lock::LockRecord {
+            lock_id: "production/node-api".into(),
+            owner: "carol@bastion-3".into(),
+            caller_arn: "arn:aws:sts::123456789012:assumed-role/ops/carol".into(),
+            action: "switch the internal ALB of production/node-api to general-1".into(),
+            since: now - 40,
+            expires_at: now + 80,
+            token: "carol-run".into(),
+        },
+    );
+    w.run(true, (160, 48), |op| async move {
+        op.wait_for("completed", 5).await;
+        op.press(KeyCode::Char('s')).await;
+        let shown = op.wait_for("Cannot run", 10).await;
+        assert!(shown.contains("held by carol@bastion-3"), "{shown}");
+        op.press(KeyCode::Char('y')).await;
+        op.pass(Duration::from_secs(3)).await;
+        assert!(op.screen().contains("Cannot run"), "y does nothing");
+    });
+    assert_eq!(w.audit_lines(), 0, "nothing was confirmed");
 }

@@ -1,11 +1,13 @@
 //! CloudWatch Logs on the AWS SDK: [`AwsLogs`] implements [`LogsApi`] with
-//! FilterLogEvents.
+//! FilterLogEvents, and writes the shared audit trail's lines with PutLogEvents (one
+//! request per batch; CreateLogStream once, when the stream is not there yet).
 //!
 //! One call is one page; following `next_token`, batching streams and pacing requests is
 //! the tail engine's job (`crate::logs::tail`), not this adapter's. Errors pass through
 //! [`classify`], so throttling arrives as [`crate::backend::BackendError::Throttled`].
 
 use async_trait::async_trait;
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 
 use super::auth::classify;
 use crate::backend::{BackendResult, LogsApi};
@@ -13,6 +15,9 @@ use crate::model::logs::{LogEvent, LogPage, LogQuery};
 
 /// The IAM action behind [`LogsApi::filter`], as error messages name it.
 const FILTER_ACTION: &str = "logs:FilterLogEvents";
+/// The IAM actions behind [`LogsApi::put_lines`].
+const PUT_ACTION: &str = "logs:PutLogEvents";
+const CREATE_STREAM_ACTION: &str = "logs:CreateLogStream";
 
 /// CloudWatch Logs of one environment.
 #[derive(Debug, Clone)]
@@ -70,5 +75,61 @@ impl LogsApi for AwsLogs {
             events,
             next_token: output.next_token().map(str::to_string),
         })
+    }
+
+    async fn put_lines(
+        &self,
+        group: &str,
+        stream: &str,
+        lines: &[(crate::clock::EpochMs, String)],
+    ) -> BackendResult<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let events: Vec<InputLogEvent> = lines
+            .iter()
+            .filter_map(|(at, text)| {
+                InputLogEvent::builder()
+                    .timestamp(*at)
+                    .message(text)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        let put = |events: Vec<InputLogEvent>| {
+            self.client
+                .put_log_events()
+                .log_group_name(group)
+                .log_stream_name(stream)
+                .set_log_events(Some(events))
+                .send()
+        };
+        match put(events.clone()).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(
+                aws_sdk_cloudwatchlogs::operation::put_log_events::PutLogEventsError::is_resource_not_found_exception,
+            ) => {
+                // The stream of this host and user is made on its first line.
+                let created = self
+                    .client
+                    .create_log_stream()
+                    .log_group_name(group)
+                    .log_stream_name(stream)
+                    .send()
+                    .await;
+                if let Err(e) = created
+                    && !e.as_service_error().is_some_and(
+                        aws_sdk_cloudwatchlogs::operation::create_log_stream::CreateLogStreamError::is_resource_already_exists_exception,
+                    )
+                {
+                    return Err(classify(&e, CREATE_STREAM_ACTION, self.profile.as_deref()));
+                }
+                put(events)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| classify(&e, PUT_ACTION, self.profile.as_deref()))
+            }
+            Err(e) => Err(classify(&e, PUT_ACTION, self.profile.as_deref())),
+        }
     }
 }

@@ -673,6 +673,9 @@ pub fn demo_config() -> Config {
     }
 }
 
+/// The demo's shared audit group (in the demo world's memory).
+pub const DEMO_AUDIT_GROUP: &str = "/ibet-console/audit";
+
 fn environment_config(env: &EnvSpec) -> Environment {
     Environment {
         name: env.name.into(),
@@ -681,6 +684,12 @@ fn environment_config(env: &EnvSpec) -> Environment {
         endpoint_url: None,
         danger: env.danger,
         redact: false,
+        // The demo's operators share the demo world's lock table and audit group.
+        team: crate::config::Team {
+            lock_table: Some("ibet-console-locks".into()),
+            audit_log_group: Some(DEMO_AUDIT_GROUP.into()),
+            ..crate::config::Team::default()
+        },
         read_only: None,
         clusters: CLUSTERS
             .iter()
