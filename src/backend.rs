@@ -272,6 +272,12 @@ pub trait EcsApi: Send + Sync {
     async fn poll_snapshot(&self, cluster: &str) -> BackendResult<ClusterSnapshot> {
         self.snapshot(cluster).await
     }
+    /// The services alone (no tasks), for a first screen that need not wait for the
+    /// tasks; `None` when a backend answers a whole snapshot as fast.
+    async fn services_only(&self, cluster: &str) -> BackendResult<Option<ClusterSnapshot>> {
+        let _ = cluster;
+        Ok(None)
+    }
     /// One task definition by ARN or `family:revision`.
     async fn task_definition(&self, arn: &str) -> BackendResult<TaskDefinition>;
     /// ARNs of the active revisions of a family, newest first.

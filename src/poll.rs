@@ -333,9 +333,35 @@ pub fn spawn(
                     let mut groups = target_groups_to_discover(None, switch.as_ref());
                     let mut last = None;
                     let mut last_path: Option<PathRead> = None;
+                    let mut first_look = true;
                     let mut told = Duration::ZERO;
                     loop {
-                        let result = ecs.poll_snapshot(&name).await;
+                        let result = if first_look {
+                            first_look = false;
+                            // The services are drawn as soon as they are read; the
+                            // first whole snapshot (tasks, task definitions) follows.
+                            let full = ecs.poll_snapshot(&name);
+                            tokio::pin!(full);
+                            tokio::select! {
+                                biased;
+                                whole = &mut full => whole,
+                                quick = ecs.services_only(&name) => {
+                                    if let Ok(Some(services)) = quick {
+                                        let msg = Observation::EcsServices {
+                                            at,
+                                            result: Ok(services),
+                                            when: clock.now_ms(),
+                                        };
+                                        if tx.send(msg).await.is_err() {
+                                            return;
+                                        }
+                                    }
+                                    full.await
+                                }
+                            }
+                        } else {
+                            ecs.poll_snapshot(&name).await
+                        };
                         let floor = floor_after(&result, &mut backoff);
                         if let Ok(snapshot) = &result {
                             groups = target_groups_to_discover(Some(snapshot), switch.as_ref());

@@ -73,6 +73,14 @@ pub enum Observation {
         result: Result<ClusterSnapshot, BackendError>,
         when: EpochMs,
     },
+    /// A cluster's services alone, read while its first full poll is still reading the
+    /// tasks: shown at once, replaced by that poll ([`ClusterState::tasks_pending`]
+    /// meanwhile). Ignored once the cluster has been read whole.
+    EcsServices {
+        at: ClusterAddr,
+        result: Result<ClusterSnapshot, BackendError>,
+        when: EpochMs,
+    },
     /// A request-path discovery (load balancers, target health) of a cluster.
     Paths {
         at: ClusterAddr,
@@ -239,6 +247,8 @@ pub struct ClusterState {
     pub name: String,
     pub ecs_cluster: String,
     pub ecs: Panel<ClusterSnapshot>,
+    /// The services shown are read, the tasks not yet (the first poll is under way).
+    pub tasks_pending: bool,
     pub nodes: Vec<NodeSlot>,
     pub switch: Option<Panel<SwitchView>>,
     pub paths: Panel<PathTopology>,
@@ -405,6 +415,7 @@ impl World {
                         name: c.name.clone(),
                         ecs_cluster: c.ecs_cluster.clone(),
                         ecs: Panel::default(),
+                        tasks_pending: false,
                         nodes: c
                             .quorum_nodes
                             .iter()
@@ -459,6 +470,7 @@ impl World {
         let data = matches!(
             observation,
             Observation::Ecs { .. }
+                | Observation::EcsServices { .. }
                 | Observation::Paths { .. }
                 | Observation::Switch { .. }
                 | Observation::Node { .. }
@@ -474,6 +486,18 @@ impl World {
                 let (now, stale_after) = (self.now, self.stale_after_ms());
                 if let Some(c) = self.cluster_mut(at) {
                     change.shown = c.ecs.apply_fresh(result, when, now, stale_after);
+                    change.shown |= std::mem::take(&mut c.tasks_pending);
+                }
+            }
+            Observation::EcsServices { at, result, when } => {
+                self.now = self.now.max(when);
+                let (now, stale_after) = (self.now, self.stale_after_ms());
+                if let Some(c) = self.cluster_mut(at)
+                    && c.ecs.updated_at.is_none()
+                    && let Ok(services) = result
+                {
+                    change.shown = c.ecs.apply_fresh(Ok(services), when, now, stale_after);
+                    c.tasks_pending = true;
                 }
             }
             Observation::Paths { at, result, when } => {
@@ -654,6 +678,27 @@ mod tests {
         });
         assert!(!change.shown);
         assert_eq!(world.envs[0].locks.len(), 1);
+    }
+
+    #[test]
+    fn the_services_alone_are_shown_until_the_first_whole_read_and_never_after() {
+        let mut world = World::new(&config(), 0);
+        let services = |running, when| Observation::EcsServices {
+            at: AT,
+            result: Ok(snapshot(running)),
+            when,
+        };
+        assert!(world.apply(services(2, 100)).shown, "drawn at once");
+        let c = world.cluster(AT).expect("cluster");
+        assert!(c.tasks_pending);
+        assert_eq!(c.ecs.data.as_ref().map(|s| s.services.len()), Some(1));
+        assert!(world.apply(ecs(2, 1_000)).shown, "the tasks are read");
+        assert!(!world.cluster(AT).expect("cluster").tasks_pending);
+        // A late services-only answer never replaces a whole read.
+        assert!(!world.apply(services(0, 1_100)).shown);
+        let c = world.cluster(AT).expect("cluster");
+        assert!(!c.tasks_pending);
+        assert_eq!(c.ecs.data.as_ref().map(|s| s.services[0].running), Some(2));
     }
 
     #[test]

@@ -40,7 +40,9 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, servi
     let table_area = inner(top);
     frame.render_widget(block, top);
     if tasks.is_empty() {
-        let msg = if state.filter.text.is_empty() {
+        let msg = if cluster.tasks_pending {
+            "reading the tasks…".to_string()
+        } else if state.filter.text.is_empty() {
             "No tasks (running or stopped in the last hour).".to_string()
         } else {
             format!("No task matches /{}", state.filter.text)

@@ -208,6 +208,21 @@ async fn a_still_cluster_costs_one_request_and_moving_services_bring_the_tasks_b
             ("ListTasks", 2),
         ])
     );
+    // The services alone, for a first screen: two requests, no tasks.
+    b.requests.reset();
+    let quick = b
+        .ecs
+        .services_only(cluster)
+        .await
+        .expect("services")
+        .expect("the AWS backend reads them alone");
+    assert_eq!(
+        b.requests.snapshot(),
+        counts(&[("DescribeServices", 1), ("ListServices", 1)])
+    );
+    assert_eq!(quick.services, first.services);
+    assert!(quick.tasks.is_empty());
+
     // Nothing moved: the services are described, the rest is what the first read.
     b.requests.reset();
     let second = b.ecs.poll_snapshot(cluster).await.expect("second");

@@ -481,6 +481,17 @@ impl EcsApi for AwsEcs {
         self.with_definitions(cluster, services, tasks).await
     }
 
+    async fn services_only(&self, cluster: &str) -> BackendResult<Option<ClusterSnapshot>> {
+        let arns = self.list_services(cluster).await?;
+        let services = self.describe_all_services(cluster, &arns).await?;
+        Ok(Some(ClusterSnapshot {
+            cluster: cluster.to_string(),
+            services,
+            tasks: Vec::new(),
+            task_definitions: BTreeMap::new(),
+        }))
+    }
+
     async fn poll_snapshot(&self, cluster: &str) -> BackendResult<ClusterSnapshot> {
         let (services, arns, listed, tasks, tasks_read) = match self.kept(cluster) {
             // A first look: the services and the tasks side by side.
