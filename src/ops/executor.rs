@@ -429,15 +429,7 @@ impl Executor {
             Ok(()) if lease.and_then(Lease::lost).is_some() => {
                 let why = lease.and_then(Lease::lost).unwrap_or_default();
                 let error = format!("{why}; the result was not read back (no further AWS call)");
-                let hint = Some("look at the resource in the console or AWS".to_string());
-                let (error, hint) = self.close(run, Outcome::VerifyFailed, &error, hint).await;
-                report(
-                    run,
-                    Outcome::VerifyFailed,
-                    format!("{}: called, but not verified", plan.op.title()),
-                    Some(error),
-                    hint,
-                )
+                self.not_verified(run, plan, &error).await
             }
             Ok(()) => match verify(verification, &ctx.backends).await {
                 Ok(seen) => {
@@ -453,17 +445,7 @@ impl Executor {
                     }
                     result
                 }
-                Err(why) => {
-                    let hint = Some("look at the resource in the console or AWS".to_string());
-                    let (error, hint) = self.close(run, Outcome::VerifyFailed, &why, hint).await;
-                    report(
-                        run,
-                        Outcome::VerifyFailed,
-                        format!("{}: called, but not verified", plan.op.title()),
-                        Some(error),
-                        hint,
-                    )
-                }
+                Err(why) => self.not_verified(run, plan, &why).await,
             },
         };
         (result, true)
@@ -545,6 +527,19 @@ impl Executor {
 
     /// Writes the "after" line of a run that did not end well; returns the error and
     /// hint to report (the audit failure added when there is one).
+    /// The report of a call that was made but could not be read back: audited as such.
+    async fn not_verified(&self, run: &Run<'_>, plan: &Plan, why: &str) -> OpReport {
+        let hint = Some("look at the resource in the console or AWS".to_string());
+        let (error, hint) = self.close(run, Outcome::VerifyFailed, why, hint).await;
+        report(
+            run,
+            Outcome::VerifyFailed,
+            format!("{}: called, but not verified", plan.op.title()),
+            Some(error),
+            hint,
+        )
+    }
+
     async fn close(
         &self,
         run: &Run<'_>,
