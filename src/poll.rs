@@ -607,6 +607,11 @@ async fn poll_all(
         std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Observation>> + Send + 'a>>;
     let mut jobs: Vec<Job<'_>> = Vec::new();
     for (ei, (env, be)) in config.environments.iter().zip(backends).enumerate() {
+        jobs.push(Box::pin(async move {
+            let prefix = format!("{}/", env.name);
+            let result = be.locks.list(&prefix).await.map_err(|e| e.to_string());
+            vec![Observation::Locks { env: ei, result }]
+        }));
         for (ci, cluster) in env.clusters.iter().enumerate() {
             let at = ClusterAddr {
                 env: ei,

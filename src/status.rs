@@ -1,7 +1,7 @@
 //! `ibet-console status`: one poll of everything configured, as a table or JSON.
 //!
 //! The JSON shape is a contract for scripts (keep these names; add fields freely):
-//! `{"environments":[{"name","clusters":[{"name","services":[…],"tasks":[…],
+//! `{"environments":[{"name","locks":[…],"clusters":[{"name","services":[…],"tasks":[…],
 //! "quorum_nodes":[…],"request_path":{…},"errors":[…]}]}],"health",
 //! "problems":[{"severity","environment","cluster","subject","summary","since",
 //! "next_step"}]}`, the
@@ -89,8 +89,29 @@ pub struct EnvReport {
     pub name: String,
     /// Danger environment.
     pub danger: bool,
+    /// The action locks held in it (expired ones included, marked).
+    pub locks: Vec<LockReport>,
     /// Clusters.
     pub clusters: Vec<ClusterReport>,
+}
+
+/// One action lock ([`crate::backend::lock::LockRecord`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct LockReport {
+    /// The scope: `ENV/CLUSTER` or `ENV/CLUSTER/SERVICE`.
+    pub lock_id: String,
+    /// Who holds it: `user@host`.
+    pub owner: String,
+    /// The holder's AWS caller identity.
+    pub caller_arn: String,
+    /// What the holder is doing.
+    pub action: String,
+    /// Since when (ISO UTC).
+    pub since: String,
+    /// When its lease ends unless renewed (ISO UTC).
+    pub expires_at: String,
+    /// The lease has run out (a console that died): `unlock` breaks it.
+    pub expired: bool,
 }
 
 /// One cluster.
@@ -200,6 +221,19 @@ impl StatusReport {
             .map(|(ei, env)| EnvReport {
                 name: env.name.clone(),
                 danger: env.danger,
+                locks: env
+                    .locks
+                    .iter()
+                    .map(|l| LockReport {
+                        lock_id: l.lock_id.clone(),
+                        owner: l.owner.clone(),
+                        caller_arn: l.caller_arn.clone(),
+                        action: l.action.clone(),
+                        since: iso_utc(l.since.saturating_mul(1000)),
+                        expires_at: iso_utc(l.expires_at.saturating_mul(1000)),
+                        expired: l.expired(now / 1000),
+                    })
+                    .collect(),
                 clusters: env
                     .clusters
                     .iter()
@@ -537,6 +571,32 @@ impl StatusReport {
                     out,
                     "{:<env_w$} {:<cluster_w$} {hops:<width$}  {}",
                     e.name, c.name, p.verdict
+                );
+            }
+        }
+        let locks: Vec<_> = self
+            .environments
+            .iter()
+            .flat_map(|e| e.locks.iter())
+            .collect();
+        if !locks.is_empty() {
+            let id_w = column_width("LOCK", locks.iter().map(|l| l.lock_id.as_str()));
+            let owner_w = column_width("HELD BY", locks.iter().map(|l| l.owner.as_str()));
+            let since_header = format!("SINCE ({})", zone.label(parse_iso(&self.at).unwrap_or(0)));
+            let since_w = since_header.len().max(19);
+            let _ = writeln!(
+                out,
+                "\n{:<id_w$} {:<owner_w$} {since_header:<since_w$} ACTION",
+                "LOCK", "HELD BY"
+            );
+            for l in locks {
+                let since =
+                    parse_iso(&l.since).map_or_else(|| l.since.clone(), |at| zone.date_time(at));
+                let expired = if l.expired { " (lease expired)" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "{:<id_w$} {:<owner_w$} {since:<since_w$} {}{expired}",
+                    l.lock_id, l.owner, l.action
                 );
             }
         }

@@ -1157,3 +1157,41 @@ async fn demo_locks_lists_a_held_lock_and_unlock_breaks_it_audited_with_its_hold
     );
     assert_eq!(audit[1].outcome, Some(Outcome::Ok));
 }
+
+#[tokio::test(start_paused = true)]
+async fn status_lists_the_locks_and_an_expired_one_is_a_problem() {
+    let demo = Demo::new();
+    let session = demo.session.as_ref().expect("session");
+    let now = session.clock.now_ms() / 1000;
+    let world = session.world.as_ref().expect("demo world");
+    world.locks().put(ibet_console::backend::lock::LockRecord {
+        lock_id: "production/node-api/api".into(),
+        owner: "carol@bastion-3".into(),
+        caller_arn: "arn:aws:sts::123456789012:assumed-role/ops/carol".into(),
+        action: "force a new deployment of production/node-api/api".into(),
+        since: now - 300,
+        expires_at: now - 60,
+        token: "carol-run".into(),
+    });
+    let seen =
+        ibet_console::poll::observe_once(&session.config, &session.backends, &session.clock).await;
+    let report = ibet_console::status::StatusReport::from_world(&seen, seen.now);
+    let json = serde_json::to_value(&report).expect("json");
+    let lock = &json["environments"][0]["locks"][0];
+    assert_eq!(lock["owner"], "carol@bastion-3");
+    assert_eq!(lock["expired"], true);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.summary.contains("carol@bastion-3")),
+        "{:?}",
+        report.problems
+    );
+    let table = report.to_table(&ibet_console::clock::Zone::utc());
+    assert!(table.contains("LOCK"), "{table}");
+    assert!(
+        table.contains("carol@bastion-3") && table.contains("(lease expired)"),
+        "{table}"
+    );
+}
