@@ -156,13 +156,13 @@ async fn open_session(global: &GlobalOpts) -> Result<Session, i32> {
         eprintln!("ibet-console: {e}");
         return Err(exit::INVALID);
     }
-    apply_timezone(global, &mut session)?;
+    apply_display_options(global, &mut session)?;
     Ok(session)
 }
 
 /// `--timezone` over the config's `timezone` (a name that is no zone is refused), and
 /// `--redact` on every environment.
-fn apply_timezone(global: &GlobalOpts, session: &mut Session) -> Result<(), i32> {
+fn apply_display_options(global: &GlobalOpts, session: &mut Session) -> Result<(), i32> {
     if global.redact {
         for env in &mut session.config.environments {
             env.redact = true;
@@ -364,7 +364,7 @@ async fn run_tui(global: &GlobalOpts) -> i32 {
     if let Some(path) = &global.audit_log {
         session.config.audit_log = Some(path.clone());
     }
-    if let Err(code) = apply_timezone(global, &mut session) {
+    if let Err(code) = apply_display_options(global, &mut session) {
         return code;
     }
     let theme_name = global

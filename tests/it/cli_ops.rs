@@ -1085,24 +1085,6 @@ async fn demo_json_output_is_one_document_with_the_gate_polls() {
 
 #[tokio::test(start_paused = true)]
 async fn demo_locks_lists_a_held_lock_and_unlock_breaks_it_audited_with_its_holder() {
-    /// A demo world where carol's console died holding a production lock.
-    fn with_carols_lock() -> Demo {
-        let demo = Demo::new();
-        let session = demo.session.as_ref().expect("session");
-        let now = session.clock.now_ms() / 1000;
-        let world = session.world.as_ref().expect("demo world");
-        world.locks().put(ibet_console::backend::lock::LockRecord {
-            lock_id: "production/node-api/api".into(),
-            owner: "carol@bastion-3".into(),
-            caller_arn: "arn:aws:sts::123456789012:assumed-role/ops/carol".into(),
-            action: "force a new deployment of production/node-api/api".into(),
-            since: now - 300,
-            expires_at: now - 60,
-            token: "carol-run".into(),
-        });
-        demo
-    }
-
     let printed = with_carols_lock()
         .run(
             &["--env", "production", "locks"],
@@ -1160,19 +1142,8 @@ async fn demo_locks_lists_a_held_lock_and_unlock_breaks_it_audited_with_its_hold
 
 #[tokio::test(start_paused = true)]
 async fn status_lists_the_locks_and_an_expired_one_is_a_problem() {
-    let demo = Demo::new();
+    let demo = with_carols_lock();
     let session = demo.session.as_ref().expect("session");
-    let now = session.clock.now_ms() / 1000;
-    let world = session.world.as_ref().expect("demo world");
-    world.locks().put(ibet_console::backend::lock::LockRecord {
-        lock_id: "production/node-api/api".into(),
-        owner: "carol@bastion-3".into(),
-        caller_arn: "arn:aws:sts::123456789012:assumed-role/ops/carol".into(),
-        action: "force a new deployment of production/node-api/api".into(),
-        since: now - 300,
-        expires_at: now - 60,
-        token: "carol-run".into(),
-    });
     let seen =
         ibet_console::poll::observe_once(&session.config, &session.backends, &session.clock).await;
     let report = ibet_console::status::StatusReport::from_world(&seen, seen.now);
@@ -1194,4 +1165,22 @@ async fn status_lists_the_locks_and_an_expired_one_is_a_problem() {
         table.contains("carol@bastion-3") && table.contains("(lease expired)"),
         "{table}"
     );
+}
+
+/// A demo world where carol's console died holding a production lock.
+fn with_carols_lock() -> Demo {
+    let demo = Demo::new();
+    let session = demo.session.as_ref().expect("session");
+    let now = session.clock.now_ms() / 1000;
+    let world = session.world.as_ref().expect("demo world");
+    world.locks().put(ibet_console::backend::lock::LockRecord {
+        lock_id: "production/node-api/api".into(),
+        owner: "carol@bastion-3".into(),
+        caller_arn: "arn:aws:sts::123456789012:assumed-role/ops/carol".into(),
+        action: "force a new deployment of production/node-api/api".into(),
+        since: now - 300,
+        expires_at: now - 60,
+        token: "carol-run".into(),
+    });
+    demo
 }
