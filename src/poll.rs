@@ -339,25 +339,25 @@ pub fn spawn(
                         let result = if first_look {
                             first_look = false;
                             // The services are drawn as soon as they are read; the
-                            // first whole snapshot (tasks, task definitions) follows.
-                            let full = ecs.poll_snapshot(&name);
-                            tokio::pin!(full);
-                            tokio::select! {
-                                biased;
-                                whole = &mut full => whole,
-                                quick = ecs.services_only(&name) => {
-                                    if let Ok(Some(services)) = quick {
-                                        let msg = Observation::EcsServices {
-                                            at,
-                                            result: Ok(services),
-                                            when: clock.now_ms(),
-                                        };
-                                        if tx.send(msg).await.is_err() {
-                                            return;
-                                        }
+                            // whole snapshot (tasks, task definitions) follows, reading
+                            // the tasks without describing the services again. One
+                            // after the other: side by side they would share the
+                            // endpoint's answers and the first screen would wait.
+                            match ecs.services_only(&name).await {
+                                Ok(Some(services)) => {
+                                    let msg = Observation::EcsServices {
+                                        at,
+                                        result: Ok(services),
+                                        when: clock.now_ms(),
+                                    };
+                                    if tx.send(msg).await.is_err() {
+                                        return;
                                     }
-                                    full.await
+                                    ecs.poll_snapshot(&name).await
                                 }
+                                Ok(None) => ecs.poll_snapshot(&name).await,
+                                // Not asked twice: the snapshot would fail the same way.
+                                Err(e) => Err(e),
                             }
                         } else {
                             ecs.poll_snapshot(&name).await

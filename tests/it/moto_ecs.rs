@@ -305,6 +305,46 @@ async fn a_still_cluster_costs_one_request_and_moving_services_bring_the_tasks_b
 }
 
 #[tokio::test]
+async fn a_first_look_reads_the_services_once_then_the_tasks() {
+    // The poller's first look: the services alone (drawn at once), then the whole
+    // snapshot, which reads the tasks and definitions without describing them again.
+    let (b, built) = node_api_bench().await;
+    let cluster = built.ecs_cluster.as_str();
+    let definitions = built.task_definitions_referenced() as u64;
+    let quick = b
+        .ecs
+        .services_only(cluster)
+        .await
+        .expect("services")
+        .expect("the AWS backend reads them alone");
+    assert_eq!(
+        b.requests.snapshot(),
+        counts(&[("DescribeServices", 1), ("ListServices", 1)])
+    );
+    b.requests.reset();
+    let whole = b.ecs.poll_snapshot(cluster).await.expect("whole");
+    assert_eq!(
+        b.requests.snapshot(),
+        counts(&[
+            ("DescribeTaskDefinition", definitions),
+            ("DescribeTasks", 1),
+            ("ListTasks", 2),
+        ])
+    );
+    assert_eq!(whole.services, quick.services);
+    assert!(!whole.tasks.is_empty());
+    // And after it, the rhythm as before: the services described, nothing else.
+    b.requests.reset();
+    b.ecs.poll_snapshot(cluster).await.expect("again");
+    assert_eq!(b.requests.snapshot(), counts(&[("DescribeServices", 1)]));
+    // A fresh snapshot (what verifies an action) reads everything again.
+    b.requests.reset();
+    b.ecs.snapshot(cluster).await.expect("fresh");
+    assert_eq!(b.requests.count("ListServices"), 1);
+    assert_eq!(b.requests.count("DescribeServices"), 1);
+}
+
+#[tokio::test]
 async fn fresh_snapshots_describe_stopped_tasks_once_and_definitions_once() {
     let (b, built) = node_api_bench().await;
     // Everything read now, at every snapshot: what stays cached cannot change.

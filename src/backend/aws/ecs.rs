@@ -61,6 +61,9 @@ pub const SERVICES_KEPT_FOR: Duration = Duration::from_secs(300);
 /// are read again.
 pub const TASKS_KEPT_FOR: Duration = Duration::from_secs(60);
 
+/// How long services read alone for a first screen stand for the snapshot that follows.
+const FIRST_LOOK_USED_FOR: Duration = Duration::from_secs(2);
+
 /// What a cluster's last snapshot read that the next one may use again.
 #[derive(Debug, Clone)]
 struct Kept {
@@ -72,6 +75,9 @@ struct Kept {
     /// The tasks as last read (running and recently stopped), and when; `None` when
     /// they must be read at the next snapshot.
     tasks: Option<(Vec<Task>, tokio::time::Instant)>,
+    /// Set by a first look at the services alone: when they were described, so the
+    /// snapshot that follows at once reads the tasks without describing them again.
+    first_look: Option<tokio::time::Instant>,
 }
 
 /// The ECS backend of one environment.
@@ -211,6 +217,7 @@ impl AwsEcs {
                 listed_at,
                 services: services.to_vec(),
                 tasks: Some((tasks.to_vec(), tasks_at)),
+                first_look: None,
             },
         );
     }
@@ -484,6 +491,18 @@ impl EcsApi for AwsEcs {
     async fn services_only(&self, cluster: &str) -> BackendResult<Option<ClusterSnapshot>> {
         let arns = self.list_services(cluster).await?;
         let services = self.describe_all_services(cluster, &arns).await?;
+        let now = tokio::time::Instant::now();
+        self.kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(cluster.to_string())
+            .or_insert_with(|| Kept {
+                service_arns: arns,
+                listed_at: now,
+                services: services.clone(),
+                tasks: None,
+                first_look: Some(now),
+            });
         Ok(Some(ClusterSnapshot {
             cluster: cluster.to_string(),
             services,
@@ -506,6 +525,21 @@ impl EcsApi for AwsEcs {
                 )
                 .await?;
                 (services, arns, listed, tasks, true)
+            }
+            // The services were just read alone (a first screen): the tasks now.
+            Some(Kept {
+                service_arns,
+                services,
+                tasks: None,
+                first_look: Some(at),
+                ..
+            }) if at.elapsed() < FIRST_LOOK_USED_FOR => {
+                let ((), tasks) = futures_util::future::try_join(
+                    self.prefetch_definitions(&services),
+                    self.tasks(cluster),
+                )
+                .await?;
+                (services, service_arns, true, tasks, true)
             }
             Some(kept) => {
                 let (services, arns, listed) = self.services(cluster).await?;
