@@ -53,9 +53,27 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::PlanReady(plan) => {
             if let Some(d) = state.dialog_mut() {
                 d.plan_ready(*plan);
+                let env = d.env;
+                let run = d.run_at_once();
                 state.dirty = true;
+                if let Some(DialogAction::Execute(plan, approval)) = run {
+                    return vec![
+                        Effect::GatePolling(None),
+                        Effect::ExecuteOp {
+                            env,
+                            plan,
+                            approval,
+                        },
+                    ];
+                }
                 return gate_effect(state);
             }
+        }
+        // The event loop hands the terminal over before this would be reached.
+        Msg::Session(request) => {
+            let _ = request.reply.send(crate::ops::exec::SessionEnd::NotStarted(
+                "no terminal to hand over".into(),
+            ));
         }
         Msg::GatePoll(poll) => {
             let Some(d) = state.dialog_mut() else {

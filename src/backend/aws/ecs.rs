@@ -732,6 +732,7 @@ fn task_from(t: &sdk::Task) -> Task {
                 reason: non_empty(c.reason()),
             })
             .collect(),
+        enable_execute_command: t.enable_execute_command(),
         arn,
     }
 }
