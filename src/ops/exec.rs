@@ -48,6 +48,12 @@ pub const IAM_NEEDS: &str = "your identity needs ecs:ExecuteCommand on the task,
     task role ssmmessages:CreateControlChannel, ssmmessages:CreateDataChannel, \
     ssmmessages:OpenControlChannel and ssmmessages:OpenDataChannel";
 
+/// What to look at when a session ends badly (the README's "Exec" lists the
+/// permissions in full).
+pub const SESSION_FAILED_HINT: &str = "the AWS CLI printed why; when AWS refused the \
+    session: ecs:ExecuteCommand for you, ssmmessages:* for the task role, and the SSM \
+    agent running in the container";
+
 /// The command line of a session: the program (the AWS CLI found on `PATH`) and its
 /// arguments, exactly as run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

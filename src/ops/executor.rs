@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::audit::{self, AuditEntry, AuditLog, Phase};
-use super::exec::{ExecCommand, IAM_NEEDS, SessionEnd};
+use super::exec::{ExecCommand, SESSION_FAILED_HINT, SessionEnd};
 use super::gate::GateTracker;
 use super::lock::{self, Lease, LeaseRequest};
 use super::plan::plan_with_gate;
@@ -514,10 +514,7 @@ impl Executor {
             SessionEnd::NotStarted(why) => format!("the AWS CLI did not start: {why}"),
             other => format!("the AWS CLI ended with {}", other.describe()),
         };
-        let hint = Some(format!(
-            "the AWS CLI printed why on the terminal; when AWS refused the session, {IAM_NEEDS}, \
-             and the container must run the SSM agent (ECS Exec's managed agent)"
-        ));
+        let hint = Some(SESSION_FAILED_HINT.to_string());
         let (error, hint) = self.close(run, Outcome::Failed, &error, hint).await;
         report(
             run,

@@ -222,7 +222,7 @@ impl Op {
                     .unwrap_or_default();
                 format!(
                     "open a session in task {}{container} of {env}/{cluster}/{service}",
-                    task_id(task)
+                    crate::logs::discovery::short_task_id(task_id(task))
                 )
             }
             Self::BreakLock { lock, .. } => format!("break the action lock {lock}"),
