@@ -351,13 +351,11 @@ pub(super) fn open_exec(state: &mut State) -> Vec<Effect> {
         task.id.clone(),
         task.containers.first().map(|c| c.name.clone()),
     );
-    match container {
-        Some(container) => open_exec_dialog(state, task, container),
-        None => {
-            state.say("the task reports no container yet; try again in a moment");
-            Vec::new()
-        }
-    }
+    let Some(container) = container else {
+        state.say("the task reports no container yet; try again in a moment");
+        return Vec::new();
+    };
+    open_exec_dialog(state, task, container)
 }
 
 /// The dialog of a session in `container` of `task` of the drilled-into service: it

@@ -144,24 +144,19 @@ async fn target(
         return Err(exit::INVALID);
     }
     let (picked, running) = pick_task(&snapshot, &service);
-    let picked = picked.map(|t| t.id.clone());
-    match (picked, running) {
-        (Some(task), running) => {
-            console.say(format!(
-                "Task: {task} of {service} ({running} running{})",
-                if running > 1 {
-                    "; pass --task ID for another"
-                } else {
-                    ""
-                }
-            ));
-            Ok((service, task))
-        }
-        (None, _) => {
-            console.say(format!(
-                "ibet-console: {service} has no RUNNING task to open a session in"
-            ));
-            Err(exit::INVALID)
-        }
-    }
+    let Some(task) = picked.map(|t| t.id.clone()) else {
+        console.say(format!(
+            "ibet-console: {service} has no RUNNING task to open a session in"
+        ));
+        return Err(exit::INVALID);
+    };
+    let another = if running > 1 {
+        "; pass --task ID for another"
+    } else {
+        ""
+    };
+    console.say(format!(
+        "Task: {task} of {service} ({running} running{another})"
+    ));
+    Ok((service, task))
 }
