@@ -617,6 +617,20 @@ async fn x_hands_the_terminal_to_the_session_and_takes_it_back() {
     t.wait_for_all(&["execute_command", "not enabled on this task"], WAIT);
     assert_eq!(world.take_args(), None, "nothing ran");
     t.send(&["Escape"]);
+
+    // Production is a danger environment, read-only without --write: refused on the
+    // panel, nothing runs.
+    t.send(&["Escape"]);
+    t.wait_for("Services", WAIT);
+    std::thread::sleep(Duration::from_millis(150));
+    t.send(&["Tab"]);
+    t.wait_for_all(&["PRODUCTION", "quorum-validator-1"], WAIT);
+    t.send(&["Right", "G", "Enter"]);
+    t.wait_for_all(&["Tasks ·", "/ quorum-validator-1", "RUNNING"], WAIT);
+    t.send(&["x"]);
+    t.wait_for_all(&["DANGER ENVIRONMENT", "write_access", "--write"], WAIT);
+    assert_eq!(world.take_args(), None, "nothing ran");
+    t.send(&["Escape"]);
     assert!(t.alive());
     t.send(&["q"]);
 
