@@ -50,8 +50,8 @@ pub struct GlobalOpts {
     /// `timezone` in the config, then local). JSON output stays in UTC.
     #[arg(long, global = true, value_name = "ZONE")]
     pub timezone: Option<String>,
-    /// Audit log file for switch, restart, release and rollback (default: `audit_log` in
-    /// the config, then ~/.local/share/ibet-console/audit.jsonl).
+    /// Audit log file of the actions (switch, restart, release, rollback, unlock, exec)
+    /// (default: `audit_log` in the config, then ~/.local/share/ibet-console/audit.jsonl).
     #[arg(long, global = true, value_name = "PATH")]
     pub audit_log: Option<PathBuf>,
     /// Seed of the demo world (the same seed shows the same world).

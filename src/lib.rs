@@ -33,8 +33,9 @@
 //! - [`ops`]: operator actions as data (switch the ALB, stop a task, deploy), planned,
 //!   guarded, confirmed, locked across consoles, audited, executed once and verified;
 //!   shared by TUI and CLI.
-//! - [`commands`]: the `switch`, `restart`, `release`, `rollback`, `locks` and `unlock`
-//!   subcommands on the ops layer.
+//! - [`commands`]: the `switch`, `restart`, `release`, `rollback`, `locks`, `unlock` and
+//!   `exec` subcommands on the ops layer (`exec`: an interactive session in a container,
+//!   [`ops::exec`]).
 
 pub mod app;
 pub mod backend;
