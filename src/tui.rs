@@ -195,7 +195,7 @@ impl Handover for SessionTerminal {
         let mut out = io::stdout();
         writeln!(
             out,
-            "ibet-console: a session in {}; leave it (exit) to come back to the console.",
+            "ibet-console: {}; leave it (exit) to come back to the console.",
             crate::text::sanitize(what)
         )?;
         out.flush()

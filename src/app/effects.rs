@@ -330,7 +330,7 @@ impl OpRunner {
                 let recent = self.recent.clone();
                 tokio::spawn(async move {
                     let report = if let crate::ops::Op::Exec { .. } = &plan.op {
-                        let runner = session_runner(tx.clone(), plan.op.target());
+                        let runner = session_runner(tx.clone(), plan.op.title());
                         executor
                             .execute_session(&plan, &approval, &ctx, runner)
                             .await

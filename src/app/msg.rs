@@ -54,7 +54,7 @@ pub enum Msg {
 /// A session's command and where to send how it ended.
 #[derive(Debug)]
 pub struct SessionRequest {
-    /// What the session is, for the line shown while it runs (`api/1a2b3c4d/web`).
+    /// What the session is, for the line shown while it runs (the op's title).
     pub what: String,
     /// The command line to run.
     pub command: ExecCommand,

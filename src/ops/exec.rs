@@ -44,9 +44,8 @@ pub const AWS_CLI_INSTALL: &str = "install the AWS CLI v2: \
 pub const PLUGIN_INSTALL: &str = "install the Session Manager plugin for the AWS CLI: \
     https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html";
 /// What the identity and the task role need for a session.
-pub const IAM_NEEDS: &str = "your identity needs ecs:ExecuteCommand on the task, and the \
-    task role ssmmessages:CreateControlChannel, ssmmessages:CreateDataChannel, \
-    ssmmessages:OpenControlChannel and ssmmessages:OpenDataChannel";
+pub const IAM_NEEDS: &str = "a session also needs ecs:ExecuteCommand for you and the \
+    ssmmessages:{Create,Open}{Control,Data}Channel permissions for the task role";
 
 /// What to look at when a session ends badly (the README's "Exec" lists the
 /// permissions in full).
@@ -331,8 +330,8 @@ async fn plan_exec_with_path(
         plan.check(
             Check::fail(CHECK_EXECUTE_COMMAND, "not enabled on this task").detail(format!(
                 "run `aws ecs update-service --cluster {} --service {service} \
-                 --enable-execute-command --force-new-deployment` (tasks started after it \
-                 can be entered); {IAM_NEEDS}",
+                 --enable-execute-command --force-new-deployment`: the tasks it starts \
+                 can be entered; {IAM_NEEDS}",
                 cluster.ecs_cluster
             )),
         );
@@ -362,7 +361,8 @@ async fn plan_exec_with_path(
     };
     plan.check(Check::pass(CHECK_CONTAINER, container));
     let command = command.unwrap_or_else(|| cluster.exec_command_of(service));
-    let Some(aws) = aws else {
+    // What would run is shown only when it will: a refused plan lists its fixes alone.
+    let Some(aws) = aws.filter(|_| !plan.is_blocked()) else {
         return;
     };
     let exec = ExecCommand::new(
@@ -377,9 +377,6 @@ async fn plan_exec_with_path(
         "open an interactive session in {service}/{id}/{container}: {} (nothing in ECS changes)",
         exec.shell_text()
     ));
-    if plan.is_blocked() {
-        return;
-    }
     plan.set_action(Mutation::Session(exec), Verification::SessionEnded);
 }
 

@@ -109,7 +109,8 @@ pub fn render(
                 };
                 let mut spans = vec![
                     Span::styled(format!(" {glyph} "), style),
-                    Span::styled(format!("{:<22}", c.name), theme.text()),
+                    // The longest name (`session_manager_plugin`) still gets its space.
+                    Span::styled(format!("{:<22} ", c.name), theme.text()),
                     Span::styled(
                         c.value.clone(),
                         if c.passed {

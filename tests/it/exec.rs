@@ -464,7 +464,7 @@ async fn exec_runs_the_aws_cli_with_its_arguments_and_audits_the_exit_status() {
                 "aws ecs update-service --cluster {ECS_CLUSTER} --service api \
                  --enable-execute-command --force-new-deployment"
             ),
-            "ssmmessages:CreateControlChannel",
+            "ssmmessages:{Create,Open}{Control,Data}Channel",
         ],
     );
     assert_eq!(world.take_args(), None, "nothing ran");
@@ -568,7 +568,10 @@ async fn x_hands_the_terminal_to_the_session_and_takes_it_back() {
         WAIT,
     );
     t.send(&["x"]);
-    t.wait_for_all(&["a session in quorum-validator-1/", "fake shell>"], WAIT);
+    t.wait_for_all(
+        &["ibet-console: open a session in task", "fake shell>"],
+        WAIT,
+    );
     t.send(&["exit", "Enter"]);
     t.wait_for_all(
         &["ok: open a session", "(exit status 0)", "Enter close"],
