@@ -25,6 +25,8 @@ use moto::Moto;
 const BIN: &str = env!("CARGO_BIN_EXE_ibet-console");
 const ECS_CLUSTER: &str = "ibet-stg-satoshi";
 const WAIT: Duration = Duration::from_secs(30);
+/// The staging environment's shared audit trail.
+const AUDIT_GROUP: &str = "/ibet-console/audit";
 
 /// A moto with one cluster: `quorum-validator-1` (container `quorum`, one task with
 /// ExecuteCommand enabled) and `api` (container `api`, one task without); a config of
@@ -45,6 +47,12 @@ impl ExecWorld {
             .await
             .expect("moto ECS");
         fixture.hold_task_states().await.expect("hold task states");
+        aws_sdk_cloudwatchlogs::Client::new(&moto::sdk_config(&moto.url()))
+            .create_log_group()
+            .log_group_name(AUDIT_GROUP)
+            .send()
+            .await
+            .expect("the team's audit group");
         fixture.cluster(ECS_CLUSTER).await.expect("cluster");
         let mut tasks = Vec::new();
         let image = "public.ecr.aws/docker/library/busybox:1";
@@ -109,7 +117,7 @@ impl ExecWorld {
                 + "exec_command = \"geth attach /data/geth.ipc\"\n"
         };
         format!(
-            "{}{}{}{}",
+            "{}[environments.team]\naudit_log_group = \"{AUDIT_GROUP}\"\n{}{}{}",
             config_toml::environment("staging", Some(url), false),
             cluster(),
             config_toml::environment("production", Some(url), true),
@@ -201,6 +209,23 @@ impl ExecWorld {
             .expect("audit log");
         entries.reverse();
         entries
+    }
+
+    /// The lines of the team's audit group (staging's), as its reader takes them.
+    async fn shared_audit(&self) -> Vec<AuditEntry> {
+        let page = aws_sdk_cloudwatchlogs::Client::new(&moto::sdk_config(&self.proxy.url))
+            .filter_log_events()
+            .log_group_name(AUDIT_GROUP)
+            .start_time(0)
+            .send()
+            .await
+            .expect("filter the audit group");
+        let messages: Vec<String> = page
+            .events()
+            .iter()
+            .filter_map(|e| e.message().map(str::to_string))
+            .collect();
+        ibet_console::ops::shared_audit::read_lines(messages.iter().map(String::as_str))
     }
 
     /// The command line of the console in tmux: the fakes first on `PATH`, test
@@ -493,6 +518,25 @@ async fn exec_runs_the_aws_cli_with_its_arguments_and_audits_the_exit_status() {
     );
     assert_eq!(world.take_args(), None, "nothing ran");
 
+    // The demo world has no containers: nothing is tried.
+    let (code, out) = world.run(
+        &fakes,
+        &[
+            "--demo",
+            "--env",
+            "staging",
+            "exec",
+            "--cluster",
+            "node-api",
+            "--service",
+            "api",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert_says(&out, &["exec is not available in the demo world"]);
+    assert_eq!(world.take_args(), None, "nothing ran");
+
     // A danger environment is read-only without --write, then takes its name.
     let mut production: Vec<&str> = vec!["--env", "production", "exec", "--cluster", "satoshi"];
     production.extend(["--service", "quorum-validator-1"]);
@@ -535,6 +579,19 @@ async fn exec_runs_the_aws_cli_with_its_arguments_and_audits_the_exit_status() {
         ]
     );
     assert!(audit.iter().all(|e| e.op.kind() == "exec"));
+    // Staging's lines are in the team's group too, the exit statuses with them.
+    let shared: Vec<(Phase, Option<Outcome>, Option<i32>)> = world
+        .shared_audit()
+        .await
+        .iter()
+        .map(|e| (e.phase, e.outcome, e.exit_status))
+        .collect();
+    let local: Vec<(Phase, Option<Outcome>, Option<i32>)> = audit
+        .iter()
+        .filter(|e| e.environment == "staging")
+        .map(|e| (e.phase, e.outcome, e.exit_status))
+        .collect();
+    assert_eq!(shared, local);
     assert!(
         audit[0]
             .changes
