@@ -402,6 +402,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_exec_command_of_a_service_is_its_nodes_then_the_clusters_then_a_shell() {
+        let config = parse(
+            r#"
+[[environments]]
+name = "staging"
+
+[[environments.clusters]]
+name = "node-api"
+ecs_cluster = "ibet-stg-node-api"
+
+[[environments.clusters.quorum_nodes]]
+name = "general-1"
+rpc_url = "http://10.1.2.3:8545"
+service = "quorum-general-1"
+exec_command = "geth attach /data/geth.ipc"
+
+[environments.clusters.exec_commands]
+api = "/bin/bash"
+"#,
+        )
+        .expect("valid");
+        let cluster = &config.environments[0].clusters[0];
+        assert_eq!(
+            cluster.exec_command_of("quorum-general-1"),
+            "geth attach /data/geth.ipc"
+        );
+        assert_eq!(cluster.exec_command_of("api"), "/bin/bash");
+        assert_eq!(cluster.exec_command_of("nginx-proxy"), DEFAULT_EXEC_COMMAND);
+    }
+
     const MINIMAL: &str = r#"
 [[environments]]
 name = "staging"

@@ -235,6 +235,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_paused_input_thread_parks_before_its_next_read_until_resumed() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let gate = InputGate::default();
+        let reads = std::sync::Arc::new(AtomicUsize::new(0));
+        let (thread_gate, thread_reads) = (gate.clone(), std::sync::Arc::clone(&reads));
+        std::thread::spawn(move || {
+            loop {
+                thread_gate.wait_while_paused();
+                // A read that ends by itself (crossterm's ends on the window-size signal).
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                thread_reads.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        gate.pause();
+        let parked = reads.load(Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(reads.load(Ordering::SeqCst), parked, "no read while paused");
+        gate.resume();
+        let start = std::time::Instant::now();
+        while reads.load(Ordering::SeqCst) == parked {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(5),
+                "reads again"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    #[test]
     fn leaving_resets_the_scroll_region_before_the_main_screen_comes_back() {
         let mut out = Vec::new();
         leave(&mut out).expect("to a vector");
