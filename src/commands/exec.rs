@@ -2,7 +2,7 @@
 //!
 //! With `--service` it reads the cluster once to pick a running task of the service
 //! (one with ExecuteCommand enabled when there is one) and says which; with `--task` it
-//! reads the cluster to find the task's service. The plan checks the AWS CLI and the
+//! reads that task (one DescribeTasks), which names its service. The plan checks the AWS CLI and the
 //! Session Manager plugin on `PATH`, the task's state, ExecuteCommand and the container
 //! (each failure names its fix, and nothing runs); a danger environment asks for its
 //! name; then the executor audits, runs `aws ecs execute-command --interactive` on this
@@ -90,26 +90,25 @@ async fn target(
     console: &mut Console,
 ) -> Result<(String, String), i32> {
     let ecs_cluster = &prepared.cluster.ecs_cluster;
-    let snapshot = match prepared.ctx.backends.ecs.snapshot(ecs_cluster).await {
-        Ok(snapshot) => snapshot,
-        Err(e) => {
-            console.say(format!(
-                "ibet-console: cannot read ECS cluster {ecs_cluster}: {e}"
-            ));
-            if let Some(hint) = e.hint() {
-                console.say(format!("  hint: {hint}"));
-            }
-            return Err(exit::INVALID);
+    let ecs = &prepared.ctx.backends.ecs;
+    let cannot_read = |console: &mut Console, e: &crate::backend::BackendError| {
+        console.say(format!(
+            "ibet-console: cannot read ECS cluster {ecs_cluster}: {e}"
+        ));
+        if let Some(hint) = e.hint() {
+            console.say(format!("  hint: {hint}"));
         }
+        exit::INVALID
     };
     if let Some(task) = &args.task {
-        let found = snapshot
-            .tasks
-            .iter()
-            .find(|t| t.id == task_id(task) || &t.arn == task);
+        // The task alone (one DescribeTasks) names its service.
+        let found = match ecs.task(ecs_cluster, task).await {
+            Ok(found) => found,
+            Err(e) => return Err(cannot_read(console, &e)),
+        };
         let Some(found) = found else {
             console.say(format!(
-                "ibet-console: no task `{}` in {ecs_cluster} (running, or stopped in the last hour)",
+                "ibet-console: no task `{}` in {ecs_cluster}",
                 task_id(task)
             ));
             return Err(exit::INVALID);
@@ -132,6 +131,10 @@ async fn target(
         }
         return Ok((service, found.id.clone()));
     }
+    let snapshot = match ecs.snapshot(ecs_cluster).await {
+        Ok(snapshot) => snapshot,
+        Err(e) => return Err(cannot_read(console, &e)),
+    };
     let Some(service) = args.service.clone() else {
         return Err(exit::INVALID);
     };

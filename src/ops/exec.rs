@@ -1,8 +1,8 @@
 //! ECS Exec: an interactive session in a running container, through
 //! `aws ecs execute-command --interactive` (the AWS CLI and its Session Manager plugin).
 //!
-//! Planning ([`plan_exec`]) finds the two programs on `PATH` and reads the cluster: the
-//! task must be RUNNING, started with ExecuteCommand enabled, and have the container.
+//! Planning ([`plan_exec`]) finds the two programs on `PATH` and reads the task (one
+//! DescribeTasks): it must be RUNNING, started with ExecuteCommand enabled, and have the container.
 //! Each is a check whose failure names the fix (the install pages, the
 //! `update-service --enable-execute-command` to run, the IAM permissions), and a plan
 //! with a failed check runs nothing. The plan's action is the exact command line
@@ -269,27 +269,31 @@ async fn plan_exec_with_path(
     for check in tools {
         plan.check(check);
     }
-    let Some(snapshot) = super::restart::snapshot(plan, cluster, ctx).await else {
-        return;
-    };
     let ExecTarget {
         service,
         task,
         container,
         command,
     } = target;
-    let Some(found) = snapshot
-        .tasks
-        .iter()
-        .find(|t| t.id == task_id(task) || t.arn == task)
-    else {
+    // The task alone, as ECS describes it now (one DescribeTasks).
+    let found = match ctx.backends.ecs.task(&cluster.ecs_cluster, task).await {
+        Ok(found) => found,
+        Err(e) => {
+            let value = e
+                .hint()
+                .map_or_else(|| "not read".to_string(), |h| format!("not read ({h})"));
+            plan.check(Check::fail(super::restart::CHECK_ECS, value).detail(e.to_string()));
+            return;
+        }
+    };
+    let Some(found) = found else {
         plan.check(
             Check::fail(
                 super::restart::CHECK_TASK,
                 format!("{} not found", task_id(task)),
             )
             .detail(format!(
-                "no task `{}` in {} (running, or stopped in the last hour)",
+                "no task `{}` in {}",
                 task_id(task),
                 cluster.ecs_cluster
             )),

@@ -35,11 +35,7 @@ pub const CHECK_TASK_DEFINITION: &str = "task_definition";
 const STOPPING: [&str; 4] = ["DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"];
 
 /// Reads the cluster, or records why not.
-pub(super) async fn snapshot(
-    plan: &mut Plan,
-    cluster: &Cluster,
-    ctx: &OpContext,
-) -> Option<ClusterSnapshot> {
+async fn snapshot(plan: &mut Plan, cluster: &Cluster, ctx: &OpContext) -> Option<ClusterSnapshot> {
     match ctx.backends.ecs.snapshot(&cluster.ecs_cluster).await {
         Ok(snapshot) => Some(snapshot),
         Err(e) => {

@@ -252,6 +252,8 @@ impl ExecWorld {
 /// through unchanged, one request per connection.
 struct ExecProxy {
     url: String,
+    /// The operations asked through it (`X-Amz-Target`'s last part), in order.
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ExecProxy {
@@ -263,17 +265,30 @@ impl ExecProxy {
         let enabled = std::sync::Arc::new(std::sync::Mutex::new(
             std::collections::HashSet::<String>::new(),
         ));
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let noted = std::sync::Arc::clone(&asked);
         std::thread::spawn(move || {
             for socket in listener.incoming() {
                 let Ok(socket) = socket else { break };
                 let upstream = upstream.clone();
                 let enabled = std::sync::Arc::clone(&enabled);
+                let noted = std::sync::Arc::clone(&noted);
                 std::thread::spawn(move || {
-                    let _ = proxy_one(socket, &upstream, &enabled);
+                    let _ = proxy_one(socket, &upstream, &enabled, &noted);
                 });
             }
         });
-        Self { url }
+        Self { url, asked }
+    }
+
+    /// The operations asked since the last call, and forgets them.
+    fn take_asked(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .asked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 }
 
@@ -315,6 +330,7 @@ fn proxy_one(
     mut client: std::net::TcpStream,
     upstream: &str,
     enabled: &std::sync::Mutex<std::collections::HashSet<String>>,
+    asked: &std::sync::Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
     use std::io::Write;
     let (head, body) = read_message(&mut client, false)?;
@@ -326,6 +342,12 @@ fn proxy_one(
                 .map(|v| v.trim().to_string())
         })
         .unwrap_or_default();
+    if let Some((_, operation)) = target.rsplit_once('.') {
+        asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(operation.to_string());
+    }
     let lines: Vec<&str> = head
         .lines()
         .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
@@ -424,8 +446,11 @@ async fn exec_runs_the_aws_cli_with_its_arguments_and_audits_the_exit_status() {
     // By service: the running task is picked and named; the node's configured command.
     let args = exec(&["--service", "quorum-validator-1"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let _ = world.proxy.take_asked();
     let (code, out) = world.run(&fakes, &args, &[]);
     assert_eq!(code, 0, "{out}");
+    let asked = world.proxy.take_asked();
+    eprintln!("exec --service asked {} requests: {asked:?}", asked.len());
     assert_says(
         &out,
         &[
@@ -461,6 +486,8 @@ async fn exec_runs_the_aws_cli_with_its_arguments_and_audits_the_exit_status() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, out) = world.run(&fakes, &args, &[("FAKE_AWS_EXIT", "255")]);
     assert_eq!(code, 1, "{out}");
+    let asked = world.proxy.take_asked();
+    eprintln!("exec --task asked {} requests: {asked:?}", asked.len());
     assert_says(
         &out,
         &["session ended (exit status 255)", "ecs:ExecuteCommand"],

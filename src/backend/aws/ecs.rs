@@ -530,6 +530,11 @@ impl EcsApi for AwsEcs {
         self.with_definitions(cluster, services, tasks).await
     }
 
+    async fn task(&self, cluster: &str, task: &str) -> BackendResult<Option<Task>> {
+        let mut found = self.describe_tasks(cluster, vec![task.to_string()]).await?;
+        Ok(found.pop())
+    }
+
     async fn task_definition(&self, arn: &str) -> BackendResult<TaskDefinition> {
         match self.cached(arn) {
             Some(definition) => Ok(definition),
