@@ -214,8 +214,7 @@ impl Console {
     }
 
     /// Runs an exec session's command on the terminal handed over, and takes the
-    /// terminal back whatever the end (a failure to take it back is the loop's error at
-    /// its next frame).
+    /// terminal back whatever the end; the loop then writes the whole frame again.
     async fn hand_over(
         &mut self,
         what: &str,

@@ -2,12 +2,12 @@
 //!
 //! With `--service` it reads the cluster once to pick a running task of the service
 //! (one with ExecuteCommand enabled when there is one) and says which; with `--task` it
-//! reads that task (one DescribeTasks), which names its service. The plan checks the AWS CLI and the
-//! Session Manager plugin on `PATH`, the task's state, ExecuteCommand and the container
-//! (each failure names its fix, and nothing runs); a danger environment asks for its
-//! name; then the executor audits, runs `aws ecs execute-command --interactive` on this
-//! terminal, and audits its exit status. Nothing here calls ECS but through the
-//! backend traits.
+//! reads that task (one DescribeTasks), which names its service. The plan checks the
+//! AWS CLI and the Session Manager plugin on `PATH`, the task's state, ExecuteCommand
+//! and the container (each failure names its fix, and nothing runs); a danger
+//! environment asks for its name; then the executor audits, runs `aws ecs
+//! execute-command --interactive` on this terminal, and audits its exit status. Nothing
+//! here calls ECS but through the backend traits.
 
 use super::{
     Console, Prepared, approval, confirmation_hint, plan_and_print, prepare, print_report,

@@ -2,8 +2,8 @@
 //! `aws ecs execute-command --interactive` (the AWS CLI and its Session Manager plugin).
 //!
 //! Planning ([`plan_exec`]) finds the two programs on `PATH` and reads the task (one
-//! DescribeTasks): it must be RUNNING, started with ExecuteCommand enabled, and have the container.
-//! Each is a check whose failure names the fix (the install pages, the
+//! DescribeTasks): it must be RUNNING, started with ExecuteCommand enabled, and have the
+//! container. Each is a check whose failure names the fix (the install pages, the
 //! `update-service --enable-execute-command` to run, the IAM permissions), and a plan
 //! with a failed check runs nothing. The plan's action is the exact command line
 //! ([`ExecCommand`]); the executor runs it with the terminal handed over

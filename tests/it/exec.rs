@@ -7,9 +7,10 @@
 //! RUNNING), seen through [`ExecProxy`]: moto 5.2.5 drops RunTask's
 //! `enableExecuteCommand`, and the proxy gives it back to DescribeTasks for the tasks
 //! started with it, as ECS reports them. The AWS CLI and the plugin are small shell
-//! scripts the test writes into a folder put first on `PATH`. The fake `aws` writes its arguments, one a line, to a
-//! file, prints a prompt, reads a line and exits 7 when the line is `fail` (else with
-//! `FAKE_AWS_EXIT`, default 0): what reaches it proves the terminal was handed over.
+//! scripts the test writes into a folder put first on `PATH`. The fake `aws` writes its
+//! arguments, one a line, to a file, prints a prompt, reads a line and exits 7 when the
+//! line is `fail` (else with `FAKE_AWS_EXIT`, default 0): what reaches it proves the
+//! terminal was handed over.
 
 use crate::support::{config_toml, ecs_fixture, moto, tmux};
 
