@@ -232,12 +232,17 @@ impl ExecWorld {
     /// The command line of the console in tmux: the fakes first on `PATH`, test
     /// credentials, the staging environment.
     fn tui_command(&self) -> String {
+        self.tui_command_with("--env staging")
+    }
+
+    /// [`Self::tui_command`] with other options of the console.
+    fn tui_command_with(&self, options: &str) -> String {
         let none = self.dir.path().join("no-such-aws-file");
         format!(
             "env PATH={path} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
              AWS_CONFIG_FILE={none} AWS_SHARED_CREDENTIALS_FILE={none} \
              AWS_EC2_METADATA_DISABLED=true HOME={home} XDG_RUNTIME_DIR={home} \
-             USER=ci-operator {BIN} --config {config} --audit-log {audit} --env staging",
+             USER=ci-operator {BIN} --config {config} --audit-log {audit} {options}",
             path = Self::path(&self.fakes()),
             none = none.display(),
             home = self.dir.path().display(),
@@ -734,6 +739,72 @@ async fn x_hands_the_terminal_to_the_session_and_takes_it_back() {
             (Phase::After, Some(Outcome::Ok), Some(0)),
             (Phase::Before, None, None),
             (Phase::After, Some(Outcome::Failed), Some(7)),
+        ]
+    );
+}
+
+/// On a danger environment unlocked with `--write`, `x` asks for the environment's name
+/// before the session: a wrong name runs nothing, the right one opens it (200x50).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_on_a_danger_environment_takes_its_typed_name() {
+    let world = ExecWorld::new().await;
+    let t = tmux::Tmux::start(
+        "exec-danger",
+        200,
+        50,
+        &world.tui_command_with("--env production --write"),
+    );
+    t.wait_for_all(&["PRODUCTION", "quorum-validator-1"], WAIT);
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(&["Right", "G", "Enter"]);
+    t.wait_for_all(&["Tasks ·", "/ quorum-validator-1", "RUNNING"], WAIT);
+    t.send(&["x"]);
+    t.wait_for_all(
+        &[
+            "DANGER ENVIRONMENT",
+            "confirm (then type the environment name)",
+        ],
+        WAIT,
+    );
+    t.send(&["y"]);
+    t.wait_for("Type the environment name to confirm", WAIT);
+    t.send(&["staging", "Enter"]);
+    t.wait_for_all(
+        &["refused:", "type the environment name `production`"],
+        WAIT,
+    );
+    assert_eq!(world.take_args(), None, "nothing ran");
+    t.send(&["Enter"]);
+    t.wait_until("the dialog closed", WAIT, |s| !s.contains("Enter close"));
+    t.send(&["x"]);
+    t.wait_for("confirm (then type the environment name)", WAIT);
+    t.send(&["y"]);
+    t.wait_for("Type the environment name to confirm", WAIT);
+    t.send(&["production", "Enter"]);
+    t.wait_for("fake shell>", WAIT);
+    t.send(&["exit", "Enter"]);
+    t.wait_for_all(&["ok: open a session", "(exit status 0)"], WAIT);
+    assert_eq!(
+        world.take_args(),
+        Some(session_args(
+            &world,
+            &world.validator_task,
+            "quorum",
+            "geth attach /data/geth.ipc"
+        ))
+    );
+    t.send(&["Enter", "q"]);
+    let audit = world.audit();
+    let outcomes: Vec<(&str, Phase, Option<Outcome>)> = audit
+        .iter()
+        .map(|e| (e.environment.as_str(), e.phase, e.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("production", Phase::After, Some(Outcome::Refused)),
+            ("production", Phase::Before, None),
+            ("production", Phase::After, Some(Outcome::Ok)),
         ]
     );
 }
