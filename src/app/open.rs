@@ -324,10 +324,8 @@ pub(super) fn open_exec(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     if state.demo {
-        state.say(
-            "exec is not available in the demo world: it has no containers to open a session \
-             in (in a real environment x runs aws ecs execute-command)",
-        );
+        // Short enough for the footer of an 80-column terminal.
+        state.say("exec is not available in the demo world: it has no containers to enter");
         return Vec::new();
     }
     let Some(task) = state.visible_tasks().get(state.task_row).copied() else {
