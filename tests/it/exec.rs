@@ -691,6 +691,12 @@ async fn x_hands_the_terminal_to_the_session_and_takes_it_back() {
     t.wait_for("fake shell>", WAIT);
     t.send(&["fail", "Enter"]);
     t.wait_for_all(&["the session ended (exit status 7)", "Press Enter"], WAIT);
+    std::thread::sleep(Duration::from_millis(500));
+    let waiting = t.screen();
+    assert!(
+        waiting.contains("Press Enter") && !waiting.contains("Tasks ·"),
+        "the console waits for Enter:\n{waiting}"
+    );
     t.send(&["Enter"]);
     t.wait_for_all(
         &["failed: open a session", "(exit status 7)", "Enter close"],
