@@ -20,7 +20,8 @@
 //!   by [`world::World::apply`] of an observation; no screen in it.
 //! - [`app`]: the TUI: its state (the world and the screen), `update`, the key table,
 //!   navigation, the effect runner and the event loop ([`app::Console`]); [`ui`] draws
-//!   the state; [`tui`] owns the terminal and writes frames.
+//!   the state; [`tui`] owns the terminal, writes frames and hands the terminal to an
+//!   exec session and back.
 //! - [`poll`]: the pollers that send observations to the world; [`session`]: the
 //!   backends and clock a run talks to.
 //! - [`path`]: the request path of a wallet cluster, hop by hop (external ALB → nginx →
