@@ -1,7 +1,7 @@
 //! ECS Exec: an interactive session in a running container, through
 //! `aws ecs execute-command --interactive` (the AWS CLI and its Session Manager plugin).
 //!
-//! Planning ([`plan_exec`]) finds the two programs on `PATH` and reads the task (one
+//! Planning (`plan_exec`) finds the two programs on `PATH` and reads the task (one
 //! DescribeTasks): it must be RUNNING, started with ExecuteCommand enabled, and have the
 //! container. Each is a check whose failure names the fix (the install pages, the
 //! `update-service --enable-execute-command` to run, the IAM permissions), and a plan
