@@ -62,14 +62,11 @@ pub struct RunOptions {
 pub async fn run(session: Session, options: RunOptions) -> anyhow::Result<()> {
     let (mut terminal, _guard) = crate::tui::enter()?;
     let mut hangup = signal_stream();
-    let console = Console::new(&session, &options);
+    let (events, input) = terminal_events();
+    let console = Console::new(&session, &options)
+        .with_handover(Box::new(crate::tui::SessionTerminal::new(input)));
     console
-        .run(
-            &mut terminal,
-            std::io::stdout(),
-            terminal_events(),
-            hangup.recv(),
-        )
+        .run(&mut terminal, std::io::stdout(), events, hangup.recv())
         .await?;
     Ok(())
 }
@@ -87,6 +84,7 @@ pub struct Console {
     observations: mpsc::Receiver<Observation>,
     clock: crate::clock::SharedClock,
     repaint: bool,
+    handover: Box<dyn crate::tui::Handover>,
 }
 
 impl std::fmt::Debug for Console {
@@ -122,7 +120,16 @@ impl Console {
             observations,
             clock,
             repaint: false,
+            handover: Box::new(crate::tui::NoTerminal),
         }
+    }
+
+    /// The console with exec sessions run on `handover`'s terminal (without it, a
+    /// session runs with its streams detached).
+    #[must_use]
+    pub fn with_handover(mut self, handover: Box<dyn crate::tui::Handover>) -> Self {
+        self.handover = handover;
+        self
     }
 
     /// The state, as of the last message.
@@ -182,6 +189,16 @@ impl Console {
                     continue;
                 }
             };
+            let msg = match msg {
+                Msg::Session(request) => {
+                    // The screen is the session's until it ends; then all of it again.
+                    let end = self.hand_over(&request.what, &request.command).await;
+                    let _ = request.reply.send(end);
+                    self.repaint = true;
+                    continue;
+                }
+                other => other,
+            };
             // Keys are drawn at once; data (node samples, ECS, log lines) at most
             // 20 times a second, so a burst of messages is applied before one frame.
             urgent = matches!(msg, Msg::Key(_) | Msg::Resize);
@@ -194,6 +211,23 @@ impl Console {
             }
         }
         Ok((self, written))
+    }
+
+    /// Runs an exec session's command on the terminal handed over, and takes the
+    /// terminal back whatever the end; the loop then writes the whole frame again.
+    async fn hand_over(
+        &mut self,
+        what: &str,
+        command: &crate::ops::exec::ExecCommand,
+    ) -> crate::ops::exec::SessionEnd {
+        use crate::ops::exec::{SessionEnd, run_attached};
+        if let Err(e) = self.handover.suspend(what) {
+            let _ = self.handover.resume(&SessionEnd::Exited(0));
+            return SessionEnd::NotStarted(format!("the terminal could not be handed over: {e}"));
+        }
+        let end = run_attached(command, self.handover.attach()).await;
+        let _ = self.handover.resume(&end);
+        end
     }
 
     /// Applies a message, runs the effects it asks for, and applies their immediate
@@ -298,10 +332,19 @@ impl Hangup {
 /// node polls alone, and each look spins on a lock its own waiting thread holds.) The
 /// thread blocks in `read` until a key, a resize or the end of the input; it ends with
 /// the process.
-fn terminal_events() -> mpsc::Receiver<std::io::Result<Event>> {
+///
+/// The [`crate::tui::InputGate`] parks the thread while an exec session reads the
+/// terminal.
+fn terminal_events() -> (
+    mpsc::Receiver<std::io::Result<Event>>,
+    crate::tui::InputGate,
+) {
     let (tx, rx) = mpsc::channel(64);
+    let gate = crate::tui::InputGate::default();
+    let gated = gate.clone();
     let reader = move || {
         loop {
+            gated.wait_while_paused();
             let event = crossterm::event::read();
             let failed = event.is_err();
             if tx.blocking_send(event).is_err() || failed {
@@ -316,9 +359,9 @@ fn terminal_events() -> mpsc::Receiver<std::io::Result<Event>> {
         // Without a reader the loop sees the input end, and says why.
         let (tx, rx) = mpsc::channel(1);
         let _ = tx.try_send(Err(e));
-        return rx;
+        return (rx, gate);
     }
-    rx
+    (rx, gate)
 }
 
 fn signal_stream() -> Hangup {

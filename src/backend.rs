@@ -16,7 +16,7 @@ use async_trait::async_trait;
 
 use crate::config::{AlbSwitch, QuorumNode};
 use crate::model::alb::{PathTopology, SwitchView};
-use crate::model::ecs::{ClusterSnapshot, TaskDefinition};
+use crate::model::ecs::{ClusterSnapshot, Task, TaskDefinition};
 use crate::model::logs::{LogPage, LogQuery};
 use crate::model::quorum::NodeSample;
 
@@ -277,6 +277,17 @@ pub trait EcsApi: Send + Sync {
     async fn services_only(&self, cluster: &str) -> BackendResult<Option<ClusterSnapshot>> {
         let _ = cluster;
         Ok(None)
+    }
+    /// One task (id or ARN) as ECS describes it now; `None` when ECS does not know it.
+    /// For an op that needs that task alone (an exec session): a backend may read just
+    /// it (one DescribeTasks) instead of the cluster.
+    async fn task(&self, cluster: &str, task: &str) -> BackendResult<Option<Task>> {
+        let id = task.rsplit_once('/').map_or(task, |(_, id)| id);
+        let snapshot = self.snapshot(cluster).await?;
+        Ok(snapshot
+            .tasks
+            .into_iter()
+            .find(|t| t.id == id || t.arn == task))
     }
     /// One task definition by ARN or `family:revision`.
     async fn task_definition(&self, arn: &str) -> BackendResult<TaskDefinition>;

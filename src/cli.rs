@@ -50,8 +50,8 @@ pub struct GlobalOpts {
     /// `timezone` in the config, then local). JSON output stays in UTC.
     #[arg(long, global = true, value_name = "ZONE")]
     pub timezone: Option<String>,
-    /// Audit log file for switch, restart, release and rollback (default: `audit_log` in
-    /// the config, then ~/.local/share/ibet-console/audit.jsonl).
+    /// Audit log file of the actions (switch, restart, release, rollback, unlock, exec)
+    /// (default: `audit_log` in the config, then ~/.local/share/ibet-console/audit.jsonl).
     #[arg(long, global = true, value_name = "PATH")]
     pub audit_log: Option<PathBuf>,
     /// Seed of the demo world (the same seed shows the same world).
@@ -102,6 +102,11 @@ pub enum Command {
     /// Break an action lock another console holds (it died, or is stuck), after a
     /// confirmation; audited as a break with the holder's details.
     Unlock(UnlockArgs),
+    /// Open an interactive session in a running container (ECS Exec): runs
+    /// `aws ecs execute-command --interactive` with /bin/sh or the service's configured
+    /// command; audited with the session's exit status.
+    #[command(after_help = EXEC_HELP)]
+    Exec(ExecArgs),
     /// Print a service's (or a task's, or a container's) CloudWatch Logs as
     /// `TIMESTAMP SOURCE MESSAGE` lines, sanitised; with --follow, keep printing new ones.
     Logs(LogsArgs),
@@ -217,6 +222,30 @@ pub struct RestartArgs {
     pub action: ActionOpts,
 }
 
+/// `exec`.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("where").required(true).args(["service", "task"])))]
+pub struct ExecArgs {
+    /// Cluster (its display name in the config).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+    /// ECS service: a running task of it is picked (the command says which).
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// The task (id or ARN).
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// The container (needed when the task has several).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// What to run (default: the service's `exec_command` in the config, then /bin/sh).
+    #[arg(long, value_name = "CMD")]
+    pub command: Option<String>,
+    /// Confirmation and output.
+    #[command(flatten)]
+    pub action: ActionOpts,
+}
+
 /// Following a rollout after a release or rollback.
 #[derive(Debug, Clone, Args)]
 pub struct WatchOpts {
@@ -301,6 +330,20 @@ Exit codes:
   2  invalid command line or config
   3  refused: read-only, a guard, or a missing or wrong confirmation"
 );
+
+/// What `exec` needs, confirmation and exit codes.
+const EXEC_HELP: &str = "\
+Needs the AWS CLI v2 and its Session Manager plugin on PATH, a RUNNING task started with
+ExecuteCommand enabled, ecs:ExecuteCommand for you and the ssmmessages permissions for the
+task role; each is checked first, naming the fix. A read-only environment needs --write;
+a danger environment the typed name (or --confirm NAME). No action lock is taken: a
+session changes nothing in ECS.
+
+Exit codes:
+  0  the session ended with exit status 0
+  1  the AWS CLI ended with another status, or did not start
+  2  invalid command line or config, or no running task to open a session in
+  3  refused: read-only, a check (no aws, no plugin, exec not enabled), confirmation";
 
 /// The sync gate, the override, confirmation and exit codes of `switch`.
 const SWITCH_HELP: &str = concat!(

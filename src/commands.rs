@@ -1,5 +1,6 @@
-//! The mutating subcommands, `switch`, `restart`, `release` and `rollback`, on the ops
-//! layer: the same plans, gates, confirmations and audit as the TUI.
+//! The mutating subcommands, `switch`, `restart`, `release` and `rollback` (and `exec`,
+//! `locks`, `unlock`), on the ops layer: the same plans, gates, confirmations and audit
+//! as the TUI.
 //!
 //! Each command turns its arguments into an [`Op`], plans it ([`ops::plan`]), prints the
 //! plan (checks with their values, what will change, warnings), waits where the op needs
@@ -20,6 +21,7 @@
 //! module and its children draw nothing and call no SDK: they talk to the backends only
 //! through the ops layer and the backend traits.
 
+pub mod exec;
 pub mod locks;
 pub mod release;
 pub mod restart;
@@ -230,6 +232,7 @@ pub async fn run(session: Session, global: &GlobalOpts, command: &Command) -> i3
         Command::Release(args) => args.action.json,
         Command::Rollback(args) => args.action.json,
         Command::Unlock(args) => args.action.json,
+        Command::Exec(args) => args.action.json,
         Command::Locks { json } => *json,
         _ => return exit::INVALID,
     };
@@ -252,6 +255,7 @@ pub async fn run_on(
         Command::Rollback(args) => release::run_rollback(&session, global, args, console).await,
         Command::Locks { .. } => locks::run_locks(&session, console).await,
         Command::Unlock(args) => locks::run_unlock(&session, global, args, console).await,
+        Command::Exec(args) => exec::run(&session, global, args, console).await,
         _ => exit::INVALID,
     };
     console.record("exit_code", &code);
@@ -733,6 +737,27 @@ pub fn command_line(global: &GlobalOpts, op: &Op) -> String {
             ],
         ),
         Op::BreakLock { lock, .. } => ("unlock", vec![("--lock", lock.clone())]),
+        Op::Exec {
+            cluster,
+            service,
+            task,
+            container,
+            command,
+            ..
+        } => {
+            let mut args = vec![
+                ("--cluster", cluster.clone()),
+                ("--service", service.clone()),
+                ("--task", task_id(task).to_string()),
+            ];
+            if let Some(container) = container {
+                args.push(("--container", container.clone()));
+            }
+            if let Some(command) = command {
+                args.push(("--command", command.clone()));
+            }
+            ("exec", args)
+        }
     };
     words.push(command.to_string());
     for (flag, value) in args {

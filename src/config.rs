@@ -156,6 +156,27 @@ pub struct Cluster {
     /// Log group per service, overriding discovery from task definitions.
     #[serde(default)]
     pub log_groups: BTreeMap<String, String>,
+    /// The command `exec` runs in a container of a service (ECS service name → command
+    /// line); `/bin/sh` for a service not named here or by a Quorum node's `exec_command`.
+    #[serde(default)]
+    pub exec_commands: BTreeMap<String, String>,
+}
+
+/// The shell `exec` opens when nothing else is configured or asked for.
+pub const DEFAULT_EXEC_COMMAND: &str = "/bin/sh";
+
+impl Cluster {
+    /// The command `exec` runs in `service`'s containers: the Quorum node's
+    /// `exec_command` (the node whose `service` it is), the cluster's `exec_commands`
+    /// entry, else [`DEFAULT_EXEC_COMMAND`].
+    pub fn exec_command_of(&self, service: &str) -> &str {
+        self.quorum_nodes
+            .iter()
+            .filter(|n| n.service.as_deref() == Some(service))
+            .find_map(|n| n.exec_command.as_deref())
+            .or_else(|| self.exec_commands.get(service).map(String::as_str))
+            .unwrap_or(DEFAULT_EXEC_COMMAND)
+    }
 }
 
 /// One Quorum node.
@@ -172,6 +193,10 @@ pub struct QuorumNode {
     /// The ECS service that runs it (for restart guards).
     #[serde(default)]
     pub service: Option<String>,
+    /// The command `exec` runs in the node's container (`geth attach /data/geth.ipc`);
+    /// needs `service`.
+    #[serde(default)]
+    pub exec_command: Option<String>,
 }
 
 /// The internal ALB switch between the general nodes, and its sync gate.
@@ -375,6 +400,37 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(e) => e.problems().iter().map(ToString::to_string).collect(),
         }
+    }
+
+    #[test]
+    fn the_exec_command_of_a_service_is_its_nodes_then_the_clusters_then_a_shell() {
+        let config = parse(
+            r#"
+[[environments]]
+name = "staging"
+
+[[environments.clusters]]
+name = "node-api"
+ecs_cluster = "ibet-stg-node-api"
+
+[[environments.clusters.quorum_nodes]]
+name = "general-1"
+rpc_url = "http://10.1.2.3:8545"
+service = "quorum-general-1"
+exec_command = "geth attach /data/geth.ipc"
+
+[environments.clusters.exec_commands]
+api = "/bin/bash"
+"#,
+        )
+        .expect("valid");
+        let cluster = &config.environments[0].clusters[0];
+        assert_eq!(
+            cluster.exec_command_of("quorum-general-1"),
+            "geth attach /data/geth.ipc"
+        );
+        assert_eq!(cluster.exec_command_of("api"), "/bin/bash");
+        assert_eq!(cluster.exec_command_of("nginx-proxy"), DEFAULT_EXEC_COMMAND);
     }
 
     const MINIMAL: &str = r#"

@@ -20,7 +20,8 @@
 //!   by [`world::World::apply`] of an observation; no screen in it.
 //! - [`app`]: the TUI: its state (the world and the screen), `update`, the key table,
 //!   navigation, the effect runner and the event loop ([`app::Console`]); [`ui`] draws
-//!   the state; [`tui`] owns the terminal and writes frames.
+//!   the state; [`tui`] owns the terminal, writes frames and hands the terminal to an
+//!   exec session and back.
 //! - [`poll`]: the pollers that send observations to the world; [`session`]: the
 //!   backends and clock a run talks to.
 //! - [`path`]: the request path of a wallet cluster, hop by hop (external ALB → nginx →
@@ -33,8 +34,9 @@
 //! - [`ops`]: operator actions as data (switch the ALB, stop a task, deploy), planned,
 //!   guarded, confirmed, locked across consoles, audited, executed once and verified;
 //!   shared by TUI and CLI.
-//! - [`commands`]: the `switch`, `restart`, `release`, `rollback`, `locks` and `unlock`
-//!   subcommands on the ops layer.
+//! - [`commands`]: the `switch`, `restart`, `release`, `rollback`, `locks`, `unlock` and
+//!   `exec` subcommands on the ops layer (`exec`: an interactive session in a container,
+//!   [`ops::exec`]).
 
 pub mod app;
 pub mod backend;

@@ -67,7 +67,8 @@ fn main() -> ExitCode {
                 | Command::Release(_)
                 | Command::Rollback(_)
                 | Command::Locks { .. }
-                | Command::Unlock(_)),
+                | Command::Unlock(_)
+                | Command::Exec(_)),
             ) => match open_session(&cli.global).await {
                 Ok(session) => ibet_console::commands::run(session, &cli.global, &action).await,
                 Err(code) => code,

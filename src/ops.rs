@@ -40,6 +40,7 @@
 
 mod approval;
 pub mod audit;
+pub mod exec;
 mod executor;
 pub mod gate;
 pub mod guard;
@@ -53,7 +54,7 @@ pub mod shared_audit;
 pub mod switch;
 
 pub use approval::{Approval, Confirmation};
-pub use executor::{Executor, release_into};
+pub use executor::{Executor, SessionRunner, release_into};
 pub use op::{Op, OpKey, task_id};
 pub use plan::{Check, OpContext, Plan, PlanId, Readiness, plan};
 pub(crate) use plan::{Mutation, Verification};

@@ -807,6 +807,7 @@ mod tests {
             rpc_url: "http://127.0.0.1:1".into(),
             role: crate::model::quorum::NodeRole::General,
             service: None,
+            exec_command: None,
         };
         let t0 = tokio::time::Instant::now();
         let samples = sample_until_judged(&node, &config, NodeWait::default(), 3, &clock).await;

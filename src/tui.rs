@@ -6,6 +6,10 @@
 //! inherits a terminal in raw mode, with a hidden cursor or with a narrowed scroll
 //! region (the frame writer sets one for a moment to move rows). This module writes no
 //! frames: [`frame`] does.
+//!
+//! [`SessionTerminal`] hands the terminal to an exec session and takes it back: the
+//! input thread parked ([`InputGate`]), the full screen left, then entered again
+//! whatever the session's end.
 
 use std::io::{self, Stdout, Write};
 
@@ -70,6 +74,154 @@ fn leave(out: &mut impl Write) -> io::Result<()> {
     )
 }
 
+/// Stops the terminal input thread while another program reads the terminal, and lets
+/// it go on after. The thread asks [`InputGate::wait_while_paused`] before each read;
+/// [`InputGate::pause`] wakes it out of the read it is blocked in.
+#[derive(Debug, Clone, Default)]
+pub struct InputGate {
+    inner: std::sync::Arc<(std::sync::Mutex<GateState>, std::sync::Condvar)>,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    paused: bool,
+    parked: bool,
+}
+
+impl InputGate {
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.inner
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Called by the input thread before each read: returns at once unless paused, else
+    /// when resumed.
+    pub fn wait_while_paused(&self) {
+        let (_, ready) = &*self.inner;
+        let mut state = self.lock();
+        while state.paused {
+            state.parked = true;
+            ready.notify_all();
+            state = ready
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        state.parked = false;
+    }
+
+    /// Stops the input thread before its next read and waits (up to a second) until it
+    /// is parked. The thread is blocked in crossterm's read: a window-size signal to
+    /// this process ends that read with a resize event (which the console redraws
+    /// for anyway), and the thread parks before reading again.
+    pub fn pause(&self) {
+        let (_, ready) = &*self.inner;
+        let mut state = self.lock();
+        state.paused = true;
+        if state.parked {
+            return;
+        }
+        drop(state);
+        let _ = signal_hook::low_level::raise(signal_hook::consts::SIGWINCH);
+        let state = self.lock();
+        let _ = ready
+            .wait_timeout_while(state, std::time::Duration::from_secs(1), |s| !s.parked)
+            .map_err(|_| ());
+    }
+
+    /// Lets the input thread read again.
+    pub fn resume(&self) {
+        let (_, ready) = &*self.inner;
+        self.lock().paused = false;
+        ready.notify_all();
+    }
+}
+
+/// The terminal handed to an exec session and taken back: what the event loop does
+/// around the session's command.
+pub trait Handover: Send {
+    /// Where the session's standard streams go.
+    fn attach(&self) -> crate::ops::exec::Attach;
+    /// Before the command runs; `what` names the session.
+    fn suspend(&mut self, what: &str) -> io::Result<()>;
+    /// After it ended as `end`, whatever that was.
+    fn resume(&mut self, end: &crate::ops::exec::SessionEnd) -> io::Result<()>;
+}
+
+/// No terminal to hand over (a console drawn on a test backend): the session runs with
+/// its streams detached.
+#[derive(Debug, Default)]
+pub struct NoTerminal;
+
+impl Handover for NoTerminal {
+    fn attach(&self) -> crate::ops::exec::Attach {
+        crate::ops::exec::Attach::Detached
+    }
+
+    fn suspend(&mut self, _what: &str) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn resume(&mut self, _end: &crate::ops::exec::SessionEnd) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The real terminal: input parked, raw mode and the alternate screen left and the
+/// cursor shown for the session; all of it back after. A session that did not end
+/// with exit status 0 leaves what the AWS CLI printed on screen until Enter, since the
+/// console's screen would cover it.
+#[derive(Debug)]
+pub struct SessionTerminal {
+    input: InputGate,
+}
+
+impl SessionTerminal {
+    /// Hands over the terminal whose input thread `input` gates.
+    pub fn new(input: InputGate) -> Self {
+        Self { input }
+    }
+}
+
+impl Handover for SessionTerminal {
+    fn attach(&self) -> crate::ops::exec::Attach {
+        crate::ops::exec::Attach::Terminal
+    }
+
+    fn suspend(&mut self, what: &str) -> io::Result<()> {
+        self.input.pause();
+        restore();
+        let mut out = io::stdout();
+        writeln!(
+            out,
+            "ibet-console: {}; leave it (exit) to come back to the console.",
+            crate::text::sanitize(what)
+        )?;
+        out.flush()
+    }
+
+    fn resume(&mut self, end: &crate::ops::exec::SessionEnd) -> io::Result<()> {
+        if end != &crate::ops::exec::SessionEnd::Exited(0) {
+            let mut out = io::stdout();
+            let _ = write!(
+                out,
+                "\nibet-console: the session ended ({}). Press Enter to go back to the console.",
+                crate::text::sanitize(&end.describe())
+            );
+            let _ = out.flush();
+            let mut line = String::new();
+            let _ = io::stdin().read_line(&mut line);
+        }
+        let entered = enable_raw_mode().and_then(|()| {
+            let mut out = io::stdout();
+            execute!(out, EnterAlternateScreen, Hide)
+        });
+        self.input.resume();
+        entered
+    }
+}
+
 /// Clears the terminal for a repaint (after anything else wrote to it) and drops the
 /// frame writer's model of the screen, `shown`: the next frame is written whole.
 pub fn repaint(out: &mut impl Write, shown: &mut Option<Buffer>) -> io::Result<()> {
@@ -81,6 +233,35 @@ pub fn repaint(out: &mut impl Write, shown: &mut Option<Buffer>) -> io::Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_paused_input_thread_parks_before_its_next_read_until_resumed() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let gate = InputGate::default();
+        let reads = std::sync::Arc::new(AtomicUsize::new(0));
+        let (thread_gate, thread_reads) = (gate.clone(), std::sync::Arc::clone(&reads));
+        std::thread::spawn(move || {
+            loop {
+                thread_gate.wait_while_paused();
+                // A read that ends by itself (crossterm's ends on the window-size signal).
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                thread_reads.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        gate.pause();
+        let parked = reads.load(Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(reads.load(Ordering::SeqCst), parked, "no read while paused");
+        gate.resume();
+        let start = std::time::Instant::now();
+        while reads.load(Ordering::SeqCst) == parked {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(5),
+                "reads again"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 
     #[test]
     fn leaving_resets_the_scroll_region_before_the_main_screen_comes_back() {

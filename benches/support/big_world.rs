@@ -186,6 +186,7 @@ pub fn snapshot(
                     exit_code: stopped.then_some(0),
                     reason: None,
                 }],
+                enable_execute_command: true,
             });
         }
     }

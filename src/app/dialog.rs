@@ -98,6 +98,18 @@ impl OpDialog {
         }
     }
 
+    /// A session that needs no typed name starts as soon as its plan is ready: opening
+    /// it was the request, and it changes nothing in ECS. Its checks failing, or a
+    /// danger environment, keep the dialog in review.
+    pub fn run_at_once(&mut self) -> Option<DialogAction> {
+        let ready = self.plan.as_ref().is_some_and(|p| {
+            matches!(p.op, Op::Exec { .. })
+                && p.readiness == Readiness::Ready
+                && p.typed_confirmation.is_none()
+        });
+        (ready && self.stage == Stage::Review).then(|| self.finish(Some(Confirmation::Yes), None))
+    }
+
     /// A gate poll arrived; returns whether it was taken.
     pub fn gate_poll(&mut self, poll: GatePoll) -> bool {
         match (&mut self.plan, &self.stage) {

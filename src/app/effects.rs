@@ -329,7 +329,14 @@ impl OpRunner {
                 };
                 let recent = self.recent.clone();
                 tokio::spawn(async move {
-                    let report = executor.execute(&plan, &approval, &ctx).await;
+                    let report = if let crate::ops::Op::Exec { .. } = &plan.op {
+                        let runner = session_runner(tx.clone(), plan.op.title());
+                        executor
+                            .execute_session(&plan, &approval, &ctx, runner)
+                            .await
+                    } else {
+                        executor.execute(&plan, &approval, &ctx).await
+                    };
                     let _ = tx.send(Msg::OpDone(Box::new(report))).await;
                     recent.publish().await;
                 });
@@ -367,6 +374,28 @@ impl OpRunner {
             }
         }
     }
+}
+
+/// Runs a session through the event loop, which owns the terminal: sends it the
+/// command and waits for its reply. A loop that has gone away ran nothing.
+fn session_runner(tx: mpsc::Sender<Msg>, what: String) -> crate::ops::SessionRunner<'static> {
+    use crate::ops::exec::SessionEnd;
+    Box::new(move |command| {
+        Box::pin(async move {
+            let (reply, ended) = tokio::sync::oneshot::channel();
+            let request = super::msg::SessionRequest {
+                what,
+                command,
+                reply,
+            };
+            if tx.send(Msg::Session(Box::new(request))).await.is_err() {
+                return SessionEnd::NotStarted("the console is closing".into());
+            }
+            ended
+                .await
+                .unwrap_or_else(|_| SessionEnd::NotStarted("the console is closing".into()))
+        })
+    })
 }
 
 impl Drop for OpRunner {

@@ -101,6 +101,7 @@ fn run(state: &mut State, command: Command) -> Vec<Effect> {
         Command::RestartService => return open::open_restart(state, true),
         Command::Release => return open::open_release(state, PickerIntent::Choose),
         Command::Rollback => return open::open_release(state, PickerIntent::RollBack),
+        Command::Exec => return open::open_exec(state),
     }
     Vec::new()
 }

@@ -82,6 +82,8 @@ pub enum Command {
     Rollback,
     /// Focus (or leave) the request-path panel.
     Path,
+    /// A session in the selected task's container (ECS Exec).
+    Exec,
 }
 
 /// What a key does in the log view.
@@ -375,6 +377,12 @@ pub const TABLE: &[Row] = &[
         "l",
         "live logs of the selected task",
         &[(Key::Char('l'), S(C::Logs))],
+    ),
+    row(
+        "tasks",
+        "x",
+        "shell in the selected task's container (ECS Exec; the TUI steps aside)",
+        &[(Key::Char('x'), S(C::Exec))],
     ),
     row(
         "tasks",

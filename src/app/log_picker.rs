@@ -1,5 +1,6 @@
 //! The container picker: `l` on a task with several logging containers asks which one
-//! to follow, or all of them, before the log view opens.
+//! to follow, or all of them, before the log view opens; `x` on a task with several
+//! containers asks which one to open a session in.
 //!
 //! Pure data and a key handler: [`ContainerPicker::for_task`] builds it from the task's
 //! definition in a cluster snapshot, [`ContainerPicker::handle_key`] turns a key into a
@@ -27,6 +28,22 @@ pub enum PickerAction {
         /// What to follow.
         target: LogTarget,
     },
+    /// Open a session in `container` of `task`.
+    Exec {
+        /// The task id.
+        task: String,
+        /// The container.
+        container: String,
+    },
+}
+
+/// What the chosen container is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickerPurpose {
+    /// Its logs (or every container's: the first row).
+    Logs,
+    /// A session in it (one container only).
+    Exec,
 }
 
 /// The choice between every container of one task and each of them.
@@ -38,8 +55,10 @@ pub struct ContainerPicker {
     pub task: String,
     /// The containers to choose from, in the task definition's order.
     pub containers: Vec<String>,
-    /// The selected row: 0 is "all containers", then one row per container.
+    /// The selected row: for logs 0 is "all containers", then one row per container.
     pub row: usize,
+    /// Logs or a session.
+    pub purpose: PickerPurpose,
 }
 
 impl ContainerPicker {
@@ -68,16 +87,51 @@ impl ContainerPicker {
             task: task.id.clone(),
             containers,
             row: 0,
+            purpose: PickerPurpose::Logs,
         })
     }
 
-    /// How many rows it offers ("all containers" and one per container).
+    /// The picker of the container to open a session in, when `task` has more than
+    /// one; `None` when there is nothing to choose.
+    pub fn for_exec(task: &Task, task_label: &str) -> Option<Self> {
+        (task.containers.len() > 1).then(|| Self {
+            task_label: task_label.to_string(),
+            task: task.id.clone(),
+            containers: task.containers.iter().map(|c| c.name.clone()).collect(),
+            row: 0,
+            purpose: PickerPurpose::Exec,
+        })
+    }
+
+    /// The row of the first container (after "all containers" for logs).
+    pub fn first_container_row(&self) -> usize {
+        match self.purpose {
+            PickerPurpose::Logs => 1,
+            PickerPurpose::Exec => 0,
+        }
+    }
+
+    /// How many rows it offers ("all containers", for logs, and one per container).
     pub fn rows(&self) -> usize {
-        self.containers.len() + 1
+        self.containers.len() + self.first_container_row()
+    }
+
+    /// The number a row is chosen with: `0` for all containers, then `1`, `2`…
+    pub fn number_of_row(&self, row: usize) -> usize {
+        row + 1 - self.first_container_row()
     }
 
     /// What the selected row opens.
     pub fn selected(&self) -> PickerAction {
+        if self.purpose == PickerPurpose::Exec {
+            return self
+                .containers
+                .get(self.row)
+                .map_or(PickerAction::Ignored, |container| PickerAction::Exec {
+                    task: self.task.clone(),
+                    container: container.clone(),
+                });
+        }
         match self.row.checked_sub(1).and_then(|i| self.containers.get(i)) {
             None => PickerAction::Open {
                 label: self.task_label.clone(),
@@ -104,7 +158,10 @@ impl ContainerPicker {
             KeyCode::End | KeyCode::Char('G') => last,
             KeyCode::Enter => return self.selected(),
             KeyCode::Char(c @ '0'..='9') => {
-                let row = (c as usize) - ('0' as usize);
+                let number = (c as usize) - ('0' as usize);
+                let Some(row) = (number + self.first_container_row()).checked_sub(1) else {
+                    return PickerAction::Ignored;
+                };
                 if row > last {
                     return PickerAction::Ignored;
                 }
@@ -229,6 +286,46 @@ mod tests {
         assert_eq!(
             picker.handle_key(key(KeyCode::Char('x'))),
             PickerAction::Ignored
+        );
+    }
+
+    #[test]
+    fn a_session_picker_offers_each_container_of_the_task() {
+        use crate::model::ecs::Container;
+        let mut task = Task {
+            id: "1a2b3c4d5e6f".into(),
+            containers: vec![Container {
+                name: "web".into(),
+                ..Container::default()
+            }],
+            ..Task::default()
+        };
+        assert_eq!(ContainerPicker::for_exec(&task, "ap/1a2b3c4d"), None);
+        task.containers.push(Container {
+            name: "notification".into(),
+            ..Container::default()
+        });
+        let mut picker = ContainerPicker::for_exec(&task, "ap/1a2b3c4d").expect("a choice");
+        assert_eq!(picker.rows(), 2);
+        assert_eq!(picker.number_of_row(0), 1);
+        assert_eq!(
+            picker.handle_key(key(KeyCode::Char('0'))),
+            PickerAction::Ignored
+        );
+        assert_eq!(
+            picker.handle_key(key(KeyCode::Char('2'))),
+            PickerAction::Exec {
+                task: "1a2b3c4d5e6f".into(),
+                container: "notification".into(),
+            }
+        );
+        assert_eq!(picker.handle_key(key(KeyCode::Up)), PickerAction::Moved);
+        assert_eq!(
+            picker.handle_key(key(KeyCode::Enter)),
+            PickerAction::Exec {
+                task: "1a2b3c4d5e6f".into(),
+                container: "web".into(),
+            }
         );
     }
 }

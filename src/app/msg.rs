@@ -13,6 +13,7 @@ use crate::backend::BackendError;
 use crate::clock::EpochMs;
 use crate::logs::LogTarget;
 use crate::model::ecs::TaskDefinition;
+use crate::ops::exec::{ExecCommand, SessionEnd};
 use crate::ops::gate::{GatePair, GatePoll};
 use crate::ops::{Approval, Op, OpReport, Plan};
 pub use crate::world::{ClusterAddr, Observation, Poller};
@@ -34,6 +35,9 @@ pub enum Msg {
     GatePoll(Box<GatePoll>),
     /// An op finished.
     OpDone(Box<OpReport>),
+    /// An exec session is audited and waits for the terminal: the event loop hands it
+    /// over, runs the command, takes the terminal back and replies how it ended.
+    Session(Box<SessionRequest>),
     /// Something for the open log view: its tail started, an event of the tail, a save.
     Logs(LogsMsg),
     /// The revisions of a service's task-definition family were read (release picker).
@@ -45,6 +49,17 @@ pub enum Msg {
         /// The revisions, newest first, or the error.
         result: Result<Vec<TaskDefinition>, BackendError>,
     },
+}
+
+/// A session's command and where to send how it ended.
+#[derive(Debug)]
+pub struct SessionRequest {
+    /// What the session is, for the line shown while it runs (the op's title).
+    pub what: String,
+    /// The command line to run.
+    pub command: ExecCommand,
+    /// Gets how it ended.
+    pub reply: tokio::sync::oneshot::Sender<SessionEnd>,
 }
 
 /// What `update` asks the event loop to do.

@@ -308,8 +308,74 @@ pub(super) fn on_log_picker_key(state: &mut State, key: KeyEvent) -> Vec<Effect>
             state.modal = None;
             return open_log_view(state, &label, target);
         }
+        LogPickerAction::Exec { task, container } => {
+            state.modal = None;
+            return open_exec_dialog(state, task, container);
+        }
     }
     Vec::new()
+}
+
+/// `x` on the tasks screen: a session in the selected task's container (the container
+/// picker first when it has several). The demo world has no containers to enter: it
+/// says so and asks for nothing.
+pub(super) fn open_exec(state: &mut State) -> Vec<Effect> {
+    let Screen::Tasks { service } = &state.screen else {
+        return Vec::new();
+    };
+    if state.demo {
+        // Short enough for the footer of an 80-column terminal.
+        state.say("exec is not available in the demo world: it has no containers to enter");
+        return Vec::new();
+    }
+    let Some(task) = state.visible_tasks().get(state.task_row).copied() else {
+        state.dirty = false;
+        return Vec::new();
+    };
+    if !task.is_running() {
+        state.say(format!(
+            "task {} is {}: a session needs a RUNNING task",
+            short_task_id(&task.id),
+            task.last_status
+        ));
+        return Vec::new();
+    }
+    let label = format!("{service}/{}", short_task_id(&task.id));
+    if let Some(picker) = ContainerPicker::for_exec(task, &label) {
+        state.modal = Some(Modal::Containers(picker));
+        return Vec::new();
+    }
+    let (task, container) = (
+        task.id.clone(),
+        task.containers.first().map(|c| c.name.clone()),
+    );
+    let Some(container) = container else {
+        state.say("the task reports no container yet; try again in a moment");
+        return Vec::new();
+    };
+    open_exec_dialog(state, task, container)
+}
+
+/// The dialog of a session in `container` of `task` of the drilled-into service: it
+/// plans (the AWS CLI and its plugin, the task, ExecuteCommand), shows what is missing,
+/// asks a danger environment's name, and otherwise starts the session once the plan is
+/// ready.
+fn open_exec_dialog(state: &mut State, task: String, container: String) -> Vec<Effect> {
+    let (Some(env), Some(cluster), Screen::Tasks { service }) =
+        (state.current_env(), state.current_cluster(), &state.screen)
+    else {
+        return Vec::new();
+    };
+    let op = Op::Exec {
+        env: env.name.clone(),
+        cluster: cluster.name.clone(),
+        service: service.clone(),
+        task,
+        container: Some(container),
+        command: None,
+    };
+    let env_index = state.env;
+    open_dialog(state, env_index, op, None)
 }
 
 /// Opens the log view of `target` of the selected cluster, titled `label`.

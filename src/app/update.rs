@@ -53,9 +53,27 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::PlanReady(plan) => {
             if let Some(d) = state.dialog_mut() {
                 d.plan_ready(*plan);
+                let env = d.env;
+                let run = d.run_at_once();
                 state.dirty = true;
+                if let Some(DialogAction::Execute(plan, approval)) = run {
+                    return vec![
+                        Effect::GatePolling(None),
+                        Effect::ExecuteOp {
+                            env,
+                            plan,
+                            approval,
+                        },
+                    ];
+                }
                 return gate_effect(state);
             }
+        }
+        // The event loop hands the terminal over before this would be reached.
+        Msg::Session(request) => {
+            let _ = request.reply.send(crate::ops::exec::SessionEnd::NotStarted(
+                "no terminal to hand over".into(),
+            ));
         }
         Msg::GatePoll(poll) => {
             let Some(d) = state.dialog_mut() else {
@@ -727,6 +745,70 @@ mod tests {
             }
         );
         assert_eq!(s.task_row, 1);
+    }
+
+    #[test]
+    fn x_on_a_running_task_plans_a_session_in_its_container_or_says_why_not() {
+        use crate::model::ecs::Container;
+        let mut s = loaded();
+        update(&mut s, key(KeyCode::Enter));
+        // t1 runs, but its containers are not reported yet.
+        assert!(update(&mut s, key(KeyCode::Char('x'))).is_empty());
+        assert!(
+            s.notice
+                .as_ref()
+                .is_some_and(|(n, _)| n.contains("no container"))
+        );
+        update(&mut s, key(KeyCode::Down));
+        assert!(update(&mut s, key(KeyCode::Char('x'))).is_empty());
+        assert!(
+            s.notice
+                .as_ref()
+                .is_some_and(|(n, _)| n.contains("is STOPPED: a session needs a RUNNING task"))
+        );
+        update(&mut s, key(KeyCode::Up));
+        let mut snap = snapshot();
+        snap.tasks[0].containers = vec![Container {
+            name: "api".into(),
+            ..Container::default()
+        }];
+        update(
+            &mut s,
+            Msg::Observed(Observation::Ecs {
+                at: ClusterAddr { env: 0, cluster: 0 },
+                result: Ok(snap),
+                when: 2,
+            }),
+        );
+        // The demo world has no containers to enter: it says so and asks for nothing.
+        s.demo = true;
+        assert!(update(&mut s, key(KeyCode::Char('x'))).is_empty());
+        assert!(
+            s.notice
+                .as_ref()
+                .is_some_and(|(n, _)| n.contains("not available in the demo world"))
+        );
+        assert!(s.modal.is_none());
+        s.demo = false;
+        let op = Op::Exec {
+            env: "production".into(),
+            cluster: "node-api".into(),
+            service: "api".into(),
+            task: "t1".into(),
+            container: Some("api".into()),
+            command: None,
+        };
+        assert_eq!(
+            update(&mut s, key(KeyCode::Char('x'))),
+            vec![
+                Effect::GatePolling(None),
+                Effect::PlanOp {
+                    env: 0,
+                    op: op.clone()
+                }
+            ]
+        );
+        assert!(matches!(&s.modal, Some(Modal::Dialog(d)) if d.op == op));
     }
 
     #[test]

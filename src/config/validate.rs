@@ -150,6 +150,7 @@ const CLUSTER_KEYS: &[Key] = &[
     optional("quorum_nodes", Kind::ArrayOfTables),
     optional("alb_switch", Kind::Table),
     optional("log_groups", Kind::StringMap),
+    optional("exec_commands", Kind::StringMap),
 ];
 
 /// `QuorumNode`.
@@ -158,6 +159,7 @@ const QUORUM_NODE_KEYS: &[Key] = &[
     required("rpc_url", Kind::String),
     optional("role", Kind::OneOf(ROLES)),
     optional("service", Kind::String),
+    optional("exec_command", Kind::String),
 ];
 
 /// `AlbSwitch`.
@@ -332,6 +334,7 @@ impl Checker<'_> {
         if let Some((switch, span)) = table(cluster, "alb_switch") {
             self.alb_switch(switch, &span, &format!("{ctx}.alb_switch"), &known);
         }
+        self.exec_commands(cluster, ctx);
     }
 
     fn quorum_node(&mut self, node: &DeTable<'_>, span: &Span, ctx: &str) {
@@ -340,6 +343,64 @@ impl Checker<'_> {
             self.non_empty(node, ctx, key);
         }
         self.http_url(node, ctx, "rpc_url");
+        if let Some((command, span)) = string(node, "exec_command") {
+            self.exec_command(command, span.clone(), &join(ctx, "exec_command"));
+            if !node.contains_key("service") {
+                self.report(
+                    span,
+                    format!(
+                        "`{}` needs `service` in `{ctx}`: the ECS service whose containers \
+                         it runs in",
+                        join(ctx, "exec_command")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `exec_commands`: a command per service, and none for a service a Quorum node's
+    /// `exec_command` covers already.
+    fn exec_commands(&mut self, cluster: &DeTable<'_>, ctx: &str) {
+        let Some((commands, _)) = table(cluster, "exec_commands") else {
+            return;
+        };
+        let by_node: Vec<(&str, String)> = tables(cluster, "quorum_nodes")
+            .filter(|(_, node, _)| node.contains_key("exec_command"))
+            .filter_map(|(i, node, _)| {
+                let (service, _) = string(node, "service")?;
+                Some((service, format!("{ctx}.quorum_nodes[{i}].exec_command")))
+            })
+            .collect();
+        let at = format!("{ctx}.exec_commands");
+        for (key, value) in commands {
+            let service: &str = key.get_ref();
+            let DeValue::String(command) = value.get_ref() else {
+                continue; // reported by `keys`
+            };
+            self.exec_command(command, value.span(), &join(&at, service));
+            if let Some((_, other)) = by_node.iter().find(|(s, _)| *s == service) {
+                self.report(
+                    key.span(),
+                    format!(
+                        "`{}` sets the command of `{service}` a second time (`{other}` sets \
+                         it); keep one",
+                        join(&at, service)
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A command `exec` runs: one line of text, not blank.
+    fn exec_command(&mut self, command: &str, span: Span, at: &str) {
+        if command.trim().is_empty() {
+            self.report(span, format!("`{at}` must not be empty"));
+        } else if command.chars().any(char::is_control) {
+            self.report(
+                span,
+                format!("`{at}` must be one line without control characters"),
+            );
+        }
     }
 
     fn alb_switch(

@@ -257,6 +257,10 @@ pub struct Task {
     pub stopped_reason: Option<String>,
     /// Containers.
     pub containers: Vec<Container>,
+    /// Whether ECS Exec (`aws ecs execute-command`) can open a session in it: the task
+    /// was started with `enableExecuteCommand` (a service's setting applies to the tasks
+    /// it starts after the change).
+    pub enable_execute_command: bool,
 }
 
 impl Task {

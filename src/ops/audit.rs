@@ -77,6 +77,9 @@ pub struct AuditEntry {
     /// The error, when it failed or was refused.
     #[serde(default)]
     pub error: Option<String>,
+    /// The exit status of an exec session's AWS CLI (`after` lines of an exec that ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
 }
 
 /// Why the audit log could not be written or read.
@@ -326,6 +329,7 @@ mod tests {
             override_gate: false,
             outcome: (phase == Phase::After).then_some(Outcome::Ok),
             error: None,
+            exit_status: None,
         }
     }
 

@@ -12,6 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::audit::{self, AuditEntry, AuditLog, Phase};
+use super::exec::{ExecCommand, SESSION_FAILED_HINT, SessionEnd};
 use super::gate::GateTracker;
 use super::lock::{self, Lease, LeaseRequest};
 use super::plan::plan_with_gate;
@@ -23,6 +24,7 @@ use super::{
 use crate::backend::lock::LockError;
 use crate::backend::{BackendError, EnvBackends};
 use crate::clock::iso_utc;
+use futures_util::future::BoxFuture;
 
 /// A gate that was open when the operator confirmed may fail its next poll for a moment
 /// (two nodes polled a moment apart while a block arrives): polls it again, a second
@@ -106,6 +108,8 @@ struct Run<'a> {
     checks: Vec<Check>,
     changes: Vec<String>,
     override_gate: bool,
+    /// How an exec session ended, for its "after" line.
+    exit_status: Option<i32>,
 }
 
 impl<'a> Run<'a> {
@@ -122,9 +126,14 @@ impl<'a> Run<'a> {
             checks: plan.checks.clone(),
             changes: plan.changes.clone(),
             override_gate: false,
+            exit_status: None,
         }
     }
 }
+
+/// Runs an exec session's command with the terminal handed to it, and takes the
+/// terminal back: the TUI suspends its screen around it, a subcommand runs it in place.
+pub type SessionRunner<'a> = Box<dyn FnOnce(ExecCommand) -> BoxFuture<'a, SessionEnd> + Send + 'a>;
 
 impl Executor {
     /// An executor writing to `audit`, acting for the OS user `os_user` (see
@@ -172,9 +181,28 @@ impl Executor {
         approval: &Approval,
         ctx: &OpContext,
     ) -> (OpReport, Option<Lease>) {
-        let (mut report, lease) = self.run_holding(plan, approval, ctx).await;
+        let (mut report, lease) = self.run_holding(plan, approval, ctx, None).await;
         self.show_not_shared(&mut report);
         (report, lease)
+    }
+
+    /// Executes a confirmed exec plan: the same guards and audit as [`Self::execute`]
+    /// (no action lock: a session changes nothing in ECS), with `runner` in place of the
+    /// backend call. The "before" line is on disk before the session starts, and the
+    /// "after" line has its exit status: 0 is `ok`, anything else `failed`.
+    pub async fn execute_session(
+        &self,
+        plan: &Plan,
+        approval: &Approval,
+        ctx: &OpContext,
+        runner: SessionRunner<'_>,
+    ) -> OpReport {
+        let (mut report, lease) = self.run_holding(plan, approval, ctx, Some(runner)).await;
+        if let Some(lease) = lease {
+            release_into(lease, &mut report).await;
+        }
+        self.show_not_shared(&mut report);
+        report
     }
 
     /// Adds a failed shared audit write to `report`'s hint (the lines are queued).
@@ -197,6 +225,7 @@ impl Executor {
         plan: &Plan,
         approval: &Approval,
         ctx: &OpContext,
+        session: Option<SessionRunner<'_>>,
     ) -> (OpReport, Option<Lease>) {
         let mut run = Run::start(plan, ctx);
         let _slot = match self.claim(plan) {
@@ -246,8 +275,8 @@ impl Executor {
             Ok(arn) => run.aws_caller = Some(arn),
             Err(e) => run.aws_caller_error = Some(e.to_string()),
         }
-        // Breaking a lock is the one op that takes none.
-        let lease = if matches!(plan.op, Op::BreakLock { .. }) {
+        // Breaking a lock takes none, nor does a session, which changes nothing in ECS.
+        let lease = if matches!(plan.op, Op::BreakLock { .. } | Op::Exec { .. }) {
             None
         } else {
             match self.take_lock(&run).await {
@@ -277,7 +306,7 @@ impl Executor {
             ));
         }
         let (mut result, remember) = self
-            .execute_locked(&mut run, approval, lease.as_ref())
+            .execute_locked(&mut run, approval, lease.as_ref(), session)
             .await;
         if remember {
             self.remember(&result);
@@ -319,6 +348,7 @@ impl Executor {
         run: &mut Run<'_>,
         approval: &Approval,
         lease: Option<&Lease>,
+        session: Option<SessionRunner<'_>>,
     ) -> (OpReport, bool) {
         let plan = run.plan;
         let ctx = run.ctx;
@@ -377,6 +407,14 @@ impl Executor {
         let (Some(mutation), Some(verification)) = (&fresh.mutation, &fresh.verification) else {
             return (self.refuse(run, "nothing to do".to_string()).await, false);
         };
+        let session = match (mutation, session) {
+            (Mutation::Session(command), Some(runner)) => Some((command.clone(), runner)),
+            (Mutation::Session(_), None) => {
+                let error = "a session needs the terminal handed to it; nothing was run";
+                return (self.refuse(run, error.to_string()).await, false);
+            }
+            _ => None,
+        };
 
         // The "before" line; nothing is called unless it is on disk.
         if let Err(e) = self.write(run, Phase::Before, None, None).await {
@@ -412,6 +450,10 @@ impl Executor {
             return (result, false);
         }
 
+        if let Some((command, runner)) = session {
+            let end = runner(command).await;
+            return (self.session_ended(run, &end).await, true);
+        }
         let reason = format!("ibet-console: {} by {}", plan.op.kind(), self.os_user);
         let result = match apply(mutation, &ctx.backends, &reason).await {
             Err(e) => {
@@ -449,6 +491,38 @@ impl Executor {
             },
         };
         (result, true)
+    }
+
+    /// The report and "after" line of a session that ended as `end`.
+    async fn session_ended(&self, run: &mut Run<'_>, end: &SessionEnd) -> OpReport {
+        let title = run.plan.op.title();
+        run.exit_status = end.exit_status();
+        if end == &SessionEnd::Exited(0) {
+            let mut result = report(
+                run,
+                Outcome::Ok,
+                format!("{title}: session ended ({})", end.describe()),
+                None,
+                None,
+            );
+            if let Err(e) = self.write(run, Phase::After, Some(Outcome::Ok), None).await {
+                result.error = Some(format!("done, but {e}"));
+            }
+            return result;
+        }
+        let error = match end {
+            SessionEnd::NotStarted(why) => format!("the AWS CLI did not start: {why}"),
+            other => format!("the AWS CLI ended with {}", other.describe()),
+        };
+        let hint = Some(SESSION_FAILED_HINT.to_string());
+        let (error, hint) = self.close(run, Outcome::Failed, &error, hint).await;
+        report(
+            run,
+            Outcome::Failed,
+            format!("{title}: session ended ({})", end.describe()),
+            Some(error),
+            hint,
+        )
     }
 
     /// Refuses `plan` for a reason its caller found before asking to execute it (a plan
@@ -589,6 +663,7 @@ impl Executor {
             override_gate: run.override_gate,
             outcome,
             error,
+            exit_status: run.exit_status,
         };
         self.audit.append_async(entry.clone()).await?;
         // Then the team's group; a failure is queued and shown, never fatal to the op.
@@ -680,6 +755,10 @@ async fn apply(
             Err(LockError::Store { source, .. }) => Err(*source),
             Err(e) => Err(BackendError::Other(e.to_string())),
         },
+        // Run by `execute_locked` with the terminal handed over, never here.
+        Mutation::Session(_) => Err(BackendError::Other(
+            "a session is not a backend call".into(),
+        )),
     }
 }
 
@@ -728,5 +807,6 @@ async fn verify(verification: &Verification, backends: &EnvBackends) -> Result<S
             owner,
             since,
         } => lock::verify_broken(backends.locks.as_ref(), lock_id, owner, *since).await,
+        Verification::SessionEnded => Ok("session ended".to_string()),
     }
 }

@@ -764,6 +764,7 @@ mod tests {
             rpc_url: format!("http://{name}:8545"),
             role: crate::model::quorum::NodeRole::General,
             service: None,
+            exec_command: None,
         };
         GatePair {
             active: node("general-1"),

@@ -374,6 +374,7 @@ mod tests {
             rpc_url: format!("http://{name}:8545"),
             role,
             service: Some(service.into()),
+            exec_command: None,
         }
     }
 
@@ -401,6 +402,7 @@ mod tests {
                 min_peers: 1,
             }),
             log_groups: std::collections::BTreeMap::new(),
+            exec_commands: std::collections::BTreeMap::new(),
         }
     }
 

@@ -66,6 +66,23 @@ pub enum Op {
         /// Task definition ARN or `family:revision`.
         to_task_definition: String,
     },
+    /// Open an interactive session in a running container (ECS Exec).
+    Exec {
+        /// The environment's configured name.
+        env: String,
+        /// The cluster's configured display name, not its ECS name.
+        cluster: String,
+        /// The ECS service the task belongs to.
+        service: String,
+        /// Task id or ARN.
+        task: String,
+        /// The container; `None`: the task's only container.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        container: Option<String>,
+        /// What to run; `None`: the service's configured command, else `/bin/sh`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command: Option<String>,
+    },
     /// Break another console's action lock (it died, or it is stuck).
     BreakLock {
         /// The environment's configured name.
@@ -84,6 +101,7 @@ impl Op {
             | Self::ForceDeploy { env, .. }
             | Self::Release { env, .. }
             | Self::Rollback { env, .. }
+            | Self::Exec { env, .. }
             | Self::BreakLock { env, .. } => env,
         }
     }
@@ -95,7 +113,8 @@ impl Op {
             | Self::StopTask { cluster, .. }
             | Self::ForceDeploy { cluster, .. }
             | Self::Release { cluster, .. }
-            | Self::Rollback { cluster, .. } => cluster,
+            | Self::Rollback { cluster, .. }
+            | Self::Exec { cluster, .. } => cluster,
             Self::BreakLock { lock, .. } => lock.split('/').nth(1).unwrap_or_default(),
         }
     }
@@ -107,7 +126,8 @@ impl Op {
             Self::StopTask { service, .. }
             | Self::ForceDeploy { service, .. }
             | Self::Release { service, .. }
-            | Self::Rollback { service, .. } => Some(service),
+            | Self::Rollback { service, .. }
+            | Self::Exec { service, .. } => Some(service),
         }
     }
 
@@ -119,6 +139,7 @@ impl Op {
             Self::ForceDeploy { .. } => "force_deploy",
             Self::Release { .. } => "release",
             Self::Rollback { .. } => "rollback",
+            Self::Exec { .. } => "exec",
             Self::BreakLock { .. } => "break_lock",
         }
     }
@@ -139,6 +160,15 @@ impl Op {
                 to_task_definition,
                 ..
             } => format!("{service} → {}", short_task_definition(to_task_definition)),
+            Self::Exec {
+                service,
+                task,
+                container,
+                ..
+            } => match container {
+                Some(container) => format!("{service}/{}/{container}", task_id(task)),
+                None => format!("{service}/{}", task_id(task)),
+            },
             Self::BreakLock { lock, .. } => format!("lock {lock}"),
         }
     }
@@ -178,6 +208,23 @@ impl Op {
                 "roll {env}/{cluster}/{service} back to {}",
                 short_task_definition(to_task_definition)
             ),
+            Self::Exec {
+                env,
+                cluster,
+                service,
+                task,
+                container,
+                ..
+            } => {
+                let container = container
+                    .as_deref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default();
+                format!(
+                    "open a session in task {}{container} of {env}/{cluster}/{service}",
+                    crate::logs::discovery::short_task_id(task_id(task))
+                )
+            }
             Self::BreakLock { lock, .. } => format!("break the action lock {lock}"),
         }
     }
@@ -186,10 +233,12 @@ impl Op {
     ///
     /// All switches of one cluster's ALB share a key, and so do all ECS ops on one
     /// service (stopping two of its tasks at once, or stopping one mid-deployment, is
-    /// exactly what the guards are there to prevent).
+    /// exactly what the guards are there to prevent). A session is keyed by its task:
+    /// it changes nothing, so it holds up no other op of the service.
     pub fn key(&self) -> OpKey {
         let target = match (self, self.service()) {
             (Self::BreakLock { lock, .. }, _) => format!("lock:{lock}"),
+            (Self::Exec { task, .. }, _) => format!("exec:{}", task_id(task)),
             (_, Some(service)) => format!("service:{service}"),
             (_, None) => "alb_switch".to_string(),
         };

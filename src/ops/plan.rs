@@ -120,6 +120,9 @@ pub(crate) enum Mutation {
     },
     /// `LockStore::break_lock` of `lock_id`.
     BreakLock { lock_id: String },
+    /// An interactive session: this command run with the terminal handed to it
+    /// (`Executor::execute_session`; no backend call).
+    Session(super::exec::ExecCommand),
 }
 
 /// How the executor reads the result back.
@@ -156,6 +159,9 @@ pub(crate) enum Verification {
         owner: String,
         since: i64,
     },
+    /// Nothing to read back: a session changes nothing in AWS; its exit status is
+    /// audited.
+    SessionEnded,
 }
 
 /// The preview of one op: what was measured, what will change, and what it takes to go.
@@ -344,7 +350,9 @@ pub(super) async fn plan_with_gate(
         super::lock::plan_break(&mut plan, lock, ctx).await;
         return plan;
     }
-    if look_at_locks {
+    // A session changes nothing in ECS: it takes no lock, and another console's lock
+    // does not keep an operator out of a container (README: "Exec").
+    if look_at_locks && !matches!(op, Op::Exec { .. }) {
         plan.check(
             super::lock::lock_check(
                 op,
@@ -392,6 +400,21 @@ pub(super) async fn plan_with_gate(
                 ctx,
             )
             .await;
+        }
+        Op::Exec {
+            service,
+            task,
+            container,
+            command,
+            ..
+        } => {
+            let target = super::exec::ExecTarget {
+                service,
+                task,
+                container: container.as_deref(),
+                command: command.as_deref(),
+            };
+            super::exec::plan_exec(&mut plan, cluster, target, ctx).await;
         }
         // Planned above, before the cluster is looked for.
         Op::BreakLock { .. } => {}

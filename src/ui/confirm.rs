@@ -109,7 +109,8 @@ pub fn render(
                 };
                 let mut spans = vec![
                     Span::styled(format!(" {glyph} "), style),
-                    Span::styled(format!("{:<22}", c.name), theme.text()),
+                    // The longest name (`session_manager_plugin`) still gets its space.
+                    Span::styled(format!("{:<22} ", c.name), theme.text()),
                     Span::styled(
                         c.value.clone(),
                         if c.passed {
@@ -156,7 +157,10 @@ pub fn render(
     let rows_of = |lines: &[Line]| -> usize {
         lines
             .iter()
-            .map(|l| l.width().max(1).div_ceil(inner_w))
+            .map(|l| {
+                let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+                wrapped_rows(&text, inner_w)
+            })
             .sum()
     };
     let footer_rows = rows_of(&footer_lines);
@@ -195,6 +199,32 @@ pub fn render(
         Paragraph::new(footer_lines).wrap(Wrap { trim: false }),
         foot,
     );
+}
+
+/// The rows `text` takes wrapped at word boundaries in `width` columns, as the
+/// paragraph wraps it (a word longer than a row is broken across rows): counting
+/// characters alone says too few when a long word moves to the next row, and the
+/// dialog's last line (its keys) would fall off.
+fn wrapped_rows(text: &str, width: usize) -> usize {
+    use crate::text::display_width;
+    let width = width.max(1);
+    let mut rows = 1;
+    let mut col = 0;
+    for word in text.split_inclusive(' ') {
+        let mut visible = display_width(word.trim_end_matches(' '));
+        let mut len = display_width(word);
+        if col > 0 && col + visible > width {
+            rows += 1;
+            col = 0;
+        }
+        while col + visible > width {
+            rows += 1;
+            visible -= width;
+            len -= width;
+        }
+        col += len;
+    }
+    rows
 }
 
 /// The diff of a release or rollback in at most `room` rows of `width` columns: a blank
@@ -369,5 +399,22 @@ fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
             out.push(Line::from(keys));
             out
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapped_rows;
+
+    #[test]
+    fn rows_count_words_moved_to_the_next_row() {
+        assert_eq!(wrapped_rows("", 10), 1);
+        assert_eq!(wrapped_rows("abc def", 10), 1);
+        // Fits by its characters (14 in 2 rows of 7), not as words: one a row.
+        assert_eq!(wrapped_rows("aaaa bbbb cccc", 7), 3);
+        assert_eq!(wrapped_rows("aaaa bbbb cccc dddd", 9), 2);
+        assert_eq!(wrapped_rows("aaaaaaa bbbbbbb ccccccc", 10), 3);
+        // A word longer than a row is broken.
+        assert_eq!(wrapped_rows("abcdefghijklmnopqrstuvwxy", 10), 3);
     }
 }

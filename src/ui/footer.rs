@@ -62,13 +62,14 @@ pub const PATH: &[Reminder] = &[
 
 /// The tasks screen.
 pub const TASKS: &[Reminder] = &[
-    r("↑↓", "move", 7),
+    r("↑↓", "move", 8),
     r("r", "restart task", 3),
-    r("u", "release", 5),
+    r("u", "release", 6),
     r("l", "logs", 2),
+    r("x", "shell", 5),
     r("Esc", "back", 1),
     r("Tab", "env", 4),
-    r("/", "filter", 6),
+    r("/", "filter", 7),
     r("?", "help", 0),
     r("q", "quit", 0),
 ];
@@ -207,10 +208,11 @@ mod tests {
     }
 
     #[test]
-    fn the_tasks_screen_and_the_log_view_read_as_before_at_80_columns() {
+    fn the_tasks_screen_and_the_log_view_at_80_columns() {
+        // The arrows explain themselves: they give their room to the shell.
         assert_eq!(
             line(TASKS, 79),
-            "↑↓ move  r restart task  u release  l logs  Esc back  Tab env  ? help  q quit"
+            "r restart task  u release  l logs  x shell  Esc back  Tab env  ? help  q quit"
         );
         assert_eq!(
             line(LOGS, 79),

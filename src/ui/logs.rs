@@ -32,7 +32,7 @@ use unicode_width::UnicodeWidthChar;
 
 use super::Theme;
 use super::widgets::{inner, pane};
-use crate::app::log_picker::ContainerPicker;
+use crate::app::log_picker::{ContainerPicker, PickerPurpose};
 use crate::app::logview::{
     Geometry, InputKind, LogViewState, MAX_SOURCE_WIDTH, NoteKind, count, row_end,
 };
@@ -653,10 +653,16 @@ fn render_popup(view: &LogViewState, theme: &Theme, frame: &mut Frame, area: Rec
 /// ╰ ↑↓ ⏎ open · Esc cancel ───────╯
 /// ```
 pub fn render_picker(picker: &ContainerPicker, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let title = format!(" Logs of {} ", sanitize(&picker.task_label));
+    let exec = picker.purpose == PickerPurpose::Exec;
+    let title = if exec {
+        format!(" Session in {} ", sanitize(&picker.task_label))
+    } else {
+        format!(" Logs of {} ", sanitize(&picker.task_label))
+    };
     let keys = " ↑↓ ⏎ open · Esc cancel ";
-    let names =
-        std::iter::once("all containers").chain(picker.containers.iter().map(String::as_str));
+    let names = std::iter::once("all containers")
+        .filter(|_| !exec)
+        .chain(picker.containers.iter().map(String::as_str));
     let widest = names
         .clone()
         .map(|n| crate::text::display_width(&sanitize(n)) + 6)
@@ -683,7 +689,12 @@ pub fn render_picker(picker: &ContainerPicker, theme: &Theme, frame: &mut Frame,
         .skip(skip)
         .take(shown)
         .map(|(i, name)| {
-            let number = if i < 10 { i.to_string() } else { " ".into() };
+            let number = picker.number_of_row(i);
+            let number = if number < 10 {
+                number.to_string()
+            } else {
+                " ".into()
+            };
             let style = if i == picker.row {
                 selection_style(theme)
             } else {

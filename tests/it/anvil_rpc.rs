@@ -35,6 +35,7 @@ fn node(name: &str, url: &str, role: NodeRole) -> QuorumNode {
         rpc_url: url.to_owned(),
         role,
         service: None,
+        exec_command: None,
     }
 }
 

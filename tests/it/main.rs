@@ -16,6 +16,7 @@ mod cli_ops;
 mod cli_status;
 mod config_fixtures;
 mod e2e_tmux;
+mod exec;
 mod moto_ecs;
 mod moto_elb;
 mod moto_locks;

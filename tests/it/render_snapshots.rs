@@ -129,7 +129,7 @@ fn help_overlay() {
 
 #[test]
 fn container_picker_over_the_tasks() {
-    use ibet_console::app::log_picker::ContainerPicker;
+    use ibet_console::app::log_picker::{ContainerPicker, PickerPurpose};
     let mut state = staging_api_tasks();
     // The demo's tasks run one container each: give the selected one three, as the AP
     // tasks have (Web API, Notification, and one more).
@@ -139,6 +139,7 @@ fn container_picker_over_the_tasks() {
         task,
         containers: vec!["api".into(), "notification".into(), "batch".into()],
         row: 2,
+        purpose: PickerPurpose::Logs,
     }));
     for (w, h) in SIZES {
         let s = screen(&mut state, w, h);
@@ -147,6 +148,20 @@ fn container_picker_over_the_tasks() {
             "{s}"
         );
         insta::assert_snapshot!(format!("tasks_api_container_picker_{w}x{h}"), s);
+    }
+    // `x` on such a task asks which container to open a session in: no "all".
+    let Some(Modal::Containers(picker)) = state.modal.as_mut() else {
+        unreachable!("set above");
+    };
+    picker.purpose = PickerPurpose::Exec;
+    picker.row = 1;
+    for (w, h) in SIZES {
+        let s = screen(&mut state, w, h);
+        assert!(
+            s.contains("Session in api/") && !s.contains("all containers"),
+            "{s}"
+        );
+        insta::assert_snapshot!(format!("tasks_api_session_picker_{w}x{h}"), s);
     }
 }
 

@@ -564,6 +564,11 @@ impl EcsApi for AwsEcs {
         self.with_definitions(cluster, services, tasks).await
     }
 
+    async fn task(&self, cluster: &str, task: &str) -> BackendResult<Option<Task>> {
+        let mut found = self.describe_tasks(cluster, vec![task.to_string()]).await?;
+        Ok(found.pop())
+    }
+
     async fn task_definition(&self, arn: &str) -> BackendResult<TaskDefinition> {
         match self.cached(arn) {
             Some(definition) => Ok(definition),
@@ -766,6 +771,7 @@ fn task_from(t: &sdk::Task) -> Task {
                 reason: non_empty(c.reason()),
             })
             .collect(),
+        enable_execute_command: t.enable_execute_command(),
         arn,
     }
 }

@@ -1080,6 +1080,9 @@ fn task_model(t: &SimTask, service: &SimService, now: i64) -> Task {
             },
             reason: t.container_reason.clone(),
         }],
+        // As ECS Exec would be set up on the real services; the demo world opens no
+        // session (`x` says so).
+        enable_execute_command: true,
     }
 }
 

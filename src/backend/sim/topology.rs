@@ -705,6 +705,7 @@ fn cluster_config(env: &EnvSpec, cluster_index: usize, cluster: &ClusterSpec) ->
         name,
         role,
         service: Some(service),
+        exec_command: None,
     };
     let (quorum_nodes, alb_switch) = if cluster.validators {
         let nodes = (1..=VALIDATORS)
@@ -735,6 +736,7 @@ fn cluster_config(env: &EnvSpec, cluster_index: usize, cluster: &ClusterSpec) ->
         quorum_nodes,
         alb_switch,
         log_groups: BTreeMap::new(),
+        exec_commands: BTreeMap::new(),
     }
 }
 

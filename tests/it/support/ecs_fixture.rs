@@ -60,7 +60,7 @@ pub struct ServiceSpec {
 }
 
 impl ServiceSpec {
-    fn new(name: &str, image: &str, port: Option<u16>, desired: u32) -> Self {
+    pub fn new(name: &str, image: &str, port: Option<u16>, desired: u32) -> Self {
         Self {
             name: name.into(),
             image: image.into(),
@@ -394,6 +394,34 @@ impl EcsFixture {
             left -= batch;
         }
         Ok(arns)
+    }
+
+    /// Starts one task of `task_definition` in the group of `service`, with ECS Exec
+    /// enabled or not (RunTask's `enableExecuteCommand`); returns its ARN.
+    pub async fn run_task_with_exec(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+        enable_execute_command: bool,
+    ) -> anyhow::Result<String> {
+        let out = self
+            .client
+            .run_task()
+            .cluster(cluster)
+            .task_definition(task_definition)
+            .count(1)
+            .launch_type(LaunchType::Fargate)
+            .group(format!("service:{service}"))
+            .started_by("ecs-svc/fixture")
+            .enable_execute_command(enable_execute_command)
+            .send()
+            .await
+            .with_context(|| format!("RunTask {cluster}/{service}"))?;
+        out.tasks()
+            .iter()
+            .find_map(|t| t.task_arn().map(str::to_string))
+            .context("RunTask started no task")
     }
 
     /// Stops a task with `reason`.
