@@ -51,6 +51,7 @@ mod report;
 pub mod restart;
 pub mod shared_audit;
 pub mod switch;
+pub mod verify;
 
 pub use approval::{Approval, Confirmation};
 pub use executor::{Executor, release_into};

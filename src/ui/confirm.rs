@@ -242,6 +242,8 @@ fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
     let key = |k: &str| Span::styled(k.to_string(), theme.accent());
     let txt = |t: &str| Span::styled(t.to_string(), theme.dim());
     let plan = dialog.plan.as_ref();
+    // The override passes a failed sync gate, or a release's failed checks.
+    let gated = plan.is_some_and(|p| p.gate.is_some());
     match &dialog.stage {
         Stage::Planning => vec![Line::from(vec![key("Esc"), txt(" cancel")])],
         Stage::Review if dialog.armed() => vec![Line::from(vec![
@@ -283,7 +285,11 @@ fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
                 }
                 Some(Readiness::NeedsOverride) => vec![
                     Line::from(Span::styled(
-                        "A sync-gate check failed: the switch is refused.",
+                        if gated {
+                            "A sync-gate check failed: the switch is refused."
+                        } else {
+                            "A check failed: refused, nothing was changed."
+                        },
                         theme.error(),
                     )),
                     Line::from(vec![
@@ -312,8 +318,10 @@ fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
             let name = plan
                 .and_then(|p| p.typed_confirmation.clone())
                 .unwrap_or_default();
-            let what = if *for_override {
+            let what = if *for_override && gated {
                 "To OVERRIDE the failed gate, type the environment name again"
+            } else if *for_override {
+                "To OVERRIDE the failed checks, type the environment name again"
             } else {
                 "Type the environment name to confirm"
             };
@@ -331,9 +339,20 @@ fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
             ]
         }
         Stage::ConfirmOverride => vec![Line::from(vec![
-            Span::styled("Override the failed sync gate? ", theme.error()),
+            Span::styled(
+                if gated {
+                    "Override the failed sync gate? "
+                } else {
+                    "Override the failed checks? "
+                },
+                theme.error(),
+            ),
             key("y"),
-            txt(" yes, switch anyway   "),
+            txt(if gated {
+                " yes, switch anyway   "
+            } else {
+                " yes, go on anyway   "
+            }),
             key("n"),
             txt(" no"),
         ])],

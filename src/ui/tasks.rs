@@ -11,7 +11,7 @@ use super::Theme;
 use super::widgets::{fit, header_style, health_span, inner, pane};
 use crate::app::state::State;
 use crate::clock::short_age;
-use crate::model::ecs::{Task, task_definition_revision};
+use crate::model::ecs::{CircuitBreaker, Task, task_definition_revision};
 
 /// Draws the tasks screen of `service` into `area`.
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, service: &str) {
@@ -179,12 +179,22 @@ fn image_tag(image: &str) -> &str {
 }
 
 fn render_events(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let block = pane(
-        Line::from(Span::styled(" Deployments & events ", theme.accent())),
-        theme,
-        false,
-    );
-    let Some(svc) = state.selected_service() else {
+    let svc = state.selected_service();
+    let mut title = vec![Span::styled(" Deployments & events ", theme.accent())];
+    if let Some(s) = svc {
+        // Off is worth noticing: ECS will not stop a rollout whose tasks keep failing.
+        let style = if s.circuit_breaker == CircuitBreaker::Off {
+            theme.warn()
+        } else {
+            theme.dim()
+        };
+        title.push(Span::styled(
+            format!("· circuit breaker {} ", s.circuit_breaker.text()),
+            style,
+        ));
+    }
+    let block = pane(Line::from(title), theme, false);
+    let Some(svc) = svc else {
         frame.render_widget(block, area);
         return;
     };

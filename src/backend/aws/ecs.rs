@@ -38,8 +38,8 @@ use super::metrics::RequestCounter;
 use crate::backend::{BackendError, BackendResult, EcsApi, ServiceUpdate};
 use crate::clock::{EpochMs, SharedClock};
 use crate::model::ecs::{
-    AwsLogs, ClusterSnapshot, Container, ContainerDefinition, Deployment, Rollout, Service,
-    ServiceEvent, TargetGroupRef, Task, TaskDefinition, short_task_definition,
+    AwsLogs, CircuitBreaker, ClusterSnapshot, Container, ContainerDefinition, Deployment, Rollout,
+    Service, ServiceEvent, TargetGroupRef, Task, TaskDefinition, short_task_definition,
     task_definition_revision,
 };
 
@@ -677,6 +677,12 @@ fn service_from(s: &sdk::Service) -> Service {
                 })
             })
             .collect(),
+        circuit_breaker: s
+            .deployment_configuration()
+            .and_then(|c| c.deployment_circuit_breaker())
+            .map_or(CircuitBreaker::Off, |b| {
+                CircuitBreaker::from_flags(b.enable(), b.rollback())
+            }),
     }
 }
 
@@ -766,6 +772,8 @@ fn task_definition_from(td: &sdk::TaskDefinition) -> TaskDefinition {
         revision: count(td.revision()),
         cpu: non_empty(td.cpu()),
         memory: non_empty(td.memory()),
+        task_role: non_empty(td.task_role_arn()),
+        execution_role: non_empty(td.execution_role_arn()),
         containers: td
             .container_definitions()
             .iter()

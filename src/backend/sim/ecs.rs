@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use crate::backend::{BackendError, BackendResult};
 use crate::model::ecs::{
-    ClusterSnapshot, Container, Deployment, Rollout, Service, ServiceEvent, TargetGroupRef, Task,
-    TaskDefinition, task_definition_revision,
+    CircuitBreaker, ClusterSnapshot, Container, Deployment, Rollout, Service, ServiceEvent,
+    TargetGroupRef, Task, TaskDefinition, task_definition_revision,
 };
 
 use super::rng::SplitMix;
@@ -649,7 +649,7 @@ impl SimCluster {
             self.stop_for_deployment(s, &old, now, notes);
         }
 
-        self.trip_circuit_breaker(s, primary, at);
+        self.trip_circuit_breaker(s, primary, now, rng);
         let service = &self.services[s];
         let launching = service
             .deployments
@@ -719,15 +719,18 @@ impl SimCluster {
         service.steady = steady;
     }
 
-    /// The deployment circuit breaker: a rolling primary deployment (serial `primary`)
-    /// with [`CIRCUIT_BREAKER_FAILED_TASKS`] failed tasks is marked FAILED, and its
-    /// service stops launching it.
-    fn trip_circuit_breaker(&mut self, s: usize, primary: u32, at: i64) {
+    /// The deployment circuit breaker, when the service has one: a rolling primary
+    /// deployment (serial `primary`) with [`CIRCUIT_BREAKER_FAILED_TASKS`] failed tasks is
+    /// marked FAILED, and its service stops launching it; with rollback, a new primary
+    /// deployment of the previous deployment's task definition takes over, as ECS does.
+    fn trip_circuit_breaker(&mut self, s: usize, primary: u32, now: i64, rng: &mut SplitMix) {
+        let at = now * 1000;
+        let breaker = self.services[s].spec.kind.circuit_breaker();
         let rolling = self.services[s]
             .deployments
             .first()
             .is_some_and(|d| d.rollout == Rollout::InProgress);
-        if !rolling {
+        if !rolling || breaker == CircuitBreaker::Off {
             return;
         }
         let failed = self
@@ -752,6 +755,28 @@ impl SimCluster {
             service.spec.name, d.id
         );
         service.event(at, message);
+        let previous = service
+            .deployments
+            .get(1)
+            .map(|d| (d.id.clone(), d.task_definition.clone()));
+        if breaker != CircuitBreaker::Rollback {
+            return;
+        }
+        let Some((previous_id, task_definition)) = previous else {
+            return;
+        };
+        let message = format!(
+            "(service {}) rolling back to deployment {previous_id}.",
+            service.spec.name
+        );
+        service.event(at, message);
+        let id = deployment_id(rng);
+        self.deploy(s, task_definition, id, now);
+        if let Some(d) = self.services[s].deployments.first_mut() {
+            d.rollout_reason = Some(format!(
+                "ECS deployment circuit breaker: rolling back to deploymentId {previous_id}."
+            ));
+        }
     }
 
     fn stop_for_deployment(
@@ -1046,6 +1071,7 @@ fn service_model(service: &SimService, tasks: &[&SimTask]) -> Service {
         deployments,
         events: service.events.iter().cloned().collect(),
         target_groups: service.target_groups.clone(),
+        circuit_breaker: service.spec.kind.circuit_breaker(),
     }
 }
 
