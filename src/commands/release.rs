@@ -238,6 +238,14 @@ async fn watch_and_say(
     let end = watch_rollout(console, prepared, before, &target, watch).await;
     match end {
         WatchEnd::Phase(RolloutPhase::Completed) => exit::OK,
+        WatchEnd::RolledBack => {
+            console.say(format!(
+                "The rollout of {} failed, and ECS's circuit breaker put {} back: nothing to roll back.",
+                short_task_definition(&target),
+                short_task_definition(&before.task_definition)
+            ));
+            exit::DEGRADED
+        }
         WatchEnd::Phase(_) => {
             console.say(format!(
                 "The rollout of {} failed. To go back to {}:",
@@ -337,6 +345,8 @@ fn revision_arn(revisions: &[String], family: &str, n: u32) -> String {
 enum WatchEnd {
     /// The rollout completed or failed.
     Phase(RolloutPhase),
+    /// The rollout failed and ECS put the task definition of before back.
+    RolledBack,
     /// Still in progress at the deadline.
     TimedOut,
 }
@@ -346,7 +356,8 @@ enum WatchEnd {
 struct RolloutReport {
     /// What the watch waited for: `deployed` or `stable`.
     wait_until: WaitUntil,
-    /// `completed`, `failed` or `timed_out`.
+    /// `completed`, `failed`, `rolled_back` (failed, and ECS put the revision before
+    /// back) or `timed_out`.
     phase: &'static str,
     /// Why it failed, in ECS's words when ECS gave them.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -450,6 +461,9 @@ async fn watch_rollout(
                             });
                         console.say(format!("Rollout failed: {}", sanitize(&why)));
                         report.reason = Some(why);
+                        if found.task_definition == before.task_definition {
+                            break WatchEnd::RolledBack;
+                        }
                         break WatchEnd::Phase(RolloutPhase::Failed);
                     }
                 }
@@ -462,6 +476,7 @@ async fn watch_rollout(
     };
     report.phase = match end {
         WatchEnd::Phase(RolloutPhase::Completed) => "completed",
+        WatchEnd::RolledBack => "rolled_back",
         WatchEnd::Phase(_) => "failed",
         WatchEnd::TimedOut => "timed_out",
     };

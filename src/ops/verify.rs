@@ -469,4 +469,93 @@ mod tests {
             Some("123456789012")
         );
     }
+
+    /// Every read refused, as AWS refuses an operator whose policy lacks the action.
+    struct Denied;
+
+    fn denied(action: &str) -> BackendError {
+        BackendError::AccessDenied {
+            action: action.to_string(),
+            principal: Some("arn:aws:sts::123456789012:assumed-role/ibet-operator/demo".into()),
+            resource: None,
+            reason: None,
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl crate::backend::VerifyApi for Denied {
+        async fn ecr_image(&self, _: &EcrImage) -> crate::backend::BackendResult<Lookup> {
+            Err(denied("ecr:DescribeImages"))
+        }
+        async fn ssm_parameters(&self, _: &[String]) -> crate::backend::BackendResult<Vec<String>> {
+            Err(denied("ssm:DescribeParameters"))
+        }
+        async fn secret(&self, _: &str) -> crate::backend::BackendResult<Lookup> {
+            Err(denied("secretsmanager:DescribeSecret"))
+        }
+        async fn iam_role(&self, _: &str) -> crate::backend::BackendResult<Lookup> {
+            Err(denied("iam:GetRole"))
+        }
+    }
+
+    #[test]
+    fn a_denied_read_is_its_check_failing_with_the_permission_named() {
+        use std::sync::Arc;
+        let clock = Arc::new(crate::clock::ManualClock::new(1_795_000_000_000));
+        let world = crate::backend::sim::SimWorld::new(7, clock.clone());
+        let config = crate::backend::sim::demo_config();
+        let mut backends = world.backends("staging").expect("staging");
+        backends.verify = Arc::new(Denied);
+        let ctx = OpContext {
+            environment: config.environment("staging").expect("staging").clone(),
+            backends,
+            clock,
+            write: false,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        // The notification worker's next revision names an image, a secret and roles.
+        let plan = rt.block_on(async {
+            let family = "ibet-stg-node-api-notification";
+            let newest = ctx
+                .backends
+                .ecs
+                .task_definition_revisions(family)
+                .await
+                .expect("revisions")
+                .remove(0);
+            let op = super::super::Op::Release {
+                env: "staging".into(),
+                cluster: "node-api".into(),
+                service: "notification".into(),
+                to_task_definition: newest,
+            };
+            super::super::plan(&op, &ctx).await
+        });
+        let failed: Vec<(&str, &str)> = plan
+            .failed_checks()
+            .map(|c| (c.name.as_str(), c.value.as_str()))
+            .collect();
+        let names: Vec<&str> = failed.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                CHECK_IMAGE,
+                CHECK_SECRETS,
+                CHECK_TASK_ROLE,
+                CHECK_EXECUTION_ROLE
+            ]
+        );
+        for ((_, value), action) in failed.iter().zip([
+            "ecr:DescribeImages",
+            "secretsmanager:DescribeSecret",
+            "iam:GetRole",
+            "iam:GetRole",
+        ]) {
+            assert!(value.contains(&format!("may not {action}")), "{value}");
+        }
+        assert!(plan.failed_checks().all(|c| c.overridable));
+        assert_eq!(plan.readiness, super::super::Readiness::NeedsOverride);
+    }
 }

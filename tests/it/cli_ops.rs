@@ -1076,6 +1076,60 @@ async fn demo_rollback_watch_follows_the_rollout_to_the_end() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn demo_a_rollout_the_circuit_breaker_rolls_back_fails_with_ecs_reason() {
+    let mut demo = Demo::new();
+    // The notification worker's circuit breaker rolls back; its next revision crashes.
+    demo.inject(
+        "staging",
+        Fault::ReleaseFails {
+            cluster: "node-api".into(),
+            service: "notification".into(),
+            secs: 900,
+        },
+    );
+    let printed = demo
+        .run(
+            &op_args(
+                "staging",
+                "release",
+                "node-api",
+                &[
+                    "--service",
+                    "notification",
+                    "--latest",
+                    "--yes",
+                    "--wait-until",
+                    "deployed",
+                    "--watch-interval",
+                    "2s",
+                    "--json",
+                ],
+            ),
+            ScriptedPrompter::without_terminal(),
+        )
+        .await;
+    assert_eq!(printed.code, 1, "{}", printed.err);
+    assert_says(
+        &printed.err,
+        &[
+            "Watching the rollout of notification to ibet-stg-node-api-notification:27 until deployed",
+            "Rollout failed: ECS deployment circuit breaker: 3 tasks failed to start; ECS put ibet-stg-node-api-notification:26 back",
+            "ECS's circuit breaker put ibet-stg-node-api-notification:26 back: nothing to roll back",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&printed.out).expect("one JSON document");
+    assert_eq!(json["rollout"]["phase"], "rolled_back");
+    assert_eq!(json["rollout"]["wait_until"], "deployed");
+    assert!(
+        json["rollout"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("ECS deployment circuit breaker")),
+        "{json}"
+    );
+    assert!(json.get("back_command").is_none(), "{json}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn demo_json_output_is_one_document_with_the_gate_polls() {
     let mut demo = Demo::new();
     let printed = demo
