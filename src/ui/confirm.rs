@@ -285,10 +285,12 @@ fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
                 }
                 Some(Readiness::NeedsOverride) => vec![
                     Line::from(Span::styled(
-                        if gated {
-                            "A sync-gate check failed: the switch is refused."
-                        } else {
-                            "A check failed: refused, nothing was changed."
+                        match plan.map(|p| &p.op) {
+                            _ if gated => "A sync-gate check failed: the switch is refused.",
+                            Some(crate::ops::Op::Rollback { .. }) => {
+                                "A check failed: the rollback is refused."
+                            }
+                            _ => "A check failed: the release is refused.",
                         },
                         theme.error(),
                     )),

@@ -33,6 +33,16 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, servi
             format!("· {}/{} running ", s.running, s.desired),
             theme.dim(),
         ));
+        // Off is worth noticing: ECS will not stop a rollout whose tasks keep failing.
+        let style = if s.circuit_breaker == CircuitBreaker::Off {
+            theme.warn()
+        } else {
+            theme.dim()
+        };
+        title.push(Span::styled(
+            format!("· circuit breaker {} ", s.circuit_breaker.text()),
+            style,
+        ));
     } else if cluster.ecs.data.is_some() {
         title.push(Span::styled("· service no longer exists ", theme.warn()));
     }
@@ -179,22 +189,12 @@ fn image_tag(image: &str) -> &str {
 }
 
 fn render_events(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let svc = state.selected_service();
-    let mut title = vec![Span::styled(" Deployments & events ", theme.accent())];
-    if let Some(s) = svc {
-        // Off is worth noticing: ECS will not stop a rollout whose tasks keep failing.
-        let style = if s.circuit_breaker == CircuitBreaker::Off {
-            theme.warn()
-        } else {
-            theme.dim()
-        };
-        title.push(Span::styled(
-            format!("· circuit breaker {} ", s.circuit_breaker.text()),
-            style,
-        ));
-    }
-    let block = pane(Line::from(title), theme, false);
-    let Some(svc) = svc else {
+    let block = pane(
+        Line::from(Span::styled(" Deployments & events ", theme.accent())),
+        theme,
+        false,
+    );
+    let Some(svc) = state.selected_service() else {
         frame.render_widget(block, area);
         return;
     };

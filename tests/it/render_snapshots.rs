@@ -439,7 +439,7 @@ fn release_plan_refused_by_a_missing_secret_and_overridden() {
         let s = screen(&mut state, w, h);
         assert!(s.contains("missing: batch SLACK_WEBHOOK_URL"), "{s}");
         assert!(s.contains("batch has no circuit breaker"), "{s}");
-        assert!(s.contains("A check failed: refused"), "{s}");
+        assert!(s.contains("A check failed: the release is refused."), "{s}");
         insta::assert_snapshot!(format!("release_plan_refused_{w}x{h}"), s);
     }
     // `y` does nothing; `O` asks again, and `y` then runs it as an override.
