@@ -244,6 +244,9 @@ pub(super) struct SimTask {
     pub container_reason: Option<String>,
     /// Whether it counts as a failed task of its deployment.
     pub failed: bool,
+    /// Why ECS cannot start it, when its task definition names a secret that does not
+    /// exist: it stops before its container runs.
+    pub cannot_start: Option<String>,
     /// Natural incident: fails its health check until this tick...
     pub sick_until: i64,
     /// ...and is then replaced by ECS instead of recovering.
@@ -445,6 +448,7 @@ impl SimCluster {
             exit_code: None,
             container_reason: None,
             failed: false,
+            cannot_start: cannot_start(env, catalogue, &deployment.task_definition),
             sick_until: 0,
             sick_kill: false,
         });
@@ -528,7 +532,15 @@ impl SimCluster {
                     task.since = now;
                 }
                 Phase::Pending if age >= PENDING_TICKS => {
-                    if service.crashes_at_start(&task.task_definition, now) {
+                    if let Some(why) = &task.cannot_start {
+                        // ECS cannot give the container its secrets: it never runs.
+                        task.desired_running = false;
+                        task.phase = Phase::Stopped;
+                        task.since = now;
+                        task.stopped_at = Some(at);
+                        task.stopped_reason = Some(why.clone());
+                        task.failed = true;
+                    } else if service.crashes_at_start(&task.task_definition, now) {
                         // The container exits as soon as it starts.
                         task.desired_running = false;
                         task.phase = Phase::Stopped;
@@ -671,7 +683,9 @@ impl SimCluster {
                 .first()
                 .map(|d| d.task_definition.clone())
                 .unwrap_or_default();
-            if service.crashes_at_start(&td, now) {
+            if service.crashes_at_start(&td, now)
+                || cannot_start(ctx.env, ctx.catalogue, &td).is_some()
+            {
                 service.next_start_at = now + CRASH_BACKOFF_TICKS;
             }
             let message = format!(
@@ -1116,6 +1130,22 @@ fn note_for(cluster: usize, task: &SimTask, what: TaskNote) -> EcsNote {
         stream: task.stream.clone(),
         what,
     }
+}
+
+/// Why ECS cannot start a task of `task_definition`: an SSM parameter it names that the
+/// environment does not have (the demo's one, see `EnvSpec::has_parameter`).
+fn cannot_start(env: &EnvSpec, catalogue: &Catalogue, task_definition: &str) -> Option<String> {
+    let td = catalogue.get(task_definition)?;
+    let missing = td
+        .containers
+        .iter()
+        .flat_map(|c| c.secrets.iter())
+        .filter_map(|(_, from)| from.split_once(":parameter").map(|(_, name)| name))
+        .find(|name| !env.has_parameter(name))?;
+    Some(format!(
+        "ResourceInitializationError: unable to pull secrets or registry auth: invalid ssm \
+         parameters: {missing}"
+    ))
 }
 
 /// A deployment id like `ecs-svc/3975218648271956352`.
