@@ -162,7 +162,8 @@ pub struct ActionOpts {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// The environment's name, as it would be typed at the prompt; confirms without a
-    /// prompt. Give it twice to confirm --override-gate on a danger environment.
+    /// prompt. Give it twice to confirm --override-gate (or --override-checks) on a danger
+    /// environment.
     #[arg(long, value_name = "ENV_NAME")]
     pub confirm: Vec<String>,
     /// Print the plan, the gate polls and the result as one JSON document on stdout
@@ -384,11 +385,12 @@ Checks before confirming:
 
 Watching:
   --watch follows the rollout (deployments, running/pending/failed tasks, new service
-  events) until it is what --wait-until asks for, or fails; a failed rollout (also one
-  that ECS's circuit breaker rolled back, with ECS's reason) prints the command that
-  goes back. --wait-until deployed: the new deployment is PRIMARY and its rollout
-  completed (old tasks may still drain); --wait-until stable (the default): also one
-  deployment left and every desired task running. --wait-until implies --watch.
+  events) until it is what --wait-until asks for, or fails; a failed rollout prints
+  ECS's reason and the command that goes back (a rollout that ECS's circuit breaker
+  rolled back is a failure too, with nothing left to roll back).
+  --wait-until deployed: the new deployment is PRIMARY and its rollout completed (old
+  tasks may still drain); --wait-until stable (the default): also one deployment left
+  and every desired task running. --wait-until implies --watch.
 
 ",
     confirming_help!(),
@@ -519,6 +521,23 @@ mod tests {
         };
         assert!(release(&["--revision", "43"]).is_ok());
         assert!(release(&["--latest", "--watch"]).is_ok());
+        // --wait-until names what the watch waits for, and watches.
+        let waiting = |extra: &[&str]| -> Option<(bool, WaitUntil)> {
+            match release(extra).ok()?.command {
+                Some(Command::Release(args)) => Some((args.watch.watching(), args.watch.until())),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            waiting(&["--latest", "--wait-until", "deployed"]),
+            Some((true, WaitUntil::Deployed))
+        );
+        assert_eq!(waiting(&["--latest"]), Some((false, WaitUntil::Stable)));
+        assert_eq!(
+            waiting(&["--latest", "--watch"]),
+            Some((true, WaitUntil::Stable))
+        );
+        assert!(release(&["--latest", "--wait-until", "steady"]).is_err());
         assert!(release(&[]).is_err());
         assert!(release(&["--latest", "--revision", "43"]).is_err());
         let rollback = Cli::try_parse_from([
