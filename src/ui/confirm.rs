@@ -110,8 +110,9 @@ pub fn render(
                 let mut spans = vec![
                     Span::styled(format!(" {glyph} "), style),
                     Span::styled(format!("{:<22}", c.name), theme.text()),
+                    // Values quote AWS (image names, error messages): sanitised.
                     Span::styled(
-                        c.value.clone(),
+                        crate::text::sanitize(&c.value),
                         if c.passed {
                             theme.text()
                         } else {
@@ -120,7 +121,10 @@ pub fn render(
                     ),
                 ];
                 if let Some(d) = &c.detail {
-                    spans.push(Span::styled(format!("  {d}"), theme.dim()));
+                    spans.push(Span::styled(
+                        format!("  {}", crate::text::sanitize(d)),
+                        theme.dim(),
+                    ));
                 }
                 lines.push(Line::from(spans));
             }
