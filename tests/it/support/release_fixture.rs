@@ -3,15 +3,18 @@
 //! secrets and IAM roles; and revisions of a family that name them.
 //!
 //! Each test names its own repositories, parameters, secrets and roles, so tests that
-//! share a server never see each other's. It talks only to the endpoint of the SDK
-//! configuration it is given.
+//! share a server never see each other's; [`Artifacts::publish`] makes what a fixture
+//! world's task definitions name (`examples/moto_fixture.rs` includes this module). It
+//! talks only to the endpoint of the SDK configuration it is given.
 
 #![allow(dead_code)]
+
+use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use aws_sdk_ecs::types::{ContainerDefinition, Secret};
 
-use super::ecs_fixture::{ACCOUNT, REGION};
+use super::ecs_fixture::{ACCOUNT, FixtureCluster, REGION};
 
 /// Clients of the four services a release is verified against.
 #[derive(Debug, Clone)]
@@ -123,6 +126,45 @@ impl Artifacts {
         Ok(out
             .role()
             .map_or_else(|| role_arn(name), |r| r.arn().to_string()))
+    }
+}
+
+impl Artifacts {
+    /// Makes what the task definitions of `world` name: every image (the current and
+    /// older revisions') in its ECR repository, every SSM parameter its secrets name.
+    /// Returns how many images and parameters it made.
+    pub async fn publish(&self, world: &[FixtureCluster]) -> anyhow::Result<(usize, usize)> {
+        let specs = world
+            .iter()
+            .flat_map(|c| c.services.iter().map(|s| &s.spec));
+        let mut images = BTreeSet::new();
+        let mut parameters = BTreeSet::new();
+        for spec in specs {
+            for image in std::iter::once(&spec.image).chain(&spec.older_images) {
+                if let Some((repository, tag)) = image
+                    .split_once(".amazonaws.com/")
+                    .and_then(|(_, path)| path.rsplit_once(':'))
+                {
+                    images.insert((repository.to_string(), tag.to_string()));
+                }
+            }
+            for (_, from) in &spec.secrets {
+                if let Some((_, name)) = from.split_once(":parameter") {
+                    parameters.insert(name.to_string());
+                }
+            }
+        }
+        let repositories: BTreeSet<&str> = images.iter().map(|(r, _)| r.as_str()).collect();
+        for repository in repositories {
+            self.repository(repository).await?;
+        }
+        for (repository, tag) in &images {
+            self.push(repository, tag).await?;
+        }
+        for name in &parameters {
+            self.parameter(name).await?;
+        }
+        Ok((images.len(), parameters.len()))
     }
 }
 
