@@ -7,11 +7,11 @@
 //! node the internal ALB forwards to (reading the switch), and the rollout warning.
 //! A release or rollback also gets its preview ([`super::release`]): the newer revisions
 //! of the family and the diff against the running task definition, the checks that what
-//! the target names exists ([`super::verify`]), and a warning when the service's deployment
-//! circuit breaker is off. Verification reads
-//! the cluster back: a stopped task must be stopping or stopped; a forced deployment must
-//! show a new PRIMARY deployment; a release or rollback must show the service on the
-//! target task definition (and a new PRIMARY deployment, when ECS lists one, on it too).
+//! the target names exists ([`super::verify`]), and a warning when the service's
+//! deployment circuit breaker is off. Verification reads the cluster back: a stopped
+//! task must be stopping or stopped; a forced deployment must show a new PRIMARY
+//! deployment; a release or rollback must show the service on the target task
+//! definition (and a new PRIMARY deployment, when ECS lists one, on it too).
 //! Nothing here makes a mutating call: only the executor does.
 
 use futures_util::future::join_all;

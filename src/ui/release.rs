@@ -11,8 +11,9 @@
 //! └──────────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //! Below 110 columns the diff goes under the list. The rollout view draws the service as
-//! the last ECS poll saw it: phase, a gauge of the new revision's running tasks, counts,
-//! deployments and the latest service events. Views read the state; they never change
+//! the last ECS poll saw it: phase (a failure with ECS's reason), what the watch waits
+//! for, a gauge of the new revision's running tasks, counts, deployments and the latest
+//! service events. Views read the state; they never change
 //! it, and they draw the ops layer's diff lines as they are (sanitised), never their own.
 
 use ratatui::Frame;
