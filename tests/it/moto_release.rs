@@ -7,6 +7,8 @@
 //!
 //! The shared moto server, under a stage of this test's own: its clusters, task
 //! definition families, repositories, parameters, secrets and roles meet no other test's.
+//! moto grants every call, so the refusals of a role without the permissions come from a
+//! stub on loopback that answers as ECR, SSM, Secrets Manager and IAM answer a denial.
 
 use crate::cli_ops::{Scene, assert_says};
 use crate::support::config_toml;
@@ -257,5 +259,152 @@ async fn a_release_is_verified_against_ecr_ssm_secrets_manager_and_iam() {
         !with_breaker.stdout.contains("no circuit breaker"),
         "{}",
         with_breaker.stdout
+    );
+}
+
+/// An endpoint on loopback that denies every call as AWS does: the JSON services (ECR,
+/// SSM, Secrets Manager) with HTTP 400 and `AccessDeniedException`, IAM (a query
+/// protocol) with HTTP 403 and an XML `AccessDenied`; the message names the action the
+/// request's `X-Amz-Target` (or `Action=`) asked for.
+fn denying_endpoint() -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { break };
+            let mut raw = Vec::new();
+            let mut buf = [0_u8; 4096];
+            let (head, body) = loop {
+                let Ok(n) = socket.read(&mut buf) else {
+                    break (String::new(), String::new());
+                };
+                if n == 0 {
+                    break (String::new(), String::new());
+                }
+                raw.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&raw).to_string();
+                if let Some((head, rest)) = text.split_once("\r\n\r\n") {
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .and_then(|v| v.trim().parse().ok())
+                        })
+                        .unwrap_or(0);
+                    if rest.len() >= length {
+                        break (head.to_string(), rest.to_string());
+                    }
+                }
+            };
+            let target = head.lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("x-amz-target:")
+                    .then(|| l.split_once(':').map(|(_, v)| v.trim().to_string()))
+                    .flatten()
+            });
+            let denied = |action: &str| {
+                format!(
+                    "User: arn:aws:sts::123456789012:assumed-role/ibet-operator/alice is not \
+                     authorized to perform: {action} on resource: * because no \
+                     identity-based policy allows the {action} action"
+                )
+            };
+            let (status, kind, answer) = match target {
+                Some(target) => {
+                    let (service, operation) = target.split_once('.').unwrap_or_default();
+                    let prefix = if service.contains("ContainerRegistry") {
+                        "ecr"
+                    } else if service.contains("SSM") {
+                        "ssm"
+                    } else {
+                        "secretsmanager"
+                    };
+                    let message = denied(&format!("{prefix}:{operation}"));
+                    let json = serde_json::json!({
+                        "__type": "AccessDeniedException",
+                        "message": message,
+                    });
+                    (
+                        "400 Bad Request",
+                        "application/x-amz-json-1.1",
+                        json.to_string(),
+                    )
+                }
+                None => {
+                    let operation = body
+                        .split('&')
+                        .find_map(|kv| kv.strip_prefix("Action="))
+                        .unwrap_or("GetRole")
+                        .to_string();
+                    let xml = format!(
+                        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+                         <Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{}</Message>\
+                         </Error><RequestId>denied</RequestId></ErrorResponse>",
+                        denied(&format!("iam:{operation}"))
+                    );
+                    ("403 Forbidden", "text/xml", xml)
+                }
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            let _ = socket.write_all(response.as_bytes());
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_read_aws_denies_names_the_permission() {
+    use ibet_console::backend::aws::verify::AwsVerify;
+    use ibet_console::backend::{BackendError, EcrImage, ImageReference, VerifyApi};
+    let verify = AwsVerify::new(&moto::sdk_config(&denying_endpoint()), None);
+    let action = |result: Result<_, BackendError>| match result {
+        Err(e @ BackendError::AccessDenied { .. }) => {
+            assert!(e.hint().is_some_and(|h| h.contains("must allow")), "{e}");
+            let BackendError::AccessDenied {
+                action, principal, ..
+            } = e
+            else {
+                unreachable!()
+            };
+            assert_eq!(
+                principal.as_deref(),
+                Some("arn:aws:sts::123456789012:assumed-role/ibet-operator/alice")
+            );
+            action
+        }
+        other => panic!("not a denial: {other:?}"),
+    };
+    let image = EcrImage {
+        registry: "123456789012".into(),
+        region: "ap-northeast-1".into(),
+        repository: "ibet/wallet-api".into(),
+        reference: ImageReference::Tag("v25.1.0".into()),
+    };
+    assert_eq!(
+        action(verify.ecr_image(&image).await.map(|_| ())),
+        "ecr:DescribeImages"
+    );
+    assert_eq!(
+        action(
+            verify
+                .ssm_parameters(&["/ibet/stg/db".into()])
+                .await
+                .map(|_| ())
+        ),
+        "ssm:DescribeParameters"
+    );
+    assert_eq!(
+        action(verify.secret("ibet-stg/apns").await.map(|_| ())),
+        "secretsmanager:DescribeSecret"
+    );
+    assert_eq!(
+        action(verify.iam_role("ibet-stg-api-task").await.map(|_| ())),
+        "iam:GetRole"
     );
 }
