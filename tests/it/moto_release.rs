@@ -311,41 +311,38 @@ fn denying_endpoint() -> String {
                      identity-based policy allows the {action} action"
                 )
             };
-            let (status, kind, answer) = match target {
-                Some(target) => {
-                    let (service, operation) = target.split_once('.').unwrap_or_default();
-                    let prefix = if service.contains("ContainerRegistry") {
-                        "ecr"
-                    } else if service.contains("SSM") {
-                        "ssm"
-                    } else {
-                        "secretsmanager"
-                    };
-                    let message = denied(&format!("{prefix}:{operation}"));
-                    let json = serde_json::json!({
-                        "__type": "AccessDeniedException",
-                        "message": message,
-                    });
-                    (
-                        "400 Bad Request",
-                        "application/x-amz-json-1.1",
-                        json.to_string(),
-                    )
-                }
-                None => {
-                    let operation = body
-                        .split('&')
-                        .find_map(|kv| kv.strip_prefix("Action="))
-                        .unwrap_or("GetRole")
-                        .to_string();
-                    let xml = format!(
-                        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+            let (status, kind, answer) = if let Some(target) = target {
+                let (service, operation) = target.split_once('.').unwrap_or_default();
+                let prefix = if service.contains("ContainerRegistry") {
+                    "ecr"
+                } else if service.contains("SSM") {
+                    "ssm"
+                } else {
+                    "secretsmanager"
+                };
+                let message = denied(&format!("{prefix}:{operation}"));
+                let json = serde_json::json!({
+                    "__type": "AccessDeniedException",
+                    "message": message,
+                });
+                (
+                    "400 Bad Request",
+                    "application/x-amz-json-1.1",
+                    json.to_string(),
+                )
+            } else {
+                let operation = body
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("Action="))
+                    .unwrap_or("GetRole")
+                    .to_string();
+                let xml = format!(
+                    "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
                          <Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{}</Message>\
                          </Error><RequestId>denied</RequestId></ErrorResponse>",
-                        denied(&format!("iam:{operation}"))
-                    );
-                    ("403 Forbidden", "text/xml", xml)
-                }
+                    denied(&format!("iam:{operation}"))
+                );
+                ("403 Forbidden", "text/xml", xml)
             };
             let response = format!(
                 "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
