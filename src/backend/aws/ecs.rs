@@ -936,7 +936,28 @@ mod tests {
                     .build(),
             );
         }
+        let no_configuration = service_from(&builder.clone().build());
+        assert_eq!(no_configuration.circuit_breaker, CircuitBreaker::Off);
+        let breaker = |enable, rollback| {
+            sdk::DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(
+                    sdk::DeploymentCircuitBreaker::builder()
+                        .enable(enable)
+                        .rollback(rollback)
+                        .build(),
+                )
+                .build()
+        };
+        let on = service_from(
+            &builder
+                .clone()
+                .deployment_configuration(breaker(true, false))
+                .build(),
+        );
+        assert_eq!(on.circuit_breaker, CircuitBreaker::On);
+        builder = builder.deployment_configuration(breaker(true, true));
         let s = service_from(&builder.build());
+        assert_eq!(s.circuit_breaker, CircuitBreaker::Rollback);
         assert_eq!(s.deployments[0].id, "new");
         assert_eq!(s.deployments[0].rollout, Rollout::InProgress);
         assert_eq!(s.task_definition, "arn:td/api:3");
