@@ -10,13 +10,14 @@
 //!
 //! It builds the node-api, satoshi, issuer and bank clusters (`ibet-stg-*`) with their
 //! services, task definitions (awslogs options, environment variables, secrets) and
-//! tasks, and for node-api, issuer and bank the load balancers and target groups their
+//! tasks, the images and parameters they name (in ECR and SSM, so a release passes its
+//! checks), and for node-api, issuer and bank the load balancers and target groups their
 //! services sit behind (an internet-facing ALB to nginx, an internal one to the API and
 //! the two Quorum general nodes), then writes the matching TOML to stdout (progress goes
 //! to stderr). Without `MOTO_ECS_SERVICE_RUNNING`, moto reports every deployment as in
 //! progress. It only talks to the URL it is given; the fixture code is
-//! `tests/it/support/ecs_fixture.rs` and `tests/it/support/elb_fixture.rs`, shared with
-//! the tests.
+//! `tests/it/support/ecs_fixture.rs`, `elb_fixture.rs` and `release_fixture.rs`, shared
+//! with the tests.
 
 #[path = "../tests/it/support/ecs_fixture.rs"]
 mod ecs_fixture;
@@ -25,6 +26,8 @@ mod elb_fixture;
 #[path = "../tests/it/support/moto.rs"]
 #[allow(dead_code)] // only `sdk_config` is needed here
 mod moto;
+#[path = "../tests/it/support/release_fixture.rs"]
+mod release_fixture;
 
 use std::collections::BTreeMap;
 
@@ -70,6 +73,11 @@ async fn main() -> anyhow::Result<()> {
     let fixture = fixture.with_target_groups(target_groups);
 
     let world = fixture.staging_world().await?;
+    // What a release checks: the images in ECR, the secrets' parameters in SSM.
+    let (images, parameters) = release_fixture::Artifacts::new(&sdk)
+        .publish(&world)
+        .await?;
+    eprintln!("ECR: {images} images; SSM: {parameters} parameters");
     for cluster in &world {
         let target_groups: std::collections::BTreeSet<&str> = cluster
             .services

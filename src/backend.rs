@@ -350,6 +350,62 @@ pub trait RpcApi: Send + Sync {
     async fn block_hash_at(&self, node: &QuorumNode, height: u64) -> BackendResult<Option<String>>;
 }
 
+/// What a lookup by name found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// It exists; a few words on what was found (an image's push date), or nothing.
+    Found(String),
+    /// It does not; what the service answered, in a few words.
+    Missing(String),
+}
+
+/// An image in an ECR registry, as a task definition names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcrImage {
+    /// The registry's account id.
+    pub registry: String,
+    /// The registry's region.
+    pub region: String,
+    /// The repository, e.g. `ibet/wallet-api`.
+    pub repository: String,
+    /// The tag (`latest` when the image names none) or the digest (`sha256:...`).
+    pub reference: ImageReference,
+}
+
+/// How an image is pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageReference {
+    /// By tag.
+    Tag(String),
+    /// By digest.
+    Digest(String),
+}
+
+impl ImageReference {
+    /// The tag, or the digest.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Tag(s) | Self::Digest(s) => s,
+        }
+    }
+}
+
+/// The reads that verify a release before it runs: what the target task definition
+/// names outside ECS exists. Every lookup is by name; no backend ever reads a parameter's
+/// or a secret's value.
+#[async_trait]
+pub trait VerifyApi: Send + Sync {
+    /// The image in ECR (DescribeImages by tag or digest).
+    async fn ecr_image(&self, image: &EcrImage) -> BackendResult<Lookup>;
+    /// Which of the SSM parameters `names` exist (DescribeParameters by name; names, not
+    /// ARNs), in any order.
+    async fn ssm_parameters(&self, names: &[String]) -> BackendResult<Vec<String>>;
+    /// The Secrets Manager secret `id`, an ARN or a name (DescribeSecret).
+    async fn secret(&self, id: &str) -> BackendResult<Lookup>;
+    /// The IAM role called `name` (GetRole).
+    async fn iam_role(&self, name: &str) -> BackendResult<Lookup>;
+}
+
 /// Who we are, for the audit log.
 #[async_trait]
 pub trait IdentityApi: Send + Sync {
@@ -372,6 +428,8 @@ pub struct EnvBackends {
     pub identity: Arc<dyn IdentityApi>,
     /// The action lock: the team's DynamoDB table, or this host's lock files.
     pub locks: Arc<dyn lock::LockStore>,
+    /// ECR, SSM, Secrets Manager and IAM, looked up before a release.
+    pub verify: Arc<dyn VerifyApi>,
 }
 
 impl std::fmt::Debug for EnvBackends {

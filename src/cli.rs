@@ -8,7 +8,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser as _;
 use clap::{ArgGroup, Args, Parser, Subcommand};
+
+use crate::ops::release::WaitUntil;
 
 pub mod generated;
 
@@ -164,7 +167,8 @@ pub struct ActionOpts {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// The environment's name, as it would be typed at the prompt; confirms without a
-    /// prompt. Give it twice to confirm --override-gate on a danger environment.
+    /// prompt. Give it twice to confirm --override-gate (or --override-checks) on a danger
+    /// environment.
     #[arg(long, value_name = "ENV_NAME")]
     pub confirm: Vec<String>,
     /// Print the plan, the gate polls and the result as one JSON document on stdout
@@ -252,12 +256,34 @@ pub struct WatchOpts {
     /// Follow the rollout until it completes or fails (or --watch-timeout passes).
     #[arg(long)]
     pub watch: bool,
+    /// What the watch waits for: `deployed` (the new deployment is PRIMARY and its
+    /// rollout completed) or `stable` (also one deployment left and every desired task
+    /// running: no old task serves). Default: stable. Implies --watch.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_parser = clap::builder::PossibleValuesParser::new(["deployed", "stable"])
+            .map(|s| WaitUntil::parse(&s).unwrap_or_default())
+    )]
+    pub wait_until: Option<WaitUntil>,
     /// How long --watch follows the rollout.
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub watch_timeout: Duration,
     /// How often --watch reads the service.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, hide = true)]
     pub watch_interval: Duration,
+}
+
+impl WatchOpts {
+    /// Whether the rollout is followed (`--watch`, or `--wait-until`).
+    pub fn watching(&self) -> bool {
+        self.watch || self.wait_until.is_some()
+    }
+
+    /// What the watch waits for ([`WaitUntil::Stable`] unless told).
+    pub fn until(&self) -> WaitUntil {
+        self.wait_until.unwrap_or_default()
+    }
 }
 
 /// `release`.
@@ -276,6 +302,11 @@ pub struct ReleaseArgs {
     /// Release the newest active revision of the family.
     #[arg(long)]
     pub latest: bool,
+    /// Release even when a check of what the target names failed (an image not in ECR,
+    /// a missing secret or role, a read that was denied). Takes a second, separate
+    /// confirmation and is audited as an override.
+    #[arg(long)]
+    pub override_checks: bool,
     /// Following the rollout.
     #[command(flatten)]
     pub watch: WatchOpts,
@@ -296,6 +327,11 @@ pub struct RollbackArgs {
     /// Roll back to this revision instead of the previous one.
     #[arg(long, value_name = "N")]
     pub revision: Option<u32>,
+    /// Roll back even when a check of what the target names failed (an image not in
+    /// ECR, a missing secret or role, a read that was denied). Takes a second, separate
+    /// confirmation and is audited as an override.
+    #[arg(long)]
+    pub override_checks: bool,
     /// Following the rollout.
     #[command(flatten)]
     pub watch: WatchOpts,
@@ -381,18 +417,34 @@ secrets (names only), CPU and memory, ports and log options. rollback goes to th
 previous PRIMARY deployment's task definition while ECS still lists it, else to the
 revision before the running one; --revision N picks one.
 
---watch follows the rollout (deployments, running/pending/failed tasks, new service
-events) until it completes or fails; a failed rollout prints the command that goes back.
+Checks before confirming:
+  every image of the target in ECR (by tag or digest; an image outside ECR is not
+  checked), every secret it names (SSM parameters and Secrets Manager secrets, by name:
+  no value is read), and its task and execution roles in IAM. A failed check (a read
+  that AWS denies too) refuses the release with the service unchanged;
+  --override-checks goes on anyway after a second confirmation (on a terminal a second
+  prompt; without one --yes, or --confirm NAME twice on a danger environment), audited
+  as an override. A service without the deployment circuit breaker is warned about.
+
+Watching:
+  --watch follows the rollout (deployments, running/pending/failed tasks, new service
+  events) until it is what --wait-until asks for, or fails; a failed rollout prints
+  ECS's reason and the command that goes back (a rollout that ECS's circuit breaker
+  rolled back is a failure too, with nothing left to roll back).
+  --wait-until deployed: the new deployment is PRIMARY and its rollout completed (old
+  tasks may still drain); --wait-until stable (the default): also one deployment left
+  and every desired task running. --wait-until implies --watch.
 
 ",
     confirming_help!(),
     "\
 Exit codes:
-  0  done and verified (with --watch: and the rollout completed)
+  0  done and verified (with --watch: and the rollout reached --wait-until)
   1  failed (the call failed, reading back did not show the change, or with --watch
-     the rollout failed or did not complete within --watch-timeout)
+     the rollout failed or did not reach --wait-until within --watch-timeout)
   2  invalid command line or config, or the service could not be read or found
-  3  refused: read-only, a guard, or a missing or wrong confirmation"
+  3  refused: read-only, a failed check without --override-checks, a guard, or a
+     missing or wrong confirmation"
 );
 
 /// Parses a duration: a whole number with an optional unit, `ms`, `s` (the default),
@@ -512,6 +564,23 @@ mod tests {
         };
         assert!(release(&["--revision", "43"]).is_ok());
         assert!(release(&["--latest", "--watch"]).is_ok());
+        // --wait-until names what the watch waits for, and watches.
+        let waiting = |extra: &[&str]| -> Option<(bool, WaitUntil)> {
+            match release(extra).ok()?.command {
+                Some(Command::Release(args)) => Some((args.watch.watching(), args.watch.until())),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            waiting(&["--latest", "--wait-until", "deployed"]),
+            Some((true, WaitUntil::Deployed))
+        );
+        assert_eq!(waiting(&["--latest"]), Some((false, WaitUntil::Stable)));
+        assert_eq!(
+            waiting(&["--latest", "--watch"]),
+            Some((true, WaitUntil::Stable))
+        );
+        assert!(release(&["--latest", "--wait-until", "steady"]).is_err());
         assert!(release(&[]).is_err());
         assert!(release(&["--latest", "--revision", "43"]).is_err());
         let rollback = Cli::try_parse_from([

@@ -506,13 +506,18 @@ pub(crate) fn approval(
     let answer = console.ask(&question).unwrap_or_default();
     let mut approval = Approval::typed(answer);
     if override_gate {
-        let question = if plan.danger {
-            format!(
-                "The sync gate has NOT passed. Type `{env}` again to switch anyway (audited as an override): "
-            )
+        let (failed, anyway) = if plan.gate.is_some() {
+            ("The sync gate has NOT passed", "switch anyway")
         } else {
-            "The sync gate has NOT passed. Switch anyway (audited as an override)? Type yes: "
-                .to_string()
+            ("A check has FAILED", "go on anyway")
+        };
+        let question = if plan.danger {
+            format!("{failed}. Type `{env}` again to {anyway} (audited as an override): ")
+        } else {
+            format!(
+                "{failed}. {} (audited as an override)? Type yes: ",
+                capitalise(anyway)
+            )
         };
         let second = console.ask(&question).unwrap_or_default();
         approval = approval.with_override(Confirmation::Typed(second));
@@ -574,7 +579,11 @@ pub(crate) async fn refuse(
 pub(crate) fn print_report(console: &mut Console, prepared: &Prepared, report: &OpReport) -> i32 {
     console.say(format!("Result: {}", sanitize(&report.message)));
     if report.override_gate {
-        console.say("  the failed sync gate was overridden (audited as an override)");
+        console.say(if matches!(report.op, Op::SwitchAlb { .. }) {
+            "  the failed sync gate was overridden (audited as an override)"
+        } else {
+            "  the failed checks were overridden (audited as an override)"
+        });
     }
     if let Some(error) = &report.error {
         console.say(format!("  {}", sanitize(error)));

@@ -9,7 +9,8 @@
 //! - [`model`]: plain observed-state types (ECS, ALB, Quorum, logs) and their judgements.
 //! - [`backend`]: the traits the rest talks to, and their implementations: the AWS SDK,
 //!   Quorum JSON-RPC, and the embedded demo world (`backend::sim`); the action lock's
-//!   stores (`backend::lock`: a DynamoDB table, this host's lock files, memory).
+//!   stores (`backend::lock`: a DynamoDB table, this host's lock files, memory); the
+//!   lookups that verify a release (`backend::VerifyApi`: ECR, SSM, Secrets Manager, IAM).
 //! - [`quorum`]: the Quorum node monitor's judgement (synced, lagging, stalled, down; the
 //!   chain's fault tolerance), pure over the samples the RPC backend takes.
 //! - [`text`]: display-safe text; nothing from a log line or a node reaches the terminal
@@ -31,9 +32,9 @@
 //! Nothing below `app`, `ui` and `tui` imports them: the world, its judgements, the
 //! pollers, the ops layer and the subcommands work without a terminal.
 //! - [`cli`]: the command line.
-//! - [`ops`]: operator actions as data (switch the ALB, stop a task, deploy), planned,
-//!   guarded, confirmed, locked across consoles, audited, executed once and verified;
-//!   shared by TUI and CLI.
+//! - [`ops`]: operator actions as data (switch the ALB, stop a task, deploy), planned
+//!   (a release's target verified: images, secrets, roles), guarded, confirmed, locked
+//!   across consoles, audited, executed once and verified; shared by TUI and CLI.
 //! - [`commands`]: the `switch`, `restart`, `release`, `rollback`, `locks`, `unlock` and
 //!   `exec` subcommands on the ops layer (`exec`: an interactive session in a container,
 //!   [`ops::exec`]).

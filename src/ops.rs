@@ -11,8 +11,10 @@
 //!    nothing.
 //! 3. **guard**: the rules run as checks inside the plan: [`guard`] (read-only
 //!    environments, validator quorum, the active general node, rollouts) and [`gate`]
-//!    (the sync gate of an ALB switch, counted over consecutive polls). A failed check
-//!    blocks the plan, unless it is a gate check, which an explicit override may pass.
+//!    (the sync gate of an ALB switch, counted over consecutive polls), and for a
+//!    release or rollback [`verify`] (what the target names exists: images, secrets,
+//!    roles). A failed check blocks the plan, unless it is a gate or release check, which
+//!    an explicit override may pass.
 //! 4. **confirm**: the operator's [`Approval`] must fit the environment (the typed name
 //!    on a danger environment), and an override takes its own second confirmation
 //!    ([`Approval::override_gate`]).
@@ -52,6 +54,7 @@ mod report;
 pub mod restart;
 pub mod shared_audit;
 pub mod switch;
+pub mod verify;
 
 pub use approval::{Approval, Confirmation};
 pub use executor::{Executor, SessionRunner, release_into};

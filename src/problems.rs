@@ -211,7 +211,26 @@ pub fn current(world: &World) -> Vec<Problem> {
                             svc.clone(),
                         );
                     }
+                    // ECS's circuit breaker put the previous revision back: the
+                    // failed deployment is no longer the service's.
+                    let rolled_back = s
+                        .deployments
+                        .iter()
+                        .filter(|d| d.rollout == Rollout::Failed)
+                        .find(|d| d.task_definition != s.task_definition);
                     match s.rollout() {
+                        Rollout::Failed if rolled_back.is_some() => push(
+                            Severity::Warning,
+                            &s.name,
+                            format!(
+                                "rolled back by ECS: the rollout of {} failed",
+                                rolled_back.map_or("", |d| {
+                                    crate::model::ecs::short_task_definition(&d.task_definition)
+                                })
+                            ),
+                            0,
+                            svc.clone(),
+                        ),
                         Rollout::Failed => push(
                             Severity::Critical,
                             &s.name,
@@ -471,9 +490,10 @@ fn next_step(world: &World, p: &Problem) -> Option<String> {
     }) {
         return match what {
             "rollout failed" => Some(rollback_step(service)),
-            "no task running" | "below desired" | "tasks stopping repeatedly" => {
-                Some("Enter: its tasks and their stop reasons".to_string())
-            }
+            "no task running"
+            | "below desired"
+            | "tasks stopping repeatedly"
+            | "rolled back by ECS" => Some("Enter: its tasks and their stop reasons".to_string()),
             "health check failing" => Some("l: the logs of its tasks".to_string()),
             _ => None,
         };

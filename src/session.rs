@@ -93,6 +93,10 @@ impl Session {
                     &sdk,
                     profile.clone(),
                 )),
+                verify: Arc::new(crate::backend::aws::verify::AwsVerify::new(
+                    &sdk,
+                    profile.clone(),
+                )),
                 locks: lock_store(env, &sdk, profile),
             });
         }

@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::cli::exit;
 use crate::clock::{EpochMs, Zone, iso_utc, parse_iso};
 use crate::model::Health;
-use crate::model::ecs::short_task_definition;
+use crate::model::ecs::{CircuitBreaker, short_task_definition};
 use crate::model::quorum::{NodeState, Probe};
 use crate::path::{Hop, first_broken_hop};
 use crate::problems::{ProblemSince, Severity};
@@ -152,6 +152,8 @@ pub struct ServiceReport {
     pub task_definition: String,
     /// Rollout state.
     pub rollout: String,
+    /// The deployment circuit breaker: `off`, `on`, or `rollback` (on, with rollback).
+    pub circuit_breaker: CircuitBreaker,
     /// Judged health.
     pub health: Health,
 }
@@ -301,6 +303,7 @@ impl StatusReport {
                                             )
                                             .to_string(),
                                             rollout: s.rollout().as_str().to_string(),
+                                            circuit_breaker: s.circuit_breaker,
                                             health,
                                         }
                                     })

@@ -681,6 +681,44 @@ mod tests {
     }
 
     #[test]
+    fn a_rollout_ecs_rolled_back_is_not_offered_as_the_way_back() {
+        use crate::model::ecs::{Deployment, Rollout};
+        let deployment = |status: &str, revision: u32, rollout| Deployment {
+            status: status.into(),
+            task_definition: format!("ibet-api:{revision}"),
+            rollout,
+            ..Deployment::default()
+        };
+        let mut world = World::new(&config(), 1_000_000);
+        let mut snap = snapshot(2);
+        // ECS's circuit breaker put :42 back; the failed deployment of :43 drains.
+        snap.services[0].task_definition = "ibet-api:42".into();
+        snap.services[0].deployments = vec![
+            deployment("PRIMARY", 42, Rollout::InProgress),
+            deployment("ACTIVE", 43, Rollout::Failed),
+        ];
+        world.apply(Observation::Ecs {
+            at: AT,
+            result: Ok(snap),
+            when: 1_000_000,
+        });
+        let problem = world
+            .problems
+            .iter()
+            .find(|p| p.subject == "api")
+            .expect("a problem");
+        assert_eq!(problem.severity, crate::problems::Severity::Warning);
+        assert_eq!(
+            problem.summary,
+            "rolled back by ECS: the rollout of ibet-api:43 failed"
+        );
+        assert_eq!(
+            problem.next_step.as_deref(),
+            Some("Enter: its tasks and their stop reasons")
+        );
+    }
+
+    #[test]
     fn the_services_alone_are_shown_until_the_first_whole_read_and_never_after() {
         let mut world = World::new(&config(), 0);
         let services = |running, when| Observation::EcsServices {

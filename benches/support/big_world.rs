@@ -11,7 +11,7 @@ use ibet_console::app::{ClusterAddr, Msg, State, update};
 use ibet_console::clock::EpochMs;
 use ibet_console::config::Config;
 use ibet_console::model::ecs::{
-    ClusterSnapshot, Container, Deployment, Rollout, Service, ServiceEvent, Task,
+    CircuitBreaker, ClusterSnapshot, Container, Deployment, Rollout, Service, ServiceEvent, Task,
 };
 use ibet_console::model::quorum::{NodeSample, Probe, SyncProgress, TxPool};
 use ibet_console::world::Observation;
@@ -147,6 +147,7 @@ pub fn snapshot(
                 deployments,
                 events,
                 target_groups: Vec::new(),
+                circuit_breaker: CircuitBreaker::Rollback,
             }
         })
         .collect();

@@ -405,7 +405,7 @@ pub const TABLE: &[Row] = &[
     row(
         "actions",
         "O",
-        "override a failed sync gate (asks again; audited)",
+        "override a failed gate or check (asks again; audited)",
         &[(Key::Char('O'), D)],
     ),
     row(

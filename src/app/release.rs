@@ -16,8 +16,8 @@ use crate::backend::{BackendError, BackendResult, EcsApi};
 use crate::clock::EpochMs;
 use crate::model::ecs::{Service, TaskDefinition, task_definition_revision};
 use crate::ops::release::{
-    DiffLine, RolloutPhase, back_op, rollback_target, rollout_phase, task_definition_diff,
-    task_definition_family,
+    DiffLine, RolloutPhase, WaitUntil, back_op, rollback_target, rollout_phase,
+    task_definition_diff, task_definition_family,
 };
 use crate::ops::{Op, OpReport, Outcome, Plan};
 
@@ -296,6 +296,8 @@ pub struct RolloutWatch {
     pub previous: String,
     /// When the op ended.
     pub since: EpochMs,
+    /// What it waits for: the TUI waits until the service is stable.
+    pub until: WaitUntil,
     /// The phase as of the last poll.
     pub phase: RolloutPhase,
     /// Whether a poll has shown the service on the target yet.
@@ -329,6 +331,7 @@ impl RolloutWatch {
             target: preview.target.clone(),
             previous: preview.current.clone(),
             since: now,
+            until: WaitUntil::default(),
             phase: RolloutPhase::InProgress,
             seen_target: false,
             ended_at: None,
@@ -350,7 +353,7 @@ impl RolloutWatch {
             self.seen_target = true;
         }
         if self.ended_at.is_none() && (self.seen_target || when - self.since > FIRST_SIGHT_MS) {
-            self.phase = rollout_phase(service, &self.target);
+            self.phase = rollout_phase(service, &self.target, self.until);
             if self.phase != RolloutPhase::InProgress {
                 self.ended_at = Some(when);
             }
@@ -519,6 +522,7 @@ mod tests {
             name: "api".into(),
             task_definition: format!("{ARN}:{td_revision}"),
             desired: 2,
+            running: deployments.iter().map(|(_, _, running, _)| running).sum(),
             deployments: deployments
                 .iter()
                 .enumerate()
@@ -548,6 +552,7 @@ mod tests {
             target: format!("{ARN}:44"),
             previous: format!("{ARN}:43"),
             since: 1_000,
+            until: WaitUntil::Stable,
             phase: RolloutPhase::InProgress,
             seen_target: false,
             ended_at: None,

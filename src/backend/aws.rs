@@ -7,7 +7,8 @@
 //! SDK looked in, for the messages about credentials. [`ecs::AwsEcs`] reads and changes ECS, [`elb::AwsElb`] reads and
 //! switches the internal ALB and discovers request paths, [`identity::AwsIdentity`]
 //! answers who we are, [`logs::AwsLogs`] reads CloudWatch Logs, [`locks::DynamoLocks`] keeps the action lock in
-//! a DynamoDB table, and [`metrics::RequestCounter`] counts the requests any client
+//! a DynamoDB table, [`verify::AwsVerify`] looks up what a release's task definition names
+//! (ECR images, SSM parameters, Secrets Manager secrets, IAM roles), and [`metrics::RequestCounter`] counts the requests any client
 //! sends. Nothing here knows about the terminal.
 
 pub mod auth;
@@ -18,5 +19,6 @@ pub mod locks;
 pub mod logs;
 pub mod metrics;
 pub mod sources;
+pub mod verify;
 
 pub use crate::backend::BackendError;

@@ -33,8 +33,8 @@ use async_trait::async_trait;
 
 use crate::backend::lock::MemoryLocks;
 use crate::backend::{
-    BackendError, BackendResult, EcsApi, ElbApi, EnvBackends, IdentityApi, LogsApi, RpcApi,
-    ServiceUpdate,
+    BackendError, BackendResult, EcrImage, EcsApi, ElbApi, EnvBackends, IdentityApi,
+    ImageReference, LogsApi, Lookup, RpcApi, ServiceUpdate, VerifyApi,
 };
 use crate::clock::SharedClock;
 use crate::config::{AlbSwitch, QuorumNode};
@@ -185,7 +185,8 @@ impl SimWorld {
             elb: handle.clone(),
             logs: handle.clone(),
             rpc: handle.clone(),
-            identity: handle,
+            identity: handle.clone(),
+            verify: handle,
             locks: self.shared.locks.clone(),
         })
     }
@@ -227,6 +228,11 @@ struct SimEnv {
 }
 
 impl SimEnv {
+    /// The environment's fixed description.
+    fn spec(&self) -> &'static EnvSpec {
+        self.world.shared.envs[self.index].0
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut EnvWorld) -> R) -> R {
         self.world.with_env(self.index, f)
     }
@@ -358,5 +364,45 @@ impl RpcApi for SimEnv {
 impl IdentityApi for SimEnv {
     async fn caller(&self) -> BackendResult<String> {
         Ok(self.with(|w| w.spec.caller_arn()))
+    }
+}
+
+/// The demo world's ECR, SSM, Secrets Manager and IAM: everything its revisions name
+/// exists, but the parameter the batch indexers' next revision names.
+#[async_trait]
+impl VerifyApi for SimEnv {
+    async fn ecr_image(&self, image: &EcrImage) -> BackendResult<Lookup> {
+        let spec = self.spec();
+        Ok(match &image.reference {
+            ImageReference::Tag(tag) if spec.has_image(&image.registry, &image.repository, tag) => {
+                Lookup::Found(String::new())
+            }
+            reference => Lookup::Missing(format!("no image {}", reference.as_str())),
+        })
+    }
+
+    async fn ssm_parameters(&self, names: &[String]) -> BackendResult<Vec<String>> {
+        let spec = self.spec();
+        Ok(names
+            .iter()
+            .filter(|name| spec.has_parameter(name))
+            .cloned()
+            .collect())
+    }
+
+    async fn secret(&self, id: &str) -> BackendResult<Lookup> {
+        Ok(if self.spec().has_secret(id) {
+            Lookup::Found(String::new())
+        } else {
+            Lookup::Missing("no such secret".into())
+        })
+    }
+
+    async fn iam_role(&self, name: &str) -> BackendResult<Lookup> {
+        Ok(if self.spec().has_role(name) {
+            Lookup::Found(String::new())
+        } else {
+            Lookup::Missing("no such role".into())
+        })
     }
 }

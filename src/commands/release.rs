@@ -8,8 +8,12 @@
 //! then carries the preview the operator confirms: the running revision, the newer ones,
 //! and the diff with secret values masked. `--watch` reads the service every few seconds
 //! and prints the deployments, their task counts and the new service events until the
-//! rollout completes, fails, or `--watch-timeout` passes; a failed rollout prints the
-//! exact command that goes back. Nothing here makes a mutating call: the executor does.
+//! rollout is what `--wait-until` asks for (deployed, or stable: the default), fails (a
+//! rollback by ECS's circuit breaker too, with ECS's reason), or `--watch-timeout`
+//! passes; a failed rollout prints the exact command that goes back. A plan whose checks
+//! of what the target names failed is refused before anything is asked, unless
+//! `--override-checks` asks for the override and its second confirmation. Nothing here
+//! makes a mutating call: the executor does.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -18,6 +22,7 @@ use serde::Serialize;
 
 use super::{
     Console, Prepared, command_line, confirm_and_execute_holding, human, plan_and_print, prepare,
+    refuse,
 };
 use crate::cli::{GlobalOpts, ReleaseArgs, RollbackArgs, WatchOpts, exit};
 use crate::clock::EpochMs;
@@ -26,9 +31,10 @@ use crate::model::ecs::{
     Deployment, Service, ServiceEvent, short_task_definition, task_definition_revision,
 };
 use crate::ops::release::{
-    RollbackSource, RolloutPhase, back_op, rollback_target, rollout_phase, task_definition_family,
+    RollbackSource, RolloutPhase, WaitUntil, back_op, rollback_target, rollout_failure,
+    rollout_phase, task_definition_family,
 };
-use crate::ops::{Op, Outcome};
+use crate::ops::{Check, Op, Outcome, Readiness};
 use crate::session::Session;
 use crate::text::sanitize;
 
@@ -111,17 +117,27 @@ pub async fn run_rollback(
 /// The confirmation flags of either command.
 trait ActionArgs {
     fn action(&self) -> &crate::cli::ActionOpts;
+    /// `--override-checks`.
+    fn override_checks(&self) -> bool;
 }
 
 impl ActionArgs for ReleaseArgs {
     fn action(&self) -> &crate::cli::ActionOpts {
         &self.action
     }
+
+    fn override_checks(&self) -> bool {
+        self.override_checks
+    }
 }
 
 impl ActionArgs for RollbackArgs {
     fn action(&self) -> &crate::cli::ActionOpts {
         &self.action
+    }
+
+    fn override_checks(&self) -> bool {
+        self.override_checks
     }
 }
 
@@ -139,10 +155,35 @@ async fn release_and_watch(
         Ok(plan) => plan,
         Err(code) => return code,
     };
+    // A failed check refuses here, before anything is asked, unless overridden.
+    let override_checks = plan.readiness == Readiness::NeedsOverride;
+    if override_checks && !args.override_checks() {
+        let failed: Vec<String> = plan.failed_checks().map(Check::line).collect();
+        let reason = format!(
+            "a check of what {} names failed: {}",
+            short_task_definition(
+                plan.release
+                    .as_ref()
+                    .map_or_else(|| op.target(), |p| p.target.clone())
+                    .as_str()
+            ),
+            failed.join("; ")
+        );
+        let hint = Some(
+            "fix what is missing and try again; to go on anyway, add --override-checks (it takes a second confirmation and is audited as an override)"
+                .to_string(),
+        );
+        return refuse(console, prepared, &plan, reason, hint).await;
+    }
+    if override_checks {
+        console.say(
+            "--override-checks: going on despite the failed checks takes a second confirmation.",
+        );
+    }
     let (code, mut report, lease) =
-        confirm_and_execute_holding(console, prepared, &plan, args.action(), false).await;
+        confirm_and_execute_holding(console, prepared, &plan, args.action(), override_checks).await;
     // The lock is held through the watch: nobody else rolls this service meanwhile.
-    let (watch_lease, lease) = if watch.watch {
+    let (watch_lease, lease) = if watch.watching() {
         (lease, None)
     } else {
         (None, lease)
@@ -150,7 +191,7 @@ async fn release_and_watch(
     if let Some(lease) = lease {
         crate::ops::release_into(lease, &mut report).await;
     }
-    if report.outcome != Outcome::Ok || !watch.watch {
+    if report.outcome != Outcome::Ok || !watch.watching() {
         return code;
     }
     let code = watch_and_say(console, prepared, global, op, before, watch, &plan, code).await;
@@ -194,17 +235,17 @@ async fn watch_and_say(
         .as_ref()
         .map_or_else(|| target.clone(), |p| p.target.clone());
     let back = back_op(op, &before.task_definition);
-    let end = watch_rollout(
-        console,
-        prepared,
-        &before.name,
-        &target,
-        &before.events,
-        watch,
-    )
-    .await;
+    let end = watch_rollout(console, prepared, before, &target, watch).await;
     match end {
         WatchEnd::Phase(RolloutPhase::Completed) => exit::OK,
+        WatchEnd::RolledBack => {
+            console.say(format!(
+                "The rollout of {} failed, and ECS's circuit breaker put {} back: nothing to roll back.",
+                short_task_definition(&target),
+                short_task_definition(&before.task_definition)
+            ));
+            exit::DEGRADED
+        }
         WatchEnd::Phase(_) => {
             console.say(format!(
                 "The rollout of {} failed. To go back to {}:",
@@ -217,8 +258,9 @@ async fn watch_and_say(
         }
         WatchEnd::TimedOut => {
             console.say(format!(
-                "The rollout of {} did not complete within {}; it goes on in ECS. To go back to {}:",
+                "The rollout of {} was not {} within {}; it goes on in ECS. To go back to {}:",
                 short_task_definition(&target),
+                watch.until().as_str(),
                 human(watch.watch_timeout),
                 short_task_definition(&before.task_definition)
             ));
@@ -303,6 +345,8 @@ fn revision_arn(revisions: &[String], family: &str, n: u32) -> String {
 enum WatchEnd {
     /// The rollout completed or failed.
     Phase(RolloutPhase),
+    /// The rollout failed and ECS put the task definition of before back.
+    RolledBack,
     /// Still in progress at the deadline.
     TimedOut,
 }
@@ -310,8 +354,14 @@ enum WatchEnd {
 /// What `--watch` saw, for the JSON output.
 #[derive(Debug, Serialize)]
 struct RolloutReport {
-    /// `completed`, `failed` or `timed_out`.
+    /// What the watch waited for: `deployed` or `stable`.
+    wait_until: WaitUntil,
+    /// `completed`, `failed`, `rolled_back` (failed, and ECS put the revision before
+    /// back) or `timed_out`.
     phase: &'static str,
+    /// Why it failed, in ECS's words when ECS gave them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
     /// Reads of the service.
     polls: u32,
     /// The deployments at the last read.
@@ -321,16 +371,19 @@ struct RolloutReport {
 }
 
 /// Reads the service every `--watch-interval` and prints the deployments when they
-/// change and each new service event, until the rollout to `target` completes or fails,
-/// or `--watch-timeout` passes (on the session's clock).
+/// change and each new service event, until the rollout to `target` is what
+/// `--wait-until` asks for or fails, or `--watch-timeout` passes (on the session's
+/// clock). `before` is the service as read before the op: its events are not new, and
+/// its task definition is where ECS's circuit breaker would put it back.
 async fn watch_rollout(
     console: &mut Console,
     prepared: &Prepared,
-    service: &str,
+    before: &Service,
     target: &str,
-    known_events: &[ServiceEvent],
     opts: &WatchOpts,
 ) -> WatchEnd {
+    let (service, known_events) = (before.name.as_str(), &before.events);
+    let until = opts.until();
     let clock = &prepared.ctx.clock;
     let ecs = &prepared.ctx.backends.ecs;
     let ecs_cluster = &prepared.cluster.ecs_cluster;
@@ -341,15 +394,19 @@ async fn watch_rollout(
         .map(|e| (e.at, e.message.clone()))
         .collect();
     let mut report = RolloutReport {
+        wait_until: until,
         phase: "timed_out",
         polls: 0,
+        reason: None,
         deployments: Vec::new(),
         events: Vec::new(),
     };
     let mut last_summary = String::new();
     console.say(format!(
-        "Watching the rollout of {service} to {} (a read every {}, for up to {}):",
+        "Watching the rollout of {service} to {} until {} ({}; a read every {}, for up to {}):",
         short_task_definition(target),
+        until.as_str(),
+        until.describe(),
         human(opts.watch_interval),
         human(opts.watch_timeout)
     ));
@@ -382,11 +439,15 @@ async fn watch_rollout(
                     last_summary = summary;
                 }
                 report.deployments.clone_from(&found.deployments);
-                match rollout_phase(found, target) {
+                match rollout_phase(found, target, until) {
                     RolloutPhase::InProgress => {}
                     RolloutPhase::Completed => {
+                        let how = match until {
+                            WaitUntil::Deployed => "deployed",
+                            WaitUntil::Stable => "completed",
+                        };
                         console.say(format!(
-                            "Rollout completed: {service} runs {} ({} of {} tasks running).",
+                            "Rollout {how}: {service} runs {} ({} of {} tasks running).",
                             short_task_definition(target),
                             found.running,
                             found.desired
@@ -394,14 +455,15 @@ async fn watch_rollout(
                         break WatchEnd::Phase(RolloutPhase::Completed);
                     }
                     RolloutPhase::Failed => {
-                        let why = found
-                            .deployments
-                            .iter()
-                            .find_map(|d| d.rollout_reason.clone())
+                        let why = rollout_failure(found, target, &before.task_definition, start)
                             .unwrap_or_else(|| {
                                 format!("{service} runs {}", found.task_definition_short())
                             });
                         console.say(format!("Rollout failed: {}", sanitize(&why)));
+                        report.reason = Some(why);
+                        if found.task_definition == before.task_definition {
+                            break WatchEnd::RolledBack;
+                        }
                         break WatchEnd::Phase(RolloutPhase::Failed);
                     }
                 }
@@ -414,6 +476,7 @@ async fn watch_rollout(
     };
     report.phase = match end {
         WatchEnd::Phase(RolloutPhase::Completed) => "completed",
+        WatchEnd::RolledBack => "rolled_back",
         WatchEnd::Phase(_) => "failed",
         WatchEnd::TimedOut => "timed_out",
     };

@@ -79,6 +79,43 @@ pub struct Service {
     pub events: Vec<ServiceEvent>,
     /// Target groups the service registers its tasks in.
     pub target_groups: Vec<TargetGroupRef>,
+    /// ECS's deployment circuit breaker (`deploymentConfiguration`).
+    pub circuit_breaker: CircuitBreaker,
+}
+
+/// The deployment circuit breaker of a service: whether ECS stops a rollout whose tasks
+/// keep failing, and whether it then puts the previous deployment back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CircuitBreaker {
+    /// Not enabled (also when ECS reports no deployment configuration): a failing
+    /// rollout goes on until someone stops it.
+    #[default]
+    Off,
+    /// Enabled without rollback: a failing rollout is marked failed and left as it is.
+    On,
+    /// Enabled with rollback: ECS rolls a failed rollout back to the last completed one.
+    Rollback,
+}
+
+impl CircuitBreaker {
+    /// From ECS's `deploymentCircuitBreaker` flags.
+    pub fn from_flags(enable: bool, rollback: bool) -> Self {
+        match (enable, rollback) {
+            (false, _) => Self::Off,
+            (true, false) => Self::On,
+            (true, true) => Self::Rollback,
+        }
+    }
+
+    /// `off`, `on`, `on, with rollback`.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::On => "on",
+            Self::Rollback => "on, with rollback",
+        }
+    }
 }
 
 /// A target group a service registers into.
@@ -316,6 +353,10 @@ pub struct TaskDefinition {
     pub cpu: Option<String>,
     /// Task memory (MiB), as ECS reports it.
     pub memory: Option<String>,
+    /// The IAM role the containers act as (`taskRoleArn`: an ARN or a role name).
+    pub task_role: Option<String>,
+    /// The IAM role ECS pulls images and reads secrets with (`executionRoleArn`).
+    pub execution_role: Option<String>,
     /// Containers.
     pub containers: Vec<ContainerDefinition>,
 }

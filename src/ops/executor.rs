@@ -396,8 +396,13 @@ impl Executor {
                     return (self.refuse(run, error).await, false);
                 }
                 None => {
+                    let what = if fresh.gate.is_some() {
+                        "the gate failed"
+                    } else {
+                        "a check failed"
+                    };
                     let error = format!(
-                        "the gate failed ({}); overriding takes a second, explicit confirmation",
+                        "{what} ({}); overriding takes a second, explicit confirmation",
                         failed_lines(&failed)
                     );
                     return (self.refuse(run, error).await, false);

@@ -30,8 +30,9 @@ pub struct Check {
     /// Why it failed, or what it means.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// Whether an explicit override may proceed despite a failure (the sync gate). A
-    /// failed check that is not overridable blocks the op.
+    /// Whether an explicit override may proceed despite a failure (the sync gate, a
+    /// release's checks of what its target names). A failed check that is not
+    /// overridable blocks the op.
     #[serde(default)]
     pub overridable: bool,
 }

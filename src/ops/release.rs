@@ -9,7 +9,8 @@
 //! they are replaced by [`MASK`], and a changed one only says that it changed.
 //! [`rollback_target`] picks the revision a rollback goes to, [`newer_revisions`] lists
 //! what a release could go to, [`back_op`] names the op that goes back, and
-//! [`rollout_phase`] judges a rollout being watched.
+//! [`rollout_phase`] judges a rollout being watched until what [`WaitUntil`] asks for,
+//! and [`rollout_failure`] says why one failed, in ECS's words.
 //!
 //! Everything here is pure: the planner ([`super::restart`]) and the `release` and
 //! `rollback` subcommands gather the inputs, and the TUI renders the same lines. Nothing
@@ -18,6 +19,7 @@
 use serde::Serialize;
 
 use super::Op;
+use crate::clock::EpochMs;
 use crate::model::ecs::{
     AwsLogs, ContainerDefinition, Rollout, Service, TaskDefinition, short_task_definition,
     task_definition_revision,
@@ -548,22 +550,67 @@ pub struct ReleasePreview {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutPhase {
-    /// Still rolling.
+    /// Still rolling, or not yet what the watch waits for.
     InProgress,
-    /// The service runs only the target, rolled out.
+    /// What the watch waits for is reached ([`WaitUntil`]).
     Completed,
     /// A deployment of the target failed, or the service left the target.
     Failed,
 }
 
-/// Judges the rollout of `service` to the task definition `target`:
+/// What a watched rollout waits for before it counts as done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitUntil {
+    /// The new deployment is the PRIMARY one and its rollout completed: ECS started the
+    /// new tasks and judged them healthy. Old tasks may still be draining.
+    Deployed,
+    /// Deployed, and the service is steady: one deployment left and as many tasks
+    /// running as desired (no old task left). The default: nothing of the old revision
+    /// serves any more.
+    #[default]
+    Stable,
+}
+
+impl WaitUntil {
+    /// `deployed` or `stable`, as on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deployed => "deployed",
+            Self::Stable => "stable",
+        }
+    }
+
+    /// Parses `deployed` or `stable`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "deployed" => Some(Self::Deployed),
+            "stable" => Some(Self::Stable),
+            _ => None,
+        }
+    }
+
+    /// What it waits for, in a few words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Deployed => "the new deployment PRIMARY and its rollout completed",
+            Self::Stable => "one deployment left, every desired task running",
+        }
+    }
+}
+
+/// Judges the rollout of `service` to the task definition `target`, waiting `until`:
 ///
 /// - failed when a deployment of `target` reports a failed rollout, or the service's
-///   task definition is no longer `target` (ECS's circuit breaker rolled it back);
-/// - completed when one deployment is left and its rollout completed (or, when ECS does
-///   not report rollout states, when it runs as many tasks as desired);
-/// - in progress otherwise.
-pub fn rollout_phase(service: &Service, target: &str) -> RolloutPhase {
+///   task definition is no longer `target` (ECS's circuit breaker rolled it back, or
+///   someone moved it): never a success;
+/// - deployed when the PRIMARY deployment's rollout completed (when ECS does not report
+///   rollout states: when it runs as many tasks as it wants, none pending); the
+///   service's task definition is its PRIMARY deployment's, and it is `target`;
+/// - stable when deployed, one deployment is left and the service runs as many tasks
+///   as desired;
+/// - in progress until what `until` asks for is reached.
+pub fn rollout_phase(service: &Service, target: &str, until: WaitUntil) -> RolloutPhase {
     let failed = service
         .deployments
         .iter()
@@ -571,16 +618,78 @@ pub fn rollout_phase(service: &Service, target: &str) -> RolloutPhase {
     if failed || service.task_definition != target {
         return RolloutPhase::Failed;
     }
-    match service.deployments.as_slice() {
-        [only] => match only.rollout {
-            Rollout::Completed => RolloutPhase::Completed,
-            Rollout::Failed => RolloutPhase::Failed,
-            Rollout::Unknown if service.running >= service.desired && service.pending == 0 => {
-                RolloutPhase::Completed
-            }
-            _ => RolloutPhase::InProgress,
-        },
+    let Some(primary) = service
+        .deployments
+        .iter()
+        .find(|d| d.status == "PRIMARY")
+        .or(service.deployments.first())
+    else {
+        return RolloutPhase::InProgress;
+    };
+    let deployed = match primary.rollout {
+        Rollout::Completed => true,
+        Rollout::Failed => return RolloutPhase::Failed,
+        Rollout::InProgress => false,
+        Rollout::Unknown => primary.running >= primary.desired && primary.pending == 0,
+    };
+    let stable = service.deployments.len() == 1 && service.running == service.desired;
+    match (until, deployed, stable) {
+        (WaitUntil::Deployed, true, _) | (WaitUntil::Stable, true, true) => RolloutPhase::Completed,
         _ => RolloutPhase::InProgress,
+    }
+}
+
+/// How far an event's time (ECS's clock) may lag the console's when the op ended.
+const EVENT_CLOCK_SLACK_MS: EpochMs = 30_000;
+
+/// Why the rollout of `service` to `target`, started at `since`, failed, in ECS's words:
+/// the reason of a failed deployment of `target` (`ECS deployment circuit breaker:
+/// tasks failed to start.`), else the reason a circuit breaker gave on another
+/// deployment, else the newest service event since the start that says a deployment
+/// failed or is rolled back; and, when the service is back on `previous`, that ECS put
+/// it back. `None` when ECS says nothing (someone moved the service, say).
+pub fn rollout_failure(
+    service: &Service,
+    target: &str,
+    previous: &str,
+    since: EpochMs,
+) -> Option<String> {
+    let failed = service
+        .deployments
+        .iter()
+        .filter(|d| d.task_definition == target && d.rollout == Rollout::Failed)
+        .find_map(|d| d.rollout_reason.clone());
+    let breaker = || {
+        service
+            .deployments
+            .iter()
+            .filter_map(|d| d.rollout_reason.as_deref())
+            .find(|r| r.contains("circuit breaker"))
+            .map(str::to_string)
+    };
+    let event = || {
+        service
+            .events
+            .iter()
+            .filter(|e| e.at >= since - EVENT_CLOCK_SLACK_MS)
+            .map(|e| e.message.as_str())
+            .find(|m| {
+                m.contains("deployment failed")
+                    || m.contains("circuit breaker")
+                    || m.contains("rolling back")
+            })
+            .map(str::to_string)
+    };
+    let why = failed.or_else(breaker).or_else(event);
+    let back = (service.task_definition == previous && previous != target).then(|| {
+        format!(
+            "ECS put {} back",
+            crate::model::ecs::short_task_definition(previous)
+        )
+    });
+    match (why, back) {
+        (Some(why), Some(back)) => Some(format!("{}; {back}", why.trim_end_matches('.'))),
+        (why, back) => why.or(back),
     }
 }
 
@@ -606,6 +715,7 @@ mod tests {
             cpu: Some("512".into()),
             memory: Some("1024".into()),
             containers: vec![container],
+            ..TaskDefinition::default()
         }
     }
 
@@ -893,6 +1003,7 @@ mod tests {
     #[test]
     fn rollout_phases() {
         let target = format!("{ARN}:43");
+        let phase = |s: &Service| rollout_phase(s, &target, WaitUntil::Stable);
         let rolling = service(
             43,
             &[
@@ -900,9 +1011,9 @@ mod tests {
                 ("ACTIVE", 42, Rollout::Completed),
             ],
         );
-        assert_eq!(rollout_phase(&rolling, &target), RolloutPhase::InProgress);
+        assert_eq!(phase(&rolling), RolloutPhase::InProgress);
         let done = service(43, &[("PRIMARY", 43, Rollout::Completed)]);
-        assert_eq!(rollout_phase(&done, &target), RolloutPhase::Completed);
+        assert_eq!(phase(&done), RolloutPhase::Completed);
         let failed = service(
             43,
             &[
@@ -910,15 +1021,122 @@ mod tests {
                 ("ACTIVE", 42, Rollout::Completed),
             ],
         );
-        assert_eq!(rollout_phase(&failed, &target), RolloutPhase::Failed);
+        assert_eq!(phase(&failed), RolloutPhase::Failed);
         let rolled_back = service(42, &[("PRIMARY", 42, Rollout::InProgress)]);
-        assert_eq!(rollout_phase(&rolled_back, &target), RolloutPhase::Failed);
+        assert_eq!(phase(&rolled_back), RolloutPhase::Failed);
         let mut unreported = service(43, &[("PRIMARY", 43, Rollout::Unknown)]);
-        assert_eq!(rollout_phase(&unreported, &target), RolloutPhase::Completed);
+        unreported.deployments[0].desired = 2;
+        unreported.deployments[0].running = 2;
+        assert_eq!(phase(&unreported), RolloutPhase::Completed);
         unreported.running = 1;
+        assert_eq!(phase(&unreported), RolloutPhase::InProgress);
+    }
+
+    #[test]
+    fn deployed_is_a_completed_primary_and_stable_also_drained() {
+        let target = format!("{ARN}:43");
+        // ECS completed the new deployment; the old one still drains a task.
+        let mut draining = service(
+            43,
+            &[
+                ("PRIMARY", 43, Rollout::Completed),
+                ("ACTIVE", 42, Rollout::Completed),
+            ],
+        );
+        draining.running = 3;
         assert_eq!(
-            rollout_phase(&unreported, &target),
+            rollout_phase(&draining, &target, WaitUntil::Deployed),
+            RolloutPhase::Completed
+        );
+        assert_eq!(
+            rollout_phase(&draining, &target, WaitUntil::Stable),
             RolloutPhase::InProgress
+        );
+        // One deployment left, but a task short of the desired count: deployed only.
+        let mut short = service(43, &[("PRIMARY", 43, Rollout::Completed)]);
+        short.running = 1;
+        assert_eq!(
+            rollout_phase(&short, &target, WaitUntil::Deployed),
+            RolloutPhase::Completed
+        );
+        assert_eq!(
+            rollout_phase(&short, &target, WaitUntil::Stable),
+            RolloutPhase::InProgress
+        );
+        short.running = 2;
+        assert_eq!(
+            rollout_phase(&short, &target, WaitUntil::Stable),
+            RolloutPhase::Completed
+        );
+        // Still rolling: neither.
+        let rolling = service(
+            43,
+            &[
+                ("PRIMARY", 43, Rollout::InProgress),
+                ("ACTIVE", 42, Rollout::Completed),
+            ],
+        );
+        for until in [WaitUntil::Deployed, WaitUntil::Stable] {
+            assert_eq!(
+                rollout_phase(&rolling, &target, until),
+                RolloutPhase::InProgress
+            );
+        }
+        assert_eq!(WaitUntil::default(), WaitUntil::Stable);
+        assert_eq!(WaitUntil::parse("deployed"), Some(WaitUntil::Deployed));
+        assert_eq!(WaitUntil::parse("steady"), None);
+    }
+
+    #[test]
+    fn a_circuit_breaker_rollback_is_a_failure_with_its_reason() {
+        let target = format!("{ARN}:43");
+        let previous = format!("{ARN}:42");
+        // ECS rolled back: a new PRIMARY of :42, the failed deployment of :43 draining.
+        let mut rolled_back = service(
+            42,
+            &[
+                ("PRIMARY", 42, Rollout::Completed),
+                ("ACTIVE", 43, Rollout::Failed),
+            ],
+        );
+        rolled_back.deployments[1].rollout_reason =
+            Some("ECS deployment circuit breaker: tasks failed to start.".into());
+        for until in [WaitUntil::Deployed, WaitUntil::Stable] {
+            assert_eq!(
+                rollout_phase(&rolled_back, &target, until),
+                RolloutPhase::Failed
+            );
+        }
+        assert_eq!(
+            rollout_failure(&rolled_back, &target, &previous, 0).as_deref(),
+            Some("ECS deployment circuit breaker: tasks failed to start; ECS put ibet-api:42 back")
+        );
+        // Later the failed deployment is gone: the reason is in the events.
+        let mut later = service(42, &[("PRIMARY", 42, Rollout::Completed)]);
+        later.events = vec![
+            crate::model::ecs::ServiceEvent {
+                at: 5_000,
+                message: "(service api) has reached a steady state.".into(),
+            },
+            crate::model::ecs::ServiceEvent {
+                at: 4_000,
+                message: "(service api) (deployment ecs-svc/43) deployment failed: tasks failed to start.".into(),
+            },
+            crate::model::ecs::ServiceEvent {
+                at: -100_000,
+                message: "(service api) (deployment ecs-svc/41) deployment failed: an old one.".into(),
+            },
+        ];
+        assert_eq!(
+            rollout_failure(&later, &target, &previous, 3_000).as_deref(),
+            Some(
+                "(service api) (deployment ecs-svc/43) deployment failed: tasks failed to start; ECS put ibet-api:42 back"
+            )
+        );
+        later.events.remove(1);
+        assert_eq!(
+            rollout_failure(&later, &target, &previous, 3_000).as_deref(),
+            Some("ECS put ibet-api:42 back")
         );
     }
 }

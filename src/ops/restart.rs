@@ -6,10 +6,12 @@
 //! every validator of the cluster over RPC), the active-node warning for the general
 //! node the internal ALB forwards to (reading the switch), and the rollout warning.
 //! A release or rollback also gets its preview ([`super::release`]): the newer revisions
-//! of the family and the diff against the running task definition. Verification reads
-//! the cluster back: a stopped task must be stopping or stopped; a forced deployment must
-//! show a new PRIMARY deployment; a release or rollback must show the service on the
-//! target task definition (and a new PRIMARY deployment, when ECS lists one, on it too).
+//! of the family and the diff against the running task definition, the checks that what
+//! the target names exists ([`super::verify`]), and a warning when the service's
+//! deployment circuit breaker is off. Verification reads the cluster back: a stopped
+//! task must be stopping or stopped; a forced deployment must show a new PRIMARY
+//! deployment; a release or rollback must show the service on the target task
+//! definition (and a new PRIMARY deployment, when ECS lists one, on it too).
 //! Nothing here makes a mutating call: only the executor does.
 
 use futures_util::future::join_all;
@@ -19,7 +21,9 @@ use super::release::{self, ReleasePreview};
 use super::{Check, Mutation, OpContext, Plan, Verification, task_id};
 use crate::backend::{EcsApi, ServiceUpdate};
 use crate::config::Cluster;
-use crate::model::ecs::{ClusterSnapshot, Service, TaskDefinition, short_task_definition};
+use crate::model::ecs::{
+    CircuitBreaker, ClusterSnapshot, Service, TaskDefinition, short_task_definition,
+};
 use crate::model::quorum::{NodeRole, Probe};
 
 /// Check name: the cluster could be read.
@@ -249,6 +253,12 @@ pub(crate) async fn plan_service_update(
                 short_task_definition(&target.arn)
             ));
             plan.release = Some(release_preview(plan, &snapshot, &current, &target, ctx).await);
+            super::verify::verify_target(plan, &target, ctx).await;
+            if service.circuit_breaker == CircuitBreaker::Off {
+                plan.warn(format!(
+                    "{service_name} has no circuit breaker: ECS will not stop a failing rollout"
+                ));
+            }
             let update = ServiceUpdate {
                 task_definition: Some(target.arn.clone()),
                 force_new_deployment: false,

@@ -101,6 +101,8 @@ pub fn render(
                 };
                 lines.push(Line::from(Span::styled(text, style)));
             }
+            // Values line up after the longest check name of this plan.
+            let name_width = plan.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
             for c in &plan.checks {
                 let (glyph, style) = if c.passed {
                     ("✔", theme.health(crate::model::Health::Ok))
@@ -109,10 +111,10 @@ pub fn render(
                 };
                 let mut spans = vec![
                     Span::styled(format!(" {glyph} "), style),
-                    // The longest name (`session_manager_plugin`) still gets its space.
-                    Span::styled(format!("{:<22} ", c.name), theme.text()),
+                    Span::styled(format!("{:<name_width$}  ", c.name), theme.text()),
+                    // Values quote AWS (image names, error messages): sanitised.
                     Span::styled(
-                        c.value.clone(),
+                        crate::text::sanitize(&c.value),
                         if c.passed {
                             theme.text()
                         } else {
@@ -121,7 +123,10 @@ pub fn render(
                     ),
                 ];
                 if let Some(d) = &c.detail {
-                    spans.push(Span::styled(format!("  {d}"), theme.dim()));
+                    spans.push(Span::styled(
+                        format!("  {}", crate::text::sanitize(d)),
+                        theme.dim(),
+                    ));
                 }
                 lines.push(Line::from(spans));
             }
@@ -272,6 +277,8 @@ fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
     let key = |k: &str| Span::styled(k.to_string(), theme.accent());
     let txt = |t: &str| Span::styled(t.to_string(), theme.dim());
     let plan = dialog.plan.as_ref();
+    // The override passes a failed sync gate, or a release's failed checks.
+    let gated = plan.is_some_and(|p| p.gate.is_some());
     match &dialog.stage {
         Stage::Planning => vec![Line::from(vec![key("Esc"), txt(" cancel")])],
         Stage::Review if dialog.armed() => vec![Line::from(vec![
@@ -313,7 +320,13 @@ fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
                 }
                 Some(Readiness::NeedsOverride) => vec![
                     Line::from(Span::styled(
-                        "A sync-gate check failed: the switch is refused.",
+                        match plan.map(|p| &p.op) {
+                            _ if gated => "A sync-gate check failed: the switch is refused.",
+                            Some(crate::ops::Op::Rollback { .. }) => {
+                                "A check failed: the rollback is refused."
+                            }
+                            _ => "A check failed: the release is refused.",
+                        },
                         theme.error(),
                     )),
                     Line::from(vec![
@@ -342,8 +355,10 @@ fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
             let name = plan
                 .and_then(|p| p.typed_confirmation.clone())
                 .unwrap_or_default();
-            let what = if *for_override {
+            let what = if *for_override && gated {
                 "To OVERRIDE the failed gate, type the environment name again"
+            } else if *for_override {
+                "To OVERRIDE the failed checks, type the environment name again"
             } else {
                 "Type the environment name to confirm"
             };
@@ -361,9 +376,20 @@ fn footer(dialog: &OpDialog, theme: &Theme) -> Vec<Line<'static>> {
             ]
         }
         Stage::ConfirmOverride => vec![Line::from(vec![
-            Span::styled("Override the failed sync gate? ", theme.error()),
+            Span::styled(
+                if gated {
+                    "Override the failed sync gate? "
+                } else {
+                    "Override the failed checks? "
+                },
+                theme.error(),
+            ),
             key("y"),
-            txt(" yes, switch anyway   "),
+            txt(if gated {
+                " yes, switch anyway   "
+            } else {
+                " yes, go on anyway   "
+            }),
             key("n"),
             txt(" no"),
         ])],

@@ -11,8 +11,9 @@
 //! └──────────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //! Below 110 columns the diff goes under the list. The rollout view draws the service as
-//! the last ECS poll saw it: phase, a gauge of the new revision's running tasks, counts,
-//! deployments and the latest service events. Views read the state; they never change
+//! the last ECS poll saw it: phase (a failure with ECS's reason), what the watch waits
+//! for, a gauge of the new revision's running tasks, counts, deployments and the latest
+//! service events. Views read the state; they never change
 //! it, and they draw the ops layer's diff lines as they are (sanitised), never their own.
 
 use ratatui::Frame;
@@ -29,7 +30,7 @@ use crate::app::state::State;
 use crate::clock::{short_age, short_duration};
 use crate::model::Health;
 use crate::model::ecs::{Service, TaskDefinition, short_task_definition};
-use crate::ops::release::{DiffChange, RolloutPhase};
+use crate::ops::release::{DiffChange, RolloutPhase, rollout_failure};
 use crate::text::sanitize;
 
 /// Columns from which the diff stands beside the list rather than under it.
@@ -396,6 +397,17 @@ pub fn render_rollout(
         theme.dim(),
     )));
     lines.push(phase_line(watch, service, now, width, theme));
+    lines.push(Line::from(Span::styled(
+        fit(
+            &format!(
+                "Waits until {}: {}",
+                watch.until.as_str(),
+                watch.until.describe()
+            ),
+            width,
+        ),
+        theme.dim(),
+    )));
     match service {
         None => lines.push(Line::from(Span::styled(
             "waiting for the next poll of the cluster…",
@@ -489,19 +501,9 @@ fn phase_line(
         ),
         RolloutPhase::Failed => {
             let why = service
-                .and_then(|s| {
-                    s.deployments
-                        .iter()
-                        .filter(|d| d.task_definition == watch.target)
-                        .find_map(|d| d.rollout_reason.clone())
-                })
+                .and_then(|s| rollout_failure(s, &watch.target, &watch.previous, watch.since))
                 .map_or_else(String::new, |r| format!(": {}", sanitize(&r)));
-            let back = service
-                .filter(|s| s.task_definition == watch.previous)
-                .map_or_else(String::new, |_| {
-                    format!(" ECS put {} back.", short_task_definition(&watch.previous))
-                });
-            (format!("✖ FAILED{why}{back}"), theme.error())
+            (format!("✖ FAILED{why}"), theme.error())
         }
         RolloutPhase::InProgress => (
             format!("▲ IN PROGRESS for {}", short_age(now - watch.since)),

@@ -11,7 +11,7 @@ use super::Theme;
 use super::widgets::{fit, header_style, health_span, inner, pane};
 use crate::app::state::State;
 use crate::clock::short_age;
-use crate::model::ecs::{Task, task_definition_revision};
+use crate::model::ecs::{CircuitBreaker, Task, task_definition_revision};
 
 /// Draws the tasks screen of `service` into `area`.
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, service: &str) {
@@ -32,6 +32,16 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, servi
         title.push(Span::styled(
             format!("· {}/{} running ", s.running, s.desired),
             theme.dim(),
+        ));
+        // Off is worth noticing: ECS will not stop a rollout whose tasks keep failing.
+        let style = if s.circuit_breaker == CircuitBreaker::Off {
+            theme.warn()
+        } else {
+            theme.dim()
+        };
+        title.push(Span::styled(
+            format!("· circuit breaker {} ", s.circuit_breaker.text()),
+            style,
         ));
     } else if cluster.ecs.data.is_some() {
         title.push(Span::styled("· service no longer exists ", theme.warn()));

@@ -18,6 +18,7 @@
 //! active node's history up to the fork (so `same_chain` passes at its height) and then
 //! stays there while the active node mines on: it lags and stalls.
 
+use crate::support::release_fixture::Artifacts;
 use crate::support::{anvil, config_toml, ecs_fixture, elb_fixture, moto, tmux};
 
 use std::io::Write;
@@ -47,31 +48,31 @@ const OPERATOR: &str = "ci-operator";
 
 /// What one run of the binary did.
 #[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// A temporary folder with a config and an audit log.
-struct Scene {
+pub(crate) struct Scene {
     dir: tempfile::TempDir,
 }
 
 impl Scene {
-    fn new(config: &str) -> Self {
+    pub(crate) fn new(config: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("config.toml"), config).expect("write config");
         Self { dir }
     }
 
-    fn audit_path(&self) -> PathBuf {
+    pub(crate) fn audit_path(&self) -> PathBuf {
         self.dir.path().join("audit.jsonl")
     }
 
     /// Runs the binary with the scene's config and audit log, static AWS test
     /// credentials, no terminal on stdin, and `USER` set to [`OPERATOR`].
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         let none = self.dir.path().join("no-such-aws-file");
         let started = std::time::Instant::now();
         let output = Process::new(BIN)
@@ -109,7 +110,7 @@ impl Scene {
     }
 
     /// The audit log, oldest line first.
-    fn audit(&self) -> Vec<AuditEntry> {
+    pub(crate) fn audit(&self) -> Vec<AuditEntry> {
         let mut entries = AuditLog::new(self.audit_path())
             .recent(1000)
             .expect("read audit log");
@@ -118,7 +119,7 @@ impl Scene {
     }
 
     /// Each audit line's op kind, phase and outcome, oldest first.
-    fn audit_kinds(&self) -> Vec<(&'static str, Phase, Option<Outcome>)> {
+    pub(crate) fn audit_kinds(&self) -> Vec<(&'static str, Phase, Option<Outcome>)> {
         self.audit()
             .iter()
             .map(|e| (e.op.kind(), e.phase, e.outcome))
@@ -201,7 +202,7 @@ fn op_args<'a>(env: &'a str, command: &'a str, cluster: &'a str, rest: &[&'a str
 }
 
 /// Asserts that `text` says every one of `wants`.
-fn assert_says(text: &str, wants: &[&str]) {
+pub(crate) fn assert_says(text: &str, wants: &[&str]) {
     for want in wants {
         assert!(text.contains(want), "`{want}` missing:\n{text}");
     }
@@ -615,6 +616,21 @@ async fn release_then_rollback_move_the_service_between_revisions() {
     // A server of its own, for that switch.
     let moto = Moto::start_with_env(&[("MOTO_ECS_SERVICE_RUNNING", "100")]);
     let (fixture, _) = ecs_world(&moto.url(), &[("node-api", ClusterShape::Wallet)]).await;
+    // What the revisions name exists: the images in ECR, the parameters in SSM.
+    let artifacts = Artifacts::new(&moto::sdk_config(&moto.url()));
+    artifacts
+        .repository("ibet/wallet-api")
+        .await
+        .expect("repository");
+    for tag in ["v25.1.0", "v25.2.0"] {
+        artifacts.push("ibet/wallet-api", tag).await.expect("push");
+    }
+    for name in [
+        "/ibet/stg/ibet-stg-node-api/database-url",
+        "/ibet/stg/firebase",
+    ] {
+        artifacts.parameter(name).await.expect("parameter");
+    }
     // The fixture registered revisions 1 (v24.9.0) and 2 (v24.12.0, running).
     register_api_revision(&fixture, "v25.1.0", &[("DB_PASSWORD", "first-pw-7f3a")]).await;
     register_api_revision(
@@ -1057,6 +1073,60 @@ async fn demo_rollback_watch_follows_the_rollout_to_the_end() {
         ],
     );
     assert_eq!(demo.audit().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn demo_a_rollout_the_circuit_breaker_rolls_back_fails_with_ecs_reason() {
+    let mut demo = Demo::new();
+    // The notification worker's circuit breaker rolls back; its next revision crashes.
+    demo.inject(
+        "staging",
+        Fault::ReleaseFails {
+            cluster: "node-api".into(),
+            service: "notification".into(),
+            secs: 900,
+        },
+    );
+    let printed = demo
+        .run(
+            &op_args(
+                "staging",
+                "release",
+                "node-api",
+                &[
+                    "--service",
+                    "notification",
+                    "--latest",
+                    "--yes",
+                    "--wait-until",
+                    "deployed",
+                    "--watch-interval",
+                    "2s",
+                    "--json",
+                ],
+            ),
+            ScriptedPrompter::without_terminal(),
+        )
+        .await;
+    assert_eq!(printed.code, 1, "{}", printed.err);
+    assert_says(
+        &printed.err,
+        &[
+            "Watching the rollout of notification to ibet-stg-node-api-notification:27 until deployed",
+            "Rollout failed: ECS deployment circuit breaker: 3 tasks failed to start; ECS put ibet-stg-node-api-notification:26 back",
+            "ECS's circuit breaker put ibet-stg-node-api-notification:26 back: nothing to roll back",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&printed.out).expect("one JSON document");
+    assert_eq!(json["rollout"]["phase"], "rolled_back");
+    assert_eq!(json["rollout"]["wait_until"], "deployed");
+    assert!(
+        json["rollout"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("ECS deployment circuit breaker")),
+        "{json}"
+    );
+    assert!(json.get("back_command").is_none(), "{json}");
 }
 
 #[tokio::test(start_paused = true)]

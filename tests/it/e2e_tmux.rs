@@ -202,6 +202,41 @@ fn demo_release_is_audited_where_asked_at_80x24() {
     t.send(&["Escape", "q"]);
 }
 
+/// A release whose check fails (the demo's batch names a parameter nobody created): the
+/// plan says it is refused, `y` does nothing, `O` asks again and `y` runs it, audited as
+/// an override.
+#[test]
+fn demo_a_refused_release_runs_only_as_an_override_at_80x24() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let audit = dir.path().join("audit.jsonl");
+    let t = Tmux::start(
+        "override",
+        80,
+        24,
+        &format!("{BIN} --demo --env staging --audit-log {}", audit.display()),
+    );
+    t.wait_for("nginx-proxy", WAIT);
+    t.send(&["Down", "u"]);
+    t.wait_for("Release · staging/node-api/batch", WAIT);
+    t.send(&["Enter"]);
+    let plan = t.wait_for("A check failed: the release is refused.", WAIT);
+    assert!(plan.contains("missing: batch SLACK_WEBHOOK_URL"), "{plan}");
+    t.send(&["y"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!audit.exists(), "nothing ran, nothing audited");
+    t.send(&["O"]);
+    t.wait_for("Override the failed checks?", WAIT);
+    t.send(&["y"]);
+    t.wait_for("Rollout ·", WAIT);
+    let lines = std::fs::read_to_string(&audit).expect("the audit log is written");
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    assert!(
+        lines.lines().all(|l| l.contains(r#""override_gate":true"#)),
+        "{lines}"
+    );
+    t.send(&["Escape", "q"]);
+}
+
 /// The frame writer's block moves on a real terminal: a log box that scrolled by two
 /// lines, and a body pushed down by a growing strip, played through tmux, read back
 /// row by row.

@@ -22,6 +22,7 @@ mod moto_elb;
 mod moto_locks;
 mod moto_logs;
 mod moto_paths;
+mod moto_release;
 mod ops;
 mod path_faults;
 mod redraw;

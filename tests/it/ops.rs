@@ -14,14 +14,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ibet_console::backend::lock::{LockStore, MemoryLocks};
 use ibet_console::backend::{
-    BackendError, BackendResult, EcsApi, ElbApi, EnvBackends, IdentityApi, LogsApi, RpcApi,
-    ServiceUpdate,
+    BackendError, BackendResult, EcrImage, EcsApi, ElbApi, EnvBackends, IdentityApi, LogsApi,
+    Lookup, RpcApi, ServiceUpdate, VerifyApi,
 };
 use ibet_console::clock::{Clock, EpochMs, ManualClock, SharedClock};
 use ibet_console::config::{AlbSwitch, Config, QuorumNode};
 use ibet_console::model::alb::{SwitchMember, SwitchMode, SwitchView};
 use ibet_console::model::ecs::{
-    ClusterSnapshot, Deployment, Rollout, Service, Task, TaskDefinition,
+    CircuitBreaker, ClusterSnapshot, Deployment, Rollout, Service, Task, TaskDefinition,
 };
 use ibet_console::model::logs::{LogPage, LogQuery};
 use ibet_console::model::quorum::{NodeSample, Probe, SyncProgress, TxPool};
@@ -223,6 +223,7 @@ impl Fake {
             logs: self.clone(),
             rpc: self.clone(),
             identity: self.clone(),
+            verify: self.clone(),
             locks: self.locks.clone(),
         }
     }
@@ -331,6 +332,8 @@ fn service(name: &str, td: &str) -> Service {
             rollout: Rollout::Completed,
             ..Deployment::default()
         }],
+        // The fake services run with ECS's circuit breaker, as a team should.
+        circuit_breaker: CircuitBreaker::Rollback,
         ..Service::default()
     }
 }
@@ -539,6 +542,30 @@ impl IdentityApi for Fake {
     async fn caller(&self) -> BackendResult<String> {
         self.record("caller");
         Ok(CALLER.into())
+    }
+}
+
+/// Everything a release names exists.
+#[async_trait]
+impl VerifyApi for Fake {
+    async fn ecr_image(&self, image: &EcrImage) -> BackendResult<Lookup> {
+        self.record(format!("ecr_image {}", image.repository));
+        Ok(Lookup::Found(String::new()))
+    }
+
+    async fn ssm_parameters(&self, names: &[String]) -> BackendResult<Vec<String>> {
+        self.record("ssm_parameters");
+        Ok(names.to_vec())
+    }
+
+    async fn secret(&self, id: &str) -> BackendResult<Lookup> {
+        self.record(format!("secret {id}"));
+        Ok(Lookup::Found(String::new()))
+    }
+
+    async fn iam_role(&self, name: &str) -> BackendResult<Lookup> {
+        self.record(format!("iam_role {name}"));
+        Ok(Lookup::Found(String::new()))
     }
 }
 

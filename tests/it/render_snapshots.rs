@@ -338,9 +338,29 @@ fn release_picker() -> (
     State,
     tempfile::TempDir,
 ) {
+    release_picker_of("api")
+}
+
+/// [`release_picker`] of staging's node-api service `service`.
+fn release_picker_of(
+    service: &str,
+) -> (
+    ibet_console::session::Session,
+    std::sync::Arc<ibet_console::clock::ManualClock>,
+    State,
+    tempfile::TempDir,
+) {
     let (session, clock) = demo_session(7, 120);
     let mut state = polled_state(&session);
     update(&mut state, key(KeyCode::Tab));
+    let at = state
+        .visible_services()
+        .iter()
+        .position(|s| s.name == service)
+        .expect("service");
+    for _ in 0..at {
+        update(&mut state, key(KeyCode::Down));
+    }
     let effects = update(&mut state, key(KeyCode::Char('u')));
     let dir = tempfile::tempdir().expect("tmp");
     run_release_effects(&mut state, &session, &dir, effects);
@@ -410,6 +430,56 @@ fn release_picker_with_the_diff() {
         assert!(s.contains("SENTRY_DSN=****"), "{s}");
         insta::assert_snapshot!(format!("release_picker_{w}x{h}"), s);
     }
+}
+
+#[test]
+fn release_plan_with_its_checks() {
+    let (session, _clock, mut state, dir) = release_picker();
+    let effects = update(&mut state, key(KeyCode::Enter));
+    run_release_effects(&mut state, &session, &dir, effects);
+    for (w, h) in SIZES {
+        let s = screen(&mut state, w, h);
+        assert!(s.contains("ibet-wallet-api:v24.9.0 in ECR"), "{s}");
+        assert!(s.contains("execution_role"), "{s}");
+        insta::assert_snapshot!(format!("release_plan_{w}x{h}"), s);
+    }
+}
+
+#[test]
+fn release_plan_refused_by_a_missing_secret_and_overridden() {
+    let (session, _clock, mut state, dir) = release_picker_of("batch");
+    let effects = update(&mut state, key(KeyCode::Enter));
+    run_release_effects(&mut state, &session, &dir, effects);
+    for (w, h) in SIZES {
+        let s = screen(&mut state, w, h);
+        assert!(s.contains("missing: batch SLACK_WEBHOOK_URL"), "{s}");
+        assert!(s.contains("batch has no circuit breaker"), "{s}");
+        assert!(s.contains("A check failed: the release is refused."), "{s}");
+        insta::assert_snapshot!(format!("release_plan_refused_{w}x{h}"), s);
+    }
+    // `y` does nothing; `O` asks again, and `y` then runs it as an override.
+    let effects = update(&mut state, key(KeyCode::Char('y')));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, ibet_console::app::Effect::ExecuteOp { .. })),
+        "{effects:?}"
+    );
+    update(&mut state, key(KeyCode::Char('O')));
+    let s = screen(&mut state, 80, 24);
+    assert!(s.contains("Override the failed checks?"), "{s}");
+    let effects = update(&mut state, key(KeyCode::Char('y')));
+    run_release_effects(&mut state, &session, &dir, effects);
+    let audit = ibet_console::ops::audit::AuditLog::new(dir.path().join("audit.jsonl"))
+        .recent(10)
+        .expect("audit");
+    assert!(!audit.is_empty());
+    assert!(audit.iter().all(|e| e.override_gate), "{audit:?}");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.checks.iter().any(|c| c.name == "secrets" && !c.passed))
+    );
 }
 
 #[test]

@@ -9,5 +9,6 @@ pub mod driver;
 pub mod ecs_fixture;
 pub mod elb_fixture;
 pub mod moto;
+pub mod release_fixture;
 pub mod screen;
 pub mod tmux;

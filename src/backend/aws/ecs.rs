@@ -38,8 +38,8 @@ use super::metrics::RequestCounter;
 use crate::backend::{BackendError, BackendResult, EcsApi, ServiceUpdate};
 use crate::clock::{EpochMs, SharedClock};
 use crate::model::ecs::{
-    AwsLogs, ClusterSnapshot, Container, ContainerDefinition, Deployment, Rollout, Service,
-    ServiceEvent, TargetGroupRef, Task, TaskDefinition, short_task_definition,
+    AwsLogs, CircuitBreaker, ClusterSnapshot, Container, ContainerDefinition, Deployment, Rollout,
+    Service, ServiceEvent, TargetGroupRef, Task, TaskDefinition, short_task_definition,
     task_definition_revision,
 };
 
@@ -716,6 +716,12 @@ fn service_from(s: &sdk::Service) -> Service {
                 })
             })
             .collect(),
+        circuit_breaker: s
+            .deployment_configuration()
+            .and_then(|c| c.deployment_circuit_breaker())
+            .map_or(CircuitBreaker::Off, |b| {
+                CircuitBreaker::from_flags(b.enable(), b.rollback())
+            }),
     }
 }
 
@@ -806,6 +812,8 @@ fn task_definition_from(td: &sdk::TaskDefinition) -> TaskDefinition {
         revision: count(td.revision()),
         cpu: non_empty(td.cpu()),
         memory: non_empty(td.memory()),
+        task_role: non_empty(td.task_role_arn()),
+        execution_role: non_empty(td.execution_role_arn()),
         containers: td
             .container_definitions()
             .iter()
@@ -968,7 +976,28 @@ mod tests {
                     .build(),
             );
         }
+        let no_configuration = service_from(&builder.clone().build());
+        assert_eq!(no_configuration.circuit_breaker, CircuitBreaker::Off);
+        let breaker = |enable, rollback| {
+            sdk::DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(
+                    sdk::DeploymentCircuitBreaker::builder()
+                        .enable(enable)
+                        .rollback(rollback)
+                        .build(),
+                )
+                .build()
+        };
+        let on = service_from(
+            &builder
+                .clone()
+                .deployment_configuration(breaker(true, false))
+                .build(),
+        );
+        assert_eq!(on.circuit_breaker, CircuitBreaker::On);
+        builder = builder.deployment_configuration(breaker(true, true));
         let s = service_from(&builder.build());
+        assert_eq!(s.circuit_breaker, CircuitBreaker::Rollback);
         assert_eq!(s.deployments[0].id, "new");
         assert_eq!(s.deployments[0].rollout, Rollout::InProgress);
         assert_eq!(s.task_definition, "arn:td/api:3");

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use crate::backend::{BackendError, BackendResult};
 use crate::model::ecs::{
-    ClusterSnapshot, Container, Deployment, Rollout, Service, ServiceEvent, TargetGroupRef, Task,
-    TaskDefinition, task_definition_revision,
+    CircuitBreaker, ClusterSnapshot, Container, Deployment, Rollout, Service, ServiceEvent,
+    TargetGroupRef, Task, TaskDefinition, task_definition_revision,
 };
 
 use super::rng::SplitMix;
@@ -244,6 +244,9 @@ pub(super) struct SimTask {
     pub container_reason: Option<String>,
     /// Whether it counts as a failed task of its deployment.
     pub failed: bool,
+    /// Why ECS cannot start it, when its task definition names a secret that does not
+    /// exist: it stops before its container runs.
+    pub cannot_start: Option<String>,
     /// Natural incident: fails its health check until this tick...
     pub sick_until: i64,
     /// ...and is then replaced by ECS instead of recovering.
@@ -445,6 +448,7 @@ impl SimCluster {
             exit_code: None,
             container_reason: None,
             failed: false,
+            cannot_start: cannot_start(env, catalogue, &deployment.task_definition),
             sick_until: 0,
             sick_kill: false,
         });
@@ -528,7 +532,15 @@ impl SimCluster {
                     task.since = now;
                 }
                 Phase::Pending if age >= PENDING_TICKS => {
-                    if service.crashes_at_start(&task.task_definition, now) {
+                    if let Some(why) = &task.cannot_start {
+                        // ECS cannot give the container its secrets: it never runs.
+                        task.desired_running = false;
+                        task.phase = Phase::Stopped;
+                        task.since = now;
+                        task.stopped_at = Some(at);
+                        task.stopped_reason = Some(why.clone());
+                        task.failed = true;
+                    } else if service.crashes_at_start(&task.task_definition, now) {
                         // The container exits as soon as it starts.
                         task.desired_running = false;
                         task.phase = Phase::Stopped;
@@ -649,7 +661,7 @@ impl SimCluster {
             self.stop_for_deployment(s, &old, now, notes);
         }
 
-        self.trip_circuit_breaker(s, primary, at);
+        self.trip_circuit_breaker(s, primary, now, rng);
         let service = &self.services[s];
         let launching = service
             .deployments
@@ -671,7 +683,9 @@ impl SimCluster {
                 .first()
                 .map(|d| d.task_definition.clone())
                 .unwrap_or_default();
-            if service.crashes_at_start(&td, now) {
+            if service.crashes_at_start(&td, now)
+                || cannot_start(ctx.env, ctx.catalogue, &td).is_some()
+            {
                 service.next_start_at = now + CRASH_BACKOFF_TICKS;
             }
             let message = format!(
@@ -719,15 +733,18 @@ impl SimCluster {
         service.steady = steady;
     }
 
-    /// The deployment circuit breaker: a rolling primary deployment (serial `primary`)
-    /// with [`CIRCUIT_BREAKER_FAILED_TASKS`] failed tasks is marked FAILED, and its
-    /// service stops launching it.
-    fn trip_circuit_breaker(&mut self, s: usize, primary: u32, at: i64) {
+    /// The deployment circuit breaker, when the service has one: a rolling primary
+    /// deployment (serial `primary`) with [`CIRCUIT_BREAKER_FAILED_TASKS`] failed tasks is
+    /// marked FAILED, and its service stops launching it; with rollback, a new primary
+    /// deployment of the previous deployment's task definition takes over, as ECS does.
+    fn trip_circuit_breaker(&mut self, s: usize, primary: u32, now: i64, rng: &mut SplitMix) {
+        let at = now * 1000;
+        let breaker = self.services[s].spec.kind.circuit_breaker();
         let rolling = self.services[s]
             .deployments
             .first()
             .is_some_and(|d| d.rollout == Rollout::InProgress);
-        if !rolling {
+        if !rolling || breaker == CircuitBreaker::Off {
             return;
         }
         let failed = self
@@ -752,6 +769,28 @@ impl SimCluster {
             service.spec.name, d.id
         );
         service.event(at, message);
+        let previous = service
+            .deployments
+            .get(1)
+            .map(|d| (d.id.clone(), d.task_definition.clone()));
+        if breaker != CircuitBreaker::Rollback {
+            return;
+        }
+        let Some((previous_id, task_definition)) = previous else {
+            return;
+        };
+        let message = format!(
+            "(service {}) rolling back to deployment {previous_id}.",
+            service.spec.name
+        );
+        service.event(at, message);
+        let id = deployment_id(rng);
+        self.deploy(s, task_definition, id, now);
+        if let Some(d) = self.services[s].deployments.first_mut() {
+            d.rollout_reason = Some(format!(
+                "ECS deployment circuit breaker: rolling back to deploymentId {previous_id}."
+            ));
+        }
     }
 
     fn stop_for_deployment(
@@ -1046,6 +1085,7 @@ fn service_model(service: &SimService, tasks: &[&SimTask]) -> Service {
         deployments,
         events: service.events.iter().cloned().collect(),
         target_groups: service.target_groups.clone(),
+        circuit_breaker: service.spec.kind.circuit_breaker(),
     }
 }
 
@@ -1093,6 +1133,22 @@ fn note_for(cluster: usize, task: &SimTask, what: TaskNote) -> EcsNote {
         stream: task.stream.clone(),
         what,
     }
+}
+
+/// Why ECS cannot start a task of `task_definition`: an SSM parameter it names that the
+/// environment does not have (the demo's one, see `EnvSpec::has_parameter`).
+fn cannot_start(env: &EnvSpec, catalogue: &Catalogue, task_definition: &str) -> Option<String> {
+    let td = catalogue.get(task_definition)?;
+    let missing = td
+        .containers
+        .iter()
+        .flat_map(|c| c.secrets.iter())
+        .filter_map(|(_, from)| from.split_once(":parameter").map(|(_, name)| name))
+        .find(|name| !env.has_parameter(name))?;
+    Some(format!(
+        "ResourceInitializationError: unable to pull secrets or registry auth: invalid ssm \
+         parameters: {missing}"
+    ))
 }
 
 /// A deployment id like `ecs-svc/3975218648271956352`.

@@ -1250,6 +1250,144 @@ fn concurrent_pollers_do_not_change_the_world() {
 }
 
 #[test]
+fn a_revision_naming_a_missing_parameter_cannot_start_its_tasks() {
+    let (w, clock) = world(5);
+    let b = backends(&w, "staging");
+    let cluster = "ibet-stg-node-api";
+    run(async {
+        let revisions = b
+            .ecs
+            .task_definition_revisions("ibet-stg-node-api-batch")
+            .await
+            .expect("revisions");
+        let (next, running) = (revisions[0].clone(), revisions[1].clone());
+        b.ecs
+            .update_service(
+                cluster,
+                "batch",
+                &ServiceUpdate {
+                    task_definition: Some(next.clone()),
+                    force_new_deployment: false,
+                },
+            )
+            .await
+            .expect("release");
+        clock.advance(60_000);
+        let snap = b.ecs.snapshot(cluster).await.expect("snapshot");
+        let stopped: Vec<_> = snap
+            .tasks_of("batch")
+            .filter(|t| t.task_definition == next)
+            .collect();
+        assert!(!stopped.is_empty());
+        assert!(stopped.iter().all(|t| {
+            t.is_stopped()
+                && t.stopped_reason.as_deref().is_some_and(|r| {
+                    r.starts_with(
+                        "ResourceInitializationError: unable to pull secrets or registry auth",
+                    ) && r.ends_with("/batch/slack-webhook-url")
+                })
+        }));
+        let batch = snap
+            .services
+            .iter()
+            .find(|s| s.name == "batch")
+            .expect("batch");
+        // No circuit breaker: the rollout goes on failing while the old task serves.
+        assert_eq!(batch.deployments[0].rollout, Rollout::InProgress);
+        assert!(batch.deployments[0].failed >= 2);
+        assert!(
+            snap.tasks_of("batch")
+                .any(|t| t.task_definition == running && t.is_running())
+        );
+    });
+}
+
+#[test]
+fn a_circuit_breaker_with_rollback_puts_the_previous_revision_back() {
+    use crate::model::ecs::CircuitBreaker;
+    use crate::ops::release::{RolloutPhase, WaitUntil, rollout_failure, rollout_phase};
+    let (w, clock) = world(5);
+    let b = backends(&w, "staging");
+    let cluster = "ibet-stg-node-api";
+    run(async {
+        let revisions = b
+            .ecs
+            .task_definition_revisions("ibet-stg-node-api-notification")
+            .await
+            .expect("revisions");
+        let (next, running) = (revisions[0].clone(), revisions[1].clone());
+        w.inject(
+            "staging",
+            Fault::ReleaseFails {
+                cluster: "node-api".into(),
+                service: "notification".into(),
+                secs: 600,
+            },
+        )
+        .expect("inject");
+        let since = clock.now_ms();
+        b.ecs
+            .update_service(
+                cluster,
+                "notification",
+                &ServiceUpdate {
+                    task_definition: Some(next.clone()),
+                    force_new_deployment: false,
+                },
+            )
+            .await
+            .expect("release");
+        let notification = |snap: &ClusterSnapshot| {
+            snap.services
+                .iter()
+                .find(|s| s.name == "notification")
+                .cloned()
+                .expect("notification")
+        };
+        let mut rolled_back = None;
+        for _ in 0..120 {
+            clock.advance(1_000);
+            let s = notification(&b.ecs.snapshot(cluster).await.expect("snapshot"));
+            assert_eq!(s.circuit_breaker, CircuitBreaker::Rollback);
+            if s.task_definition == running {
+                rolled_back = Some(s);
+                break;
+            }
+        }
+        let s = rolled_back.expect("ECS's circuit breaker rolls back");
+        assert!(
+            s.deployments
+                .iter()
+                .any(|d| d.task_definition == next && d.rollout == Rollout::Failed)
+        );
+        assert!(
+            s.events
+                .iter()
+                .any(|e| e.message.contains("rolling back to deployment"))
+        );
+        for until in [WaitUntil::Deployed, WaitUntil::Stable] {
+            assert_eq!(rollout_phase(&s, &next, until), RolloutPhase::Failed);
+        }
+        let why = rollout_failure(&s, &next, &running, since).expect("a reason");
+        assert!(
+            why.starts_with("ECS deployment circuit breaker: 3 tasks failed to start; ECS put"),
+            "{why}"
+        );
+        // The rollback rolls out and the service settles on the previous revision.
+        let mut settled = false;
+        for _ in 0..120 {
+            clock.advance(1_000);
+            let s = notification(&b.ecs.snapshot(cluster).await.expect("snapshot"));
+            if rollout_phase(&s, &running, WaitUntil::Stable) == RolloutPhase::Completed {
+                settled = true;
+                break;
+            }
+        }
+        assert!(settled, "the rollback completes");
+    });
+}
+
+#[test]
 fn a_bad_release_trips_the_circuit_breaker_and_a_rollback_recovers() {
     let (w, clock) = world(5);
     let b = backends(&w, "staging");

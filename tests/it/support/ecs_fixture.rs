@@ -361,6 +361,34 @@ impl EcsFixture {
         Ok(())
     }
 
+    /// Sets the deployment circuit breaker of `service` (UpdateService's
+    /// `deploymentConfiguration`), which DescribeServices then reports.
+    pub async fn circuit_breaker(
+        &self,
+        cluster: &str,
+        service: &str,
+        enable: bool,
+        rollback: bool,
+    ) -> anyhow::Result<()> {
+        let breaker = aws_sdk_ecs::types::DeploymentCircuitBreaker::builder()
+            .enable(enable)
+            .rollback(rollback)
+            .build();
+        self.client
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .deployment_configuration(
+                aws_sdk_ecs::types::DeploymentConfiguration::builder()
+                    .deployment_circuit_breaker(breaker)
+                    .build(),
+            )
+            .send()
+            .await
+            .with_context(|| format!("UpdateService {cluster}/{service} circuit breaker"))?;
+        Ok(())
+    }
+
     /// Starts `count` tasks of `task_definition` in the group of `service`; returns
     /// their ARNs.
     pub async fn run_tasks(
