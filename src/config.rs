@@ -63,6 +63,9 @@ pub struct Config {
     /// The Quorum monitor's judgement thresholds (the `[quorum]` table).
     #[serde(default)]
     pub quorum: QuorumThresholds,
+    /// When CloudWatch metrics become problems (the `[metrics]` table).
+    #[serde(default)]
+    pub metrics: crate::model::metrics::MetricThresholds,
     /// Environments, in tab order.
     #[serde(default)]
     pub environments: Vec<Environment>,
@@ -96,6 +99,9 @@ pub struct Environment {
     /// The team's shared action lock and audit trail; a host-local lock without it.
     #[serde(default)]
     pub team: Team,
+    /// Only the CloudWatch alarms whose names start with this are read (all without it).
+    #[serde(default)]
+    pub alarm_prefix: Option<String>,
     /// Clusters, in display order.
     #[serde(default)]
     pub clusters: Vec<Cluster>,
@@ -156,6 +162,26 @@ pub struct Cluster {
     /// Log group per service, overriding discovery from task definitions.
     #[serde(default)]
     pub log_groups: BTreeMap<String, String>,
+    /// The WAF web ACL in front of the external ALB (its CloudWatch metrics).
+    #[serde(default)]
+    pub waf_web_acl: Option<String>,
+    /// The RDS instances the API uses.
+    #[serde(default)]
+    pub rds_instances: Vec<String>,
+    /// The SQS queues of the cluster (the bank link).
+    #[serde(default)]
+    pub sqs_queues: Vec<String>,
+}
+
+impl Cluster {
+    /// The CloudWatch resources of its request path beyond ECS and ELB.
+    pub fn path_resources(&self) -> crate::model::metrics::PathResources {
+        crate::model::metrics::PathResources {
+            waf_web_acl: self.waf_web_acl.clone(),
+            rds_instances: self.rds_instances.clone(),
+            sqs_queues: self.sqs_queues.clone(),
+        }
+    }
 }
 
 /// One Quorum node.

@@ -8,6 +8,7 @@
 pub mod alb;
 pub mod ecs;
 pub mod logs;
+pub mod metrics;
 pub mod quorum;
 
 use serde::Serialize;

@@ -19,6 +19,7 @@ mod chatter;
 mod ecs;
 mod elb;
 mod logs;
+mod metrics;
 mod paths;
 mod rng;
 mod topology;
@@ -33,8 +34,8 @@ use async_trait::async_trait;
 
 use crate::backend::lock::MemoryLocks;
 use crate::backend::{
-    BackendError, BackendResult, EcsApi, ElbApi, EnvBackends, IdentityApi, LogsApi, RpcApi,
-    ServiceUpdate,
+    BackendError, BackendResult, EcsApi, ElbApi, EnvBackends, IdentityApi, LogsApi, MetricsApi,
+    RpcApi, ServiceUpdate,
 };
 use crate::clock::SharedClock;
 use crate::config::{AlbSwitch, QuorumNode};
@@ -184,6 +185,7 @@ impl SimWorld {
             ecs: handle.clone(),
             elb: handle.clone(),
             logs: handle.clone(),
+            metrics: handle.clone(),
             rpc: handle.clone(),
             identity: handle,
             locks: self.shared.locks.clone(),
@@ -335,6 +337,26 @@ impl LogsApi for SimEnv {
             });
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl MetricsApi for SimEnv {
+    async fn metric_data(
+        &self,
+        keys: &[crate::model::metrics::MetricKey],
+        start: crate::clock::EpochMs,
+        end: crate::clock::EpochMs,
+    ) -> BackendResult<Vec<Vec<(crate::clock::EpochMs, f64)>>> {
+        let seed = self.world.shared.seed;
+        Ok(self.with(|w| metrics::metric_data(w, seed, keys, start, end)))
+    }
+
+    async fn alarms(
+        &self,
+        prefix: Option<&str>,
+    ) -> BackendResult<Vec<crate::model::metrics::Alarm>> {
+        Ok(self.with(|w| metrics::alarms(w, prefix)))
     }
 }
 

@@ -229,6 +229,7 @@ mod tests {
             read_only,
             redact: false,
             team: crate::config::Team::default(),
+            alarm_prefix: None,
             clusters: Vec::new(),
         }
     }
@@ -401,6 +402,9 @@ mod tests {
                 min_peers: 1,
             }),
             log_groups: std::collections::BTreeMap::new(),
+            waf_web_acl: None,
+            rds_instances: Vec::new(),
+            sqs_queues: Vec::new(),
         }
     }
 
