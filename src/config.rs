@@ -506,7 +506,7 @@ general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgrou
             [
                 "test.toml:1:1: unknown key `colour`; valid keys are `refresh_secs`, \
               `rpc_poll_secs`, `quiet_refresh_secs`, `quiet_rpc_poll_secs`, `theme`, \
-              `log_buffer_lines`, `timezone`, `audit_log`, `quorum`, `environments`"
+              `log_buffer_lines`, `timezone`, `audit_log`, `quorum`, `metrics`, `environments`"
             ]
         );
     }
