@@ -238,16 +238,9 @@ fn value(world: &EnvWorld, place: &Place, key: &MetricKey, minute: i64, noise: f
         }
         Metric::Requests | Metric::WafAllowed => requests,
         Metric::WafBlocked => requests * (0.03 + 0.03 * noise),
-        Metric::Target5xx => {
-            if feels_lag {
-                requests * (0.07 + 0.04 * noise)
-            } else if noise < 0.3 {
-                (noise * 10.0).floor()
-            } else {
-                return None;
-            }
-        }
-        Metric::Elb5xx => return None,
+        // A quiet minute has no 5xx at all: CloudWatch then has no point.
+        Metric::Target5xx if feels_lag => (requests * (0.07 + 0.04 * noise)).round(),
+        Metric::Target5xx | Metric::Elb5xx => return None,
         Metric::ResponseP95 => {
             if feels_lag {
                 1.6 + 0.8 * noise
