@@ -159,7 +159,13 @@ impl MetricsApi for AwsMetrics {
                 .send()
                 .await
                 .map_err(|e| classify(&e, DESCRIBE_ALARMS, self.profile.as_deref()))?;
-            for alarm in output.metric_alarms() {
+            // The filter is asked of the service and checked here too: a server that
+            // applies only one of prefix and state (moto does) must not bring OK back.
+            for alarm in output
+                .metric_alarms()
+                .iter()
+                .filter(|a| a.state_value() == Some(&StateValue::Alarm))
+            {
                 out.push(Alarm {
                     name: alarm.alarm_name().unwrap_or_default().to_string(),
                     reason: alarm.state_reason().unwrap_or_default().to_string(),
