@@ -157,7 +157,10 @@ fn render_services(
         Span::styled(" Services ", theme.accent()),
         Span::styled(format!("· {} ", cluster.name), theme.text()),
     ];
-    if area.width > 60 {
+    let metrics = state.current_env().map(|e| &e.metrics);
+    let metrics_failed = metrics.is_some_and(|m| m.error.is_some());
+    // The ECS cluster's name gives way to why the CPU and memory are grey.
+    if area.width > if metrics_failed { 110 } else { 60 } {
         title.push(Span::styled(
             format!("({}) ", cluster.ecs_cluster),
             theme.dim(),
@@ -171,7 +174,6 @@ fn render_services(
     ) {
         title.push(f);
     }
-    let metrics = state.current_env().map(|e| &e.metrics);
     if let Some(e) = metrics.and_then(|m| m.error.as_ref()) {
         // The CPU and memory columns are grey; the title says why.
         let why = match &e.error {
@@ -244,7 +246,7 @@ fn render_services(
     // end (`quorum-val…-3`), which tells it from its siblings.
     let narrow_name = usize::from(table_area.width).saturating_sub(36 + 8 + 7);
     let limits = state.world.metric_thresholds;
-    let metrics_denied = metrics.is_some_and(|m| m.error.is_some());
+    let metrics_denied = metrics_failed;
     let usage_cell = |value: Option<f64>, points: &[(i64, f64)], limit: u64| {
         let style = match value {
             _ if metrics_denied => theme.dim(),

@@ -14,6 +14,7 @@
 use std::collections::VecDeque;
 
 use crate::clock::EpochMs;
+use crate::model::ecs::task_definition_revision;
 use crate::model::metrics::{Alarm, MINUTE_MS, Metric, MetricKey, Scope};
 
 use super::chain::NodeMode;
@@ -65,7 +66,15 @@ impl Stress {
                 c.services
                     .iter()
                     .map(|s| {
-                        now < s.crash_until || s.bad_release.is_some_and(|(_, until)| now < until)
+                        // A service down, or a release of a bad revision under way.
+                        let releasing_bad = s.bad_release.is_some_and(|(good, until)| {
+                            now < until
+                                && s.deployments.first().is_some_and(|d| {
+                                    task_definition_revision(&d.task_definition)
+                                        .is_some_and(|r| r > good)
+                                })
+                        });
+                        now < s.crash_until || releasing_bad
                     })
                     .collect()
             })
