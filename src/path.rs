@@ -14,6 +14,9 @@
 //! Quorum route. Only before the load balancers are known does a service's name decide
 //! (`nginx…` is the entry).
 //!
+//! [`readings`] puts CloudWatch's numbers on the hops (requests, 5xx, p95) and adds the
+//! WAF, database and queue hops of the cluster's config.
+//!
 //! Pure: no I/O, no clock reads, no screen; it changes nothing.
 
 use std::fmt::Write as _;

@@ -1,5 +1,8 @@
 //! Pollers: one tokio task per environment × cluster (ECS, ALB switch), per Quorum
-//! node, and per environment for its action locks (one list a poll), each calling its
+//! node, and per environment for its action locks (one list a poll), its CloudWatch
+//! alarms (one DescribeAlarms a poll, paced like the locks) and its CloudWatch metrics
+//! (one GetMetricData a minute of every series its clusters' views need, which the ECS
+//! pollers name as they read services and load balancers), each calling its
 //! backend at its [`Pace`] and sending what it read as an [`Observation`] for the world
 //! ([`crate::world`]). The ECS poller also discovers the cluster's request path: after a
 //! snapshot it asks ELBv2 about the target groups of the services and of the ALB switch

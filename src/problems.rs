@@ -2,7 +2,9 @@
 //!
 //! A pure function of the observed world ([`current`]); the overview's top panel and
 //! `status` show the same list. The request path ([`crate::path`]) adds where it breaks and which
-//! load balancers have unhealthy targets. How long a problem has lasted is remembered by
+//! load balancers have unhealthy targets (or too many 5xx, or slow answers); CloudWatch adds
+//! services over their CPU or memory threshold and every alarm in ALARM, on what its
+//! dimensions name. How long a problem has lasted is remembered by
 //! [`ProblemSince`], updated whenever data arrives.
 
 use std::collections::BTreeMap;
@@ -544,7 +546,11 @@ fn alarm_place(
         && let Some(ci) = env.clusters.iter().position(|c| c.ecs_cluster == ecs)
     {
         return match alarm.dimension("ServiceName") {
-            Some(service) => (ci, service.to_string(), Some(service.to_string())),
+            Some(service) => (
+                ci,
+                crate::text::sanitize(service),
+                Some(service.to_string()),
+            ),
             None => (ci, "ecs".to_string(), None),
         };
     }

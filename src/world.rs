@@ -3,7 +3,8 @@
 //!
 //! A [`World`] holds each cluster's ECS snapshot, request path topology and ALB switch
 //! view as [`Panel`]s (the last good data, its age, the last error), each Quorum node's
-//! samples, the operators' recent actions, and the problems list with how long each
+//! samples, each environment's CloudWatch series (the last half hour) and alarms in
+//! ALARM, the operators' recent actions, and the problems list with how long each
 //! problem has lasted. It changes only through [`World::apply`] of an [`Observation`]
 //! (a poll's result, a poller's pace, the clock moving on), which says what it changed
 //! ([`Change`]): the TUI draws when something shown changed, `status` applies one poll of

@@ -1,6 +1,8 @@
 //! The overview: the environment's clusters, the selected cluster's services, its
 //! request path (`super::path`) and its Quorum nodes. A cluster's glyph in the list
-//! takes the worst of its services, its nodes and its own request-path hops.
+//! takes the worst of its services, its nodes and its own request-path hops. The services
+//! table ends with CPU and memory from CloudWatch (from 100 columns with a half-hour
+//! sparkline each; grey, with the permission named in the title, when CloudWatch refuses).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -233,8 +235,16 @@ fn render_services(
             "TASK DEFINITION",
             "ROLLOUT",
             "HEALTH",
-            "CPU 30m",
-            "MEM 30m",
+            if table_area.width >= SPARKLINES_FROM {
+                "CPU 30m"
+            } else {
+                "CPU"
+            },
+            if table_area.width >= SPARKLINES_FROM {
+                "MEM 30m"
+            } else {
+                "MEM"
+            },
             "LAST EVENT",
         ]
     } else {
@@ -245,6 +255,8 @@ fn render_services(
     // At 80 columns the names get what the other columns leave; a long one keeps its
     // end (`quorum-val…-3`), which tells it from its siblings.
     let narrow_name = usize::from(table_area.width).saturating_sub(36 + 8 + 7);
+    // The sparklines need room that LAST EVENT would otherwise have.
+    let sparklines = table_area.width >= SPARKLINES_FROM;
     let limits = state.world.metric_thresholds;
     let metrics_denied = metrics_failed;
     let usage_cell = |value: Option<f64>, points: &[(i64, f64)], limit: u64| {
@@ -255,8 +267,12 @@ fn render_services(
             None => theme.dim(),
         };
         let number = value.map_or_else(|| "–".to_string(), |v| format!("{v:.0}%"));
-        if wide {
-            let end = state.world.now - state.world.now.rem_euclid(MINUTE_MS);
+        if sparklines {
+            // The half hour up to the last read: it moves with the data, not the clock.
+            let read = metrics
+                .and_then(|m| m.updated_at)
+                .unwrap_or(state.world.now);
+            let end = read - read.rem_euclid(MINUTE_MS);
             let line = sparkline(points, end, SPARK_WIDTH, 100.0);
             Cell::from(Line::from(vec![
                 Span::styled(format!("{number:>4} "), style),
@@ -379,6 +395,11 @@ fn render_services(
         .max()
         .unwrap_or(4)
         .clamp(4, 28) as u16;
+    let usage_width = if sparklines {
+        SPARK_WIDTH as u16 + 5
+    } else {
+        4
+    };
     let widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Length(name_w),
@@ -388,8 +409,8 @@ fn render_services(
             Constraint::Length(longest_td(snap).clamp(8, 40)),
             Constraint::Length(11),
             Constraint::Length(10),
-            Constraint::Length(SPARK_WIDTH as u16 + 5),
-            Constraint::Length(SPARK_WIDTH as u16 + 5),
+            Constraint::Length(usage_width),
+            Constraint::Length(usage_width),
             Constraint::Min(10),
         ]
     } else {
@@ -422,6 +443,10 @@ fn render_services(
 
 /// Characters of a CPU or memory sparkline: the half hour, three minutes a character.
 const SPARK_WIDTH: usize = 10;
+
+/// The services table's width from which CPU and memory have their sparklines (below it,
+/// the values alone, and LAST EVENT keeps its room).
+const SPARKLINES_FROM: u16 = 170;
 
 /// `name` in `width` characters: whole when it fits, else its start, `…` and its last
 /// two characters (what tells `quorum-validator-3` from its siblings).

@@ -16,7 +16,10 @@
 //! ╰────────────────────────────────────────────────────────────────────────╯
 //! ```
 //! With the keyboard on the panel (`p`), the selected hop is highlighted; in the compact
-//! form its detail replaces the verdict line. The view draws; it decides nothing.
+//! form its detail replaces the verdict line. In the full form the load balancer hops have
+//! their CloudWatch numbers in a column after the names (`85/min 5xx 0.3% p95 132ms`);
+//! the WAF, database and queue hops show theirs as their detail, and the compact form
+//! names them only when they are not ok. The view draws; it decides nothing.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

@@ -22,7 +22,9 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 fn overview_production() {
     let (session, _clock) = demo_session(7, 120);
     let mut state = polled_state(&session);
-    for (w, h) in SIZES {
+    // 200x50 too: from there the services table has room for the CPU and memory
+    // sparklines beside LAST EVENT.
+    for (w, h) in SIZES.into_iter().chain([(200, 50)]) {
         insta::assert_snapshot!(
             format!("overview_production_{w}x{h}"),
             screen(&mut state, w, h)
