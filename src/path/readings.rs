@@ -1,5 +1,6 @@
 //! What CloudWatch says of each hop of a request path: requests a minute, the share of
-//! 5xx answers and the response times of each load balancer hop (its target group), and
+//! 5xx answers (the external ALB's own 5xx included on its hop) and the response times
+//! of each load balancer hop (its target group), and
 //! the WAF, database and queue hops built from the cluster's config with their numbers.
 //! Values over the `[metrics]` thresholds make a hop degraded (or down, for 5xx above
 //! the critical share) with the reason, so the path, the problems list and `status`
@@ -127,10 +128,28 @@ pub(super) fn attach(
             )
         };
         let requests = series.latest(&key(Metric::Requests));
-        let errors = series
+        let mut errors = series
             .latest_pair(&key(Metric::Target5xx), &key(Metric::Requests))
             .filter(|(_, all)| *all > 0.0)
             .map(|(bad, all)| 100.0 * bad / all);
+        // The entry's users also get the 5xx the load balancer answers itself (a 503 when
+        // no nginx is left): its own count over all its requests is added.
+        if hop.name.starts_with("external ALB") {
+            let lb_key = |metric| {
+                MetricKey::new(
+                    Scope::LoadBalancer {
+                        load_balancer: lb.to_string(),
+                    },
+                    metric,
+                )
+            };
+            if let Some((own, all)) = series
+                .latest_pair(&lb_key(Metric::Elb5xx), &lb_key(Metric::Requests))
+                .filter(|(own, all)| *all > 0.0 && *own > 0.0)
+            {
+                errors = Some(errors.unwrap_or(0.0) + 100.0 * own / all);
+            }
+        }
         let p95 = series.latest(&key(Metric::ResponseP95)).map(|s| s * 1000.0);
         hop.metrics = vec![
             Reading::new("req_per_min", requests),
@@ -318,6 +337,82 @@ mod tests {
             ),
             "{json}"
         );
+    }
+
+    #[test]
+    fn the_entrys_5xx_count_the_load_balancers_own() {
+        use crate::model::alb::{PathLoadBalancer, PathTargetGroup, PathTopology};
+        let lb_arn = "arn:aws:elasticloadbalancing:ap-northeast-1:1:loadbalancer/app/ext/1";
+        let tg_arn = "arn:aws:elasticloadbalancing:ap-northeast-1:1:targetgroup/nginx/2";
+        let cluster = ClusterState {
+            name: "node-api".into(),
+            ecs_cluster: "c".into(),
+            ecs: Panel::default(),
+            tasks_pending: false,
+            nodes: Vec::new(),
+            switch: None,
+            paths: Panel {
+                data: Some(PathTopology {
+                    load_balancers: vec![PathLoadBalancer {
+                        arn: lb_arn.into(),
+                        ..PathLoadBalancer::default()
+                    }],
+                    target_groups: vec![PathTargetGroup {
+                        arn: tg_arn.into(),
+                        load_balancer_arns: vec![lb_arn.into()],
+                        ..PathTargetGroup::default()
+                    }],
+                }),
+                ..Panel::default()
+            },
+            resources: crate::model::metrics::PathResources::default(),
+        };
+        let at = 60_000;
+        let tg = |metric| {
+            MetricKey::new(
+                Scope::TargetGroup {
+                    load_balancer: "app/ext/1".into(),
+                    target_group: "targetgroup/nginx/2".into(),
+                },
+                metric,
+            )
+        };
+        let lb = |metric| {
+            MetricKey::new(
+                Scope::LoadBalancer {
+                    load_balancer: "app/ext/1".into(),
+                },
+                metric,
+            )
+        };
+        let mut series = MetricSeries::default();
+        series.merge(
+            vec![
+                (tg(Metric::Requests), vec![(at, 900.0)]),
+                (tg(Metric::Target5xx), vec![(at, 9.0)]),
+                (tg(Metric::ResponseP95), vec![(at, 0.25)]),
+                (lb(Metric::Requests), vec![(at, 1000.0)]),
+                (lb(Metric::Elb5xx), vec![(at, 100.0)]),
+            ],
+            at,
+        );
+        let metrics = Panel {
+            data: Some(series),
+            ..Panel::default()
+        };
+        let mut hop = Hop::new("external ALB", "ext", HopKind::LoadBalancer);
+        hop.health = Health::Ok;
+        hop.target_group = Some(tg_arn.into());
+        let mut path = RequestPath { hops: vec![hop] };
+        attach(&mut path, &cluster, &metrics, &MetricThresholds::default());
+        let hop = &path.hops[0];
+        assert_eq!(
+            line(&hop.metrics),
+            "req/min 900 · 5xx 11.0 % · p95 250 ms",
+            "1 % from the targets, 10 % the load balancer's own"
+        );
+        assert_eq!(hop.health, Health::Down);
+        assert_eq!(hop.reason.as_deref(), Some("5xx 11.0 % of requests"));
     }
 
     #[test]
