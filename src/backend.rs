@@ -18,6 +18,7 @@ use crate::config::{AlbSwitch, QuorumNode};
 use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::{ClusterSnapshot, Task, TaskDefinition};
 use crate::model::logs::{LogPage, LogQuery};
+use crate::model::metrics::{Alarm, MetricKey};
 use crate::model::quorum::NodeSample;
 
 /// A failed backend call, classified for the operator: the message says what is wrong
@@ -340,6 +341,22 @@ pub trait LogsApi: Send + Sync {
     }
 }
 
+/// CloudWatch metrics and alarms, per environment.
+#[async_trait]
+pub trait MetricsApi: Send + Sync {
+    /// The one-minute points of every key from `start` to `end` (ms, whole minutes), in
+    /// the order of `keys`; a key without data has no points. As few requests as the
+    /// service allows: one for up to 500 keys, pages followed.
+    async fn metric_data(
+        &self,
+        keys: &[MetricKey],
+        start: crate::clock::EpochMs,
+        end: crate::clock::EpochMs,
+    ) -> BackendResult<Vec<Vec<(crate::clock::EpochMs, f64)>>>;
+    /// The alarms in state ALARM whose names start with `prefix` (all without one).
+    async fn alarms(&self, prefix: Option<&str>) -> BackendResult<Vec<Alarm>>;
+}
+
 /// Quorum JSON-RPC.
 #[async_trait]
 pub trait RpcApi: Send + Sync {
@@ -422,6 +439,8 @@ pub struct EnvBackends {
     pub elb: Arc<dyn ElbApi>,
     /// CloudWatch Logs.
     pub logs: Arc<dyn LogsApi>,
+    /// CloudWatch metrics and alarms.
+    pub metrics: Arc<dyn MetricsApi>,
     /// Quorum JSON-RPC.
     pub rpc: Arc<dyn RpcApi>,
     /// STS caller identity.

@@ -63,6 +63,9 @@ pub struct Config {
     /// The Quorum monitor's judgement thresholds (the `[quorum]` table).
     #[serde(default)]
     pub quorum: QuorumThresholds,
+    /// When CloudWatch metrics become problems (the `[metrics]` table).
+    #[serde(default)]
+    pub metrics: crate::model::metrics::MetricThresholds,
     /// Environments, in tab order.
     #[serde(default)]
     pub environments: Vec<Environment>,
@@ -96,6 +99,9 @@ pub struct Environment {
     /// The team's shared action lock and audit trail; a host-local lock without it.
     #[serde(default)]
     pub team: Team,
+    /// Only the CloudWatch alarms whose names start with this are read (all without it).
+    #[serde(default)]
+    pub alarm_prefix: Option<String>,
     /// Clusters, in display order.
     #[serde(default)]
     pub clusters: Vec<Cluster>,
@@ -160,6 +166,15 @@ pub struct Cluster {
     /// line); `/bin/sh` for a service not named here or by a Quorum node's `exec_command`.
     #[serde(default)]
     pub exec_commands: BTreeMap<String, String>,
+    /// The WAF web ACL in front of the external ALB (its CloudWatch metrics).
+    #[serde(default)]
+    pub waf_web_acl: Option<String>,
+    /// The RDS instances the API uses.
+    #[serde(default)]
+    pub rds_instances: Vec<String>,
+    /// The SQS queues of the cluster (the bank link).
+    #[serde(default)]
+    pub sqs_queues: Vec<String>,
 }
 
 /// The shell `exec` opens when nothing else is configured or asked for.
@@ -176,6 +191,15 @@ impl Cluster {
             .find_map(|n| n.exec_command.as_deref())
             .or_else(|| self.exec_commands.get(service).map(String::as_str))
             .unwrap_or(DEFAULT_EXEC_COMMAND)
+    }
+
+    /// The CloudWatch resources of its request path beyond ECS and ELB.
+    pub fn path_resources(&self) -> crate::model::metrics::PathResources {
+        crate::model::metrics::PathResources {
+            waf_web_acl: self.waf_web_acl.clone(),
+            rds_instances: self.rds_instances.clone(),
+            sqs_queues: self.sqs_queues.clone(),
+        }
     }
 }
 
@@ -536,7 +560,7 @@ general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgrou
             [
                 "test.toml:1:1: unknown key `colour`; valid keys are `refresh_secs`, \
               `rpc_poll_secs`, `quiet_refresh_secs`, `quiet_rpc_poll_secs`, `theme`, \
-              `log_buffer_lines`, `timezone`, `audit_log`, `quorum`, `environments`"
+              `log_buffer_lines`, `timezone`, `audit_log`, `quorum`, `metrics`, `environments`"
             ]
         );
     }

@@ -6,7 +6,8 @@
 //!
 //! - [`clock`]: injected time (tests and the demo world pin it).
 //! - [`config`]: the TOML topology and settings, validated with file:line:col.
-//! - [`model`]: plain observed-state types (ECS, ALB, Quorum, logs) and their judgements.
+//! - [`model`]: plain observed-state types (ECS, ALB, Quorum, logs, CloudWatch metrics and
+//!   alarms) and their judgements.
 //! - [`backend`]: the traits the rest talks to, and their implementations: the AWS SDK,
 //!   Quorum JSON-RPC, and the embedded demo world (`backend::sim`); the action lock's
 //!   stores (`backend::lock`: a DynamoDB table, this host's lock files, memory); the

@@ -1,13 +1,14 @@
 //! Plain observed-state types: what the backends report and the views draw.
 //!
 //! Nothing here does I/O or knows about ratatui or the AWS SDK. The submodules hold the
-//! shapes of ECS ([`ecs`]), the internal ALB switch ([`alb`]), Quorum nodes ([`quorum`])
-//! and CloudWatch Logs ([`logs`]), plus the pure judgements over them (service health,
+//! shapes of ECS ([`ecs`]), the internal ALB switch ([`alb`]), Quorum nodes ([`quorum`]),
+//! CloudWatch Logs ([`logs`]) and CloudWatch metrics and alarms ([`metrics`]), plus the pure judgements over them (service health,
 //! rollout state) that the TUI and `status` share.
 
 pub mod alb;
 pub mod ecs;
 pub mod logs;
+pub mod metrics;
 pub mod quorum;
 
 use serde::Serialize;

@@ -14,11 +14,18 @@
 //! Quorum route. Only before the load balancers are known does a service's name decide
 //! (`nginx…` is the entry).
 //!
+//! [`readings`] puts CloudWatch's numbers on the hops (requests, 5xx, p95) and adds the
+//! WAF, database and queue hops of the cluster's config.
+//!
 //! Pure: no I/O, no clock reads, no screen; it changes nothing.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
+
+pub mod readings;
+
+pub use readings::Reading;
 
 use crate::config::AlbSwitch;
 use crate::model::Health;
@@ -58,6 +65,20 @@ pub enum HopKind {
     Node,
     /// The validators that make the blocks.
     Validators,
+    /// The WAF web ACL in front of the external ALB.
+    Waf,
+    /// An RDS instance the API uses.
+    Database,
+    /// An SQS queue (the bank link).
+    Queue,
+}
+
+impl HopKind {
+    /// Whether the hop is known from CloudWatch alone (WAF, RDS, SQS): without data it
+    /// is not judged, and the path is not "not known yet" for it.
+    pub fn is_resource(self) -> bool {
+        matches!(self, Self::Waf | Self::Database | Self::Queue)
+    }
 }
 
 /// One hop of the request path.
@@ -78,6 +99,16 @@ pub struct Hop {
     pub reason: Option<String>,
     /// Where Enter goes.
     pub jump: Option<Jump>,
+    /// What CloudWatch says of it (requests, 5xx, response times; the WAF's, the
+    /// database's, the queue's numbers), `null` where there is no data.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "readings::as_map"
+    )]
+    pub metrics: Vec<Reading>,
+    /// The target group the hop forwards to, for its metrics.
+    #[serde(skip)]
+    pub target_group: Option<String>,
 }
 
 impl Hop {
@@ -98,6 +129,8 @@ impl Hop {
             detail: String::new(),
             reason: None,
             jump: None,
+            metrics: Vec::new(),
+            target_group: None,
         }
     }
 }
@@ -126,6 +159,14 @@ impl RequestPath {
             .iter()
             .filter(|h| h.health == Health::Unknown)
             .map(|h| h.name.as_str())
+            .collect();
+        let unknown: Vec<&str> = unknown
+            .into_iter()
+            .filter(|name| {
+                self.hops
+                    .iter()
+                    .any(|h| h.name == *name && !h.kind.is_resource())
+            })
             .collect();
         if unknown.is_empty() {
             "healthy end to end".to_owned()
@@ -243,13 +284,15 @@ pub fn for_cluster(world: &World, env: usize, cluster: usize) -> Option<RequestP
                 &world.thresholds,
             )
         });
-    Some(build(&PathInputs {
+    let mut path = build(&PathInputs {
         ecs: &c.ecs,
         topology: &c.paths,
         switch: c.switch.as_ref(),
         general_nodes: &general_nodes,
         chain: chain.as_ref(),
-    }))
+    });
+    readings::attach(&mut path, c, &env_state.metrics, &world.metric_thresholds);
+    Some(path)
 }
 
 /// Where a hop's [`Jump`] leads from cluster `at`, and what to tell the operator there.
@@ -513,6 +556,7 @@ fn target_group_hop(
 ) -> Hop {
     let mut hop = Hop::new(name, label, HopKind::LoadBalancer);
     hop.jump = Some(Jump::Service(service.name.clone()));
+    hop.target_group = Some(group.arn.clone());
     let judged = judge_group(group, service, topology);
     let mut detail = judged.detail;
     let mut health = judged.health;
@@ -806,6 +850,9 @@ fn switch_hop(switch: &Panel<SwitchView>, topology: Option<&PathTopology>) -> Ho
         }
         [member] => {
             hop.jump = Some(Jump::Node(member.node.clone()));
+            if view.mode == SwitchMode::Listener {
+                hop.target_group = Some(member.target.clone());
+            }
             let judged = member_health(view.mode, member, topology);
             hop.detail = with_standby(format!(
                 "forwards to {} · target {}",

@@ -1,5 +1,8 @@
 //! Pollers: one tokio task per environment × cluster (ECS, ALB switch), per Quorum
-//! node, and per environment for its action locks (one list a poll), each calling its
+//! node, and per environment for its action locks (one list a poll), its CloudWatch
+//! alarms (one DescribeAlarms a poll, paced like the locks) and its CloudWatch metrics
+//! (one GetMetricData a minute of every series its clusters' views need, which the ECS
+//! pollers name as they read services and load balancers), each calling its
 //! backend at its [`Pace`] and sending what it read as an [`Observation`] for the world
 //! ([`crate::world`]). The ECS poller also discovers the cluster's request path: after a
 //! snapshot it asks ELBv2 about the target groups of the services and of the ALB switch
@@ -29,10 +32,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::backend::{BackendError, EnvBackends, RpcApi};
-use crate::clock::SharedClock;
+use crate::backend::{BackendError, EnvBackends, MetricsApi, RpcApi};
+use crate::clock::{EpochMs, SharedClock};
 use crate::config::{Config, QuorumNode};
 use crate::logs::budget::Backoff;
+use crate::model::metrics::{MINUTE_MS, MetricKey, WINDOW_MS, keys_for_cluster};
 use crate::model::quorum::NodeSample;
 use crate::path::target_groups_to_discover;
 use crate::world::{ClusterAddr, Observation, Poller, World};
@@ -256,6 +260,105 @@ struct PathRead {
     digest: u64,
 }
 
+/// The pause between two GetMetricData reads of an environment: the series' resolution.
+pub const METRICS_EVERY: Duration = Duration::from_secs(60);
+
+/// How long an environment's first metrics read waits for every cluster's services and
+/// load balancers to be known (it reads what is known by then).
+const METRICS_FIRST_WAIT: Duration = Duration::from_secs(15);
+
+/// Minutes read again after the first read: CloudWatch fills the newest ones in late.
+const METRICS_NEWEST_MINUTES: i64 = 3;
+
+/// The series each cluster of an environment needs, as its ECS poller last learned
+/// them (`None`: not read yet); the environment's metrics poller reads them all.
+type MetricTargets = Arc<watch::Sender<Vec<Option<Vec<MetricKey>>>>>;
+
+/// One environment's metrics poller: one GetMetricData read a minute of every key its
+/// clusters need, the half hour on the first read (and when keys are new), the newest
+/// minutes after. Refreshes and keys do not hurry it: the data has one-minute
+/// resolution.
+fn spawn_metrics(
+    env: usize,
+    metrics: Arc<dyn MetricsApi>,
+    targets: &MetricTargets,
+    clock: SharedClock,
+    tx: mpsc::Sender<Observation>,
+) -> JoinHandle<()> {
+    let mut targets = targets.subscribe();
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(
+            METRICS_FIRST_WAIT,
+            targets.wait_for(|t| t.iter().all(Option::is_some)),
+        )
+        .await;
+        let mut backoff = Backoff::new(METRICS_EVERY, METRICS_EVERY * 10, env as u64 ^ 0xC10D);
+        let mut read_until: Option<EpochMs> = None;
+        let mut known: Vec<MetricKey> = Vec::new();
+        loop {
+            let keys = env_keys(&targets.borrow());
+            if keys.is_empty() {
+                // Nothing to read yet: wait for a cluster to name something.
+                if targets.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            let (start, end) = metrics_window(clock.now_ms(), read_until, &known, &keys);
+            let result = metrics
+                .metric_data(&keys, start, end)
+                .await
+                .map(|series| keys.iter().cloned().zip(series).collect::<Vec<_>>());
+            let floor = floor_after(&result, &mut backoff);
+            if result.is_ok() {
+                read_until = Some(end);
+                known = keys;
+            }
+            let msg = Observation::Metrics {
+                env,
+                result,
+                when: clock.now_ms(),
+            };
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(METRICS_EVERY.max(floor)).await;
+        }
+    })
+}
+
+/// Every key of an environment's clusters, each once, in cluster order.
+fn env_keys(targets: &[Option<Vec<MetricKey>>]) -> Vec<MetricKey> {
+    let mut seen = std::collections::HashSet::new();
+    targets
+        .iter()
+        .flatten()
+        .flatten()
+        .filter(|k| seen.insert(*k))
+        .cloned()
+        .collect()
+}
+
+/// The minutes a metrics read at `now` asks (ms, whole minutes, the one under way left
+/// out): the half hour when nothing was read yet or a key is new, else from a few
+/// minutes before the end of the last read.
+fn metrics_window(
+    now: EpochMs,
+    read_until: Option<EpochMs>,
+    known: &[MetricKey],
+    keys: &[MetricKey],
+) -> (EpochMs, EpochMs) {
+    let end = now - now.rem_euclid(MINUTE_MS);
+    let all_known = keys.iter().all(|k| known.contains(k));
+    let start = match read_until {
+        Some(until) if all_known => {
+            (until - METRICS_NEWEST_MINUTES * MINUTE_MS).max(end - WINDOW_MS)
+        }
+        _ => end - WINDOW_MS,
+    };
+    (start, end)
+}
+
 /// Starts every poller for `config`, one backend bundle per environment.
 pub fn spawn(
     config: &Config,
@@ -311,6 +414,41 @@ pub fn spawn(
                 }
             }));
         }
+        // The environment's CloudWatch alarms in ALARM: paced like the locks.
+        {
+            let metrics = Arc::clone(&be.metrics);
+            let prefix = env.alarm_prefix.clone();
+            let tx = tx.clone();
+            let clock = Arc::clone(clock);
+            let mut wakes = pollers.wakes();
+            let mut pace = Pace::new(ecs_pace.every(), LOCKS_QUIET);
+            pollers.handles.push(tokio::spawn(async move {
+                let mut backoff = Backoff::new(ecs_interval, Duration::from_secs(300), ei as u64);
+                let mut last = None;
+                loop {
+                    let result = metrics.alarms(prefix.as_deref()).await;
+                    let floor = floor_after(&result, &mut backoff);
+                    let read = result.as_ref().ok().and_then(digest);
+                    pace.read(read, &mut last, tokio::time::Instant::now());
+                    let msg = Observation::Alarms {
+                        env: ei,
+                        result,
+                        when: clock.now_ms(),
+                    };
+                    if tx.send(msg).await.is_err() || !pause(&mut pace, floor, &mut wakes).await {
+                        return;
+                    }
+                }
+            }));
+        }
+        let targets: MetricTargets = Arc::new(watch::channel(vec![None; env.clusters.len()]).0);
+        pollers.handles.push(spawn_metrics(
+            ei,
+            Arc::clone(&be.metrics),
+            &targets,
+            Arc::clone(clock),
+            tx.clone(),
+        ));
         for (ci, cluster) in env.clusters.iter().enumerate() {
             let at = ClusterAddr {
                 env: ei,
@@ -327,9 +465,15 @@ pub fn spawn(
                 let clock = Arc::clone(clock);
                 let mut wakes = pollers.wakes();
                 let mut pace = ecs_pace;
+                let targets = Arc::clone(&targets);
+                let resources = cluster.path_resources();
                 pollers.handles.push(tokio::spawn(async move {
                     let mut backoff =
                         Backoff::new(ecs_interval, Duration::from_secs(120), seed ^ 0xEC5);
+                    // What the metrics poller needs of this cluster: its services and
+                    // load balancers, as last read.
+                    let mut services: Option<Vec<String>> = None;
+                    let mut topology: Option<crate::model::alb::PathTopology> = None;
                     let mut groups = target_groups_to_discover(None, switch.as_ref());
                     let mut last = None;
                     let mut last_path: Option<PathRead> = None;
@@ -365,6 +509,8 @@ pub fn spawn(
                         let floor = floor_after(&result, &mut backoff);
                         if let Ok(snapshot) = &result {
                             groups = target_groups_to_discover(Some(snapshot), switch.as_ref());
+                            services =
+                                Some(snapshot.services.iter().map(|s| s.name.clone()).collect());
                         }
                         // The snapshot's task definitions are not serialized: their
                         // ARNs stand for them (a revision never changes).
@@ -401,6 +547,9 @@ pub fn spawn(
                         };
                         if !groups.is_empty() && due {
                             let result = elb.discover_paths(&groups).await;
+                            if let Ok(read) = &result {
+                                topology = Some(read.clone());
+                            }
                             let read = result.as_ref().ok().and_then(digest);
                             path = Some(read);
                             last_path = read.map(|digest| PathRead {
@@ -420,6 +569,17 @@ pub fn spawn(
                             }
                         } else if !groups.is_empty() {
                             path = Some(last_path.as_ref().map(|p| p.digest));
+                        }
+                        if let Some(services) = &services {
+                            let keys =
+                                keys_for_cluster(&name, services, topology.as_ref(), &resources);
+                            targets.send_if_modified(|t| match t.get_mut(ci) {
+                                Some(slot) if slot.as_ref() != Some(&keys) => {
+                                    *slot = Some(keys);
+                                    true
+                                }
+                                _ => false,
+                            });
                         }
                         // What the poll read, when all of it was read: the snapshot
                         // and, when it was asked, the path.
@@ -612,6 +772,14 @@ async fn poll_all(
             let result = be.locks.list(&prefix).await.map_err(|e| e.to_string());
             vec![Observation::Locks { env: ei, result }]
         }));
+        jobs.push(Box::pin(async move {
+            let result = be.metrics.alarms(env.alarm_prefix.as_deref()).await;
+            vec![Observation::Alarms {
+                env: ei,
+                result,
+                when: clock.now_ms(),
+            }]
+        }));
         for (ci, cluster) in env.clusters.iter().enumerate() {
             let at = ClusterAddr {
                 env: ei,
@@ -667,10 +835,86 @@ async fn poll_all(
             }
         }
     }
-    futures_util::future::join_all(jobs)
+    let mut observations: Vec<Observation> = futures_util::future::join_all(jobs)
         .await
         .into_iter()
         .flatten()
+        .collect();
+    // Then one metrics read per environment, of what the first reads named.
+    let reads = config
+        .environments
+        .iter()
+        .zip(backends)
+        .enumerate()
+        .map(|(ei, (env, be))| {
+            let keys = env_keys(&status_targets(env, ei, &observations));
+            async move {
+                if keys.is_empty() {
+                    return None;
+                }
+                let (start, end) = metrics_window(clock.now_ms(), None, &[], &keys);
+                let result = be
+                    .metrics
+                    .metric_data(&keys, start, end)
+                    .await
+                    .map(|series| keys.iter().cloned().zip(series).collect::<Vec<_>>());
+                Some(Observation::Metrics {
+                    env: ei,
+                    result,
+                    when: clock.now_ms(),
+                })
+            }
+        });
+    observations.extend(
+        futures_util::future::join_all(reads)
+            .await
+            .into_iter()
+            .flatten(),
+    );
+    observations
+}
+
+/// The series of environment `ei`'s clusters named by one poll's observations.
+fn status_targets(
+    env: &crate::config::Environment,
+    ei: usize,
+    observations: &[Observation],
+) -> Vec<Option<Vec<MetricKey>>> {
+    env.clusters
+        .iter()
+        .enumerate()
+        .map(|(ci, cluster)| {
+            let at = ClusterAddr {
+                env: ei,
+                cluster: ci,
+            };
+            let services: Vec<String> = observations
+                .iter()
+                .find_map(|o| match o {
+                    Observation::Ecs {
+                        at: a,
+                        result: Ok(s),
+                        ..
+                    } if *a == at => Some(s.services.iter().map(|s| s.name.clone()).collect()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let topology = observations.iter().find_map(|o| match o {
+                Observation::Paths {
+                    at: a,
+                    result: Ok(t),
+                    ..
+                } if *a == at => Some(t),
+                _ => None,
+            });
+            let resources = cluster.path_resources();
+            Some(keys_for_cluster(
+                &cluster.ecs_cluster,
+                &services,
+                topology,
+                &resources,
+            ))
+        })
         .collect()
 }
 
@@ -916,6 +1160,49 @@ mod tests {
             "told back to the rhythm: {paces:?}"
         );
         assert!(paces.contains(&(5, Poller::Cluster, 4_000)), "{paces:?}");
+    }
+
+    /// One metrics read per environment a minute, whatever the keys and refreshes: the
+    /// half hour first, then only the newest minutes; alarms paced like the locks.
+    #[tokio::test(start_paused = true)]
+    async fn metrics_are_read_once_a_minute_and_alarms_with_the_refresh() {
+        let (config, pollers, mut rx) = still_demo();
+        let start = tokio::time::Instant::now();
+        let end = start + Duration::from_secs(600);
+        let envs = config.environments.len();
+        let mut reads = vec![Vec::new(); envs];
+        let mut alarms = vec![0; envs];
+        let mut refreshed = false;
+        while let Ok(Some(msg)) = tokio::time::timeout_at(end, rx.recv()).await {
+            if !refreshed && start.elapsed() > Duration::from_secs(200) {
+                refreshed = true;
+                pollers.refresh_now();
+            }
+            match msg {
+                Observation::Metrics { env, result, .. } => {
+                    let batch = result.expect("demo metrics");
+                    let most = batch.iter().map(|(_, p)| p.len()).max().unwrap_or(0);
+                    reads[env].push((start.elapsed().as_secs(), most));
+                }
+                Observation::Alarms { env, .. } => alarms[env] += 1,
+                _ => {}
+            }
+        }
+        for env in &reads {
+            assert_eq!(env.len(), 10, "{env:?}");
+            let gaps: Vec<u64> = env.windows(2).map(|w| w[1].0 - w[0].0).collect();
+            assert!(gaps.iter().all(|g| *g == 60), "{gaps:?}");
+            assert!(env[0].1 >= 29, "the half hour first: {env:?}");
+            assert!(
+                env[1..].iter().all(|(_, n)| *n <= 4),
+                "then the newest: {env:?}"
+            );
+        }
+        // Alarms: every 5 s, slowing to a minute on a still console; a refresh brings
+        // the rhythm back for a while.
+        for count in alarms {
+            assert!((12..=60).contains(&count), "{count} alarm reads in 10 min");
+        }
     }
 
     /// An hour of stillness: no read of a cluster or a node is ever further apart than

@@ -2,7 +2,9 @@
 //!
 //! A pure function of the observed world ([`current`]); the overview's top panel and
 //! `status` show the same list. The request path ([`crate::path`]) adds where it breaks and which
-//! load balancers have unhealthy targets. How long a problem has lasted is remembered by
+//! load balancers have unhealthy targets (or too many 5xx, or slow answers); CloudWatch adds
+//! services over their CPU or memory threshold and every alarm in ALARM, on what its
+//! dimensions name. How long a problem has lasted is remembered by
 //! [`ProblemSince`], updated whenever data arrives.
 
 use std::collections::BTreeMap;
@@ -260,6 +262,25 @@ pub fn current(world: &World) -> Vec<Problem> {
                             svc.clone(),
                         );
                     }
+                    let (cpu, memory) =
+                        crate::path::readings::service_usage(&env.metrics, &c.ecs_cluster, &s.name);
+                    let limits = &world.metric_thresholds;
+                    for (what, value, limit) in [
+                        ("CPU", cpu, limits.cpu_warn_pct),
+                        ("memory", memory, limits.memory_warn_pct),
+                    ] {
+                        if let Some(value) = value
+                            && value > limit as f64
+                        {
+                            push(
+                                Severity::Warning,
+                                &s.name,
+                                format!("{what} high: {value:.0} % (above {limit} %)"),
+                                0,
+                                svc.clone(),
+                            );
+                        }
+                    }
                     // Tasks a deployment replaced stopped as planned, not by failing.
                     let stopped: Vec<_> = tasks
                         .iter()
@@ -356,6 +377,7 @@ pub fn current(world: &World) -> Vec<Problem> {
             }
             out.extend(path_problems(world, ei, ci));
         }
+        out.extend(cloudwatch_problems(world, ei));
     }
     for p in &mut out {
         p.next_step = next_step(world, p);
@@ -454,14 +476,15 @@ fn path_problems(world: &World, env_index: usize, cluster_index: usize) -> Vec<P
     for hop in path
         .hops
         .iter()
-        .filter(|h| h.kind == HopKind::LoadBalancer && Some(*h) != broken)
+        .filter(|h| (h.kind == HopKind::LoadBalancer || h.kind.is_resource()) && Some(*h) != broken)
     {
         let (Some(severity), Some(reason)) = (severity_of(hop), &hop.reason) else {
             continue;
         };
-        let subject = match &hop.jump {
-            Some(Jump::Service(service)) => service.as_str(),
-            _ => "elb",
+        let subject = match (&hop.jump, hop.kind) {
+            (Some(Jump::Service(service)), _) => service.as_str(),
+            (_, HopKind::LoadBalancer) => "elb",
+            _ => hop.label.as_str(),
         };
         out.push(problem(
             severity,
@@ -472,6 +495,127 @@ fn path_problems(world: &World, env_index: usize, cluster_index: usize) -> Vec<P
         ));
     }
     out
+}
+
+/// The CloudWatch problems of environment `ei`: each alarm in ALARM, critical, on the
+/// service, load balancer or cluster its dimensions name (the first cluster when they
+/// name none of them); and a read of the metrics or the alarms that failed.
+fn cloudwatch_problems(world: &World, ei: usize) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let Some(env) = world.envs.get(ei) else {
+        return out;
+    };
+    let Some(first) = env.clusters.first() else {
+        return out;
+    };
+    let problem = |severity, ci: usize, subject: &str, summary: String, since, service| Problem {
+        severity,
+        environment: env.name.clone(),
+        cluster: env
+            .clusters
+            .get(ci)
+            .map_or_else(|| first.name.clone(), |c| c.name.clone()),
+        subject: subject.to_string(),
+        summary,
+        since,
+        next_step: None,
+        location: Location {
+            env: ei,
+            cluster: ci,
+            service,
+        },
+    };
+    for (subject, what, panel_error) in [
+        ("metrics", "CloudWatch metrics", env.metrics.error.as_ref()),
+        ("alarms", "CloudWatch alarms", env.alarms.error.as_ref()),
+    ] {
+        if let Some(e) = panel_error {
+            out.push(problem(
+                Severity::Warning,
+                0,
+                subject,
+                format!("cannot read {what}: {}", e.error),
+                e.since,
+                None,
+            ));
+        }
+    }
+    for alarm in env.alarms.data.iter().flatten() {
+        let (ci, subject, service) = alarm_place(env, alarm);
+        let reason = crate::text::sanitize(&alarm.reason);
+        out.push(problem(
+            Severity::Critical,
+            ci,
+            &subject,
+            format!("alarm {}: {reason}", crate::text::sanitize(&alarm.name)),
+            alarm.since.max(1),
+            service,
+        ));
+    }
+    out
+}
+
+/// Where an alarm belongs: the cluster, the subject (a service, `alb`, `alarm`) and the
+/// service to jump to, read from its dimensions.
+fn alarm_place(
+    env: &crate::world::EnvState,
+    alarm: &crate::model::metrics::Alarm,
+) -> (usize, String, Option<String>) {
+    if let Some(ecs) = alarm.dimension("ClusterName")
+        && let Some(ci) = env.clusters.iter().position(|c| c.ecs_cluster == ecs)
+    {
+        return match alarm.dimension("ServiceName") {
+            Some(service) => (
+                ci,
+                crate::text::sanitize(service),
+                Some(service.to_string()),
+            ),
+            None => (ci, "ecs".to_string(), None),
+        };
+    }
+    if let Some(lb) = alarm.dimension("LoadBalancer") {
+        let group = alarm.dimension("TargetGroup");
+        for (ci, c) in env.clusters.iter().enumerate() {
+            let Some(topology) = c.paths.data.as_ref() else {
+                continue;
+            };
+            let has_lb = topology
+                .load_balancers
+                .iter()
+                .any(|l| crate::model::metrics::lb_dimension(&l.arn) == Some(lb));
+            if !has_lb {
+                continue;
+            }
+            // The service behind the alarm's target group, when it names one.
+            let service = group.and_then(|g| {
+                c.ecs.data.as_ref()?.services.iter().find(|s| {
+                    s.target_groups
+                        .iter()
+                        .any(|t| crate::model::metrics::target_group_dimension(&t.arn) == Some(g))
+                })
+            });
+            return match service {
+                Some(s) => (ci, s.name.clone(), Some(s.name.clone())),
+                None => (ci, "alb".to_string(), None),
+            };
+        }
+    }
+    let named = |c: &&crate::world::ClusterState| {
+        let r = &c.resources;
+        alarm
+            .dimension("WebACL")
+            .is_some_and(|w| r.waf_web_acl.as_deref() == Some(w))
+            || alarm
+                .dimension("DBInstanceIdentifier")
+                .is_some_and(|d| r.rds_instances.iter().any(|i| i == d))
+            || alarm
+                .dimension("QueueName")
+                .is_some_and(|q| r.sqs_queues.iter().any(|i| i == q))
+    };
+    match env.clusters.iter().position(|c| named(&c)) {
+        Some(ci) => (ci, "alarm".to_string(), None),
+        None => (0, "alarm".to_string(), None),
+    }
 }
 
 /// The step an experienced operator would take for `p`, with the console's key for it.
@@ -495,6 +639,9 @@ fn next_step(world: &World, p: &Problem) -> Option<String> {
             | "tasks stopping repeatedly"
             | "rolled back by ECS" => Some("Enter: its tasks and their stop reasons".to_string()),
             "health check failing" => Some("l: the logs of its tasks".to_string()),
+            _ if what.starts_with("alarm ") || what.ends_with(" high") => {
+                Some("Enter: its tasks; l: their logs".to_string())
+            }
             _ => None,
         };
     }
@@ -514,7 +661,18 @@ fn next_step(world: &World, p: &Problem) -> Option<String> {
              each back before the next"
                 .to_string(),
         ),
+        "alb" if what.starts_with("alarm ") => {
+            Some("p: the request path, its numbers beside its health".to_string())
+        }
         "alb" => Some("s: point the internal ALB at one synced general node".to_string()),
+        "metrics" | "alarms" => {
+            let panel_error = if p.subject == "metrics" {
+                env.metrics.error.as_ref()
+            } else {
+                env.alarms.error.as_ref()
+            };
+            panel_error.and_then(|e| e.error.hint())
+        }
         _ => Some("p: the request path, at the hop that breaks".to_string()),
     }
 }

@@ -88,6 +88,10 @@ impl Session {
                     &sdk,
                     profile.clone(),
                 )),
+                metrics: Arc::new(crate::backend::aws::cloudwatch::AwsMetrics::new(
+                    &sdk,
+                    profile.clone(),
+                )),
                 rpc: Arc::clone(&rpc),
                 identity: Arc::new(crate::backend::aws::identity::AwsIdentity::new(
                     &sdk,
@@ -121,6 +125,7 @@ impl Session {
                 timezone: "UTC".into(),
                 audit_log: None,
                 quorum: crate::quorum::QuorumThresholds::default(),
+                metrics: crate::model::metrics::MetricThresholds::default(),
                 environments: Vec::new(),
             },
             backends: Vec::new(),

@@ -3,6 +3,9 @@
 //! The JSON shape is a contract for scripts (keep these names; add fields freely):
 //! `{"environments":[{"name","locks":[…],"clusters":[{"name","services":[…],"tasks":[…],
 //! "quorum_nodes":[…],"request_path":{…},"errors":[…]}]}],"health",
+//! (each service with `metrics`: `cpu_pct`, `memory_pct`; each hop of a request path
+//! with CloudWatch numbers with `metrics`, name → value, `null` without data; the
+//! CloudWatch alarms in ALARM are critical problems),
 //! "problems":[{"severity","environment","cluster","subject","summary","since",
 //! "next_step"}]}`, the
 //! problems worst first (`critical`, then `warning`). The exit code is 0 when everything
@@ -156,6 +159,17 @@ pub struct ServiceReport {
     pub circuit_breaker: CircuitBreaker,
     /// Judged health.
     pub health: Health,
+    /// CloudWatch's newest minute: `cpu_pct`, `memory_pct` (`null` without data).
+    pub metrics: ServiceMetrics,
+}
+
+/// A service's CPU and memory use, the newest minute CloudWatch has (%).
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceMetrics {
+    /// CPUUtilization, average.
+    pub cpu_pct: Option<f64>,
+    /// MemoryUtilization, average.
+    pub memory_pct: Option<f64>,
 }
 
 /// One task.
@@ -305,6 +319,18 @@ impl StatusReport {
                                             rollout: s.rollout().as_str().to_string(),
                                             circuit_breaker: s.circuit_breaker,
                                             health,
+                                            metrics: {
+                                                let (cpu_pct, memory_pct) =
+                                                    crate::path::readings::service_usage(
+                                                        &env.metrics,
+                                                        &c.ecs_cluster,
+                                                        &s.name,
+                                                    );
+                                                ServiceMetrics {
+                                                    cpu_pct,
+                                                    memory_pct,
+                                                }
+                                            },
                                         }
                                     })
                                     .collect();
@@ -466,7 +492,7 @@ impl StatusReport {
         );
         let _ = writeln!(
             out,
-            "{:<env_w$} {:<cluster_w$} {:<service_w$} {:<8} {:>7} {:>4}  {:<taskdef_w$} {:<11} HEALTH",
+            "{:<env_w$} {:<cluster_w$} {:<service_w$} {:<8} {:>7} {:>4}  {:<taskdef_w$} {:<11} {:<8} {:>4} {:>4}",
             "ENVIRONMENT",
             "CLUSTER",
             "SERVICE",
@@ -474,12 +500,16 @@ impl StatusReport {
             "RUN/DES",
             "PEND",
             "TASK DEFINITION",
-            "ROLLOUT"
+            "ROLLOUT",
+            "HEALTH",
+            "CPU",
+            "MEM"
         );
+        let percent = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |v| format!("{v:.0}%"));
         for (e, c, s) in &services {
             let _ = writeln!(
                 out,
-                "{:<env_w$} {:<cluster_w$} {:<service_w$} {:<8} {:>7} {:>4}  {:<taskdef_w$} {:<11} {}",
+                "{:<env_w$} {:<cluster_w$} {:<service_w$} {:<8} {:>7} {:>4}  {:<taskdef_w$} {:<11} {:<8} {:>4} {:>4}",
                 e.name,
                 c.name,
                 s.name,
@@ -488,7 +518,9 @@ impl StatusReport {
                 s.pending,
                 s.task_definition,
                 s.rollout,
-                s.health.as_str()
+                s.health.as_str(),
+                percent(s.metrics.cpu_pct),
+                percent(s.metrics.memory_pct)
             );
         }
         let nodes: Vec<_> = self
@@ -569,12 +601,36 @@ impl StatusReport {
                 "\n{:<env_w$} {:<cluster_w$} {:<width$}  VERDICT",
                 "ENVIRONMENT", "CLUSTER", "REQUEST PATH"
             );
-            for (e, c, hops, p) in paths {
+            for (e, c, hops, p) in &paths {
                 let _ = writeln!(
                     out,
                     "{:<env_w$} {:<cluster_w$} {hops:<width$}  {}",
                     e.name, c.name, p.verdict
                 );
+            }
+            // What CloudWatch says of each hop that has numbers.
+            let numbered: Vec<_> = paths
+                .iter()
+                .flat_map(|(e, c, _, p)| p.hops.iter().map(move |h| (e, c, h)))
+                .filter(|(_, _, h)| !h.metrics.is_empty())
+                .collect();
+            if !numbered.is_empty() {
+                let hop_w = column_width("HOP", numbered.iter().map(|(_, _, h)| h.name.as_str()));
+                let _ = writeln!(
+                    out,
+                    "\n{:<env_w$} {:<cluster_w$} {:<hop_w$}  METRICS (newest minute)",
+                    "ENVIRONMENT", "CLUSTER", "HOP"
+                );
+                for (e, c, h) in numbered {
+                    let _ = writeln!(
+                        out,
+                        "{:<env_w$} {:<cluster_w$} {:<hop_w$}  {}",
+                        e.name,
+                        c.name,
+                        h.name,
+                        crate::path::readings::line(&h.metrics)
+                    );
+                }
             }
         }
         let locks: Vec<_> = self

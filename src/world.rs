@@ -3,7 +3,8 @@
 //!
 //! A [`World`] holds each cluster's ECS snapshot, request path topology and ALB switch
 //! view as [`Panel`]s (the last good data, its age, the last error), each Quorum node's
-//! samples, the operators' recent actions, and the problems list with how long each
+//! samples, each environment's CloudWatch series (the last half hour) and alarms in
+//! ALARM, the operators' recent actions, and the problems list with how long each
 //! problem has lasted. It changes only through [`World::apply`] of an [`Observation`]
 //! (a poll's result, a poller's pace, the clock moving on), which says what it changed
 //! ([`Change`]): the TUI draws when something shown changed, `status` applies one poll of
@@ -20,6 +21,7 @@ use crate::config::{Config, QuorumNode};
 use crate::model::Health;
 use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::ClusterSnapshot;
+use crate::model::metrics::{Alarm, MetricBatch, MetricSeries, MetricThresholds, PathResources};
 use crate::model::quorum::NodeSample;
 use crate::ops::shared_audit::RecentAction;
 use crate::problems::{Problem, ProblemSince};
@@ -108,6 +110,19 @@ pub enum Observation {
     /// The latest operator actions from the audit log and the team's group, newest
     /// first, another operator's marked.
     RecentActions(Vec<RecentAction>),
+    /// A GetMetricData read of an environment's series (`env`: its index): the newest
+    /// minutes of every key asked.
+    Metrics {
+        env: usize,
+        result: Result<MetricBatch, BackendError>,
+        when: EpochMs,
+    },
+    /// A read of an environment's CloudWatch alarms in ALARM.
+    Alarms {
+        env: usize,
+        result: Result<Vec<Alarm>, BackendError>,
+        when: EpochMs,
+    },
     /// A read of an environment's action locks (`env`: its index); `Err`: why not.
     Locks {
         env: usize,
@@ -252,6 +267,8 @@ pub struct ClusterState {
     pub nodes: Vec<NodeSlot>,
     pub switch: Option<Panel<SwitchView>>,
     pub paths: Panel<PathTopology>,
+    /// The WAF, RDS instances and SQS queues of its request path (config).
+    pub resources: PathResources,
 }
 
 impl ClusterState {
@@ -298,6 +315,10 @@ pub struct EnvState {
     pub clusters: Vec<ClusterState>,
     /// The action locks held in the environment, as last read (expired ones included).
     pub locks: Vec<LockRecord>,
+    /// The CloudWatch series of the last half hour (one read a minute).
+    pub metrics: Panel<MetricSeries>,
+    /// The CloudWatch alarms in ALARM.
+    pub alarms: Panel<Vec<Alarm>>,
 }
 
 impl EnvState {
@@ -391,6 +412,7 @@ pub struct World {
     pub refresh_ms: i64,
     pub rpc_poll_ms: i64,
     pub thresholds: QuorumThresholds,
+    pub metric_thresholds: MetricThresholds,
     pub problems: Vec<Problem>,
     pub problem_since: ProblemSince,
     pub problems_due_at: Option<EpochMs>,
@@ -408,6 +430,8 @@ impl World {
                 danger: e.danger,
                 read_only: e.is_read_only(),
                 locks: Vec::new(),
+                metrics: Panel::default(),
+                alarms: Panel::default(),
                 clusters: e
                     .clusters
                     .iter()
@@ -427,6 +451,7 @@ impl World {
                             .collect(),
                         switch: c.alb_switch.as_ref().map(|_| Panel::default()),
                         paths: Panel::default(),
+                        resources: c.path_resources(),
                     })
                     .collect(),
             })
@@ -437,6 +462,7 @@ impl World {
             refresh_ms: (config.refresh_secs.max(1) * 1000) as i64,
             rpc_poll_ms: (config.rpc_poll_secs.max(1) * 1000) as i64,
             thresholds: config.quorum,
+            metric_thresholds: config.metrics,
             problems: Vec::new(),
             problem_since: ProblemSince::default(),
             problems_due_at: None,
@@ -475,6 +501,8 @@ impl World {
                 | Observation::Switch { .. }
                 | Observation::Node { .. }
                 | Observation::Locks { .. }
+                | Observation::Metrics { .. }
+                | Observation::Alarms { .. }
         );
         let clock = matches!(observation, Observation::Clock(_));
         match observation {
@@ -532,6 +560,28 @@ impl World {
             Observation::RecentActions(entries) => {
                 change.shown = entries != self.recent_actions;
                 self.recent_actions = entries;
+            }
+            Observation::Metrics { env, result, when } => {
+                if let Some(state) = self.envs.get_mut(env) {
+                    let panel = &mut state.metrics;
+                    change.shown = match result {
+                        Ok(batch) => {
+                            let mut series = panel.data.take().unwrap_or_default();
+                            let moved = series.merge(batch, when);
+                            let mended = panel.error.take().is_some();
+                            let first = panel.updated_at.is_none();
+                            panel.data = Some(series);
+                            panel.updated_at = Some(when);
+                            moved || mended || first
+                        }
+                        Err(e) => panel.apply(Err(e), when),
+                    };
+                }
+            }
+            Observation::Alarms { env, result, when } => {
+                if let Some(state) = self.envs.get_mut(env) {
+                    change.shown = state.alarms.apply(result, when);
+                }
             }
             // A read that failed keeps what was last read: the op's plan reads again.
             Observation::Locks { env, result } => {

@@ -6,12 +6,15 @@
 //! [`auth::classify`]; [`sources::CredentialSources`] says which profile and files the
 //! SDK looked in, for the messages about credentials. [`ecs::AwsEcs`] reads and changes ECS, [`elb::AwsElb`] reads and
 //! switches the internal ALB and discovers request paths, [`identity::AwsIdentity`]
-//! answers who we are, [`logs::AwsLogs`] reads CloudWatch Logs, [`locks::DynamoLocks`] keeps the action lock in
+//! answers who we are, [`logs::AwsLogs`] reads CloudWatch Logs, [`cloudwatch::AwsMetrics`]
+//! reads CloudWatch metrics and alarms, [`locks::DynamoLocks`] keeps the action lock in
 //! a DynamoDB table, [`verify::AwsVerify`] looks up what a release's task definition names
-//! (ECR images, SSM parameters, Secrets Manager secrets, IAM roles), and [`metrics::RequestCounter`] counts the requests any client
+//! (ECR images, SSM parameters, Secrets Manager secrets, IAM roles), and
+//! [`metrics::RequestCounter`] counts the requests any client
 //! sends. Nothing here knows about the terminal.
 
 pub mod auth;
+pub mod cloudwatch;
 pub mod ecs;
 pub mod elb;
 pub mod identity;

@@ -19,6 +19,7 @@ mod chatter;
 mod ecs;
 mod elb;
 mod logs;
+mod metrics;
 mod paths;
 mod rng;
 mod topology;
@@ -34,7 +35,7 @@ use async_trait::async_trait;
 use crate::backend::lock::MemoryLocks;
 use crate::backend::{
     BackendError, BackendResult, EcrImage, EcsApi, ElbApi, EnvBackends, IdentityApi,
-    ImageReference, LogsApi, Lookup, RpcApi, ServiceUpdate, VerifyApi,
+    ImageReference, LogsApi, Lookup, MetricsApi, RpcApi, ServiceUpdate, VerifyApi,
 };
 use crate::clock::SharedClock;
 use crate::config::{AlbSwitch, QuorumNode};
@@ -184,6 +185,7 @@ impl SimWorld {
             ecs: handle.clone(),
             elb: handle.clone(),
             logs: handle.clone(),
+            metrics: handle.clone(),
             rpc: handle.clone(),
             identity: handle.clone(),
             verify: handle,
@@ -341,6 +343,26 @@ impl LogsApi for SimEnv {
             });
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl MetricsApi for SimEnv {
+    async fn metric_data(
+        &self,
+        keys: &[crate::model::metrics::MetricKey],
+        start: crate::clock::EpochMs,
+        end: crate::clock::EpochMs,
+    ) -> BackendResult<Vec<Vec<(crate::clock::EpochMs, f64)>>> {
+        let seed = self.world.shared.seed;
+        Ok(self.with(|w| metrics::metric_data(w, seed, keys, start, end)))
+    }
+
+    async fn alarms(
+        &self,
+        prefix: Option<&str>,
+    ) -> BackendResult<Vec<crate::model::metrics::Alarm>> {
+        Ok(self.with(|w| metrics::alarms(w, prefix)))
     }
 }
 

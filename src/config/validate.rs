@@ -43,6 +43,8 @@ enum Kind {
     ArrayOfTables,
     /// A table with free keys and string values.
     StringMap,
+    /// An array of strings.
+    StringArray,
 }
 
 impl Kind {
@@ -55,6 +57,7 @@ impl Kind {
             Self::Table => "a table".into(),
             Self::ArrayOfTables => "an array of tables (`[[...]]`)".into(),
             Self::StringMap => "a table of strings".into(),
+            Self::StringArray => "an array of strings".into(),
         }
     }
 }
@@ -105,7 +108,22 @@ const ROOT_KEYS: &[Key] = &[
     optional("timezone", Kind::String),
     optional("audit_log", Kind::String),
     optional("quorum", Kind::Table),
+    optional("metrics", Kind::Table),
     optional("environments", Kind::ArrayOfTables),
+];
+
+const PERCENT: Kind = Kind::Integer { min: 1, max: 100 };
+
+/// `MetricThresholds`.
+const METRICS_KEYS: &[Key] = &[
+    optional("error_rate_warn_pct", PERCENT),
+    optional("error_rate_critical_pct", PERCENT),
+    optional("p95_warn_ms", POSITIVE_U64),
+    optional("cpu_warn_pct", PERCENT),
+    optional("memory_warn_pct", PERCENT),
+    optional("waf_blocked_warn_pct", PERCENT),
+    optional("queue_oldest_warn_secs", POSITIVE_U64),
+    optional("db_free_storage_warn_gib", ANY_U64),
 ];
 
 /// `QuorumThresholds`.
@@ -133,6 +151,7 @@ const ENVIRONMENT_KEYS: &[Key] = &[
     optional("read_only", Kind::Boolean),
     optional("redact", Kind::Boolean),
     optional("team", Kind::Table),
+    optional("alarm_prefix", Kind::String),
     optional("clusters", Kind::ArrayOfTables),
 ];
 
@@ -151,6 +170,9 @@ const CLUSTER_KEYS: &[Key] = &[
     optional("alb_switch", Kind::Table),
     optional("log_groups", Kind::StringMap),
     optional("exec_commands", Kind::StringMap),
+    optional("waf_web_acl", Kind::String),
+    optional("rds_instances", Kind::StringArray),
+    optional("sqs_queues", Kind::StringArray),
 ];
 
 /// `QuorumNode`.
@@ -258,6 +280,9 @@ impl Checker<'_> {
         if let Some((quorum, span)) = table(root, "quorum") {
             self.keys(quorum, &span, "quorum", QUORUM_KEYS);
         }
+        if let Some((metrics, span)) = table(root, "metrics") {
+            self.metrics(metrics, &span);
+        }
         let mut names = HashMap::new();
         for (i, env, span) in tables(root, "environments") {
             let ctx = format!("environments[{i}]");
@@ -270,7 +295,7 @@ impl Checker<'_> {
 
     fn environment(&mut self, env: &DeTable<'_>, span: &Span, ctx: &str) {
         self.keys(env, span, ctx, ENVIRONMENT_KEYS);
-        for key in ["name", "region", "aws_profile"] {
+        for key in ["name", "region", "aws_profile", "alarm_prefix"] {
             self.non_empty(env, ctx, key);
         }
         self.http_url(env, ctx, "endpoint_url");
@@ -283,6 +308,84 @@ impl Checker<'_> {
             if let Some((name, name_span)) = string(cluster, "name") {
                 let within = format!(" in `{ctx}`");
                 self.unique(&mut names, name, name_span, "cluster name", &within);
+            }
+        }
+    }
+
+    fn metrics(&mut self, metrics: &DeTable<'_>, span: &Span) {
+        self.keys(metrics, span, "metrics", METRICS_KEYS);
+        let pct = |key| {
+            metrics.get(key).and_then(|v| match v.get_ref() {
+                DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+                _ => None,
+            })
+        };
+        if let (Some(warn), Some(critical)) =
+            (pct("error_rate_warn_pct"), pct("error_rate_critical_pct"))
+            && critical < warn
+            && let Some(value) = metrics.get("error_rate_critical_pct")
+        {
+            self.report(
+                value.span(),
+                format!(
+                    "`metrics.error_rate_critical_pct` ({critical}) must not be below \
+                     `metrics.error_rate_warn_pct` ({warn})"
+                ),
+            );
+        }
+    }
+
+    /// The CloudWatch resources of a cluster's request path: names CloudWatch takes.
+    fn path_resources(&mut self, cluster: &DeTable<'_>, ctx: &str) {
+        if let Some((name, span)) = string(cluster, "waf_web_acl")
+            && !is_resource_name(name, 128, "-_")
+        {
+            self.report(
+                span,
+                format!(
+                    "`{}` must be a WAF web ACL name (1 to 128 of A-Z a-z 0-9 - _), found `{name}`",
+                    join(ctx, "waf_web_acl")
+                ),
+            );
+        }
+        for (key, what, max, extra) in [
+            (
+                "rds_instances",
+                "an RDS instance identifier (1 to 63 of a-z A-Z 0-9 -, starting with a letter)",
+                63,
+                "-",
+            ),
+            (
+                "sqs_queues",
+                "an SQS queue name (1 to 80 of A-Z a-z 0-9 - _, `.fifo` at the end for FIFO)",
+                80,
+                "-_",
+            ),
+        ] {
+            let Some(DeValue::Array(items)) = cluster.get(key).map(Spanned::get_ref) else {
+                continue;
+            };
+            let mut seen = std::collections::HashSet::new();
+            for (i, item) in items.iter().enumerate() {
+                let DeValue::String(name) = item.get_ref() else {
+                    continue;
+                };
+                let at = format!("{}[{i}]", join(ctx, key));
+                let bare = if key == "sqs_queues" {
+                    name.strip_suffix(".fifo").unwrap_or(name)
+                } else {
+                    name
+                };
+                let starts_ok = key != "rds_instances"
+                    || bare.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+                if !is_resource_name(bare, max, extra) || !starts_ok {
+                    self.report(
+                        item.span(),
+                        format!("`{at}` must be {what}, found `{name}`"),
+                    );
+                } else if !seen.insert(name.to_string()) {
+                    self.report(item.span(), format!("`{at}`: `{name}` is listed twice"));
+                }
             }
         }
     }
@@ -315,6 +418,7 @@ impl Checker<'_> {
 
     fn cluster(&mut self, cluster: &DeTable<'_>, span: &Span, ctx: &str) {
         self.keys(cluster, span, ctx, CLUSTER_KEYS);
+        self.path_resources(cluster, ctx);
         for key in ["name", "ecs_cluster"] {
             self.non_empty(cluster, ctx, key);
         }
@@ -607,6 +711,13 @@ impl Checker<'_> {
                     }
                 }
             }
+            (Kind::StringArray, DeValue::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if !matches!(item.get_ref(), DeValue::String(_)) {
+                        self.wrong_type(item, &format!("{at}[{i}]"), "a string");
+                    }
+                }
+            }
             (Kind::StringMap, DeValue::Table(map)) => {
                 for (key, item) in map {
                     if !matches!(item.get_ref(), DeValue::String(_)) {
@@ -807,6 +918,14 @@ fn is_http_url(url: &str) -> bool {
 }
 
 /// DynamoDB's rule for table names.
+/// 1 to `max` ASCII letters and digits and the characters of `extra`.
+fn is_resource_name(name: &str, max: usize, extra: &str) -> bool {
+    (1..=max).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+}
+
 fn is_table_name(name: &str) -> bool {
     (3..=255).contains(&name.len())
         && name

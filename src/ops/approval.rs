@@ -84,6 +84,7 @@ mod tests {
             read_only: None,
             redact: false,
             team: crate::config::Team::default(),
+            alarm_prefix: None,
             clusters: Vec::new(),
         }
     }

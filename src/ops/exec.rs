@@ -416,6 +416,7 @@ mod tests {
             danger: false,
             read_only: None,
             redact: false,
+            alarm_prefix: None,
             team: crate::config::Team::default(),
             clusters: Vec::new(),
         }

@@ -229,6 +229,7 @@ mod tests {
             read_only,
             redact: false,
             team: crate::config::Team::default(),
+            alarm_prefix: None,
             clusters: Vec::new(),
         }
     }
@@ -403,6 +404,9 @@ mod tests {
             }),
             log_groups: std::collections::BTreeMap::new(),
             exec_commands: std::collections::BTreeMap::new(),
+            waf_web_acl: None,
+            rds_instances: Vec::new(),
+            sqs_queues: Vec::new(),
         }
     }
 

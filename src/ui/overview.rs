@@ -1,6 +1,8 @@
 //! The overview: the environment's clusters, the selected cluster's services, its
 //! request path (`super::path`) and its Quorum nodes. A cluster's glyph in the list
-//! takes the worst of its services, its nodes and its own request-path hops.
+//! takes the worst of its services, its nodes and its own request-path hops. The services
+//! table ends with CPU and memory from CloudWatch (from 100 columns with a half-hour
+//! sparkline each; grey, with the permission named in the title, when CloudWatch refuses).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -15,6 +17,7 @@ use super::widgets::{
 use crate::app::state::{Focus, State};
 use crate::model::Health;
 use crate::model::ecs::{ClusterSnapshot, task_definition_revision};
+use crate::model::metrics::{MINUTE_MS, Metric, MetricKey, sparkline};
 use crate::world::ClusterState;
 
 /// Draws the overview into `area`.
@@ -156,7 +159,10 @@ fn render_services(
         Span::styled(" Services ", theme.accent()),
         Span::styled(format!("· {} ", cluster.name), theme.text()),
     ];
-    if area.width > 60 {
+    let metrics = state.current_env().map(|e| &e.metrics);
+    let metrics_failed = metrics.is_some_and(|m| m.error.is_some());
+    // The ECS cluster's name gives way to why the CPU and memory are grey.
+    if area.width > if metrics_failed { 110 } else { 60 } {
         title.push(Span::styled(
             format!("({}) ", cluster.ecs_cluster),
             theme.dim(),
@@ -169,6 +175,16 @@ fn render_services(
         theme,
     ) {
         title.push(f);
+    }
+    if let Some(e) = metrics.and_then(|m| m.error.as_ref()) {
+        // The CPU and memory columns are grey; the title says why.
+        let why = match &e.error {
+            crate::backend::BackendError::AccessDenied { action, .. } => {
+                format!("· CPU/MEM –: no {action} ")
+            }
+            _ => "· CPU/MEM –: cannot read CloudWatch ".to_string(),
+        };
+        title.push(Span::styled(why, theme.dim()));
     }
     let block = pane(Line::from(title), theme, focused);
     let inner_area = inner(area);
@@ -219,10 +235,59 @@ fn render_services(
             "TASK DEFINITION",
             "ROLLOUT",
             "HEALTH",
+            if table_area.width >= SPARKLINES_FROM {
+                "CPU 30m"
+            } else {
+                "CPU"
+            },
+            if table_area.width >= SPARKLINES_FROM {
+                "MEM 30m"
+            } else {
+                "MEM"
+            },
             "LAST EVENT",
         ]
     } else {
-        vec!["NAME", "RUN/DES", "PEND", "REV", "ROLLOUT", "HEALTH"]
+        vec![
+            "NAME", "RUN/DES", "PEND", "REV", "ROLLOUT", "HEALTH", "CPU", "MEM",
+        ]
+    };
+    // At 80 columns the names get what the other columns leave; a long one keeps its
+    // end (`quorum-val…-3`), which tells it from its siblings.
+    let narrow_name = usize::from(table_area.width).saturating_sub(36 + 8 + 7);
+    // The sparklines need room that LAST EVENT would otherwise have.
+    let sparklines = table_area.width >= SPARKLINES_FROM;
+    let limits = state.world.metric_thresholds;
+    let metrics_denied = metrics_failed;
+    let usage_cell = |value: Option<f64>, points: &[(i64, f64)], limit: u64| {
+        let style = match value {
+            _ if metrics_denied => theme.dim(),
+            Some(v) if v > limit as f64 => theme.warn(),
+            Some(_) => theme.text(),
+            None => theme.dim(),
+        };
+        let number = value.map_or_else(|| "–".to_string(), |v| format!("{v:.0}%"));
+        if sparklines {
+            // The half hour up to the last read: it moves with the data, not the clock.
+            let read = metrics
+                .and_then(|m| m.updated_at)
+                .unwrap_or(state.world.now);
+            let end = read - read.rem_euclid(MINUTE_MS);
+            let line = sparkline(points, end, SPARK_WIDTH, 100.0);
+            Cell::from(Line::from(vec![
+                Span::styled(format!("{number:>4} "), style),
+                Span::styled(
+                    line,
+                    if metrics_denied {
+                        theme.dim()
+                    } else {
+                        theme.accent()
+                    },
+                ),
+            ]))
+        } else {
+            Cell::from(format!("{number:>4}")).style(style)
+        }
     };
     // Only the rows on screen are built: a Table draws no others, and building all of a
     // large cluster's rows would cost more than drawing the whole screen.
@@ -251,8 +316,10 @@ fn render_services(
         let name = if lock.is_some() {
             // An op holds the service: marked on the name, whose and what in LAST EVENT.
             Cell::from(format!("{} (locked)", svc.name)).style(theme.warn())
-        } else if wide || svc.status == "ACTIVE" {
+        } else if wide {
             Cell::from(svc.name.clone())
+        } else if svc.status == "ACTIVE" {
+            Cell::from(elide_middle(&svc.name, narrow_name.max(12)))
         } else {
             // Narrow screens have no STATUS column: an unusual status rides on the name.
             Cell::from(format!("{} ({})", svc.name, svc.status.to_lowercase())).style(theme.warn())
@@ -279,6 +346,21 @@ fn render_services(
         }
         cells.push(Cell::from(rollout.as_str().replace('_', " ")).style(rollout_style));
         cells.push(Cell::from(health_span(h, theme)));
+        let (cpu, memory) = metrics.map_or((None, None), |m| {
+            crate::path::readings::service_usage(m, &cluster.ecs_cluster, &svc.name)
+        });
+        let series = metrics.and_then(|m| m.data.as_ref());
+        let points = |metric| {
+            series.map_or(&[][..], |s| {
+                s.points(&MetricKey::service(&cluster.ecs_cluster, &svc.name, metric))
+            })
+        };
+        cells.push(usage_cell(cpu, points(Metric::Cpu), limits.cpu_warn_pct));
+        cells.push(usage_cell(
+            memory,
+            points(Metric::Memory),
+            limits.memory_warn_pct,
+        ));
         if wide {
             if let Some(lock) = lock {
                 let now = state.world.now;
@@ -313,6 +395,11 @@ fn render_services(
         .max()
         .unwrap_or(4)
         .clamp(4, 28) as u16;
+    let usage_width = if sparklines {
+        SPARK_WIDTH as u16 + 5
+    } else {
+        4
+    };
     let widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Length(name_w),
@@ -322,6 +409,8 @@ fn render_services(
             Constraint::Length(longest_td(snap).clamp(8, 40)),
             Constraint::Length(11),
             Constraint::Length(10),
+            Constraint::Length(usage_width),
+            Constraint::Length(usage_width),
             Constraint::Min(10),
         ]
     } else {
@@ -332,6 +421,8 @@ fn render_services(
             Constraint::Length(4),
             Constraint::Length(11),
             Constraint::Length(10),
+            Constraint::Length(4),
+            Constraint::Length(4),
         ]
     };
     let table = Table::new(rows, widths)
@@ -348,6 +439,25 @@ fn render_services(
         .saturating_sub(shown.start);
     let mut ts = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, table_area, &mut ts);
+}
+
+/// Characters of a CPU or memory sparkline: the half hour, three minutes a character.
+const SPARK_WIDTH: usize = 10;
+
+/// The services table's width from which CPU and memory have their sparklines (below it,
+/// the values alone, and LAST EVENT keeps its room).
+const SPARKLINES_FROM: u16 = 170;
+
+/// `name` in `width` characters: whole when it fits, else its start, `…` and its last
+/// two characters (what tells `quorum-validator-3` from its siblings).
+fn elide_middle(name: &str, width: usize) -> String {
+    let count = name.chars().count();
+    if count <= width || width < 6 {
+        return fit(name, width);
+    }
+    let head: String = name.chars().take(width - 3).collect();
+    let tail: String = name.chars().skip(count - 2).collect();
+    format!("{head}…{tail}")
 }
 
 /// The rows a table of `rows` one-line rows shows in `height` lines with row `selected`

@@ -21,6 +21,7 @@ mod moto_ecs;
 mod moto_elb;
 mod moto_locks;
 mod moto_logs;
+mod moto_metrics;
 mod moto_paths;
 mod moto_release;
 mod ops;

@@ -221,6 +221,7 @@ impl Fake {
             ecs: self.clone(),
             elb: self.clone(),
             logs: self.clone(),
+            metrics: self.clone(),
             rpc: self.clone(),
             identity: self.clone(),
             verify: self.clone(),
@@ -489,6 +490,25 @@ impl LogsApi for Fake {
     async fn filter(&self, _query: &LogQuery) -> BackendResult<LogPage> {
         self.record("filter");
         Ok(LogPage::default())
+    }
+}
+
+#[async_trait]
+impl ibet_console::backend::MetricsApi for Fake {
+    async fn metric_data(
+        &self,
+        keys: &[ibet_console::model::metrics::MetricKey],
+        _start: i64,
+        _end: i64,
+    ) -> BackendResult<Vec<Vec<(i64, f64)>>> {
+        Ok(vec![Vec::new(); keys.len()])
+    }
+
+    async fn alarms(
+        &self,
+        _prefix: Option<&str>,
+    ) -> BackendResult<Vec<ibet_console::model::metrics::Alarm>> {
+        Ok(Vec::new())
     }
 }
 

@@ -326,10 +326,17 @@ fn the_standby_nodes_target_failing_breaks_nothing() {
     assert_eq!(c.broken("production", "node-api"), None);
     let (e, i) = c.cluster_index("production", "node-api");
     let path = for_cluster(&c.state.world, e, i).expect("path");
+    let switch = path
+        .hops
+        .iter()
+        .position(|h| h.kind == ibet_console::path::HopKind::Switch)
+        .expect("the switch hop");
     assert!(
-        path.hops[3].detail.contains("standby general-2 unhealthy"),
+        path.hops[switch]
+            .detail
+            .contains("standby general-2 unhealthy"),
         "{}",
-        path.hops[3].detail
+        path.hops[switch].detail
     );
 }
 

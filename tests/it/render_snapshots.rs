@@ -22,7 +22,9 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 fn overview_production() {
     let (session, _clock) = demo_session(7, 120);
     let mut state = polled_state(&session);
-    for (w, h) in SIZES {
+    // 200x50 too: from there the services table has room for the CPU and memory
+    // sparklines beside LAST EVENT.
+    for (w, h) in SIZES.into_iter().chain([(200, 50)]) {
         insta::assert_snapshot!(
             format!("overview_production_{w}x{h}"),
             screen(&mut state, w, h)
@@ -42,6 +44,44 @@ fn overview_staging_satoshi() {
             screen(&mut state, w, h)
         );
     }
+}
+
+/// CloudWatch refused: the CPU and memory columns are grey (the last values read, or
+/// `–`), the title names the permission, and the problems list says what to do.
+#[test]
+fn overview_metrics_denied() {
+    use ibet_console::backend::BackendError;
+    let (session, _clock) = demo_session(7, 120);
+    let mut state = polled_state(&session);
+    let when = state.world.now;
+    update(
+        &mut state,
+        Msg::Observed(Observation::Metrics {
+            env: 0,
+            result: Err(BackendError::AccessDenied {
+                action: "cloudwatch:GetMetricData".into(),
+                principal: Some("arn:aws:iam::123456789012:user/ops".into()),
+                resource: Some("*".into()),
+                reason: None,
+            }),
+            when,
+        }),
+    );
+    let shown = screen(&mut state, 80, 24);
+    insta::assert_snapshot!("overview_metrics_denied_80x24", shown);
+    let problem = state
+        .world
+        .problems
+        .iter()
+        .find(|p| p.subject == "metrics")
+        .expect("a problem");
+    assert!(
+        problem
+            .next_step
+            .as_deref()
+            .is_some_and(|s| s.contains("`cloudwatch:GetMetricData`")),
+        "{problem:?}"
+    );
 }
 
 #[test]

@@ -372,7 +372,8 @@ fn a_lock_held_by_another_console_shows_in_the_header_and_on_the_service_row() {
             token: "carol-run".into(),
         },
     );
-    let shown = w.run(false, (160, 48), |op| async move {
+    // 200 columns: LAST EVENT keeps its room beside the CPU and memory sparklines.
+    let shown = w.run(false, (200, 50), |op| async move {
         op.wait_for("completed", 5).await;
         op.press(KeyCode::Char('2')).await;
         op.wait_for("api (locked)", 5).await;

@@ -1464,3 +1464,137 @@ fn a_bad_release_trips_the_circuit_breaker_and_a_rollback_recovers() {
         assert!(completed, "the rollback rolls out although the fault lasts");
     });
 }
+
+/// The demo's metrics follow its incidents: the active general node falling behind
+/// raises the API's 5xx and p95 and its alarm; a bad release raises the service's CPU
+/// and its alarm. Both end with the incident.
+#[test]
+fn metrics_and_alarms_follow_the_incidents() {
+    use crate::model::metrics::{MINUTE_MS, Metric, MetricKey, Scope, keys_for_cluster};
+    let (w, clock) = world(11);
+    let b = backends(&w, "staging");
+    let config = config();
+    let node_api = cluster(&config, "staging", "node-api");
+    run(async {
+        let snap = b
+            .ecs
+            .snapshot(&node_api.ecs_cluster)
+            .await
+            .expect("snapshot");
+        let groups =
+            crate::path::target_groups_to_discover(Some(&snap), node_api.alb_switch.as_ref());
+        let topology = b.elb.discover_paths(&groups).await.expect("paths");
+        let services: Vec<String> = snap.services.iter().map(|s| s.name.clone()).collect();
+        let keys = keys_for_cluster(
+            &node_api.ecs_cluster,
+            &services,
+            Some(&topology),
+            &node_api.path_resources(),
+        );
+        let api_group = |metric| {
+            keys.iter()
+                .find(|k| {
+                    k.metric == metric
+                        && matches!(&k.scope, Scope::TargetGroup { target_group, load_balancer }
+                            if target_group.contains("-api/") && load_balancer.contains("-int/"))
+                })
+                .cloned()
+                .expect("the API's target group")
+        };
+        let asked = [
+            api_group(Metric::Requests),
+            api_group(Metric::Target5xx),
+            api_group(Metric::ResponseP95),
+            MetricKey::service(&node_api.ecs_cluster, "api", Metric::Cpu),
+        ];
+        // The newest whole minute of each key.
+        let newest = || async {
+            let now = clock.now_ms();
+            let end = now - now.rem_euclid(MINUTE_MS);
+            let series = b
+                .metrics
+                .metric_data(&asked, end - 5 * MINUTE_MS, end)
+                .await
+                .expect("metrics");
+            series
+                .iter()
+                .map(|s| s.last().map(|(_, v)| *v))
+                .collect::<Vec<_>>()
+        };
+        let quiet = newest().await;
+        let (requests, p95) = (quiet[0].expect("requests"), quiet[2].expect("p95"));
+        assert!(
+            requests > 0.0 && quiet[1].is_none(),
+            "no 5xx when quiet: {quiet:?}"
+        );
+        assert!(p95 < 0.5, "{quiet:?}");
+        assert!(quiet[3].expect("cpu") < 60.0);
+        let alarms = b.metrics.alarms(None).await.expect("alarms");
+        assert!(
+            alarms.iter().all(|a| !a.name.contains("node-api-api")),
+            "{alarms:?}"
+        );
+
+        w.inject(
+            "staging",
+            Fault::NodeFallsBehind {
+                cluster: "node-api".into(),
+                node: "general-1".into(),
+                secs: 600,
+            },
+        )
+        .expect("inject");
+        clock.advance(3 * MINUTE_MS);
+        let lagging = newest().await;
+        let share = lagging[1].expect("5xx") / lagging[0].expect("requests");
+        assert!(share > 0.05, "5xx above 5 %: {lagging:?}");
+        assert!(lagging[2].expect("p95") > 1.0, "p95 above 1 s: {lagging:?}");
+        let alarms = b
+            .metrics
+            .alarms(Some("ibet-stg-node-api"))
+            .await
+            .expect("alarms");
+        assert_eq!(
+            alarms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+            ["ibet-stg-node-api-api-5xx"]
+        );
+        assert!(alarms[0].since <= clock.now_ms());
+
+        w.inject(
+            "staging",
+            Fault::ServiceDown {
+                cluster: "node-api".into(),
+                service: "api".into(),
+                secs: 240,
+            },
+        )
+        .expect("inject");
+        clock.advance(2 * MINUTE_MS);
+        assert!(newest().await[3].expect("cpu") > 90.0, "CPU runs hot");
+        let alarms = b
+            .metrics
+            .alarms(Some("ibet-stg-node-api"))
+            .await
+            .expect("alarms");
+        assert!(
+            alarms
+                .iter()
+                .any(|a| a.name == "ibet-stg-node-api-api-cpu-high"),
+            "{alarms:?}"
+        );
+
+        // Both incidents over: quiet again, no alarm.
+        clock.advance(12 * MINUTE_MS);
+        let after = newest().await;
+        assert!(
+            after[1].is_none() && after[2].expect("p95") < 0.5,
+            "{after:?}"
+        );
+        let alarms = b
+            .metrics
+            .alarms(Some("ibet-stg-node-api"))
+            .await
+            .expect("alarms");
+        assert!(alarms.is_empty(), "{alarms:?}");
+    });
+}

@@ -736,6 +736,7 @@ pub fn demo_config() -> Config {
         timezone: "UTC".into(),
         audit_log: None,
         quorum: crate::quorum::QuorumThresholds::default(),
+        metrics: crate::model::metrics::MetricThresholds::default(),
         environments: ENVS.iter().map(environment_config).collect(),
     }
 }
@@ -758,6 +759,7 @@ fn environment_config(env: &EnvSpec) -> Environment {
             ..crate::config::Team::default()
         },
         read_only: None,
+        alarm_prefix: None,
         clusters: CLUSTERS
             .iter()
             .enumerate()
@@ -804,6 +806,23 @@ fn cluster_config(env: &EnvSpec, cluster_index: usize, cluster: &ClusterSpec) ->
         alb_switch,
         log_groups: BTreeMap::new(),
         exec_commands: BTreeMap::new(),
+        // The wallet clusters' path beyond ECS: a WAF before the external ALB, the
+        // Postgres instance, and the bank link's queues.
+        waf_web_acl: (!cluster.validators)
+            .then(|| format!("ibet-{}-{}-waf", env.short, cluster.name)),
+        rds_instances: if cluster.validators {
+            Vec::new()
+        } else {
+            vec![format!("ibet-{}-{}-db", env.short, cluster.name)]
+        },
+        sqs_queues: if cluster.name == "bank" {
+            vec![
+                format!("ibet-{}-bank-transfer", env.short),
+                format!("ibet-{}-bank-result", env.short),
+            ]
+        } else {
+            Vec::new()
+        },
     }
 }
 

@@ -56,6 +56,8 @@ pub(super) struct EnvWorld {
     written: Vec<Written>,
     next_incident: i64,
     mutations: u64,
+    /// What stressed each recent minute (the metrics follow it).
+    pub stress: super::metrics::Stress,
 }
 
 impl EnvWorld {
@@ -120,6 +122,7 @@ impl EnvWorld {
             written: Vec::new(),
             next_incident,
             mutations: 0,
+            stress: super::metrics::Stress::default(),
         }
     }
 
@@ -165,6 +168,7 @@ impl EnvWorld {
         if write_logs {
             self.write_logs(now);
         }
+        super::metrics::Stress::record(self, now);
         self.notes.clear();
     }
 
