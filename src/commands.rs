@@ -677,14 +677,14 @@ pub fn command_line(global: &GlobalOpts, op: &Op) -> String {
     }
     if let Some(config) = &global.config {
         words.push("--config".into());
-        words.push(shell_word(&config.display().to_string()));
+        words.push(crate::text::shell_word(&config.display().to_string()));
     }
     if let Some(audit) = &global.audit_log {
         words.push("--audit-log".into());
-        words.push(shell_word(&audit.display().to_string()));
+        words.push(crate::text::shell_word(&audit.display().to_string()));
     }
     words.push("--env".into());
-    words.push(shell_word(op.env()));
+    words.push(crate::text::shell_word(op.env()));
     if global.write {
         words.push("--write".into());
     }
@@ -771,7 +771,7 @@ pub fn command_line(global: &GlobalOpts, op: &Op) -> String {
     words.push(command.to_string());
     for (flag, value) in args {
         words.push(flag.to_string());
-        words.push(shell_word(&value));
+        words.push(crate::text::shell_word(&value));
     }
     words.join(" ")
 }
@@ -787,19 +787,6 @@ pub(crate) fn human(duration: std::time::Duration) -> String {
         (0, s) => format!("{s}s"),
         (m, 0) => format!("{m}m"),
         (m, s) => format!("{m}m{s}s"),
-    }
-}
-
-/// `word`, quoted for a POSIX shell when it needs it.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 
@@ -845,7 +832,7 @@ mod tests {
             command_line(&g, &back),
             "ibet-console --env production --write rollback --cluster node-api --service api --revision 42"
         );
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(crate::text::shell_word("it's"), r"'it'\''s'");
     }
 
     #[test]

@@ -106,22 +106,9 @@ impl ExecCommand {
     /// 'geth attach /data/geth.ipc'` (the program by its name).
     pub fn shell_text(&self) -> String {
         std::iter::once(AWS_CLI.to_string())
-            .chain(self.args.iter().map(|a| shell_word(a)))
+            .chain(self.args.iter().map(|a| crate::text::shell_word(a)))
             .collect::<Vec<_>>()
             .join(" ")
-    }
-}
-
-/// `word`, quoted for a POSIX shell when it needs it.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 
