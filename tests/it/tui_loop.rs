@@ -204,3 +204,72 @@ fn a_y_pressed_before_the_gate_holds_runs_the_switch_when_it_does_without_a_seco
     assert!(state.dialog().is_some());
     assert_eq!(audit_lines(&audit), 2, "one switch: before and after");
 }
+
+/// The demo's ECS, as a remote endpoint answers a first look: the services at once,
+/// the whole snapshot (tasks, task definitions) a second later.
+struct ServicesFirst(std::sync::Arc<dyn ibet_console::backend::EcsApi>);
+
+#[async_trait::async_trait]
+impl ibet_console::backend::EcsApi for ServicesFirst {
+    async fn snapshot(
+        &self,
+        cluster: &str,
+    ) -> ibet_console::backend::BackendResult<ibet_console::model::ecs::ClusterSnapshot> {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        self.0.snapshot(cluster).await
+    }
+    async fn services_only(
+        &self,
+        cluster: &str,
+    ) -> ibet_console::backend::BackendResult<Option<ibet_console::model::ecs::ClusterSnapshot>>
+    {
+        let mut whole = self.0.snapshot(cluster).await?;
+        whole.tasks.clear();
+        whole.task_definitions.clear();
+        Ok(Some(whole))
+    }
+    async fn task_definition(
+        &self,
+        arn: &str,
+    ) -> ibet_console::backend::BackendResult<ibet_console::model::ecs::TaskDefinition> {
+        self.0.task_definition(arn).await
+    }
+    async fn task_definition_revisions(
+        &self,
+        family: &str,
+    ) -> ibet_console::backend::BackendResult<Vec<String>> {
+        self.0.task_definition_revisions(family).await
+    }
+    async fn stop_task(
+        &self,
+        cluster: &str,
+        task: &str,
+        reason: &str,
+    ) -> ibet_console::backend::BackendResult<()> {
+        self.0.stop_task(cluster, task, reason).await
+    }
+    async fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        update: &ibet_console::backend::ServiceUpdate,
+    ) -> ibet_console::backend::BackendResult<()> {
+        self.0.update_service(cluster, service, update).await
+    }
+}
+
+#[test]
+fn the_first_look_at_the_services_is_drawn_without_waiting_for_the_frame_rhythm() {
+    let (mut session, clock) = crate::support::screen::demo_session(3, 60);
+    for be in &mut session.backends {
+        be.ecs = std::sync::Arc::new(ServicesFirst(std::sync::Arc::clone(&be.ecs)));
+    }
+    let (_, screen) = run_console(&session, clock, false, (120, 40), |op| async move {
+        // Well inside one frame interval (50 ms) after the first frame.
+        op.pass(Duration::from_millis(10)).await;
+        let shown = op.screen();
+        assert!(shown.contains("nginx-proxy"), "{shown}");
+        op.press(KeyCode::Char('q')).await;
+    });
+    assert!(screen.contains("nginx-proxy"), "{screen}");
+}
