@@ -10,6 +10,7 @@
 //! them) is classified by [`auth::classify_within`] and becomes the failed check of the
 //! plan that asked. Nothing here knows about plans or the terminal.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,10 +24,13 @@ pub const PARAMETERS_PER_CALL: usize = 50;
 
 /// The four clients of one environment.
 pub struct AwsVerify {
-    ecr: aws_sdk_ecr::Client,
-    ssm: aws_sdk_ssm::Client,
-    secrets: aws_sdk_secretsmanager::Client,
-    iam: aws_sdk_iam::Client,
+    /// The clients are made at the first check: a console that never plans a release
+    /// never builds them (their code then stays out of its resident memory).
+    sdk: aws_config::SdkConfig,
+    ecr: OnceLock<aws_sdk_ecr::Client>,
+    ssm: OnceLock<aws_sdk_ssm::Client>,
+    secrets: OnceLock<aws_sdk_secretsmanager::Client>,
+    iam: OnceLock<aws_sdk_iam::Client>,
     profile: Option<String>,
     limit: Duration,
 }
@@ -46,13 +50,31 @@ impl AwsVerify {
     pub fn new(sdk: &aws_config::SdkConfig, profile: Option<String>) -> Self {
         let (sdk, limit) = auth::completed(sdk);
         Self {
-            ecr: aws_sdk_ecr::Client::new(&sdk),
-            ssm: aws_sdk_ssm::Client::new(&sdk),
-            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
-            iam: aws_sdk_iam::Client::new(&sdk),
+            sdk,
+            ecr: OnceLock::new(),
+            ssm: OnceLock::new(),
+            secrets: OnceLock::new(),
+            iam: OnceLock::new(),
             profile,
             limit,
         }
+    }
+
+    fn ecr(&self) -> &aws_sdk_ecr::Client {
+        self.ecr.get_or_init(|| aws_sdk_ecr::Client::new(&self.sdk))
+    }
+
+    fn ssm(&self) -> &aws_sdk_ssm::Client {
+        self.ssm.get_or_init(|| aws_sdk_ssm::Client::new(&self.sdk))
+    }
+
+    fn secrets(&self) -> &aws_sdk_secretsmanager::Client {
+        self.secrets
+            .get_or_init(|| aws_sdk_secretsmanager::Client::new(&self.sdk))
+    }
+
+    fn iam(&self) -> &aws_sdk_iam::Client {
+        self.iam.get_or_init(|| aws_sdk_iam::Client::new(&self.sdk))
     }
 
     fn classify<E, R>(&self, err: &SdkError<E, R>, action: &str) -> crate::backend::BackendError
@@ -81,7 +103,7 @@ impl VerifyApi for AwsVerify {
                 .build(),
         };
         let answer = self
-            .ecr
+            .ecr()
             .describe_images()
             .registry_id(&image.registry)
             .repository_name(&image.repository)
@@ -128,7 +150,7 @@ impl VerifyApi for AwsVerify {
             let mut token: Option<String> = None;
             loop {
                 let out = self
-                    .ssm
+                    .ssm()
                     .describe_parameters()
                     .parameter_filters(filter.clone())
                     .max_results(50)
@@ -151,7 +173,7 @@ impl VerifyApi for AwsVerify {
     }
 
     async fn secret(&self, id: &str) -> BackendResult<Lookup> {
-        match self.secrets.describe_secret().secret_id(id).send().await {
+        match self.secrets().describe_secret().secret_id(id).send().await {
             Ok(out) if out.deleted_date().is_some() => {
                 Ok(Lookup::Missing("scheduled for deletion".into()))
             }
@@ -164,7 +186,7 @@ impl VerifyApi for AwsVerify {
     }
 
     async fn iam_role(&self, name: &str) -> BackendResult<Lookup> {
-        match self.iam.get_role().role_name(name).send().await {
+        match self.iam().get_role().role_name(name).send().await {
             Ok(_) => Ok(Lookup::Found(String::new())),
             Err(e) => match code(&e) {
                 Some("NoSuchEntity" | "NoSuchEntityException") => {
