@@ -2,8 +2,8 @@
 //! the effect runner's replies and the age tick, merged into one stream of [`Msg`]s
 //! applied by [`update`]; a frame is drawn only when the state says something visible
 //! changed. While log lines stream, frames are coalesced to at most one per
-//! [`LOG_FRAME`]; a key, a resize and a cluster's first look at its services draw at
-//! once.
+//! [`LOG_FRAME`]; a key, a resize, a cluster's first look at its services and the first
+//! poll of a node on screen draw at once.
 //!
 //! The modules: [`state`] (the world and the screen), [`msg`], [`update`] (routing),
 //! [`input`] (keys, through the table in [`keys`]), [`navigate`], `open` (dialogs,
@@ -200,14 +200,11 @@ impl Console {
                 }
                 other => other,
             };
-            // Keys are drawn at once, and so is a cluster's first look at its services
-            // (once per cluster: the first screen does not wait for the frame rhythm);
-            // other data (node samples, ECS, log lines) at most 20 times a second, so a
-            // burst of messages is applied before one frame.
-            urgent = matches!(
-                msg,
-                Msg::Key(_) | Msg::Resize | Msg::Observed(Observation::EcsServices { .. })
-            );
+            // Keys are drawn at once, and so is the first sight of a cluster's services
+            // and of the nodes on screen (the first screen does not wait for the frame
+            // rhythm); other data (node samples, ECS, log lines) at most 20 times a
+            // second, so a burst of messages is applied before one frame.
+            urgent = matches!(msg, Msg::Key(_) | Msg::Resize) || self.state.first_sight(&msg);
             if self.state.wants_full_rhythm(&msg) {
                 self.effects.pollers().attention();
             }

@@ -16,6 +16,13 @@
 //! turn stale that much later, the header says "idle · refresh 9s"); a
 //! change, a failed poll, a key or a refresh asked for brings the full rhythm back.
 //!
+//! The first screen first: each cluster's poller starts with a look at its services
+//! alone, and every other read (the clusters' tasks, task definitions and request
+//! paths, the ALB switches, the Quorum nodes, the locks and alarms; the metrics wait for
+//! the snapshots anyway) waits until every cluster's first look is over, or
+//! [`FIRST_LOOK_CAP`] has passed: the services table does not share the one thread and
+//! the endpoints with some sixty node requests and the snapshots' reads.
+//!
 //! The draw loop never waits on these: a hung endpoint makes its panel stale, never the
 //! screen frozen.
 //!
@@ -241,6 +248,48 @@ async fn tell_pace(
     .is_ok()
 }
 
+/// The longest the other reads wait for the clusters' first looks at their services: a
+/// slow or hung ECS never holds the Quorum panel back longer than this.
+pub const FIRST_LOOK_CAP: Duration = Duration::from_millis(200);
+
+/// The clusters' first looks at their services, as the pollers wait on them: how many
+/// are still under way, and the deadline after which nobody waits any more.
+#[derive(Clone)]
+struct FirstLooks {
+    left: watch::Receiver<usize>,
+    until: tokio::time::Instant,
+    over: bool,
+}
+
+impl FirstLooks {
+    /// Waits until every cluster's first look at its services is over (read, sent, or
+    /// failed), or the deadline; at once from then on.
+    async fn over(&mut self) {
+        if !self.over {
+            let _ = tokio::time::timeout_at(self.until, self.left.wait_for(|n| *n == 0)).await;
+            self.over = true;
+        }
+    }
+}
+
+/// One cluster's first look, under way until this is dropped (also when its poller
+/// ends early).
+struct FirstLook(Option<Arc<watch::Sender<usize>>>);
+
+impl FirstLook {
+    fn done(&mut self) {
+        if let Some(left) = self.0.take() {
+            left.send_modify(|n| *n = n.saturating_sub(1));
+        }
+    }
+}
+
+impl Drop for FirstLook {
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
 /// The longest pause between two lists of an environment's locks on a still console.
 pub const LOCKS_QUIET: Duration = Duration::from_secs(60);
 
@@ -389,6 +438,14 @@ pub fn spawn(
             .quiet_refresh_secs
             .max(2 * config.refresh_secs.max(1)),
     );
+    let clusters = config.environments.iter().map(|e| e.clusters.len()).sum();
+    let (left, looks) = watch::channel(clusters);
+    let left = Arc::new(left);
+    let first_looks = FirstLooks {
+        left: looks,
+        until: tokio::time::Instant::now() + FIRST_LOOK_CAP,
+        over: false,
+    };
     for (ei, (env, be)) in config.environments.iter().zip(backends).enumerate() {
         // The environment's action locks: one list per refresh while someone looks,
         // slowing to one a minute on a still console (an action checks the lock itself
@@ -399,7 +456,9 @@ pub fn spawn(
             let tx = tx.clone();
             let mut wakes = pollers.wakes();
             let mut pace = Pace::new(ecs_pace.every(), LOCKS_QUIET);
+            let mut first_looks = first_looks.clone();
             pollers.handles.push(tokio::spawn(async move {
+                first_looks.over().await;
                 let mut last = None;
                 loop {
                     let result = locks.list(&prefix).await.map_err(|e| e.to_string());
@@ -422,7 +481,9 @@ pub fn spawn(
             let clock = Arc::clone(clock);
             let mut wakes = pollers.wakes();
             let mut pace = Pace::new(ecs_pace.every(), LOCKS_QUIET);
+            let mut first_looks = first_looks.clone();
             pollers.handles.push(tokio::spawn(async move {
+                first_looks.over().await;
                 let mut backoff = Backoff::new(ecs_interval, Duration::from_secs(300), ei as u64);
                 let mut last = None;
                 loop {
@@ -467,6 +528,8 @@ pub fn spawn(
                 let mut pace = ecs_pace;
                 let targets = Arc::clone(&targets);
                 let resources = cluster.path_resources();
+                let mut first_looks = first_looks.clone();
+                let mut look = FirstLook(Some(Arc::clone(&left)));
                 pollers.handles.push(tokio::spawn(async move {
                     let mut backoff =
                         Backoff::new(ecs_interval, Duration::from_secs(120), seed ^ 0xEC5);
@@ -487,6 +550,8 @@ pub fn spawn(
                             // the tasks without describing the services again. One
                             // after the other: side by side they would share the
                             // endpoint's answers and the first screen would wait.
+                            // The snapshot, like every other read, waits for the other
+                            // clusters' first looks.
                             match ecs.services_only(&name).await {
                                 Ok(Some(services)) => {
                                     let msg = Observation::EcsServices {
@@ -497,11 +562,20 @@ pub fn spawn(
                                     if tx.send(msg).await.is_err() {
                                         return;
                                     }
+                                    look.done();
+                                    first_looks.over().await;
                                     ecs.poll_snapshot(&name).await
                                 }
-                                Ok(None) => ecs.poll_snapshot(&name).await,
+                                Ok(None) => {
+                                    look.done();
+                                    first_looks.over().await;
+                                    ecs.poll_snapshot(&name).await
+                                }
                                 // Not asked twice: the snapshot would fail the same way.
-                                Err(e) => Err(e),
+                                Err(e) => {
+                                    look.done();
+                                    Err(e)
+                                }
                             }
                         } else {
                             ecs.poll_snapshot(&name).await
@@ -546,6 +620,8 @@ pub fn spawn(
                             }
                         };
                         if !groups.is_empty() && due {
+                            // (After a failed first look, the switch's groups.)
+                            first_looks.over().await;
                             let result = elb.discover_paths(&groups).await;
                             if let Ok(read) = &result {
                                 topology = Some(read.clone());
@@ -604,7 +680,9 @@ pub fn spawn(
                 let clock = Arc::clone(clock);
                 let mut wakes = pollers.wakes();
                 let mut pace = ecs_pace;
+                let mut first_looks = first_looks.clone();
                 pollers.handles.push(tokio::spawn(async move {
+                    first_looks.over().await;
                     let mut backoff =
                         Backoff::new(ecs_interval, Duration::from_secs(120), seed ^ 0xA1B);
                     let mut last = None;
@@ -635,7 +713,9 @@ pub fn spawn(
                 let tx = tx.clone();
                 let mut wakes = pollers.wakes();
                 let mut pace = rpc_pace;
+                let mut first_looks = first_looks.clone();
                 pollers.handles.push(tokio::spawn(async move {
+                    first_looks.over().await;
                     let mut first = true;
                     let mut last: Option<NodeSample> = None;
                     let mut told = Duration::ZERO;
@@ -1104,6 +1184,192 @@ mod tests {
         let (tx, rx) = mpsc::channel(4096);
         let pollers = spawn(&config, &backends, &clock, &tx);
         (config, pollers, rx)
+    }
+
+    /// The demo's ECS, its first look at the services of `slow` taking `after` (`None`:
+    /// never answering), every other cluster's at once.
+    struct SlowFirstLook {
+        inner: Arc<dyn crate::backend::EcsApi>,
+        slow: String,
+        after: Option<Duration>,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::backend::EcsApi for SlowFirstLook {
+        async fn snapshot(
+            &self,
+            cluster: &str,
+        ) -> crate::backend::BackendResult<crate::model::ecs::ClusterSnapshot> {
+            self.inner.snapshot(cluster).await
+        }
+        async fn services_only(
+            &self,
+            cluster: &str,
+        ) -> crate::backend::BackendResult<Option<crate::model::ecs::ClusterSnapshot>> {
+            if cluster == self.slow {
+                match self.after {
+                    Some(after) => tokio::time::sleep(after).await,
+                    None => std::future::pending().await,
+                }
+            }
+            let mut services = self.inner.snapshot(cluster).await?;
+            services.tasks.clear();
+            services.task_definitions.clear();
+            Ok(Some(services))
+        }
+        async fn task_definition(
+            &self,
+            arn: &str,
+        ) -> crate::backend::BackendResult<crate::model::ecs::TaskDefinition> {
+            self.inner.task_definition(arn).await
+        }
+        async fn task_definition_revisions(
+            &self,
+            family: &str,
+        ) -> crate::backend::BackendResult<Vec<String>> {
+            self.inner.task_definition_revisions(family).await
+        }
+        async fn stop_task(
+            &self,
+            cluster: &str,
+            task: &str,
+            reason: &str,
+        ) -> crate::backend::BackendResult<()> {
+            self.inner.stop_task(cluster, task, reason).await
+        }
+        async fn update_service(
+            &self,
+            cluster: &str,
+            service: &str,
+            update: &crate::backend::ServiceUpdate,
+        ) -> crate::backend::BackendResult<()> {
+            self.inner.update_service(cluster, service, update).await
+        }
+    }
+
+    /// What the pollers of the demo world send in their first second when the first
+    /// look at the last cluster's services takes `after`: each observation's kind and
+    /// when it came (ms after the start), the metrics left out (they wait for every
+    /// cluster's snapshot anyway).
+    async fn first_second(after: Option<Duration>) -> Vec<(&'static str, ClusterAddr, u64)> {
+        use crate::backend::sim::{SimWorld, demo_config};
+        use crate::clock::ManualClock;
+
+        let clock: SharedClock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let world = SimWorld::new(7, Arc::clone(&clock));
+        let config = demo_config();
+        let slow = config.environments[0]
+            .clusters
+            .last()
+            .expect("a demo cluster")
+            .ecs_cluster
+            .clone();
+        let backends: Vec<EnvBackends> = config
+            .environments
+            .iter()
+            .map(|e| {
+                let mut be = world.backends(&e.name).expect("a demo environment");
+                be.ecs = Arc::new(SlowFirstLook {
+                    inner: be.ecs,
+                    slow: slow.clone(),
+                    after,
+                });
+                be
+            })
+            .collect();
+        let (tx, mut rx) = mpsc::channel(4096);
+        let _pollers = spawn(&config, &backends, &clock, &tx);
+        let start = tokio::time::Instant::now();
+        let end = start + Duration::from_secs(1);
+        let env = |env| ClusterAddr { env, cluster: 0 };
+        let mut seen = Vec::new();
+        while let Ok(Some(msg)) = tokio::time::timeout_at(end, rx.recv()).await {
+            let (kind, at) = match msg {
+                Observation::EcsServices { at, .. } => ("services", at),
+                Observation::Ecs { at, .. } => ("snapshot", at),
+                Observation::Paths { at, .. } => ("path", at),
+                Observation::Switch { at, .. } => ("switch", at),
+                Observation::Node { at, .. } => ("node", at),
+                Observation::Locks { env: e, .. } => ("locks", env(e)),
+                Observation::Alarms { env: e, .. } => ("alarms", env(e)),
+                _ => continue,
+            };
+            let ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+            seen.push((kind, at, ms));
+        }
+        seen
+    }
+
+    /// The first screen first: every cluster's services are read before anything else
+    /// (tasks, request paths, ALB switches, Quorum nodes, locks, alarms), which all
+    /// start the moment the last cluster's services are in.
+    #[tokio::test(start_paused = true)]
+    async fn every_other_read_starts_once_every_cluster_has_shown_its_services() {
+        let slow = Duration::from_millis(120);
+        let seen = first_second(Some(slow)).await;
+        let last = ClusterAddr {
+            env: 0,
+            cluster: demo_clusters(0) - 1,
+        };
+        let services: Vec<_> = seen.iter().filter(|(k, ..)| *k == "services").collect();
+        let clusters: usize = (0..demo_envs()).map(demo_clusters).sum();
+        assert_eq!(services.len(), clusters, "{seen:?}");
+        for (_, at, ms) in &services {
+            assert_eq!(*ms, if *at == last { 120 } else { 0 }, "{seen:?}");
+        }
+        let others: Vec<_> = seen.iter().filter(|(k, ..)| *k != "services").collect();
+        for kind in ["snapshot", "path", "switch", "node", "locks", "alarms"] {
+            assert!(others.iter().any(|(k, ..)| *k == kind), "{kind}: {seen:?}");
+        }
+        let earliest = others.iter().map(|(.., ms)| *ms).min();
+        assert_eq!(earliest, Some(120), "{seen:?}");
+    }
+
+    /// A first look that never ends holds the rest back [`FIRST_LOOK_CAP`] at most: the
+    /// Quorum panel, the other clusters' tasks and the locks do not wait on a hung ECS.
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_first_look_holds_the_other_reads_back_only_until_the_cap() {
+        let seen = first_second(None).await;
+        let last = ClusterAddr {
+            env: 0,
+            cluster: demo_clusters(0) - 1,
+        };
+        let cap = u64::try_from(FIRST_LOOK_CAP.as_millis()).unwrap_or(0);
+        let others: Vec<_> = seen.iter().filter(|(k, ..)| *k != "services").collect();
+        assert_eq!(
+            others.iter().map(|(.., ms)| *ms).min(),
+            Some(cap),
+            "{seen:?}"
+        );
+        for kind in ["node", "switch", "locks", "alarms"] {
+            assert!(
+                others.iter().any(|(k, _, ms)| *k == kind && *ms == cap),
+                "{kind} at the cap: {seen:?}"
+            );
+        }
+        // The hung cluster shows nothing of ECS; the others their services at once and
+        // their tasks at the cap.
+        assert!(
+            !seen
+                .iter()
+                .any(|(k, at, _)| *at == last && ["services", "snapshot"].contains(k)),
+            "{seen:?}"
+        );
+        assert!(
+            seen.iter()
+                .any(|(k, at, ms)| *k == "snapshot" && *at != last && *ms == cap),
+            "{seen:?}"
+        );
+    }
+
+    fn demo_envs() -> usize {
+        crate::backend::sim::demo_config().environments.len()
+    }
+
+    fn demo_clusters(env: usize) -> usize {
+        crate::backend::sim::demo_config().environments[env]
+            .clusters
+            .len()
     }
 
     /// The demo world with its clock standing still reads the same on every poll.

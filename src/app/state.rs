@@ -208,6 +208,29 @@ impl State {
         }
     }
 
+    /// Whether `msg` brings the first sight of something on screen, drawn at once
+    /// rather than at the next frame of the rhythm: a cluster's first look at its
+    /// services (once per cluster), and the first poll of a node of the cluster shown.
+    pub fn first_sight(&self, msg: &super::msg::Msg) -> bool {
+        use super::msg::Msg;
+        use crate::world::Observation;
+        match msg {
+            Msg::Observed(Observation::EcsServices { .. }) => true,
+            Msg::Observed(Observation::Node { at, node, .. }) => {
+                *at == self.selected_addr()
+                    && self
+                        .world
+                        .cluster(*at)
+                        .and_then(|c| c.nodes.get(*node))
+                        .is_some_and(|n| {
+                            n.history.last_answer().is_none()
+                                && n.history.consecutive_failures() == 0
+                        })
+            }
+            _ => false,
+        }
+    }
+
     /// Takes what a frame of this state reported ([`crate::ui::Drawn`]): when it changes
     /// with the clock alone (the clock tick marks the screen dirty again only from then
     /// on), how far the help can scroll, the log view's geometry.

@@ -273,3 +273,47 @@ fn the_first_look_at_the_services_is_drawn_without_waiting_for_the_frame_rhythm(
     });
     assert!(screen.contains("nginx-proxy"), "{screen}");
 }
+
+/// The demo's nodes, each poll answering 10 ms after it was asked.
+struct AnswersAfter10ms(std::sync::Arc<dyn ibet_console::backend::RpcApi>);
+
+#[async_trait::async_trait]
+impl ibet_console::backend::RpcApi for AnswersAfter10ms {
+    async fn sample(
+        &self,
+        node: &ibet_console::config::QuorumNode,
+        first: bool,
+    ) -> ibet_console::model::quorum::NodeSample {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        self.0.sample(node, first).await
+    }
+    async fn block_hash_at(
+        &self,
+        node: &ibet_console::config::QuorumNode,
+        height: u64,
+    ) -> ibet_console::backend::BackendResult<Option<String>> {
+        self.0.block_hash_at(node, height).await
+    }
+}
+
+#[test]
+fn the_first_poll_of_a_node_on_screen_is_drawn_without_waiting_for_the_frame_rhythm() {
+    let (mut session, clock) = crate::support::screen::demo_session(3, 60);
+    for be in &mut session.backends {
+        be.ecs = std::sync::Arc::new(ServicesFirst(std::sync::Arc::clone(&be.ecs)));
+        be.rpc = std::sync::Arc::new(AnswersAfter10ms(std::sync::Arc::clone(&be.rpc)));
+    }
+    let (_, screen) = run_console(&session, clock, false, (120, 40), |op| async move {
+        // The services are drawn at once; the nodes, polled once they are in, answer
+        // 10 ms later, well inside the frame interval (50 ms) that followed.
+        op.pass(Duration::from_millis(5)).await;
+        let before = op.screen();
+        assert!(before.contains("nginx-proxy"), "{before}");
+        assert!(!before.contains("synced"), "{before}");
+        op.pass(Duration::from_millis(15)).await;
+        let shown = op.screen();
+        assert!(shown.contains("synced"), "{shown}");
+        op.press(KeyCode::Char('q')).await;
+    });
+    assert!(screen.contains("synced"), "{screen}");
+}
