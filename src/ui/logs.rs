@@ -37,6 +37,7 @@ use crate::app::logview::{
     Geometry, InputKind, LogViewState, MAX_SOURCE_WIDTH, NoteKind, count, row_end,
 };
 use crate::clock::{Zone, short_age, short_duration};
+use crate::logs::tail::{Following, PollReason};
 use crate::logs::{Level, LogLine};
 use crate::text::sanitize;
 
@@ -542,6 +543,19 @@ fn render_status(view: &LogViewState, zone: &Zone, theme: &Theme, frame: &mut Fr
         format!(" · {}", bytes(buffer.approx_bytes())),
         theme.dim(),
     ));
+    // How new lines come: a Live Tail session, or polls (and why, when not chosen).
+    if let Some(how) = view.follows_by() {
+        let style = match how {
+            Following::Live => theme.accent(),
+            Following::Polling {
+                why: PollReason::Chosen,
+                ..
+            } => theme.dim(),
+            Following::Polling { .. } => theme.warn(),
+        };
+        spans.push(Span::styled(" · ", theme.dim()));
+        spans.push(Span::styled(how.label(), style));
+    }
     if view.timestamps() {
         spans.push(Span::styled(
             format!(" · {}", zone.label(view.now())),
