@@ -1081,6 +1081,11 @@ mod tests {
             #[allow(dead_code)]
             mode: SwitchMode,
         }
+        #[derive(serde::Deserialize)]
+        struct Follow {
+            #[allow(dead_code)]
+            follow: crate::config::FollowBy,
+        }
         for word in ROLES {
             let parsed: Role = toml::from_str(&format!("role = \"{word}\"")).expect("a role word");
             assert_eq!(parsed.role.as_str(), *word);
@@ -1089,11 +1094,6 @@ mod tests {
             assert!(toml::from_str::<Mode>(&format!("mode = \"{word}\"")).is_ok());
         }
         assert!(toml::from_str::<Mode>("mode = \"weights\"").is_err());
-        #[derive(serde::Deserialize)]
-        struct Follow {
-            #[allow(dead_code)]
-            follow: crate::config::FollowBy,
-        }
         for word in FOLLOW_MODES {
             assert!(toml::from_str::<Follow>(&format!("follow = \"{word}\"")).is_ok());
         }

@@ -245,7 +245,7 @@ impl Following {
 /// `0.5`, `1`, `2.5`: seconds with at most one decimal.
 fn seconds(d: Duration) -> String {
     let tenths = d.as_millis().div_ceil(100);
-    if tenths % 10 == 0 {
+    if tenths.is_multiple_of(10) {
         (tenths / 10).to_string()
     } else {
         format!("{}.{}", tenths / 10, tenths % 10)

@@ -136,7 +136,9 @@ impl LiveSession for AwsLiveSession {
                 .collect();
             return Ok(Some(LiveUpdate {
                 events,
-                sampled: update.session_metadata().is_some_and(|m| m.sampled()),
+                sampled: update
+                    .session_metadata()
+                    .is_some_and(aws_sdk_cloudwatchlogs::types::LiveTailSessionMetadata::sampled),
             }));
         }
     }
