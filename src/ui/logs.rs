@@ -8,7 +8,7 @@
 //! │03:01:58.412 api/5e6f7a8b {"level":"error","msg":"contract call reverted",…}      │ lines
 //! ╰───────────────────────────────────────────────────────────────────────────────────╯
 //!  ✖ /ecs/ibet-prd/node-api/api: throttled: Rate exceeded · retrying · hint: …          tail error
-//!  12,345 lines · 4.1 MiB · UTC · /timeout                   saved 12,345 lines to …    status
+//!  12,345 lines · 4.1 MiB · UTC · live · /timeout            saved 12,345 lines to …    status
 //! ```
 //!
 //! Only the lines on screen are laid out: the cost of a frame depends on its size, never
@@ -543,7 +543,14 @@ fn render_status(view: &LogViewState, zone: &Zone, theme: &Theme, frame: &mut Fr
         format!(" · {}", bytes(buffer.approx_bytes())),
         theme.dim(),
     ));
-    // How new lines come: a Live Tail session, or polls (and why, when not chosen).
+    if view.timestamps() {
+        spans.push(Span::styled(
+            format!(" · {}", zone.label(view.now())),
+            theme.dim(),
+        ));
+    }
+    // How new lines come, after the zone the times need: a Live Tail session, or polls
+    // (and why, when they were not chosen).
     if let Some(how) = view.follows_by() {
         let style = match how {
             Following::Live => theme.accent(),
@@ -555,12 +562,6 @@ fn render_status(view: &LogViewState, zone: &Zone, theme: &Theme, frame: &mut Fr
         };
         spans.push(Span::styled(" · ", theme.dim()));
         spans.push(Span::styled(how.label(), style));
-    }
-    if view.timestamps() {
-        spans.push(Span::styled(
-            format!(" · {}", zone.label(view.now())),
-            theme.dim(),
-        ));
     }
     if view.wrap() {
         spans.push(Span::styled(" · wrap", theme.dim()));
