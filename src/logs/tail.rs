@@ -192,8 +192,12 @@ pub enum PollReason {
     /// Polling was chosen (`[logs] follow = "poll"`, `logs --poll`), or the backend has
     /// no live tail (the demo world).
     Chosen,
-    /// StartLiveTail was denied (`logs:StartLiveTail` is not allowed): for this tail.
-    NotAllowed,
+    /// A session was denied, for the rest of this tail: `action` (`logs:StartLiveTail`,
+    /// or `logs:DescribeLogGroups`, which finds the group's ARN) is not allowed.
+    NotAllowed {
+        /// The IAM action denied.
+        action: &'static str,
+    },
     /// Sessions kept closing early; Live Tail is tried again later.
     ClosedEarly,
     /// An update was sampled (more lines than a session streams); Live Tail is tried
@@ -210,7 +214,7 @@ impl Following {
                 let every = format!("polling {} s", seconds(every));
                 match why {
                     PollReason::Chosen => every,
-                    PollReason::NotAllowed => format!("{every} (live tail not allowed)"),
+                    PollReason::NotAllowed { .. } => format!("{every} (live tail not allowed)"),
                     PollReason::ClosedEarly => format!("{every} (live tail closed)"),
                     PollReason::Sampled => format!("sampled · {every}"),
                 }
@@ -227,8 +231,8 @@ impl Following {
                 let every = seconds(every);
                 match why {
                     PollReason::Chosen => None,
-                    PollReason::NotAllowed => Some(format!(
-                        "live tail not allowed (logs:StartLiveTail): polling every {every} s"
+                    PollReason::NotAllowed { action } => Some(format!(
+                        "live tail not allowed ({action}): polling every {every} s"
                     )),
                     PollReason::ClosedEarly => Some(format!(
                         "live tail sessions keep closing: polling every {every} s, live tail again in a few minutes"

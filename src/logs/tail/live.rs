@@ -462,9 +462,14 @@ impl Engine {
     ) -> Result<Wake, Closed> {
         let config = &self.tail.config;
         let now = Instant::now();
-        if matches!(error, Some(BackendError::AccessDenied { .. })) {
+        if let Some(BackendError::AccessDenied { action, .. }) = &error {
+            let action = if action.contains("DescribeLogGroups") {
+                "logs:DescribeLogGroups"
+            } else {
+                "logs:StartLiveTail"
+            };
             self.groups[index].live.state = State::Polling { retry: None };
-            let how = self.polling(PollReason::NotAllowed);
+            let how = self.polling(PollReason::NotAllowed { action });
             self.announce(index, how).await?;
             return Ok(Wake::Round);
         }
@@ -680,7 +685,12 @@ mod tests {
         fake.put(G, "ecs/api/t1", clock.now_ms(), "polled");
         let (lines, following) = drain(&mut h, Duration::from_secs(600)).await;
         assert_eq!(lines, ["t1 polled"]);
-        assert_eq!(following, [polling(PollReason::NotAllowed)]);
+        assert_eq!(
+            following,
+            [polling(PollReason::NotAllowed {
+                action: "logs:StartLiveTail"
+            })]
+        );
     }
 
     #[tokio::test(start_paused = true)]
