@@ -25,6 +25,11 @@
 //! the session. Dropping the engine (the tail stopped, the view closed) aborts the
 //! sessions' tasks, which closes the sessions. Opening a session takes a token of the
 //! shared budget like any request.
+//!
+//! Nothing here knows the SDK or the terminal: a session is a backend's
+//! [`crate::backend::LiveSession`], and how a group follows is told as
+//! [`TailEvent::Following`] for the views to say. It never delivers a line twice to save
+//! a request, and never keeps a group on a session it cannot trust (sampled, closing).
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
