@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use crate::config::{AlbSwitch, QuorumNode};
 use crate::model::alb::{PathTopology, SwitchView};
 use crate::model::ecs::{ClusterSnapshot, Task, TaskDefinition};
-use crate::model::logs::{LogPage, LogQuery};
+use crate::model::logs::{LiveQuery, LiveUpdate, LogPage, LogQuery};
 use crate::model::metrics::{Alarm, MetricKey};
 use crate::model::quorum::NodeSample;
 
@@ -339,6 +339,22 @@ pub trait LogsApi: Send + Sync {
             "writing logs is not supported here".into(),
         ))
     }
+    /// Opens a Live Tail session (StartLiveTail) and returns once it has started.
+    /// `Ok(None)`: this backend has no live tail (the tail engine polls instead).
+    async fn live_tail(&self, query: &LiveQuery) -> BackendResult<Option<Box<dyn LiveSession>>> {
+        let _ = query;
+        Ok(None)
+    }
+}
+
+/// An open CloudWatch Logs Live Tail session: one long-lived streaming request that
+/// brings the events ingested since it opened, about once a second. Dropping it closes
+/// the session.
+#[async_trait]
+pub trait LiveSession: Send {
+    /// The next update (possibly empty); `Ok(None)` once the session has ended (AWS ends
+    /// every session after three hours).
+    async fn next(&mut self) -> BackendResult<Option<LiveUpdate>>;
 }
 
 /// CloudWatch metrics and alarms, per environment.

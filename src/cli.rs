@@ -153,6 +153,10 @@ pub struct LogsArgs {
     /// meanwhile join (looked up every refresh_secs).
     #[arg(long)]
     pub follow: bool,
+    /// Follow by FilterLogEvents polls even when `[logs] follow` is `live-tail` (the
+    /// default: one CloudWatch Logs Live Tail session per log group).
+    #[arg(long, requires = "follow")]
+    pub poll: bool,
     /// JSON and logfmt lines in their compact form (level, message, then the fields as
     /// key=value) instead of as written.
     #[arg(long)]

@@ -66,9 +66,40 @@ pub struct Config {
     /// When CloudWatch metrics become problems (the `[metrics]` table).
     #[serde(default)]
     pub metrics: crate::model::metrics::MetricThresholds,
+    /// How log views and `logs --follow` follow new lines (the `[logs]` table).
+    #[serde(default)]
+    pub logs: LogsSettings,
     /// Environments, in tab order.
     #[serde(default)]
     pub environments: Vec<Environment>,
+}
+
+/// The `[logs]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsSettings {
+    /// How new lines come after the backfill.
+    #[serde(default)]
+    pub follow: FollowBy,
+}
+
+/// How a log view follows new lines (`[logs] follow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FollowBy {
+    /// One CloudWatch Logs Live Tail session per log group (billed per session minute),
+    /// polling where it cannot be used.
+    #[default]
+    LiveTail,
+    /// FilterLogEvents polls (every 0.5 s while lines flow).
+    Poll,
+}
+
+impl FollowBy {
+    /// Whether the tail follows by Live Tail.
+    pub fn is_live(self) -> bool {
+        self == Self::LiveTail
+    }
 }
 
 /// One environment (an AWS account and region, or part of one).
@@ -560,7 +591,22 @@ general-2 = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgrou
             [
                 "test.toml:1:1: unknown key `colour`; valid keys are `refresh_secs`, \
               `rpc_poll_secs`, `quiet_refresh_secs`, `quiet_rpc_poll_secs`, `theme`, \
-              `log_buffer_lines`, `timezone`, `audit_log`, `quorum`, `metrics`, `environments`"
+              `log_buffer_lines`, `timezone`, `audit_log`, `quorum`, `metrics`, `logs`, \
+              `environments`"
+            ]
+        );
+    }
+
+    #[test]
+    fn logs_follow_is_live_tail_unless_told_to_poll() {
+        assert_eq!(parse("").unwrap().logs.follow, FollowBy::LiveTail);
+        let poll = parse("[logs]\nfollow = \"poll\"\n").unwrap();
+        assert_eq!(poll.logs.follow, FollowBy::Poll);
+        assert_eq!(
+            messages("[logs]\nfollow = \"stream\"\nevery = 2\n"),
+            [
+                "test.toml:2:10: `logs.follow` must be `live-tail` or `poll`, found `stream`",
+                "test.toml:3:1: unknown key `every` in `logs`; valid keys are `follow`"
             ]
         );
     }

@@ -16,8 +16,8 @@
 //!   chain's fault tolerance), pure over the samples the RPC backend takes.
 //! - [`text`]: display-safe text; nothing from a log line or a node reaches the terminal
 //!   unsanitised.
-//! - [`logs`]: live CloudWatch Logs: stream discovery, the tail engine, the log buffer,
-//!   and the `logs` subcommand's core.
+//! - [`logs`]: live CloudWatch Logs: stream discovery, the tail engine (polls, or one
+//!   Live Tail session per log group), the log buffer, and the `logs` subcommand's core.
 //! - [`world`]: everything observed and judged, per environment and cluster, changed only
 //!   by [`world::World::apply`] of an observation; no screen in it.
 //! - [`app`]: the TUI: its state (the world and the screen), `update`, the key table,

@@ -5,11 +5,13 @@
 //!
 //! - [`discovery`]: [`LogSource`]s (group, stream, label) from a cluster snapshot's task
 //!   definitions (`awslogs` options) and tasks, for services, tasks or containers.
-//! - [`tail`]: the [`Tail`] engine. It backfills a window, then polls FilterLogEvents
-//!   adaptively, batching the streams of a group into one request and sweeping the
-//!   group's quiet streams for late batches, under a [`RequestBudget`] shared by all
-//!   tails ([`budget`]), delivering each event once and downloading it about once
-//!   ([`cursor`]) as [`LogLine`]s ([`mod@line`]) over a channel.
+//! - [`tail`]: the [`Tail`] engine. It backfills a window, then follows each log group
+//!   by a CloudWatch Logs Live Tail session (with a catch-up read at each start), or
+//!   polls FilterLogEvents adaptively where it cannot, batching the streams of a group
+//!   into one request and sweeping the group's quiet streams for late batches, under a
+//!   [`RequestBudget`] shared by all tails ([`budget`]), delivering each event once and
+//!   downloading it about once ([`cursor`]) as [`LogLine`]s ([`mod@line`]) over a
+//!   channel.
 //! - [`buffer`]: the bounded [`LogBuffer`] a log view holds, with search and saving.
 //! - [`command`]: the `logs` subcommand's core ([`print_logs`], [`parse_since`]).
 //!

@@ -270,6 +270,7 @@ async fn logs(global: &GlobalOpts, args: &LogsArgs) -> i32 {
         since,
         filter_pattern: args.filter.clone(),
         follow: args.follow,
+        live: session.config.logs.follow.is_live() && !args.poll,
         ..TailConfig::default()
     };
     let tail = Tail::new(

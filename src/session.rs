@@ -126,6 +126,7 @@ impl Session {
                 audit_log: None,
                 quorum: crate::quorum::QuorumThresholds::default(),
                 metrics: crate::model::metrics::MetricThresholds::default(),
+                logs: crate::config::LogsSettings::default(),
                 environments: Vec::new(),
             },
             backends: Vec::new(),

@@ -107,6 +107,7 @@ impl LogTails {
                     .with_budget(Arc::clone(&self.budget))
                     .with_config(TailConfig {
                         filter_pattern: filter,
+                        live: self.config.logs.follow.is_live(),
                         ..TailConfig::default()
                     });
                 let (sources_tx, sources_rx) = watch::channel(sources.clone());

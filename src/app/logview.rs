@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::backend::BackendError;
 use crate::clock::{EpochMs, iso_utc};
+use crate::logs::tail::{Following, PollReason};
 use crate::logs::{LogBuffer, TailConfig, TailEvent};
 
 /// The longest text an input line takes.
@@ -206,6 +207,8 @@ pub struct LogViewState {
     popup: Option<JsonPopup>,
     note: Option<StatusNote>,
     problem: Option<TailProblem>,
+    /// How each log group follows, as the tail last said.
+    following: std::collections::BTreeMap<String, Following>,
     source_width: usize,
     now: EpochMs,
     drawn: Geometry,
@@ -239,6 +242,7 @@ impl LogViewState {
             popup: None,
             note: None,
             problem: None,
+            following: std::collections::BTreeMap::new(),
             source_width: 0,
             now,
             drawn: Geometry::default(),
@@ -340,6 +344,20 @@ impl LogViewState {
     /// The status note.
     pub fn note(&self) -> Option<&StatusNote> {
         self.note.as_ref()
+    }
+
+    /// How the tail follows, in short: a group that polls when it should not (denied,
+    /// sampled, sessions closing) first, then one that polls, else `live`; `None`
+    /// until the tail has said (during the backfill).
+    pub fn follows_by(&self) -> Option<Following> {
+        let polling = |f: &&Following| matches!(f, Following::Polling { .. });
+        let fallen = |f: &&Following| matches!(f, Following::Polling { why, .. } if *why != PollReason::Chosen);
+        let all = self.following.values();
+        all.clone()
+            .find(fallen)
+            .or_else(|| all.clone().find(polling))
+            .or_else(|| self.following.values().next())
+            .copied()
     }
 
     /// The last error of the tail.
@@ -482,6 +500,7 @@ impl LogViewState {
                 self.backfilled = true;
                 true
             }
+            TailEvent::Following { group, how } => self.following.insert(group, how) != Some(how),
         }
     }
 

@@ -26,6 +26,8 @@ type Span = Range<usize>;
 pub(super) const ROLES: &[&str] = &["general", "validator"];
 /// The words `alb_switch.mode` accepts (the serde names of `SwitchMode`).
 pub(super) const SWITCH_MODES: &[&str] = &["listener", "targets"];
+/// The words `logs.follow` accepts (the serde names of `FollowBy`).
+pub(super) const FOLLOW_MODES: &[&str] = &["live-tail", "poll"];
 
 /// What a key's value must be.
 #[derive(Debug, Clone, Copy)]
@@ -109,8 +111,12 @@ const ROOT_KEYS: &[Key] = &[
     optional("audit_log", Kind::String),
     optional("quorum", Kind::Table),
     optional("metrics", Kind::Table),
+    optional("logs", Kind::Table),
     optional("environments", Kind::ArrayOfTables),
 ];
+
+/// `LogsSettings`.
+const LOGS_KEYS: &[Key] = &[optional("follow", Kind::OneOf(FOLLOW_MODES))];
 
 const PERCENT: Kind = Kind::Integer { min: 1, max: 100 };
 
@@ -282,6 +288,9 @@ impl Checker<'_> {
         }
         if let Some((metrics, span)) = table(root, "metrics") {
             self.metrics(metrics, &span);
+        }
+        if let Some((logs, span)) = table(root, "logs") {
+            self.keys(logs, &span, "logs", LOGS_KEYS);
         }
         let mut names = HashMap::new();
         for (i, env, span) in tables(root, "environments") {
@@ -1072,6 +1081,11 @@ mod tests {
             #[allow(dead_code)]
             mode: SwitchMode,
         }
+        #[derive(serde::Deserialize)]
+        struct Follow {
+            #[allow(dead_code)]
+            follow: crate::config::FollowBy,
+        }
         for word in ROLES {
             let parsed: Role = toml::from_str(&format!("role = \"{word}\"")).expect("a role word");
             assert_eq!(parsed.role.as_str(), *word);
@@ -1080,5 +1094,8 @@ mod tests {
             assert!(toml::from_str::<Mode>(&format!("mode = \"{word}\"")).is_ok());
         }
         assert!(toml::from_str::<Mode>("mode = \"weights\"").is_err());
+        for word in FOLLOW_MODES {
+            assert!(toml::from_str::<Follow>(&format!("follow = \"{word}\"")).is_ok());
+        }
     }
 }

@@ -114,6 +114,11 @@ pub async fn print_logs_of(
                     }
                 }
                 TailEvent::Backfilled => {}
+                TailEvent::Following { group, how } => {
+                    if let Some(notice) = how.notice() {
+                        writeln!(errors, "note: {group}: {notice}")?;
+                    }
+                }
             }
         }
         match lost {

@@ -45,6 +45,16 @@
 //!   are forgotten after each poll and no request starts before it. A stream that joins
 //!   late is read before it by a separate catch-up (see the tail engine).
 //!
+//! **Following by Live Tail.** A Live Tail session brings each event once, as it is
+//! ingested, without an id; a read by FilterLogEvents (the catch-up after a session
+//! opens) may bring some of them too. The tail engine then names every event of the
+//! group by its content (stream, ingestion time, message, and its rank among identical
+//! ones) instead of its id, so both sources name it alike; [`TailCursor::admit_streamed`]
+//! delivers a streamed event older than what is remembered (a late batch: no read can
+//! bring it again), and [`TailCursor::hold_from`] keeps the ids of the last minute,
+//! whatever the start, so that an event read by a catch-up and streamed a second later
+//! is delivered once.
+//!
 //! Pure logic, no I/O: the tail engine drives it and the tests exercise it directly.
 
 use std::collections::{BTreeSet, HashMap};
@@ -71,6 +81,8 @@ pub struct TailCursor {
     /// Where the next sweep of the quiet streams starts.
     sweep_from: EpochMs,
     delivered: BTreeSet<(EpochMs, Box<str>)>,
+    /// Ids from this time on are kept whatever the start ([`TailCursor::hold_from`]).
+    hold: Option<EpochMs>,
 }
 
 impl TailCursor {
@@ -89,6 +101,7 @@ impl TailCursor {
             round_stream_newest: HashMap::new(),
             sweep_from: window_start,
             delivered: BTreeSet::new(),
+            hold: None,
         }
     }
 
@@ -190,6 +203,11 @@ impl TailCursor {
         self.sweep_from = self.sweep_from.min(at).max(self.remembered_from);
     }
 
+    /// The start of the backfill window: nothing older is delivered.
+    pub fn window_start(&self) -> EpochMs {
+        self.window_start
+    }
+
     /// The newest timestamp of a completed poll.
     pub fn newest(&self) -> Option<EpochMs> {
         self.newest
@@ -231,6 +249,25 @@ impl TailCursor {
         fresh
     }
 
+    /// [`TailCursor::admit`] for events a Live Tail session streamed: an event older
+    /// than [`TailCursor::remembered_from`] was ingested late, after every read that
+    /// could have brought it, and is delivered (not remembered).
+    pub fn admit_streamed(&mut self, events: Vec<LogEvent>) -> Vec<LogEvent> {
+        let (old, recent): (Vec<LogEvent>, Vec<LogEvent>) = events
+            .into_iter()
+            .partition(|e| e.timestamp < self.remembered_from);
+        let mut fresh = old;
+        fresh.extend(self.admit(recent));
+        fresh
+    }
+
+    /// Keeps the ids of events from `at` on when the next polls complete, however far
+    /// the start moves (following by Live Tail: a streamed event may arrive after a read
+    /// brought it).
+    pub fn hold_from(&mut self, at: EpochMs) {
+        self.hold = Some(at);
+    }
+
     /// Ends a poll that read every page of every request of the group, begun at wall
     /// time `began_at`: moves the start forward and forgets ids that no later request
     /// can return. `covered_quiet` says the poll read the quiet streams too (a sweep ran,
@@ -263,6 +300,7 @@ impl TailCursor {
                 .max(self.floor.min(self.sweep_from)),
             _ => self.start(),
         };
+        let keep_from = self.hold.map_or(keep_from, |hold| keep_from.min(hold));
         self.remembered_from = self.remembered_from.max(keep_from);
         self.prune();
     }
@@ -471,6 +509,23 @@ mod tests {
         assert_eq!(c.start(), 1_000, "the floor never moves back");
         c.complete_round(70_000, 60_000, true);
         assert_eq!(c.start(), 10_000);
+    }
+
+    #[test]
+    fn held_ids_outlive_the_start_and_late_streamed_events_pass() {
+        let mut c = TailCursor::new(0, 0);
+        c.hold_from(1_000);
+        c.admit(vec![ev(1_500, "a"), ev(2_000, "b")]);
+        c.complete_round(3_000, 0, true);
+        assert_eq!(c.start(), 3_000);
+        assert_eq!(c.remembered_from(), 1_000);
+        // Streamed a moment after the read brought them: nothing twice.
+        assert!(
+            c.admit_streamed(vec![ev(1_500, "a"), ev(2_000, "b")])
+                .is_empty()
+        );
+        // Older than anything remembered: a late batch, delivered.
+        assert_eq!(ids(&c.admit_streamed(vec![ev(900, "late")])), ["late"]);
     }
 
     #[test]

@@ -1,14 +1,29 @@
 //! An in-memory CloudWatch Logs for the tail engine's tests: it answers FilterLogEvents
 //! as AWS does (interleaved pages, next tokens, a missing named stream is an error) and
-//! can be told to throttle or fail. Test-only; it must not grow into a demo world.
+//! can be told to throttle or fail, and streams Live Tail sessions when told to
+//! ([`FakeLogs::live`]). Test-only; it must not grow into a demo world.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 
-use crate::backend::{BackendError, BackendResult, LogsApi};
-use crate::model::logs::{LogEvent, LogPage, LogQuery};
+use crate::backend::{BackendError, BackendResult, LiveSession, LogsApi};
+use crate::model::logs::{LiveQuery, LiveUpdate, LogEvent, LogPage, LogQuery};
+
+/// How the fake answers StartLiveTail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveMode {
+    /// Sessions stream each event put from then on, as its own update; a new session
+    /// first streams the events put within `replay_ms` before it (as a session may
+    /// bring lines a read brings too).
+    Stream { replay_ms: i64 },
+    /// AccessDenied.
+    Deny,
+    /// Every event of the group in one update, then the end (as moto does).
+    CloseAtOnce,
+}
 
 /// An in-memory log service.
 #[derive(Debug, Default)]
@@ -27,6 +42,9 @@ struct State {
     /// Events returned over all answers.
     returned: usize,
     page_size: usize,
+    live: Option<LiveMode>,
+    sessions: Vec<(LiveQuery, mpsc::UnboundedSender<LiveUpdate>)>,
+    sessions_opened: usize,
 }
 
 impl FakeLogs {
@@ -55,20 +73,63 @@ impl FakeLogs {
         let mut state = self.lock();
         state.next_id += 1;
         let id = format!("{:020}", state.next_id);
+        let event = LogEvent {
+            timestamp,
+            ingestion: timestamp,
+            event_id: id,
+            group: group.into(),
+            stream: stream.into(),
+            message: message.into(),
+        };
+        state.sessions.retain(|(query, tx)| {
+            !matches(query, &event)
+                || tx
+                    .send(LiveUpdate {
+                        events: vec![streamed(&event)],
+                        sampled: false,
+                    })
+                    .is_ok()
+        });
         state
             .groups
             .entry(group.into())
             .or_default()
             .entry(stream.into())
             .or_default()
-            .push(LogEvent {
-                timestamp,
-                ingestion: timestamp,
-                event_id: id,
-                group: group.into(),
-                stream: stream.into(),
-                message: message.into(),
+            .push(event);
+    }
+
+    /// Answers StartLiveTail this way (without: no live tail).
+    pub fn live(&self, mode: LiveMode) {
+        self.lock().live = Some(mode);
+    }
+
+    /// Ends every open session.
+    pub fn end_sessions(&self) {
+        self.lock().sessions.clear();
+    }
+
+    /// Sends every open session a sampled update (with no events).
+    pub fn sample(&self) {
+        let state = self.lock();
+        for (_, tx) in &state.sessions {
+            let _ = tx.send(LiveUpdate {
+                events: Vec::new(),
+                sampled: true,
             });
+        }
+    }
+
+    /// Sessions opened so far.
+    pub fn sessions_opened(&self) -> usize {
+        self.lock().sessions_opened
+    }
+
+    /// Sessions open now.
+    pub fn sessions_open(&self) -> usize {
+        let mut state = self.lock();
+        state.sessions.retain(|(_, tx)| !tx.is_closed());
+        state.sessions.len()
     }
 
     /// The next calls fail with these errors, in order.
@@ -89,6 +150,54 @@ impl FakeLogs {
 
 #[async_trait]
 impl LogsApi for FakeLogs {
+    async fn live_tail(&self, query: &LiveQuery) -> BackendResult<Option<Box<dyn LiveSession>>> {
+        let mut state = self.lock();
+        let Some(mode) = state.live else {
+            return Ok(None);
+        };
+        if mode == LiveMode::Deny {
+            return Err(BackendError::AccessDenied {
+                action: "logs:StartLiveTail".into(),
+                principal: None,
+                resource: None,
+                reason: None,
+            });
+        }
+        state.sessions_opened += 1;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let all: Vec<LogEvent> = state
+            .groups
+            .get(&query.group)
+            .into_iter()
+            .flat_map(|streams| streams.values().flatten())
+            .filter(|e| matches(query, e))
+            .map(streamed)
+            .collect();
+        match mode {
+            LiveMode::Stream { replay_ms } => {
+                let newest = all.iter().map(|e| e.ingestion).max().unwrap_or(0);
+                let recent: Vec<LogEvent> = all
+                    .into_iter()
+                    .filter(|e| e.ingestion > newest - replay_ms)
+                    .collect();
+                if replay_ms > 0 && !recent.is_empty() {
+                    let _ = tx.send(LiveUpdate {
+                        events: recent,
+                        sampled: false,
+                    });
+                }
+                state.sessions.push((query.clone(), tx));
+            }
+            _ => {
+                let _ = tx.send(LiveUpdate {
+                    events: all,
+                    sampled: false,
+                });
+            }
+        }
+        Ok(Some(Box::new(FakeSession(rx))))
+    }
+
     async fn filter(&self, query: &LogQuery) -> BackendResult<LogPage> {
         let mut state = self.lock();
         state.queries.push(query.clone());
@@ -146,5 +255,33 @@ impl LogsApi for FakeLogs {
             next_token: more.then(|| next.to_string()),
             events: page,
         })
+    }
+}
+
+/// Whether a session's request takes this event.
+fn matches(query: &LiveQuery, event: &LogEvent) -> bool {
+    query.group == event.group
+        && (query.streams.is_empty() || query.streams.contains(&event.stream))
+        && (query.stream_prefixes.is_empty()
+            || query
+                .stream_prefixes
+                .iter()
+                .any(|p| event.stream.starts_with(p.as_str())))
+}
+
+/// An event as Live Tail sends it: no id.
+fn streamed(event: &LogEvent) -> LogEvent {
+    LogEvent {
+        event_id: String::new(),
+        ..event.clone()
+    }
+}
+
+struct FakeSession(mpsc::UnboundedReceiver<LiveUpdate>);
+
+#[async_trait]
+impl LiveSession for FakeSession {
+    async fn next(&mut self) -> BackendResult<Option<LiveUpdate>> {
+        Ok(self.0.recv().await)
     }
 }

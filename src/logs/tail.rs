@@ -30,7 +30,17 @@
 //!    not slow the tail down. Every request first takes a token from the
 //!    [`RequestBudget`] shared by all tails. A throttled request is retried after an
 //!    exponential back-off with jitter.
-//! 5. **Errors are messages.** A failed request becomes a [`TailEvent::Error`]; the tail
+//! 5. **Following by Live Tail** ([`TailConfig::live`], `tail/live.rs`). After the
+//!    backfill each group follows by one CloudWatch Logs Live Tail session instead of
+//!    polls: one long-lived streaming request whose updates bring every event as it is
+//!    ingested, about once a second. Each session start is followed by one catch-up read
+//!    from the group's cursor (what landed between the backfill, or the session before,
+//!    and this one). Events are then named by their content, so a line read and streamed
+//!    is delivered once. A group falls back to the polls above when the backend has no
+//!    live tail, when StartLiveTail is denied, when sessions keep closing early (tried
+//!    again some minutes later), or when an update is sampled (then polls are the only
+//!    exact reading). [`TailEvent::Following`] says how each group follows.
+//! 6. **Errors are messages.** A failed request becomes a [`TailEvent::Error`]; the tail
 //!    goes on, and the next round re-reads what the failed one missed.
 //!
 //! Time: the window and cursor floors use the injected [`SharedClock`]; sleeps use tokio's
@@ -51,6 +61,8 @@ use super::line::LogLine;
 use crate::backend::{BackendError, LogsApi};
 use crate::clock::{EpochMs, SharedClock};
 use crate::model::logs::{LogEvent, LogQuery};
+
+mod live;
 
 /// How a tail reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +103,19 @@ pub struct TailConfig {
     pub jitter_seed: u64,
     /// Most lines per [`TailEvent::Lines`] message.
     pub batch_lines: usize,
+    /// After the backfill, follow each group by a Live Tail session when the backend
+    /// has one (false: poll). Default false; the config's `[logs] follow` sets it.
+    pub live: bool,
+    /// A session that ends sooner than this closed early. Default 30 s.
+    pub live_min_session: Duration,
+    /// Early closes in a row before a group polls instead. Default 3.
+    pub live_early_closes: u32,
+    /// The first pause before reopening a session that closed early (doubles with each
+    /// early close). Default 1 s.
+    pub live_reopen_after: Duration,
+    /// How long a group polls after sessions closed early or an update was sampled,
+    /// before it tries Live Tail again. Default 5 minutes.
+    pub live_retry_after: Duration,
 }
 
 impl Default for TailConfig {
@@ -112,6 +137,11 @@ impl Default for TailConfig {
             throttle_retries: 5,
             jitter_seed: 0x1b37_c0de,
             batch_lines: 10_000,
+            live: false,
+            live_min_session: Duration::from_secs(30),
+            live_early_closes: 3,
+            live_reopen_after: Duration::from_secs(1),
+            live_retry_after: Duration::from_secs(300),
         }
     }
 }
@@ -133,6 +163,97 @@ pub enum TailEvent {
     },
     /// The backfill window has been read (once, after the first round).
     Backfilled,
+    /// How a group follows now (sent after the backfill, and when it changes).
+    Following {
+        /// The log group.
+        group: String,
+        /// How.
+        how: Following,
+    },
+}
+
+/// How a group of a tail follows new lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Following {
+    /// A Live Tail session streams them.
+    Live,
+    /// Polled with FilterLogEvents, every `every` while lines flow.
+    Polling {
+        /// The interval while lines flow.
+        every: Duration,
+        /// Why it polls.
+        why: PollReason,
+    },
+}
+
+/// Why a group polls instead of following by Live Tail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollReason {
+    /// Polling was chosen (`[logs] follow = "poll"`, `logs --poll`), or the backend has
+    /// no live tail (the demo world).
+    Chosen,
+    /// A session was denied, for the rest of this tail: `action` (`logs:StartLiveTail`,
+    /// or `logs:DescribeLogGroups`, which finds the group's ARN) is not allowed.
+    NotAllowed {
+        /// The IAM action denied.
+        action: &'static str,
+    },
+    /// Sessions kept closing early; Live Tail is tried again later.
+    ClosedEarly,
+    /// An update was sampled (more lines than a session streams); Live Tail is tried
+    /// again later.
+    Sampled,
+}
+
+impl Following {
+    /// A few words for a status line: `live`, `polling 0.5 s`, `sampled · polling 0.5 s`.
+    pub fn label(self) -> String {
+        match self {
+            Self::Live => "live".into(),
+            Self::Polling { every, why } => {
+                let every = format!("polling {} s", seconds(every));
+                match why {
+                    PollReason::Chosen => every,
+                    PollReason::NotAllowed { .. } => format!("{every} (live tail not allowed)"),
+                    PollReason::ClosedEarly => format!("{every} (live tail closed)"),
+                    PollReason::Sampled => format!("sampled · {every}"),
+                }
+            }
+        }
+    }
+
+    /// The one-line notice `logs --follow` prints when a group does not follow live
+    /// as configured; `None` when there is nothing to say.
+    pub fn notice(self) -> Option<String> {
+        match self {
+            Self::Live => Some("following by live tail".into()),
+            Self::Polling { every, why } => {
+                let every = seconds(every);
+                match why {
+                    PollReason::Chosen => None,
+                    PollReason::NotAllowed { action } => Some(format!(
+                        "live tail not allowed ({action}): polling every {every} s"
+                    )),
+                    PollReason::ClosedEarly => Some(format!(
+                        "live tail sessions keep closing: polling every {every} s, live tail again in a few minutes"
+                    )),
+                    PollReason::Sampled => Some(format!(
+                        "live tail sampled the lines (too many a second): polling every {every} s"
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// `0.5`, `1`, `2.5`: seconds with at most one decimal.
+fn seconds(d: Duration) -> String {
+    let tenths = d.as_millis().div_ceil(100);
+    if tenths.is_multiple_of(10) {
+        (tenths / 10).to_string()
+    } else {
+        format!("{}.{}", tenths / 10, tenths % 10)
+    }
 }
 
 /// A tail, ready to run: the backend, the shared budget, the clock and the settings.
@@ -248,6 +369,7 @@ impl Tail {
     ) {
         let initial = sources.borrow_and_update().clone();
         let receiver_gone = events.clone();
+        let (live_tx, mut live_rx) = mpsc::channel(live::QUEUE);
         let mut engine = Engine {
             groups: Vec::new(),
             backoff: Backoff::new(
@@ -257,6 +379,9 @@ impl Tail {
             ),
             tail: self,
             events,
+            live_tx,
+            sessions: 0,
+            following: false,
         };
         engine.set_sources(&initial);
         let mut sources_open = true;
@@ -264,33 +389,50 @@ impl Tail {
         let mut first = true;
         // A tail just opened is looked at: it polls fast as if lines had just flowed.
         let mut last_lines = Some(tokio::time::Instant::now());
+        let mut next_round = tokio::time::Instant::now();
         loop {
             if sources.has_changed().unwrap_or(false) {
                 let changed = sources.borrow_and_update().clone();
                 engine.set_sources(&changed);
             }
-            let began = tokio::time::Instant::now();
-            let Ok(outcome) = engine.round().await else {
+            if engine.live_catch_ups().await.is_err() {
                 return;
-            };
-            if outcome == RoundOutcome::Lines {
-                last_lines = Some(began);
             }
-            if first {
-                first = false;
-                if engine.events.send(TailEvent::Backfilled).await.is_err() {
+            if first || (engine.any_polling() && tokio::time::Instant::now() >= next_round) {
+                let began = tokio::time::Instant::now();
+                let Ok(outcome) = engine.round(first).await else {
                     return;
+                };
+                if outcome == RoundOutcome::Lines {
+                    last_lines = Some(began);
                 }
+                if first {
+                    first = false;
+                    if engine.events.send(TailEvent::Backfilled).await.is_err() {
+                        return;
+                    }
+                    if !engine.tail.config.follow {
+                        return;
+                    }
+                    if engine.start_following().await.is_err() {
+                        return;
+                    }
+                }
+                let since_lines = last_lines.map(|at| at.elapsed());
+                delay = next_delay(delay, outcome, since_lines, &engine.tail.config);
+                next_round = began + delay;
             }
-            if !engine.tail.config.follow {
-                return;
-            }
-            let since_lines = last_lines.map(|at| at.elapsed());
-            delay = next_delay(delay, outcome, since_lines, &engine.tail.config);
-            // Wait for the next round, counted from this one's start; a change of sources
-            // starts it at once, and a closed receiver ends the tail even when there is
-            // nothing to send.
-            let sleep = tokio::time::sleep_until(began + delay);
+            engine.live_timers();
+            // Wait for the next round, counted from this one's start, or for a session to
+            // open again; a change of sources starts a round at once, and a closed
+            // receiver ends the tail even when there is nothing to send.
+            let round_at = engine.any_polling().then_some(next_round);
+            let wake = match (round_at, engine.next_live_timer()) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => tokio::time::Instant::now() + Duration::from_secs(3_600),
+            };
+            let sleep = tokio::time::sleep_until(wake);
             tokio::pin!(sleep);
             loop {
                 tokio::select! {
@@ -300,10 +442,22 @@ impl Tail {
                         if changed.is_ok() {
                             let changed = sources.borrow_and_update().clone();
                             engine.set_sources(&changed);
+                            next_round = tokio::time::Instant::now();
                             break;
                         }
                         // A closed sender means the sources never change again.
                         sources_open = false;
+                    }
+                    Some(note) = live_rx.recv() => {
+                        match engine.on_live(note).await {
+                            Err(Closed) => return,
+                            Ok(live::Wake::Nothing) => {}
+                            Ok(live::Wake::Timer) => break,
+                            Ok(live::Wake::Round) => {
+                                next_round = tokio::time::Instant::now();
+                                break;
+                            }
+                        }
                     }
                 }
             }
@@ -349,6 +503,12 @@ struct Engine {
     groups: Vec<GroupTail>,
     backoff: Backoff,
     events: mpsc::Sender<TailEvent>,
+    /// Where the Live Tail sessions' tasks report.
+    live_tx: mpsc::Sender<live::LiveNote>,
+    /// Sessions opened so far (the id of the next).
+    sessions: u64,
+    /// The backfill is done and the groups follow.
+    following: bool,
 }
 
 /// The streams of one log group followed together.
@@ -369,6 +529,8 @@ struct GroupTail {
     catch_ups: Vec<CatchUp>,
     /// When the quiet streams are next swept (`None`: at the first round with any).
     next_sweep: Option<tokio::time::Instant>,
+    /// How the group follows by Live Tail, and its session.
+    live: live::GroupLive,
 }
 
 /// The history of one stream that joined a group already followed (a task discovered
@@ -383,6 +545,8 @@ struct CatchUp {
     end: EpochMs,
     settled_at: EpochMs,
     cursor: TailCursor,
+    /// Read to its end once (following by Live Tail, it is not read every round).
+    read: bool,
 }
 
 /// Which cursor a request reads for.
@@ -494,7 +658,7 @@ impl Engine {
                     .collect(),
                 _ => Vec::new(),
             };
-            let (cursor, by_prefix, mut catch_ups, next_sweep) = match previous {
+            let (cursor, by_prefix, mut catch_ups, next_sweep, live) = match previous {
                 Some(previous) => {
                     let same = previous.streams == streams;
                     (
@@ -502,9 +666,16 @@ impl Engine {
                         previous.by_prefix && same,
                         previous.catch_ups,
                         previous.next_sweep,
+                        previous.live,
                     )
                 }
-                None => (TailCursor::new(window_start, 0), false, Vec::new(), None),
+                None => (
+                    TailCursor::new(window_start, 0),
+                    false,
+                    Vec::new(),
+                    None,
+                    live::GroupLive::new(self.following && config.live),
+                ),
             };
             catch_ups.retain(|c| streams.contains(&c.stream));
             let mut tail = GroupTail {
@@ -516,6 +687,7 @@ impl Engine {
                 cursor,
                 catch_ups,
                 next_sweep,
+                live,
             };
             let lookback = if tail.merges_streams() {
                 duration_ms(config.lookback)
@@ -542,7 +714,12 @@ impl Engine {
             } else {
                 tail.cursor.start()
             };
-            let end = polled_from - 1;
+            // Followed by a session, the stream's lines from now on are streamed.
+            let end = if tail.live.is_streamed() {
+                self.tail.clock.now_ms()
+            } else {
+                polled_from - 1
+            };
             if end >= window_start {
                 let settled_at = end.saturating_add(duration_ms(config.lookback));
                 tail.catch_ups
@@ -551,28 +728,54 @@ impl Engine {
                         end,
                         settled_at,
                         cursor: TailCursor::new(window_start, 0),
+                        read: false,
                     }));
             }
+            live::restart_if_changed(&mut tail, config);
             self.groups.push(tail);
         }
     }
 
-    /// Polls every group once and sends what is new.
-    async fn round(&mut self) -> Result<RoundOutcome, Closed> {
+    /// Polls every group once (`all`), or every group that polls rather than follows by
+    /// Live Tail, and sends what is new.
+    async fn round(&mut self, all: bool) -> Result<RoundOutcome, Closed> {
         let began_at = self.tail.clock.now_ms();
         let mut lines = Vec::new();
         let mut failed = false;
         for index in 0..self.groups.len() {
+            if !all && !self.groups[index].live.polls() {
+                continue;
+            }
             match self.poll_group(index, &mut lines).await? {
-                Some(covered_quiet) => self.groups[index].cursor.complete_round(
-                    began_at,
-                    duration_ms(self.tail.config.ingest_slack),
-                    covered_quiet,
-                ),
+                Some(covered_quiet) => self.complete(index, began_at, covered_quiet),
                 None => failed = true,
             }
         }
         let delivered = !lines.is_empty();
+        self.send_lines(lines).await?;
+        Ok(if failed {
+            RoundOutcome::Failed
+        } else if delivered {
+            RoundOutcome::Lines
+        } else {
+            RoundOutcome::Quiet
+        })
+    }
+
+    /// Ends a complete read of group `index` begun at `began_at` (see
+    /// [`TailCursor::complete_round`]). Following by Live Tail, the ids of the last
+    /// `ingest_slack` are kept whatever the start: a line read now may be streamed later.
+    fn complete(&mut self, index: usize, began_at: EpochMs, covered_quiet: bool) {
+        let slack = duration_ms(self.tail.config.ingest_slack);
+        let cursor = &mut self.groups[index].cursor;
+        if self.tail.config.live {
+            cursor.hold_from(began_at - slack);
+        }
+        cursor.complete_round(began_at, slack, covered_quiet);
+    }
+
+    /// Sends lines in time order, in messages of at most `batch_lines`.
+    async fn send_lines(&self, mut lines: Vec<LogLine>) -> Result<(), Closed> {
         // Stable: lines with equal timestamps keep the order the service gave them.
         lines.sort_by_key(|l: &LogLine| l.timestamp);
         let batch = self.tail.config.batch_lines.max(1);
@@ -581,13 +784,7 @@ impl Engine {
             self.send(TailEvent::Lines(lines)).await?;
             lines = rest;
         }
-        Ok(if failed {
-            RoundOutcome::Failed
-        } else if delivered {
-            RoundOutcome::Lines
-        } else {
-            RoundOutcome::Quiet
-        })
+        Ok(())
     }
 
     /// Reads one group's requests to their last page, and sweeps its quiet streams when
@@ -689,6 +886,7 @@ impl Engine {
                 // Read (or not there yet: nothing to read so far); done once nothing
                 // older than its end can still land.
                 QueryEnd::Done | QueryEnd::StreamMissing => {
+                    self.groups[index].catch_ups[c].read = true;
                     if now > self.groups[index].catch_ups[c].settled_at {
                         self.groups[index].catch_ups.remove(c);
                     } else {
@@ -711,17 +909,23 @@ impl Engine {
         query: &mut LogQuery,
         lines: &mut Vec<LogLine>,
     ) -> Result<QueryEnd, Closed> {
+        // Following by Live Tail, events are named by their content (see `live`); the
+        // rank of identical ones counts over every page of the request.
+        let mut ranks = live::Ranks::default();
         loop {
             self.tail.budget.acquire().await;
             match self.tail.logs.filter(query).await {
                 Ok(page) => {
                     self.backoff.reset();
                     let group = &mut self.groups[index];
-                    let followed: Vec<LogEvent> = page
+                    let mut followed: Vec<LogEvent> = page
                         .events
                         .into_iter()
                         .filter(|e| group.label_of(&e.stream).is_some())
                         .collect();
+                    if self.tail.config.live {
+                        ranks.identify(&mut followed);
+                    }
                     let cursor = match reader {
                         Reader::Group | Reader::Sweep => &mut group.cursor,
                         Reader::CatchUp(c) => &mut group.catch_ups[c].cursor,
@@ -843,6 +1047,7 @@ mod tests {
                 TailEvent::Lines(l) => lines.extend(l),
                 TailEvent::Backfilled => break,
                 e @ TailEvent::Error { .. } => other.push(e),
+                TailEvent::Following { .. } => {}
             }
         }
         (lines, other)

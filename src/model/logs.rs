@@ -50,3 +50,27 @@ pub struct LogPage {
     /// Continuation token, when there is more.
     pub next_token: Option<String>,
 }
+
+/// A Live Tail session request (StartLiveTail) on one log group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LiveQuery {
+    /// Log group (its name; the backend finds its ARN).
+    pub group: String,
+    /// Exact stream names (at most 100), or empty.
+    pub streams: Vec<String>,
+    /// Stream name prefixes, used when `streams` is empty (empty too: every stream).
+    pub stream_prefixes: Vec<String>,
+    /// Server-side filter pattern.
+    pub filter_pattern: Option<String>,
+}
+
+/// One update of a Live Tail session: the events ingested since the one before (their
+/// `event_id` is empty: Live Tail sends none).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LiveUpdate {
+    /// The events, in the order the service sent them.
+    pub events: Vec<LogEvent>,
+    /// The service sent a sample: more than it streams (about 500 events a second)
+    /// matched, and some were left out.
+    pub sampled: bool,
+}

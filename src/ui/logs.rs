@@ -8,7 +8,7 @@
 //! │03:01:58.412 api/5e6f7a8b {"level":"error","msg":"contract call reverted",…}      │ lines
 //! ╰───────────────────────────────────────────────────────────────────────────────────╯
 //!  ✖ /ecs/ibet-prd/node-api/api: throttled: Rate exceeded · retrying · hint: …          tail error
-//!  12,345 lines · 4.1 MiB · UTC · /timeout                   saved 12,345 lines to …    status
+//!  12,345 lines · 4.1 MiB · UTC · live · /timeout            saved 12,345 lines to …    status
 //! ```
 //!
 //! Only the lines on screen are laid out: the cost of a frame depends on its size, never
@@ -37,6 +37,7 @@ use crate::app::logview::{
     Geometry, InputKind, LogViewState, MAX_SOURCE_WIDTH, NoteKind, count, row_end,
 };
 use crate::clock::{Zone, short_age, short_duration};
+use crate::logs::tail::{Following, PollReason};
 use crate::logs::{Level, LogLine};
 use crate::text::sanitize;
 
@@ -547,6 +548,20 @@ fn render_status(view: &LogViewState, zone: &Zone, theme: &Theme, frame: &mut Fr
             format!(" · {}", zone.label(view.now())),
             theme.dim(),
         ));
+    }
+    // How new lines come, after the zone the times need: a Live Tail session, or polls
+    // (and why, when they were not chosen).
+    if let Some(how) = view.follows_by() {
+        let style = match how {
+            Following::Live => theme.accent(),
+            Following::Polling {
+                why: PollReason::Chosen,
+                ..
+            } => theme.dim(),
+            Following::Polling { .. } => theme.warn(),
+        };
+        spans.push(Span::styled(" · ", theme.dim()));
+        spans.push(Span::styled(how.label(), style));
     }
     if view.wrap() {
         spans.push(Span::styled(" · wrap", theme.dim()));

@@ -19,6 +19,7 @@ mod e2e_tmux;
 mod exec;
 mod moto_ecs;
 mod moto_elb;
+mod moto_live_tail;
 mod moto_locks;
 mod moto_logs;
 mod moto_metrics;

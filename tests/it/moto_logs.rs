@@ -146,7 +146,7 @@ async fn collect(handle: &mut TailHandle, want: usize, deadline: Duration) -> Ve
                 assert!(batch.windows(2).all(|w| w[0].timestamp <= w[1].timestamp));
                 lines.extend(batch);
             }
-            Ok(Some(TailEvent::Backfilled)) => {}
+            Ok(Some(TailEvent::Backfilled | TailEvent::Following { .. })) => {}
             Ok(Some(TailEvent::Error { group, error, .. })) => panic!("{group}: {error}"),
             Ok(None) | Err(_) => break,
         }

@@ -8,6 +8,7 @@ pub mod config_toml;
 pub mod driver;
 pub mod ecs_fixture;
 pub mod elb_fixture;
+pub mod live_tail_stub;
 pub mod moto;
 pub mod release_fixture;
 pub mod screen;

@@ -1,29 +1,47 @@
 //! CloudWatch Logs on the AWS SDK: [`AwsLogs`] implements [`LogsApi`] with
-//! FilterLogEvents, and writes the shared audit trail's lines with PutLogEvents (one
-//! request per batch; CreateLogStream once, when the stream is not there yet).
+//! FilterLogEvents and StartLiveTail, and writes the shared audit trail's lines with
+//! PutLogEvents (one request per batch; CreateLogStream once, when the stream is not
+//! there yet).
 //!
 //! One call is one page; following `next_token`, batching streams and pacing requests is
-//! the tail engine's job (`crate::logs::tail`), not this adapter's. Errors pass through
-//! [`classify`], so throttling arrives as [`crate::backend::BackendError::Throttled`].
+//! the tail engine's job (`crate::logs::tail`), not this adapter's. A Live Tail session
+//! is one long-lived request whose answer streams an update about every second
+//! ([`AwsLiveSession`]); StartLiveTail names log groups by ARN, so the first session of
+//! a group asks DescribeLogGroups for it (one request per group for the life of the
+//! client: the ARN is kept). Errors pass through [`classify`], so throttling arrives as
+//! [`crate::backend::BackendError::Throttled`] and a refused StartLiveTail names
+//! `logs:StartLiveTail`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use aws_sdk_cloudwatchlogs::types::error::StartLiveTailResponseStreamError;
+use aws_sdk_cloudwatchlogs::types::{InputLogEvent, StartLiveTailResponseStream};
 
 use super::auth::classify;
-use crate::backend::{BackendResult, LogsApi};
-use crate::model::logs::{LogEvent, LogPage, LogQuery};
+use crate::backend::{BackendError, BackendResult, LiveSession, LogsApi};
+use crate::model::logs::{LiveQuery, LiveUpdate, LogEvent, LogPage, LogQuery};
 
 /// The IAM action behind [`LogsApi::filter`], as error messages name it.
 const FILTER_ACTION: &str = "logs:FilterLogEvents";
 /// The IAM actions behind [`LogsApi::put_lines`].
 const PUT_ACTION: &str = "logs:PutLogEvents";
 const CREATE_STREAM_ACTION: &str = "logs:CreateLogStream";
+/// The IAM actions behind [`LogsApi::live_tail`].
+const LIVE_TAIL_ACTION: &str = "logs:StartLiveTail";
+const DESCRIBE_GROUPS_ACTION: &str = "logs:DescribeLogGroups";
 
 /// CloudWatch Logs of one environment.
 #[derive(Debug, Clone)]
 pub struct AwsLogs {
     client: aws_sdk_cloudwatchlogs::Client,
     profile: Option<String>,
+    /// An endpoint set in the configuration (a local endpoint): StartLiveTail is sent
+    /// to it as it is, without the `streaming-` host prefix AWS's own endpoints take.
+    endpoint_override: bool,
+    /// Log group name to ARN, as DescribeLogGroups gave it.
+    arns: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl AwsLogs {
@@ -33,6 +51,95 @@ impl AwsLogs {
         Self {
             client: aws_sdk_cloudwatchlogs::Client::new(config),
             profile,
+            endpoint_override: config.endpoint_url().is_some(),
+            arns: Arc::default(),
+        }
+    }
+
+    /// The ARN of log group `group` (without the trailing `:*`), asked once.
+    async fn group_arn(&self, group: &str) -> BackendResult<String> {
+        if let Some(arn) = self
+            .arns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(group)
+        {
+            return Ok(arn.clone());
+        }
+        let output = self
+            .client
+            .describe_log_groups()
+            .log_group_name_prefix(group)
+            .send()
+            .await
+            .map_err(|e| classify(&e, DESCRIBE_GROUPS_ACTION, self.profile.as_deref()))?;
+        let arn = output
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(group))
+            .and_then(|g| {
+                g.log_group_arn()
+                    .map(str::to_string)
+                    .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_string()))
+            })
+            .ok_or_else(|| {
+                BackendError::NotFound(format!("log group {group} (DescribeLogGroups)"))
+            })?;
+        self.arns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(group.to_string(), arn.clone());
+        Ok(arn)
+    }
+}
+
+/// A Live Tail session on the SDK's event stream.
+struct AwsLiveSession {
+    output: aws_sdk_cloudwatchlogs::operation::start_live_tail::StartLiveTailOutput,
+    group: String,
+    profile: Option<String>,
+}
+
+#[async_trait]
+impl LiveSession for AwsLiveSession {
+    async fn next(&mut self) -> BackendResult<Option<LiveUpdate>> {
+        loop {
+            let message = match self.output.response_stream.recv().await {
+                Ok(Some(message)) => message,
+                Ok(None) => return Ok(None),
+                // The three-hour end of every session is an end, not a failure.
+                Err(e)
+                    if e.as_service_error().is_some_and(
+                        StartLiveTailResponseStreamError::is_session_timeout_exception,
+                    ) =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(classify(&e, LIVE_TAIL_ACTION, self.profile.as_deref())),
+            };
+            let StartLiveTailResponseStream::SessionUpdate(update) = message else {
+                // The session's start (already seen when it opened), or a kind of event
+                // this SDK does not know.
+                continue;
+            };
+            let events = update
+                .session_results()
+                .iter()
+                .map(|e| LogEvent {
+                    timestamp: e.timestamp().unwrap_or_default(),
+                    ingestion: e.ingestion_time().unwrap_or_default(),
+                    event_id: String::new(),
+                    group: self.group.clone(),
+                    stream: e.log_stream_name().unwrap_or_default().to_string(),
+                    message: e.message().unwrap_or_default().to_string(),
+                })
+                .collect();
+            return Ok(Some(LiveUpdate {
+                events,
+                sampled: update
+                    .session_metadata()
+                    .is_some_and(aws_sdk_cloudwatchlogs::types::LiveTailSessionMetadata::sampled),
+            }));
         }
     }
 }
@@ -75,6 +182,40 @@ impl LogsApi for AwsLogs {
             events,
             next_token: output.next_token().map(str::to_string),
         })
+    }
+
+    async fn live_tail(&self, query: &LiveQuery) -> BackendResult<Option<Box<dyn LiveSession>>> {
+        let arn = self.group_arn(&query.group).await?;
+        let mut request = self
+            .client
+            .start_live_tail()
+            .log_group_identifiers(arn)
+            .set_log_event_filter_pattern(query.filter_pattern.clone());
+        // The service takes names or prefixes (with exactly one group), not both.
+        if !query.streams.is_empty() {
+            request = request.set_log_stream_names(Some(query.streams.clone()));
+        } else if !query.stream_prefixes.is_empty() {
+            request = request.set_log_stream_name_prefixes(Some(query.stream_prefixes.clone()));
+        }
+        let sent = if self.endpoint_override {
+            request
+                .customize()
+                .mutate_request(|request| {
+                    let uri = request.uri().replacen("://streaming-", "://", 1);
+                    let _ = request.set_uri(uri);
+                })
+                .send()
+                .await
+        } else {
+            request.send().await
+        };
+        // `send` returns once the session's start has arrived.
+        let output = sent.map_err(|e| classify(&e, LIVE_TAIL_ACTION, self.profile.as_deref()))?;
+        Ok(Some(Box::new(AwsLiveSession {
+            output,
+            group: query.group.clone(),
+            profile: self.profile.clone(),
+        })))
     }
 
     async fn put_lines(

@@ -737,6 +737,7 @@ pub fn demo_config() -> Config {
         audit_log: None,
         quorum: crate::quorum::QuorumThresholds::default(),
         metrics: crate::model::metrics::MetricThresholds::default(),
+        logs: crate::config::LogsSettings::default(),
         environments: ENVS.iter().map(environment_config).collect(),
     }
 }
