@@ -370,11 +370,29 @@ impl EnvState {
     /// While idle: the longest pause between two reads of any of the environment's
     /// pollers now (ms), given the ECS refresh and node poll rhythms.
     pub fn longest_pause_ms(&self, refresh_ms: i64, rpc_poll_ms: i64) -> Option<i64> {
-        if !self.idle() {
+        self.longest_pause_among_ms(|_| true, refresh_ms, rpc_poll_ms)
+    }
+
+    /// [`EnvState::longest_pause_ms`] of the clusters `shown` picks by index: what a
+    /// screen that shows only those says.
+    pub fn longest_pause_among_ms(
+        &self,
+        shown: impl Fn(usize) -> bool,
+        refresh_ms: i64,
+        rpc_poll_ms: i64,
+    ) -> Option<i64> {
+        let clusters: Vec<&ClusterState> = self
+            .clusters
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shown(*i))
+            .map(|(_, c)| c)
+            .collect();
+        if !clusters.iter().any(|c| c.slowed()) {
             return None;
         }
-        self.clusters
-            .iter()
+        clusters
+            .into_iter()
             .flat_map(|c| {
                 let aws = [Some(c.ecs.slowed_ms), Some(c.paths.slowed_ms)]
                     .into_iter()
