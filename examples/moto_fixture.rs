@@ -6,6 +6,7 @@
 //! cargo run --example moto_fixture -- http://127.0.0.1:5000 > /tmp/moto.toml
 //! AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 //!     cargo run -- --config /tmp/moto.toml
+//! cargo run --example moto_fixture -- --shape small http://127.0.0.1:5000 > /tmp/small.toml
 //! ```
 //!
 //! It builds the node-api, satoshi, issuer and bank clusters (`ibet-stg-*`) with their
@@ -14,7 +15,10 @@
 //! checks), and for node-api, issuer and bank the load balancers and target groups their
 //! services sit behind (an internet-facing ALB to nginx, an internal one to the API and
 //! the two Quorum general nodes), then writes the matching TOML to stdout (progress goes
-//! to stderr). Without `MOTO_ECS_SERVICE_RUNNING`, moto reports every deployment as in
+//! to stderr). `--shape small` builds a smaller world instead: node-api (nginx with six
+//! tasks, the API with eight, the two general nodes) and satoshi, two clusters, eight
+//! services and twenty running tasks, behind one load balancer (node-api's internal
+//! one: the API and the general nodes). Without `MOTO_ECS_SERVICE_RUNNING`, moto reports every deployment as in
 //! progress. It only talks to the URL it is given; the fixture code is
 //! `tests/it/support/ecs_fixture.rs`, `elb_fixture.rs` and `release_fixture.rs`, shared
 //! with the tests.
@@ -35,9 +39,19 @@ use anyhow::{Context as _, bail};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let (Some(url), None) = (args.next(), args.next()) else {
-        bail!("usage: cargo run --example moto_fixture -- http://127.0.0.1:PORT");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (clusters, url): (&[(&str, ecs_fixture::ClusterShape)], &String) = match args.as_slice() {
+        [url] => (&ecs_fixture::STAGING_WORLD, url),
+        [flag, shape, url] if flag == "--shape" && shape == "staging" => {
+            (&ecs_fixture::STAGING_WORLD, url)
+        }
+        [flag, shape, url] if flag == "--shape" && shape == "small" => {
+            (&ecs_fixture::SMALL_WORLD, url)
+        }
+        _ => bail!(
+            "usage: cargo run --example moto_fixture -- [--shape staging|small] \
+                 http://127.0.0.1:PORT"
+        ),
     };
     let url = url.trim_end_matches('/').to_string();
     let sdk = moto::sdk_config(&url);
@@ -51,9 +65,12 @@ async fn main() -> anyhow::Result<()> {
     let network = elb_fixture::Network::create(&url).await;
     let mut target_groups = BTreeMap::new();
     let mut load_balancers = BTreeMap::new();
-    for (i, name) in ["node-api", "issuer", "bank"].into_iter().enumerate() {
+    let behind_load_balancers = clusters
+        .iter()
+        .filter(|(_, shape)| *shape != ecs_fixture::ClusterShape::Validators);
+    for (i, (name, shape)) in behind_load_balancers.enumerate() {
         let ecs_cluster = fixture.staging_name(name);
-        let groups: Vec<elb_fixture::GroupSpec> = ecs_fixture::wallet_services(&ecs_cluster)
+        let groups: Vec<elb_fixture::GroupSpec> = ecs_fixture::services_of(*shape, &ecs_cluster)
             .into_iter()
             .filter_map(|s| {
                 Some(elb_fixture::GroupSpec {
@@ -72,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let fixture = fixture.with_target_groups(target_groups);
 
-    let world = fixture.staging_world().await?;
+    let world = fixture.world_of(clusters).await?;
     // What a release checks: the images in ECR, the secrets' parameters in SSM.
     let (images, parameters) = release_fixture::Artifacts::new(&sdk)
         .publish(&world)
@@ -84,8 +101,18 @@ async fn main() -> anyhow::Result<()> {
             .iter()
             .filter_map(|s| s.spec.target_group.as_deref())
             .collect();
+        // The general nodes' groups are drawn through the ALB switch alone, which this
+        // config leaves out: the console reads the others' health.
+        let on_path = cluster
+            .services
+            .iter()
+            .filter(|s| !s.spec.name.starts_with("quorum-general"))
+            .filter_map(|s| s.spec.target_group.as_deref())
+            .collect::<std::collections::BTreeSet<&str>>()
+            .len();
         eprintln!(
-            "{}: {} services, {} running tasks, {} stopped, {} target groups, {} load balancers",
+            "{}: {} services, {} running tasks, {} stopped, {} target groups, {} load balancers, \
+             {on_path} on the request path",
             cluster.ecs_cluster,
             cluster.services.len(),
             cluster.running_tasks(),

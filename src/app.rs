@@ -38,6 +38,7 @@ use ratatui::buffer::Buffer;
 use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc;
 
+use crate::poll::OnScreen;
 use crate::session::Session;
 use crate::ui::{Drawn, Theme};
 use effects::Effects;
@@ -205,10 +206,20 @@ impl Console {
             // rhythm); other data (node samples, ECS, log lines) at most 20 times a
             // second, so a burst of messages is applied before one frame.
             urgent = matches!(msg, Msg::Key(_) | Msg::Resize) || self.state.first_sight(&msg);
-            if self.state.wants_full_rhythm(&msg) {
-                self.effects.pollers().attention();
-            }
+            let wakes = self.state.wants_full_rhythm(&msg);
+            let tick = matches!(msg, Msg::Tick(_));
             self.apply(msg);
+            if wakes {
+                // An open action (on a tick) holds every poller's rhythm; a key calls back
+                // those of what the screen shows, in the state it leads to (a key that
+                // selects another cluster calls that cluster's).
+                let on_screen = if tick {
+                    OnScreen::Everything
+                } else {
+                    self.state.on_screen()
+                };
+                self.effects.pollers().attention_to(on_screen);
+            }
             if self.state.quit {
                 break;
             }

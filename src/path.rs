@@ -226,10 +226,36 @@ pub fn target_groups_to_discover(
     snapshot: Option<&ClusterSnapshot>,
     switch: Option<&AlbSwitch>,
 ) -> Vec<String> {
+    groups_to_discover(snapshot, switch, &[])
+}
+
+/// [`target_groups_to_discover`] for a configured cluster, which the pollers read: the
+/// groups of the services its Quorum general nodes run in are left out, because the path
+/// draws those nodes only through the switch (whose groups stay), and their health would
+/// be read at every poll for nothing.
+pub fn target_groups_of_cluster(
+    snapshot: Option<&ClusterSnapshot>,
+    cluster: &crate::config::Cluster,
+) -> Vec<String> {
+    let node_services: Vec<&str> = cluster
+        .quorum_nodes
+        .iter()
+        .filter(|n| n.role == NodeRole::General)
+        .filter_map(|n| n.service.as_deref())
+        .collect();
+    groups_to_discover(snapshot, cluster.alb_switch.as_ref(), &node_services)
+}
+
+fn groups_to_discover(
+    snapshot: Option<&ClusterSnapshot>,
+    switch: Option<&AlbSwitch>,
+    skipped_services: &[&str],
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let services = snapshot.map_or(&[][..], |s| s.services.as_slice());
     let from_services = services
         .iter()
+        .filter(|s| !skipped_services.contains(&s.name.as_str()))
         .flat_map(|s| s.target_groups.iter().map(|g| g.arn.clone()));
     let from_switch = switch.into_iter().flat_map(|sw| match sw.mode {
         SwitchMode::Listener => sw.nodes.values().cloned().collect::<Vec<_>>(),

@@ -1,20 +1,24 @@
 //! Pollers: one tokio task per environment × cluster (ECS, ALB switch), per Quorum
 //! node, and per environment for its action locks (one list a poll), its CloudWatch
-//! alarms (one DescribeAlarms a poll, paced like the locks) and its CloudWatch metrics
+//! alarms (one DescribeAlarms a poll, every two refreshes while someone looks, slowing
+//! like the locks) and its CloudWatch metrics
 //! (one GetMetricData a minute of every series its clusters' views need, which the ECS
 //! pollers name as they read services and load balancers), each calling its
 //! backend at its [`Pace`] and sending what it read as an [`Observation`] for the world
 //! ([`crate::world`]). The ECS poller also discovers the cluster's request path: after a
-//! snapshot it asks ELBv2 about the target groups of the services and of the ALB switch
-//! when the snapshot differs from the one before, when a refresh was asked for, and when
-//! the next poll would leave the target health older than the quiet rhythm or two
-//! refreshes (10 s by default): every poll of a still cluster, every other one while
-//! someone looks.
+//! snapshot it asks ELBv2 about the target groups the path draws (the services', but
+//! those the Quorum general nodes run in, and the ALB switch's) when the snapshot differs
+//! from the one before, when a refresh was asked for, and when the next poll would leave
+//! the target health older than the quiet rhythm or two refreshes (10 s by default):
+//! every poll of a still cluster, every other one while someone looks.
 //!
 //! Quiet polling: a poller whose reads repeat pauses longer each time, up to the
 //! configured quiet rhythm, and tells the world so ([`Observation::Pace`]: its panels
 //! turn stale that much later, the header says "idle · refresh 9s"); a
-//! change, a failed poll, a key or a refresh asked for brings the full rhythm back.
+//! change, a failed poll, a key or a refresh asked for brings the full rhythm back. A key
+//! calls back the ECS and ELB pollers of the cluster on screen only ([`OnScreen`]): the
+//! others, and all of them under the log view, keep their pace, never slower than the
+//! quiet rhythm, so what they read still shows within it.
 //!
 //! The first screen first: each cluster's poller starts with a look at its services
 //! alone, and every other read (the clusters' tasks, task definitions and request
@@ -45,7 +49,7 @@ use crate::config::{Config, QuorumNode};
 use crate::logs::budget::Backoff;
 use crate::model::metrics::{MINUTE_MS, MetricKey, WINDOW_MS, keys_for_cluster};
 use crate::model::quorum::NodeSample;
-use crate::path::target_groups_to_discover;
+use crate::path::target_groups_of_cluster;
 use crate::world::{ClusterAddr, Observation, Poller, World};
 
 /// How long the full rhythm holds after the operator pressed a key or asked for a
@@ -162,6 +166,36 @@ struct Wakes {
     refresh: watch::Receiver<u64>,
     /// Counts keys the operator pressed (back to the full rhythm).
     attention: watch::Receiver<u64>,
+    /// The cluster whose reads the operator's screen shows, as of the last key.
+    on_screen: watch::Receiver<OnScreen>,
+    /// The cluster this poller reads, when it reads one cluster's ECS or ELB.
+    reads: Option<ClusterAddr>,
+}
+
+impl Wakes {
+    /// Whether the last key pressed calls this poller back to its full rhythm: every
+    /// poller, but those of a cluster the screen does not show.
+    fn called(&self) -> bool {
+        match (*self.on_screen.borrow(), self.reads) {
+            (OnScreen::Cluster(shown), Some(mine)) => shown == mine,
+            (OnScreen::NoCluster, Some(_)) => false,
+            (OnScreen::Everything, _) | (_, None) => true,
+        }
+    }
+}
+
+/// What the operator's screen shows of the clusters' AWS reads, which decides which
+/// pollers a key calls back to their full rhythm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnScreen {
+    /// Every cluster (an action dialog following one, or a caller that cannot tell).
+    Everything,
+    /// One cluster's services and request path (the overview, the tasks screen); the
+    /// others keep their pace, never slower than the quiet rhythm.
+    Cluster(ClusterAddr),
+    /// None: the log view. Every cluster keeps its pace; the problems strip still shows
+    /// what their reads find within the quiet rhythm.
+    NoCluster,
 }
 
 /// The running pollers; dropping this stops them.
@@ -170,6 +204,7 @@ pub struct Pollers {
     handles: Vec<JoinHandle<()>>,
     refresh: watch::Sender<u64>,
     attention: watch::Sender<u64>,
+    on_screen: watch::Sender<OnScreen>,
 }
 
 impl Pollers {
@@ -181,13 +216,28 @@ impl Pollers {
     /// The operator pressed a key: a slowed poller goes back to its full rhythm, polling
     /// at once when its last poll is older than that.
     pub fn attention(&self) {
+        self.attention_to(OnScreen::Everything);
+    }
+
+    /// The operator pressed a key on a screen that shows `on_screen`: as
+    /// [`Pollers::attention`], but the ECS and ELB pollers of a cluster the screen does
+    /// not show keep their pace (at most the quiet rhythm, so what they read still shows
+    /// within it).
+    pub fn attention_to(&self, on_screen: OnScreen) {
+        self.on_screen.send_if_modified(|now| {
+            let changed = *now != on_screen;
+            *now = on_screen;
+            changed
+        });
         self.attention.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    fn wakes(&self) -> Wakes {
+    fn wakes(&self, reads: Option<ClusterAddr>) -> Wakes {
         Wakes {
             refresh: self.refresh.subscribe(),
             attention: self.attention.subscribe(),
+            on_screen: self.on_screen.subscribe(),
+            reads,
         }
     }
 }
@@ -217,8 +267,10 @@ async fn pause(pace: &mut Pace, floor: Duration, wakes: &mut Wakes) -> bool {
                 if r.is_err() {
                     return false;
                 }
-                pace.wake(tokio::time::Instant::now());
-                until = until.min(start + pace.delay().max(floor));
+                if wakes.called() {
+                    pace.wake(tokio::time::Instant::now());
+                    until = until.min(start + pace.delay().max(floor));
+                }
             }
         }
     }
@@ -417,10 +469,12 @@ pub fn spawn(
 ) -> Pollers {
     let (refresh, _) = watch::channel(0u64);
     let (attention, _) = watch::channel(0u64);
+    let (on_screen, _) = watch::channel(OnScreen::Everything);
     let mut pollers = Pollers {
         handles: Vec::new(),
         refresh,
         attention,
+        on_screen,
     };
     let ecs_pace = Pace::new(
         Duration::from_secs(config.refresh_secs.max(1)),
@@ -446,6 +500,7 @@ pub fn spawn(
         until: tokio::time::Instant::now() + FIRST_LOOK_CAP,
         over: false,
     };
+    let alarms_every = (2 * ecs_interval).min(LOCKS_QUIET);
     for (ei, (env, be)) in config.environments.iter().zip(backends).enumerate() {
         // The environment's action locks: one list per refresh while someone looks,
         // slowing to one a minute on a still console (an action checks the lock itself
@@ -454,7 +509,7 @@ pub fn spawn(
             let locks = Arc::clone(&be.locks);
             let prefix = format!("{}/", env.name);
             let tx = tx.clone();
-            let mut wakes = pollers.wakes();
+            let mut wakes = pollers.wakes(None);
             let mut pace = Pace::new(ecs_pace.every(), LOCKS_QUIET);
             let mut first_looks = first_looks.clone();
             pollers.handles.push(tokio::spawn(async move {
@@ -473,14 +528,16 @@ pub fn spawn(
                 }
             }));
         }
-        // The environment's CloudWatch alarms in ALARM: paced like the locks.
+        // The environment's CloudWatch alarms in ALARM: every two refreshes while someone
+        // looks (an alarm's state moves at most once an evaluation period, a minute for
+        // most), slowing like the locks on a still console.
         {
             let metrics = Arc::clone(&be.metrics);
             let prefix = env.alarm_prefix.clone();
             let tx = tx.clone();
             let clock = Arc::clone(clock);
-            let mut wakes = pollers.wakes();
-            let mut pace = Pace::new(ecs_pace.every(), LOCKS_QUIET);
+            let mut wakes = pollers.wakes(None);
+            let mut pace = Pace::new(alarms_every, LOCKS_QUIET);
             let mut first_looks = first_looks.clone();
             pollers.handles.push(tokio::spawn(async move {
                 first_looks.over().await;
@@ -521,10 +578,10 @@ pub fn spawn(
                 let ecs = Arc::clone(&be.ecs);
                 let elb = Arc::clone(&be.elb);
                 let name = cluster.ecs_cluster.clone();
-                let switch = cluster.alb_switch.clone();
+                let cluster_config = cluster.clone();
                 let tx = tx.clone();
                 let clock = Arc::clone(clock);
-                let mut wakes = pollers.wakes();
+                let mut wakes = pollers.wakes(Some(at));
                 let mut pace = ecs_pace;
                 let targets = Arc::clone(&targets);
                 let resources = cluster.path_resources();
@@ -537,7 +594,7 @@ pub fn spawn(
                     // load balancers, as last read.
                     let mut services: Option<Vec<String>> = None;
                     let mut topology: Option<crate::model::alb::PathTopology> = None;
-                    let mut groups = target_groups_to_discover(None, switch.as_ref());
+                    let mut groups = target_groups_of_cluster(None, &cluster_config);
                     let mut last = None;
                     let mut last_path: Option<PathRead> = None;
                     let mut first_look = true;
@@ -582,7 +639,7 @@ pub fn spawn(
                         };
                         let floor = floor_after(&result, &mut backoff);
                         if let Ok(snapshot) = &result {
-                            groups = target_groups_to_discover(Some(snapshot), switch.as_ref());
+                            groups = target_groups_of_cluster(Some(snapshot), &cluster_config);
                             services =
                                 Some(snapshot.services.iter().map(|s| s.name.clone()).collect());
                         }
@@ -678,7 +735,7 @@ pub fn spawn(
                 let elb = Arc::clone(&be.elb);
                 let tx = tx.clone();
                 let clock = Arc::clone(clock);
-                let mut wakes = pollers.wakes();
+                let mut wakes = pollers.wakes(Some(at));
                 let mut pace = ecs_pace;
                 let mut first_looks = first_looks.clone();
                 pollers.handles.push(tokio::spawn(async move {
@@ -711,7 +768,7 @@ pub fn spawn(
                 let rpc = Arc::clone(&be.rpc);
                 let node = node.clone();
                 let tx = tx.clone();
-                let mut wakes = pollers.wakes();
+                let mut wakes = pollers.wakes(None);
                 let mut pace = rpc_pace;
                 let mut first_looks = first_looks.clone();
                 pollers.handles.push(tokio::spawn(async move {
@@ -867,8 +924,7 @@ async fn poll_all(
             };
             jobs.push(Box::pin(async move {
                 let result = be.ecs.snapshot(&cluster.ecs_cluster).await;
-                let groups =
-                    target_groups_to_discover(result.as_ref().ok(), cluster.alb_switch.as_ref());
+                let groups = target_groups_of_cluster(result.as_ref().ok(), cluster);
                 let mut msgs = vec![Observation::Ecs {
                     at,
                     result,
@@ -1426,6 +1482,56 @@ mod tests {
             "told back to the rhythm: {paces:?}"
         );
         assert!(paces.contains(&(5, Poller::Cluster, 4_000)), "{paces:?}");
+    }
+
+    /// A key calls back the ECS poller of the cluster on screen; another cluster's keeps
+    /// its pace (the quiet rhythm at most), and on the log view none is called back.
+    #[tokio::test(start_paused = true)]
+    async fn a_key_calls_back_only_the_cluster_on_screen() {
+        let (_config, pollers, mut rx) = still_demo();
+        let start = tokio::time::Instant::now();
+        let first = ClusterAddr { env: 0, cluster: 0 };
+        let second = ClusterAddr { env: 0, cluster: 1 };
+        // Seconds after the start of each ECS poll of the two clusters until `end`.
+        let mut polls = async |end: u64| {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            while let Ok(Some(msg)) =
+                tokio::time::timeout_at(start + Duration::from_secs(end), rx.recv()).await
+            {
+                let t = start.elapsed().as_secs();
+                match msg {
+                    Observation::Ecs { at, .. } if at == first => a.push(t),
+                    Observation::Ecs { at, .. } if at == second => b.push(t),
+                    _ => {}
+                }
+            }
+            (a, b)
+        };
+        let (a, b) = polls(120).await;
+        assert_eq!(a.last(), Some(&113));
+        assert_eq!(b.last(), Some(&113), "both slowed to the quiet rhythm");
+        pollers.attention_to(OnScreen::Cluster(first));
+        let (a, b) = polls(150).await;
+        assert_eq!(
+            a,
+            [120, 125, 130, 135, 140, 145],
+            "on screen: at once, then 5 s"
+        );
+        assert_eq!(b, [122, 131, 140, 149], "off screen: still 9 s");
+        // Once slowed again, the log view calls neither back.
+        let _ = polls(300).await;
+        pollers.attention_to(OnScreen::NoCluster);
+        let (a, b) = polls(330).await;
+        for reads in [a, b] {
+            let gaps: Vec<u64> = reads.windows(2).map(|w| w[1] - w[0]).collect();
+            assert!(gaps.iter().all(|g| *g == 9), "{reads:?}");
+        }
+        // A tick with an action open calls every one back: each polls within its rhythm.
+        pollers.attention_to(OnScreen::Everything);
+        let (a, b) = polls(336).await;
+        assert_eq!(a.first(), Some(&330), "{a:?}");
+        assert!(b.first().is_some_and(|t| *t <= 335), "{b:?}");
+        assert!(b.windows(2).all(|w| w[1] - w[0] == 5), "{b:?}");
     }
 
     /// One metrics read per environment a minute, whatever the keys and refreshes: the

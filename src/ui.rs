@@ -47,6 +47,7 @@ use ratatui::widgets::Paragraph;
 use crate::app::keys::{LOG_SECTIONS, OVERVIEW_SECTIONS, TASKS_SECTIONS};
 use crate::app::logview::Geometry;
 use crate::app::state::{Modal, Screen, State};
+use crate::poll::OnScreen;
 pub use theme::Theme;
 
 /// What a frame reports back: `changes_in` is in how many ms it comes out different with
@@ -242,7 +243,13 @@ fn idle_words(state: &State) -> Vec<String> {
     let Some(env) = state.current_env() else {
         return Vec::new();
     };
-    let Some(pause) = env.longest_pause_ms(world.refresh_ms, world.rpc_poll_ms) else {
+    // On the overview and the tasks, the cluster on screen: a key brings its rhythm
+    // back, and leaves the others' (at most the quiet rhythm).
+    let shown = |ci: usize| match state.on_screen() {
+        OnScreen::Cluster(at) => at.cluster == ci,
+        OnScreen::NoCluster | OnScreen::Everything => true,
+    };
+    let Some(pause) = env.longest_pause_among_ms(shown, world.refresh_ms, world.rpc_poll_ms) else {
         return Vec::new();
     };
     let refresh = format!("idle · refresh {}", crate::clock::short_duration(pause));

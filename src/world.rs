@@ -370,21 +370,38 @@ impl EnvState {
     /// While idle: the longest pause between two reads of any of the environment's
     /// pollers now (ms), given the ECS refresh and node poll rhythms.
     pub fn longest_pause_ms(&self, refresh_ms: i64, rpc_poll_ms: i64) -> Option<i64> {
-        if !self.idle() {
-            return None;
-        }
-        self.clusters
+        self.longest_pause_among_ms(|_| true, refresh_ms, rpc_poll_ms)
+    }
+
+    /// [`EnvState::longest_pause_ms`] counting the ECS and ELB reads only of the clusters
+    /// `shown` picks by index (every node's): what a screen that shows only those says,
+    /// as a key calls back only their reads.
+    pub fn longest_pause_among_ms(
+        &self,
+        shown: impl Fn(usize) -> bool,
+        refresh_ms: i64,
+        rpc_poll_ms: i64,
+    ) -> Option<i64> {
+        // (slowed by, the rhythm it slows from) of every poller counted.
+        let slowed: Vec<(i64, i64)> = self
+            .clusters
             .iter()
-            .flat_map(|c| {
+            .enumerate()
+            .flat_map(|(i, c)| {
                 let aws = [Some(c.ecs.slowed_ms), Some(c.paths.slowed_ms)]
                     .into_iter()
                     .chain([c.switch.as_ref().map(|s| s.slowed_ms)])
                     .flatten()
-                    .map(move |slowed| refresh_ms + slowed);
-                let nodes = c.nodes.iter().map(move |n| rpc_poll_ms + n.slowed_ms);
-                aws.chain(nodes)
+                    .filter(|_| shown(i))
+                    .map(|slowed| (slowed, refresh_ms));
+                let nodes = c.nodes.iter().map(|n| (n.slowed_ms, rpc_poll_ms));
+                aws.chain(nodes).collect::<Vec<_>>()
             })
-            .max()
+            .collect();
+        if !slowed.iter().any(|(by, _)| *by > 0) {
+            return None;
+        }
+        slowed.into_iter().map(|(by, every)| every + by).max()
     }
 
     /// When the oldest of the environment's ECS reads was made (`None` before every

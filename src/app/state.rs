@@ -6,6 +6,7 @@ use super::logview::LogViewState;
 use crate::clock::EpochMs;
 use crate::config::Config;
 use crate::model::ecs::{Service, Task};
+use crate::poll::OnScreen;
 use crate::world::{ClusterAddr, ClusterState, EnvState, World, due_at};
 
 /// Which pane of the overview has the keyboard.
@@ -187,6 +188,16 @@ impl State {
         ClusterAddr {
             env: self.env,
             cluster: self.selected_cluster(),
+        }
+    }
+
+    /// What the screen shows of the clusters' AWS reads: the selected cluster on the
+    /// overview and the tasks, none on the log view. A key calls only those pollers back
+    /// to their full rhythm.
+    pub fn on_screen(&self) -> OnScreen {
+        match self.screen {
+            Screen::Logs { .. } => OnScreen::NoCluster,
+            Screen::Overview | Screen::Tasks { .. } => OnScreen::Cluster(self.selected_addr()),
         }
     }
 

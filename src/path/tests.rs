@@ -754,3 +754,57 @@ fn the_groups_to_discover_are_the_services_then_the_switch() {
     );
     assert!(target_groups_to_discover(None, None).is_empty());
 }
+
+/// The pollers read the groups the path draws: not those of the services the general
+/// nodes run in (drawn only through the switch), unless they are the switch's.
+#[test]
+fn the_pollers_leave_out_the_general_nodes_groups_unless_the_switch_names_them() {
+    let snap = snapshot();
+    let nodes = r#"
+        name = "node-api"
+        ecs_cluster = "ibet-stg-node-api"
+        [[quorum_nodes]]
+        name = "general-1"
+        rpc_url = "http://127.0.0.1:8545"
+        role = "general"
+        service = "quorum-general-1"
+        [[quorum_nodes]]
+        name = "general-2"
+        rpc_url = "http://127.0.0.1:8546"
+        role = "general"
+        service = "quorum-general-2"
+    "#;
+    let mut cluster: crate::config::Cluster = toml::from_str(nodes).expect("a cluster");
+    assert_eq!(
+        target_groups_of_cluster(Some(&snap), &cluster),
+        [API, NGINX]
+    );
+    cluster.alb_switch = Some(AlbSwitch {
+        mode: SwitchMode::Listener,
+        listener_arn: Some("l".into()),
+        rule_arn: None,
+        target_group_arn: None,
+        nodes: [
+            ("general-1".into(), Q1.into()),
+            ("general-2".into(), Q2.into()),
+        ]
+        .into(),
+        max_lag_blocks: 0,
+        max_head_age_secs: 15,
+        consecutive_polls: 3,
+        min_peers: 1,
+    });
+    assert_eq!(
+        target_groups_of_cluster(Some(&snap), &cluster),
+        [API, NGINX, Q1, Q2]
+    );
+    // Nodes without a service: every service's group, as the path has no way to tell.
+    cluster.alb_switch = None;
+    for node in &mut cluster.quorum_nodes {
+        node.service = None;
+    }
+    assert_eq!(
+        target_groups_of_cluster(Some(&snap), &cluster),
+        [API, NGINX, Q1, Q2]
+    );
+}

@@ -284,12 +284,26 @@ async fn a_still_cluster_costs_one_request_and_moving_services_bring_the_tasks_b
         "the stopped task shows"
     );
 
-    // Tasks kept no longer than asked: read again though the services stand still.
+    // Tasks kept no longer than asked, the services standing still: the running tasks
+    // kept are described again, not listed (a container's health can turn alone).
     let ecs = b
         .ecs
         .with_kept_for(Duration::from_secs(300), Duration::ZERO);
     b.requests.reset();
     ecs.poll_snapshot(cluster).await.expect("tasks too old");
+    assert_eq!(
+        b.requests.snapshot(),
+        counts(&[("DescribeServices", 1), ("DescribeTasks", 1)])
+    );
+    // Someone else stops a task, and moto's service counts do not move: described again,
+    // the task is stopped, and the tasks are listed again (a replacement may be there).
+    let other = &built.service("nginx-proxy").expect("nginx").tasks[1];
+    b.fixture
+        .stop_task(cluster, other, "someone else")
+        .await
+        .expect("someone else's stop");
+    b.requests.reset();
+    let seen = ecs.poll_snapshot(cluster).await.expect("stopped elsewhere");
     assert_eq!(
         b.requests.count("ListTasks"),
         2,
@@ -297,6 +311,10 @@ async fn a_still_cluster_costs_one_request_and_moving_services_bring_the_tasks_b
         b.requests.snapshot()
     );
     assert_eq!(b.requests.count("ListServices"), 0);
+    assert!(
+        seen.tasks.iter().any(|t| &t.arn == other && t.is_stopped()),
+        "the task stopped elsewhere shows"
+    );
     // A snapshot for an action reads everything now.
     b.requests.reset();
     ecs.snapshot(cluster).await.expect("fresh");

@@ -122,6 +122,17 @@ fn the_header_says_when_the_environment_is_idle() {
     );
     update(&mut state, pace(0, 0));
     assert!(!header(&mut state, 80).expect("header").contains("idle"));
+    // The ECS reads of a cluster not on screen, slowed (a key calls back only the
+    // cluster on screen's): not this screen's header.
+    update(
+        &mut state,
+        Msg::Observed(Observation::Pace {
+            at: ClusterAddr { env: 0, cluster: 1 },
+            poller: Poller::Cluster,
+            slowed_ms: 4_000,
+        }),
+    );
+    assert!(!header(&mut state, 80).expect("header").contains("idle"));
 }
 
 /// The demo world polled, on the tasks screen of staging's `api` service.

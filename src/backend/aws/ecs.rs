@@ -9,9 +9,11 @@
 //! - the tasks (one ListTasks page per 100 running tasks plus one per 100 stopped ones,
 //!   and one DescribeTasks per 100 tasks not yet seen stopped) when any service differs
 //!   from the poll before (counts, deployments, events: a task that stops or starts
-//!   shows there first), after this backend stopped a task or updated a service, and at
-//!   least every [`TASKS_KEPT_FOR`] (a container's health can turn without the service
-//!   saying so);
+//!   shows there first), after this backend stopped a task or updated a service, and
+//!   when a task kept turns out stopped or gone;
+//! - the running tasks kept, described again without listing (one DescribeTasks per
+//!   100) every [`TASKS_KEPT_FOR`] while the services stay the same: a container's
+//!   health can turn without the service saying so;
 //! - one DescribeTaskDefinition per task definition never seen before.
 //!
 //! What cannot change is kept for the life of the backend: task-definition revisions,
@@ -384,6 +386,36 @@ impl AwsEcs {
         Ok(tasks)
     }
 
+    /// `tasks` as kept, the running ones described again (one DescribeTasks per 100,
+    /// no list); `None` when one of them stopped or is gone, and the tasks must be listed
+    /// again (a replacement may have started).
+    async fn described_again(
+        &self,
+        cluster: &str,
+        tasks: Vec<Task>,
+    ) -> BackendResult<Option<Vec<Task>>> {
+        let (stopped, running): (Vec<Task>, Vec<Task>) =
+            tasks.into_iter().partition(Task::is_stopped);
+        let arns: Vec<String> = running.iter().map(|t| t.arn.clone()).collect();
+        let batches: Vec<Vec<Task>> = stream::iter(batches_of(&arns, DESCRIBE_TASKS_BATCH))
+            .map(|batch| self.describe_tasks(cluster, batch))
+            .buffered(CONCURRENT_CALLS)
+            .try_collect()
+            .await?;
+        let described: Vec<Task> = batches.into_iter().flatten().collect();
+        if described.len() != arns.len() || described.iter().any(Task::is_stopped) {
+            return Ok(None);
+        }
+        let now = self.clock.now_ms();
+        let mut tasks: Vec<Task> = described
+            .into_iter()
+            .chain(stopped)
+            .filter(|t| is_recent(t, now))
+            .collect();
+        sort_tasks(&mut tasks);
+        Ok(Some(tasks))
+    }
+
     /// The stopped tasks of `cluster` already described, of those in `listed` (the rest
     /// have aged out of ECS's list and are forgotten).
     fn stopped_tasks_seen(&self, cluster: &str, listed: &[String]) -> HashMap<String, Task> {
@@ -552,6 +584,15 @@ impl EcsApi for AwsEcs {
                         let now_ms = self.clock.now_ms();
                         let tasks = tasks.into_iter().filter(|t| is_recent(t, now_ms));
                         (services, arns, listed, tasks.collect(), false)
+                    }
+                    // The services say nothing moved: the tasks kept are described again
+                    // for what can turn without them saying so (a container's health).
+                    Some((tasks, _)) if kept.services == services => {
+                        let tasks = match self.described_again(cluster, tasks).await? {
+                            Some(tasks) => tasks,
+                            None => self.tasks(cluster).await?,
+                        };
+                        (services, arns, listed, tasks, true)
                     }
                     _ => {
                         let tasks = self.tasks(cluster).await?;

@@ -101,7 +101,26 @@ pub enum ClusterShape {
     Wallet,
     /// Four Quorum IBFT validators (satoshi).
     Validators,
+    /// A smaller node-api: nginx (six tasks), the API (eight) and the two Quorum general
+    /// nodes; only the API and the general nodes sit behind a load balancer (the
+    /// internal one).
+    SmallWallet,
 }
+
+/// The staging world's clusters, as INFRASTRUCTURE.md lists them.
+pub const STAGING_WORLD: [(&str, ClusterShape); 4] = [
+    ("node-api", ClusterShape::Wallet),
+    ("satoshi", ClusterShape::Validators),
+    ("issuer", ClusterShape::Wallet),
+    ("bank", ClusterShape::Wallet),
+];
+
+/// A small world: two clusters, eight services, twenty running tasks, one load balancer
+/// (node-api's internal one, before the API and the two general nodes).
+pub const SMALL_WORLD: [(&str, ClusterShape); 2] = [
+    ("node-api", ClusterShape::SmallWallet),
+    ("satoshi", ClusterShape::Validators),
+];
 
 /// A cluster the fixture built.
 #[derive(Debug, Clone, PartialEq)]
@@ -517,10 +536,7 @@ impl EcsFixture {
         shape: ClusterShape,
     ) -> anyhow::Result<FixtureCluster> {
         let ecs_cluster = self.staging_name(name);
-        let specs = match shape {
-            ClusterShape::Wallet => wallet_services(&ecs_cluster),
-            ClusterShape::Validators => validator_services(),
-        };
+        let specs = services_of(shape, &ecs_cluster);
         let mut cluster = self.build_cluster(name, &ecs_cluster, specs).await?;
         if let Some(api) = cluster.services.iter_mut().find(|s| s.spec.name == "api") {
             let old = api.revisions[0].clone();
@@ -541,14 +557,17 @@ impl EcsFixture {
 
     /// The staging world: node-api, satoshi, issuer and bank.
     pub async fn staging_world(&self) -> anyhow::Result<Vec<FixtureCluster>> {
+        self.world_of(&STAGING_WORLD).await
+    }
+
+    /// A world of these clusters (name, shape), built one after the other.
+    pub async fn world_of(
+        &self,
+        clusters: &[(&str, ClusterShape)],
+    ) -> anyhow::Result<Vec<FixtureCluster>> {
         let mut world = Vec::new();
-        for (name, shape) in [
-            ("node-api", ClusterShape::Wallet),
-            ("satoshi", ClusterShape::Validators),
-            ("issuer", ClusterShape::Wallet),
-            ("bank", ClusterShape::Wallet),
-        ] {
-            world.push(self.staging_cluster(name, shape).await?);
+        for (name, shape) in clusters {
+            world.push(self.staging_cluster(name, *shape).await?);
         }
         Ok(world)
     }
@@ -662,6 +681,35 @@ pub fn wallet_services(ecs_cluster: &str) -> Vec<ServiceSpec> {
             .env(&[("NODE_ROLE", "general"), ("PRIVATE_CONFIG", "ignore")])
             .behind(&format!("{ecs_cluster}-quorum-b")),
     ]
+}
+
+/// The services of a cluster of `shape`, as [`EcsFixture::staging_cluster`] builds it.
+pub fn services_of(shape: ClusterShape, ecs_cluster: &str) -> Vec<ServiceSpec> {
+    match shape {
+        ClusterShape::Wallet => wallet_services(ecs_cluster),
+        ClusterShape::Validators => validator_services(),
+        ClusterShape::SmallWallet => small_wallet_services(ecs_cluster),
+    }
+}
+
+/// [`ClusterShape::SmallWallet`]: the wallet services without notification and batch,
+/// nginx with six tasks and no load balancer of its own, the API with eight.
+pub fn small_wallet_services(ecs_cluster: &str) -> Vec<ServiceSpec> {
+    wallet_services(ecs_cluster)
+        .into_iter()
+        .filter(|s| !matches!(s.name.as_str(), "notification" | "batch"))
+        .map(|mut s| {
+            match s.name.as_str() {
+                "nginx-proxy" => {
+                    s.desired = 6;
+                    s.target_group = None;
+                }
+                "api" => s.desired = 8,
+                _ => {}
+            }
+            s
+        })
+        .collect()
 }
 
 /// satoshi: four IBFT validators, data under `quorum_data/v1..v4` on the host.
