@@ -1,5 +1,6 @@
 //! The `ibet-console` binary: parse the command line, then run the TUI or a subcommand.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -409,7 +410,9 @@ async fn run_tui(global: &GlobalOpts) -> i32 {
     match app::run(session, options).await {
         Ok(()) => exit::OK,
         Err(e) => {
-            eprintln!("ibet-console: {e}");
+            // The terminal may be gone (a closed SSH session): the error is said if it
+            // can be, and never turns into a panic on a dead stderr.
+            let _ = writeln!(std::io::stderr(), "ibet-console: {e}");
             exit::DEGRADED
         }
     }
