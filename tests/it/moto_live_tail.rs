@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use aws_sdk_ecs::types::{ContainerDefinition, LaunchType, LogConfiguration, LogDriver};
+use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
 use ibet_console::backend::aws::logs::AwsLogs;
 use ibet_console::backend::{BackendResult, LiveSession, LogsApi};
 use ibet_console::clock::{Clock, SystemClock};
@@ -23,6 +23,7 @@ use ibet_console::logs::tail::{Following, PollReason};
 use ibet_console::logs::{LogSource, RequestBudget, Tail, TailConfig, TailEvent, TailHandle};
 use ibet_console::model::logs::{LiveQuery, LogPage, LogQuery};
 
+use crate::support::ecs_fixture::awslogs;
 use crate::support::live_tail_stub::LiveTailStub;
 use crate::support::moto::{Moto, sdk_config};
 
@@ -74,15 +75,7 @@ async fn service(config: &aws_config::SdkConfig) -> String {
                 .name("api")
                 .image("ibet/api:1")
                 .memory(512)
-                .log_configuration(
-                    LogConfiguration::builder()
-                        .log_driver(LogDriver::Awslogs)
-                        .options("awslogs-group", group)
-                        .options("awslogs-region", "ap-northeast-1")
-                        .options("awslogs-stream-prefix", "ecs")
-                        .build()
-                        .expect("log configuration"),
-                )
+                .log_configuration(awslogs(group, "ecs"))
                 .build(),
         )
         .send()
@@ -365,6 +358,15 @@ async fn collect(
     (lines, following)
 }
 
+/// The tail's one source: `stream` of `group`, labelled `t1`.
+fn one_stream(group: &str, stream: &str) -> Vec<LogSource> {
+    vec![LogSource {
+        group: group.into(),
+        stream: Some(stream.into()),
+        label: Arc::from("t1"),
+    }]
+}
+
 #[tokio::test]
 async fn a_session_closed_mid_way_loses_and_doubles_nothing() {
     let moto = Moto::start();
@@ -381,14 +383,7 @@ async fn a_session_closed_mid_way_loses_and_doubles_nothing() {
             ..TailConfig::default()
         },
     );
-    let mut handle = tail.spawn(
-        vec![LogSource {
-            group: group.into(),
-            stream: Some(stream.into()),
-            label: Arc::from("t1"),
-        }],
-        64,
-    );
+    let mut handle = tail.spawn(one_stream(group, stream), 64);
     collect(&mut handle, 0, Duration::from_millis(500)).await;
     let mut written = Vec::new();
     for i in 0..50 {
@@ -431,14 +426,7 @@ async fn moto_alone_closes_every_session_and_the_tail_polls_after_three() {
             ..TailConfig::default()
         },
     );
-    let mut handle = tail.spawn(
-        vec![LogSource {
-            group: group.into(),
-            stream: Some(stream.into()),
-            label: Arc::from("t1"),
-        }],
-        64,
-    );
+    let mut handle = tail.spawn(one_stream(group, stream), 64);
     let (lines, _) = collect(&mut handle, 1, Duration::from_secs(10)).await;
     assert_eq!(lines, ["before"]);
     // Three sessions, a pause before each of the last two, then polls.

@@ -5,6 +5,7 @@
 //! PutLogEvents and reads them back through `AwsLogs` and the tail engine. Poll intervals
 //! are shortened so the tests stay fast; nothing leaves 127.0.0.1.
 
+use crate::support::ecs_fixture::awslogs;
 use crate::support::moto;
 
 use std::collections::{BTreeMap, HashMap};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use aws_sdk_ecs::types::{ContainerDefinition as EcsContainer, LogConfiguration, LogDriver};
+use aws_sdk_ecs::types::{ContainerDefinition as EcsContainer, LogDriver};
 use ibet_console::backend::aws::logs::AwsLogs;
 use ibet_console::backend::{BackendResult, LogsApi};
 use ibet_console::clock::{Clock, SystemClock};
@@ -180,16 +181,6 @@ fn to_model(td: &aws_sdk_ecs::types::TaskDefinition) -> TaskDefinition {
             .collect(),
         ..TaskDefinition::default()
     }
-}
-
-fn awslogs(group: &str, prefix: &str) -> LogConfiguration {
-    LogConfiguration::builder()
-        .log_driver(LogDriver::Awslogs)
-        .options("awslogs-group", group)
-        .options("awslogs-region", "ap-northeast-1")
-        .options("awslogs-stream-prefix", prefix)
-        .build()
-        .expect("log configuration")
 }
 
 #[tokio::test]

@@ -813,3 +813,15 @@ async fn post_json(endpoint: &str, path: &str, body: &str) -> anyhow::Result<()>
     }
     Ok(())
 }
+
+/// A container's awslogs configuration: group `group`, streams `prefix/CONTAINER/TASK`.
+pub fn awslogs(group: &str, prefix: &str) -> aws_sdk_ecs::types::LogConfiguration {
+    use aws_sdk_ecs::types::{LogConfiguration, LogDriver};
+    LogConfiguration::builder()
+        .log_driver(LogDriver::Awslogs)
+        .options("awslogs-group", group)
+        .options("awslogs-region", "ap-northeast-1")
+        .options("awslogs-stream-prefix", prefix)
+        .build()
+        .expect("log configuration")
+}
